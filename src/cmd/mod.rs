@@ -1,0 +1,90 @@
+//! One subcommand, one file: each turns checked arguments into work and an exit status.
+
+mod check;
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+use crate::cli::{Cli, ColorChoice, Command, Format, OutputArgs};
+use crate::diag::render::{self, Style};
+use crate::diag::{Diagnostics, Files};
+
+/// How a command ended: the process exit status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Everything is fine (exit 0).
+    Ok,
+    /// The content has problems (exit 1).
+    Findings,
+    /// glassroom could not do its job (exit 2).
+    Failed,
+}
+
+impl From<Outcome> for ExitCode {
+    fn from(outcome: Outcome) -> ExitCode {
+        match outcome {
+            Outcome::Ok => ExitCode::SUCCESS,
+            Outcome::Findings => ExitCode::from(1),
+            Outcome::Failed => ExitCode::from(2),
+        }
+    }
+}
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli) -> ExitCode {
+    let result = match cli.command {
+        Command::Check(args) => check::run(&args),
+    };
+    match result {
+        Ok(outcome) => outcome.into(),
+        Err(err) => {
+            report_error(&*err);
+            Outcome::Failed.into()
+        }
+    }
+}
+
+/// Prints an error and its whole cause chain.
+fn report_error(err: &(dyn std::error::Error + 'static)) {
+    let mut message = format!("error: {err}");
+    let mut source = err.source();
+    while let Some(cause) = source {
+        message.push_str(&format!("\n  caused by: {cause}"));
+        source = cause.source();
+    }
+    eprintln!("{message}");
+}
+
+/// Writes diagnostics in the style the user asked for (JSON is written by the caller).
+fn print_diagnostics(
+    files: &Files,
+    diagnostics: &Diagnostics,
+    output: &OutputArgs,
+) -> std::io::Result<()> {
+    let style = match output.format {
+        Format::Json => return Ok(()),
+        Format::Short => Style::Short,
+        Format::Human => {
+            let terminal = std::io::stderr().is_terminal();
+            let color = match output.color {
+                ColorChoice::Always => true,
+                ColorChoice::Never => false,
+                ColorChoice::Auto => terminal,
+            };
+            if terminal || output.color == ColorChoice::Always {
+                Style::Rich { color }
+            } else {
+                Style::Short
+            }
+        }
+    };
+    ignore_broken_pipe(render::to_stderr(files, diagnostics, style))
+}
+
+/// A closed pipe (`glassroom check | head`) is not an error.
+fn ignore_broken_pipe(result: std::io::Result<()>) -> std::io::Result<()> {
+    match result {
+        Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other,
+    }
+}

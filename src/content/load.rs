@@ -1,0 +1,414 @@
+//! From a tree of files to typed documents: classify each path, parse in parallel, then
+//! check the repository as a whole.
+
+use std::collections::BTreeMap;
+
+use rayon::prelude::*;
+use serde::de::DeserializeOwned;
+
+use super::model::*;
+use super::{Content, Document, Loaded};
+use crate::diag::{Diagnostic, Diagnostics, FileId, Files, Location, Origin};
+use crate::source::Tree;
+use crate::trust::Policy;
+use crate::trust::policy::POLICY_PATH;
+use crate::yaml;
+
+/// The kinds of file a repository holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Kind {
+    Config,
+    Policy,
+    Host,
+    Certificate,
+    Domain,
+    Module,
+    Release,
+    Procedure,
+    LogEntry,
+    Ticket,
+    Service,
+    Site,
+    Feature,
+    AccountSet,
+    Overrides,
+    News,
+}
+
+/// Directories of one-entity-per-file kinds: (directory, kind, is Markdown).
+const ENTITY_DIRS: &[(&str, Kind, bool)] = &[
+    ("hosts", Kind::Host, false),
+    ("certificates", Kind::Certificate, false),
+    ("domains", Kind::Domain, false),
+    ("modules", Kind::Module, false),
+    ("releases", Kind::Release, false),
+    ("procedures", Kind::Procedure, true),
+    ("tickets", Kind::Ticket, true),
+    ("services", Kind::Service, false),
+    ("sites", Kind::Site, false),
+    ("flags/features", Kind::Feature, false),
+    ("flags/account_sets", Kind::AccountSet, false),
+    ("news", Kind::News, true),
+];
+
+const OVERRIDES_PATH: &str = "flags/overrides.yaml";
+const CONFIG_PATH: &str = "glassroom.yaml";
+
+/// What a path in the tree is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Classified {
+    /// A content file of this kind with this id.
+    Content(Kind, String),
+    /// Not content (a README, a deploy script, a template): not read.
+    Ignored,
+    /// Inside a content directory but not a file glassroom can read.
+    Misplaced(Diagnostic),
+}
+
+/// Decides what a repository path holds. Pure: the path alone decides.
+pub fn classify(path: &str) -> Classified {
+    if path == CONFIG_PATH {
+        return Classified::Content(Kind::Config, "glassroom".into());
+    }
+    if path == POLICY_PATH {
+        return Classified::Content(Kind::Policy, "policy".into());
+    }
+    if path == OVERRIDES_PATH {
+        return Classified::Content(Kind::Overrides, "overrides".into());
+    }
+    let file_name = path.rsplit('/').next().unwrap_or(path);
+    if file_name.eq_ignore_ascii_case("README.md") || file_name.eq_ignore_ascii_case("README") {
+        return Classified::Ignored;
+    }
+    if let Some(rest) = path.strip_prefix("logbook/") {
+        return classify_logbook(rest);
+    }
+    for &(dir, kind, markdown) in ENTITY_DIRS {
+        let Some(rest) = path.strip_prefix(dir).and_then(|r| r.strip_prefix('/')) else {
+            continue;
+        };
+        let extension = if markdown { ".md" } else { ".yaml" };
+        if rest.contains('/') {
+            return misplaced(
+                format!("`{path}` is in a subdirectory of `{dir}/`"),
+                format!("move it to `{dir}/{file_name}`: {dir} are not nested"),
+            );
+        }
+        return match rest.strip_suffix(extension) {
+            Some(id) => entity(kind, id),
+            None if !markdown && rest.ends_with(".yml") => misplaced(
+                format!("`{path}` has the extension `.yml`"),
+                format!(
+                    "rename it to `{dir}/{}.yaml`",
+                    rest.trim_end_matches(".yml")
+                ),
+            ),
+            None => misplaced(
+                format!("`{path}` is not a `{extension}` file"),
+                format!("files in `{dir}/` are named `<id>{extension}`"),
+            ),
+        };
+    }
+    if path.starts_with("flags/") {
+        return misplaced(
+            format!("`{path}` is not a flag file"),
+            "flags live in `flags/features/<id>.yaml`, `flags/account_sets/<id>.yaml` and `flags/overrides.yaml`".into(),
+        );
+    }
+    Classified::Ignored
+}
+
+fn classify_logbook(rest: &str) -> Classified {
+    let parts: Vec<&str> = rest.split('/').collect();
+    let help = "logbook entries live in `logbook/YYYY/MM/<id>.md`";
+    match parts.as_slice() {
+        [year, month, name] => {
+            let year_ok = year.len() == 4 && year.chars().all(|c| c.is_ascii_digit());
+            let month_ok = month.len() == 2 && matches!(month.parse::<u8>(), Ok(1..=12));
+            if !year_ok || !month_ok {
+                return misplaced(
+                    format!("`logbook/{rest}` is not in a `YYYY/MM` folder"),
+                    help.into(),
+                );
+            }
+            match name.strip_suffix(".md") {
+                Some(id) => entity(Kind::LogEntry, id),
+                None => misplaced(format!("`logbook/{rest}` is not a `.md` file"), help.into()),
+            }
+        }
+        _ => misplaced(
+            format!("`logbook/{rest}` is not in a `YYYY/MM` folder"),
+            help.into(),
+        ),
+    }
+}
+
+fn entity(kind: Kind, id: &str) -> Classified {
+    if is_valid_id(id) {
+        Classified::Content(kind, id.to_owned())
+    } else {
+        misplaced(
+            format!("`{id}` is not a valid id"),
+            "ids (file names without extension) use letters, digits, `.`, `_` and `-`, and start with a letter or digit".into(),
+        )
+    }
+}
+
+fn misplaced(message: String, help: String) -> Classified {
+    Classified::Misplaced(Diagnostic::error("misplaced-file", message).with_help(help))
+}
+
+/// Ids appear in URLs and file names: letters, digits, `.`, `_`, `-`, starting alphanumeric.
+pub fn is_valid_id(id: &str) -> bool {
+    let mut chars = id.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphanumeric())
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+}
+
+/// One parsed file, before it joins the rest.
+enum Parsed {
+    Config(Document<SiteConfig>),
+    Policy(Document<Policy>),
+    Host(Document<Host>),
+    Certificate(Document<Certificate>),
+    Domain(Document<Domain>),
+    Module(Document<Module>),
+    Release(Document<Release>),
+    Procedure(Document<Procedure>),
+    LogEntry(Document<LogEntry>),
+    Ticket(Document<Ticket>),
+    Service(Document<Service>),
+    Site(Document<Site>),
+    Feature(Document<Feature>),
+    AccountSet(Document<AccountSet>),
+    Overrides(Document<Overrides>),
+    News(Document<News>),
+}
+
+struct Job<'a> {
+    file: FileId,
+    kind: Kind,
+    id: String,
+    path: &'a str,
+    text: Option<&'a str>,
+}
+
+/// Loads and validates every content file of `tree`, reporting every problem found.
+pub fn load(tree: &Tree) -> Loaded {
+    let mut files = Files::new();
+    let mut diagnostics = Diagnostics::default();
+    let mut jobs = Vec::new();
+    for (path, bytes) in tree.iter() {
+        let kind_and_id = match classify(path) {
+            Classified::Ignored => continue,
+            Classified::Misplaced(diagnostic) => {
+                let file = files.add(path, String::from_utf8_lossy(bytes));
+                diagnostics.push(diagnostic.at(Location::file_start(file)));
+                continue;
+            }
+            Classified::Content(kind, id) => (kind, id),
+        };
+        let text = std::str::from_utf8(bytes);
+        let file = files.add(path, String::from_utf8_lossy(bytes));
+        if let Err(err) = &text {
+            let at = err.valid_up_to();
+            diagnostics.push(
+                Diagnostic::error("invalid-utf8", "file is not valid UTF-8 text")
+                    .at(Location::new(file, at..at))
+                    .with_help("save the file as UTF-8"),
+            );
+        }
+        jobs.push((file, kind_and_id, path, text.is_ok()));
+    }
+    let jobs: Vec<Job<'_>> = jobs
+        .into_iter()
+        .map(|(file, (kind, id), path, ok)| Job {
+            file,
+            kind,
+            id,
+            path,
+            text: ok.then(|| files.text(file)),
+        })
+        .collect();
+
+    let results: Vec<Result<Parsed, Box<Diagnostic>>> = jobs
+        .par_iter()
+        .filter_map(|job| job.text.map(|text| parse_job(job, text)))
+        .collect();
+
+    let mut content = Content::default();
+    for result in results {
+        match result {
+            Ok(parsed) => insert(&mut content, parsed),
+            Err(diagnostic) => diagnostics.push(*diagnostic),
+        }
+    }
+    sort_by_id(&mut content);
+    content.files = files;
+
+    if content.config.is_none() && tree.get(CONFIG_PATH).is_none() {
+        diagnostics.push(
+            Diagnostic::error("missing-config", "this repository has no `glassroom.yaml`")
+                .with_help("create `glassroom.yaml` with at least `title: <your site's title>`"),
+        );
+    }
+    if content.policy.is_none() && tree.get(POLICY_PATH).is_none() {
+        diagnostics.push(
+            Diagnostic::error(
+                "missing-policy",
+                format!("this repository has no `{POLICY_PATH}`"),
+            )
+            .with_help("declare who may sign what: users with their SSH keys, groups and grants"),
+        );
+    }
+    diagnostics.extend(super::validate::validate(&content));
+    diagnostics.sort(&content.files);
+    Loaded {
+        content,
+        diagnostics,
+    }
+}
+
+fn parse_job(job: &Job<'_>, text: &str) -> Result<Parsed, Box<Diagnostic>> {
+    Ok(match job.kind {
+        Kind::Config => Parsed::Config(parse_yaml(job, text)?),
+        Kind::Policy => Parsed::Policy(parse_yaml(job, text)?),
+        Kind::Host => Parsed::Host(parse_yaml(job, text)?),
+        Kind::Certificate => Parsed::Certificate(parse_yaml(job, text)?),
+        Kind::Domain => Parsed::Domain(parse_yaml(job, text)?),
+        Kind::Module => Parsed::Module(parse_yaml(job, text)?),
+        Kind::Release => Parsed::Release(parse_yaml(job, text)?),
+        Kind::Procedure => Parsed::Procedure(parse_markdown(job, text)?),
+        Kind::LogEntry => Parsed::LogEntry(parse_markdown(job, text)?),
+        Kind::Ticket => Parsed::Ticket(parse_markdown(job, text)?),
+        Kind::Service => Parsed::Service(parse_yaml(job, text)?),
+        Kind::Site => Parsed::Site(parse_yaml(job, text)?),
+        Kind::Feature => Parsed::Feature(parse_yaml(job, text)?),
+        Kind::AccountSet => Parsed::AccountSet(parse_yaml(job, text)?),
+        Kind::Overrides => Parsed::Overrides(parse_yaml(job, text)?),
+        Kind::News => Parsed::News(parse_markdown(job, text)?),
+    })
+}
+
+fn parse_yaml<T: DeserializeOwned>(
+    job: &Job<'_>,
+    text: &str,
+) -> Result<Document<T>, Box<Diagnostic>> {
+    let origin = Origin {
+        file: job.file,
+        offset: 0,
+    };
+    let data = parse_with_origin(text, origin)?;
+    Ok(Document {
+        id: job.id.clone(),
+        path: job.path.to_owned(),
+        origin,
+        body: String::new(),
+        data,
+    })
+}
+
+fn parse_markdown<T: DeserializeOwned>(
+    job: &Job<'_>,
+    text: &str,
+) -> Result<Document<T>, Box<Diagnostic>> {
+    let front = yaml::split_front_matter(text).map_err(|err| {
+        Box::new(
+            Diagnostic::error("front-matter", err.message)
+                .at(Location::new(job.file, err.span))
+                .with_help(err.help),
+        )
+    })?;
+    let origin = Origin {
+        file: job.file,
+        offset: front.yaml_offset,
+    };
+    let data = parse_with_origin(front.yaml, origin)?;
+    Ok(Document {
+        id: job.id.clone(),
+        path: job.path.to_owned(),
+        origin,
+        body: front.body.to_owned(),
+        data,
+    })
+}
+
+fn parse_with_origin<T: DeserializeOwned>(
+    text: &str,
+    origin: Origin,
+) -> Result<T, Box<Diagnostic>> {
+    yaml::from_str(text).map_err(|err| {
+        let mut diagnostic =
+            Diagnostic::error("invalid-yaml", err.message).at(origin.at(&err.span));
+        diagnostic.help = err.help;
+        Box::new(diagnostic)
+    })
+}
+
+fn insert(content: &mut Content, parsed: Parsed) {
+    match parsed {
+        Parsed::Config(d) => content.config = Some(d),
+        Parsed::Policy(d) => content.policy = Some(d),
+        Parsed::Host(d) => content.hosts.push(d),
+        Parsed::Certificate(d) => content.certificates.push(d),
+        Parsed::Domain(d) => content.domains.push(d),
+        Parsed::Module(d) => content.modules.push(d),
+        Parsed::Release(d) => content.releases.push(d),
+        Parsed::Procedure(d) => content.procedures.push(d),
+        Parsed::LogEntry(d) => content.logbook.push(d),
+        Parsed::Ticket(d) => content.tickets.push(d),
+        Parsed::Service(d) => content.services.push(d),
+        Parsed::Site(d) => content.sites.push(d),
+        Parsed::Feature(d) => content.features.push(d),
+        Parsed::AccountSet(d) => content.account_sets.push(d),
+        Parsed::Overrides(d) => content.overrides = Some(d),
+        Parsed::News(d) => content.news.push(d),
+    }
+}
+
+fn sort_by_id(content: &mut Content) {
+    fn sort<T>(docs: &mut [Document<T>]) {
+        docs.sort_by(|a, b| a.id.cmp(&b.id).then_with(|| a.path.cmp(&b.path)));
+    }
+    sort(&mut content.hosts);
+    sort(&mut content.certificates);
+    sort(&mut content.domains);
+    sort(&mut content.modules);
+    sort(&mut content.releases);
+    sort(&mut content.procedures);
+    sort(&mut content.logbook);
+    sort(&mut content.tickets);
+    sort(&mut content.services);
+    sort(&mut content.sites);
+    sort(&mut content.features);
+    sort(&mut content.account_sets);
+    sort(&mut content.news);
+}
+
+/// Ids that occur more than once within a kind (only the logbook's month folders, or
+/// names differing only in case, can make that happen), reported at every later copy.
+pub(super) fn duplicate_ids<T>(docs: &[Document<T>], what: &str) -> Vec<Diagnostic> {
+    let mut first: BTreeMap<String, &Document<T>> = BTreeMap::new();
+    let mut out = Vec::new();
+    for doc in docs {
+        let key = doc.id.to_ascii_lowercase();
+        match first.get(&key) {
+            Some(original) => out.push(
+                Diagnostic::error(
+                    "duplicate-id",
+                    format!(
+                        "duplicate {what} id `{}`: `{}` has the same id",
+                        doc.id, original.path
+                    ),
+                )
+                .at(Location::file_start(doc.file()))
+                .with_related(Location::file_start(original.file()), "first defined here")
+                .with_help("ids are file names without extension and must be unique (ignoring case); rename one file"),
+            ),
+            None => {
+                first.insert(key, doc);
+            }
+        }
+    }
+    out
+}

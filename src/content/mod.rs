@@ -1,0 +1,93 @@
+//! The content of an ops repository: typed, parsed and validated.
+//!
+//! [`load`] turns a [`Tree`](crate::source::Tree) into [`Content`] plus every problem it
+//! found. Content with errors is still returned (as far as it parsed) so tools can report
+//! on it, but nothing may be published from it.
+
+mod load;
+pub mod model;
+pub mod types;
+mod validate;
+
+use crate::diag::{Diagnostics, FileId, Files, Origin};
+use crate::trust::Policy;
+
+pub use load::{Kind, classify, load};
+pub use model::*;
+
+/// One entity read from one file.
+#[derive(Debug, Clone)]
+pub struct Document<T> {
+    /// The file name without extension; unique within its kind.
+    pub id: String,
+    /// Repository-relative path.
+    pub path: String,
+    /// Where the YAML (the whole file, or the front matter) starts.
+    pub origin: Origin,
+    /// The Markdown body after the front matter; empty for YAML files.
+    pub body: String,
+    pub data: T,
+}
+
+impl<T> Document<T> {
+    pub fn file(&self) -> FileId {
+        self.origin.file
+    }
+}
+
+/// Everything in a repository, each kind sorted by id.
+#[derive(Debug, Default)]
+pub struct Content {
+    /// The text of every file read, for diagnostics and fingerprints.
+    pub files: Files,
+    pub config: Option<Document<SiteConfig>>,
+    pub policy: Option<Document<Policy>>,
+    pub hosts: Vec<Document<Host>>,
+    pub certificates: Vec<Document<Certificate>>,
+    pub domains: Vec<Document<Domain>>,
+    pub modules: Vec<Document<Module>>,
+    pub releases: Vec<Document<Release>>,
+    pub procedures: Vec<Document<Procedure>>,
+    pub logbook: Vec<Document<LogEntry>>,
+    pub tickets: Vec<Document<Ticket>>,
+    pub services: Vec<Document<Service>>,
+    pub sites: Vec<Document<Site>>,
+    pub features: Vec<Document<Feature>>,
+    pub account_sets: Vec<Document<AccountSet>>,
+    pub overrides: Option<Document<Overrides>>,
+    pub news: Vec<Document<News>>,
+}
+
+/// The result of loading: the content and what is wrong with it.
+#[derive(Debug)]
+pub struct Loaded {
+    pub content: Content,
+    pub diagnostics: Diagnostics,
+}
+
+impl Content {
+    /// Entity counts by kind, in the order the summary line prints them.
+    pub fn counts(&self) -> Vec<(&'static str, usize)> {
+        vec![
+            ("hosts", self.hosts.len()),
+            ("certificates", self.certificates.len()),
+            ("domains", self.domains.len()),
+            ("modules", self.modules.len()),
+            ("releases", self.releases.len()),
+            ("procedures", self.procedures.len()),
+            ("logbook entries", self.logbook.len()),
+            ("tickets", self.tickets.len()),
+            ("sites", self.sites.len()),
+            ("services", self.services.len()),
+            ("flag features", self.features.len()),
+            ("account sets", self.account_sets.len()),
+            (
+                "overrides",
+                self.overrides
+                    .as_ref()
+                    .map_or(0, |o| o.data.values().map(|m| m.len()).sum()),
+            ),
+            ("news items", self.news.len()),
+        ]
+    }
+}

@@ -1,0 +1,525 @@
+//! The typed content model: one struct per kind of file, exactly as written in YAML.
+//!
+//! Field names are part of the product (see `docs/content.md`). Every struct rejects
+//! unknown fields. References to other entities are [`Ref`]s: the referenced id, with
+//! the place it was written so a dangling reference can be pointed at.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use super::types::{Date, Duration, FlagValue, Moment};
+use crate::yaml::Spanned;
+
+/// The id of another entity (its file name without extension), with its place.
+pub type Ref = Spanned<String>;
+
+// ---------------------------------------------------------------------------------------
+// glassroom.yaml
+
+/// `glassroom.yaml`: the site's title, theme, alert thresholds, sync and serve settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SiteConfig {
+    pub title: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub base_url: Option<Spanned<String>>,
+    #[serde(default)]
+    pub theme: Option<Spanned<String>>,
+    #[serde(default)]
+    pub alerts: AlertConfig,
+    #[serde(default)]
+    pub sync: SyncConfig,
+    #[serde(default)]
+    pub serve: ServeConfig,
+}
+
+/// When an expiry date becomes a warning and when it becomes critical.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ExpiryWindow {
+    pub warn: Duration,
+    pub critical: Duration,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertConfig {
+    #[serde(default = "AlertConfig::default_certificates")]
+    pub certificates: Spanned<ExpiryWindow>,
+    #[serde(default = "AlertConfig::default_domains")]
+    pub domains: Spanned<ExpiryWindow>,
+    #[serde(default)]
+    pub procedures: ProcedureAlerts,
+}
+
+impl AlertConfig {
+    fn default_certificates() -> Spanned<ExpiryWindow> {
+        Spanned::new(
+            ExpiryWindow {
+                warn: Duration::days(30),
+                critical: Duration::days(7),
+            },
+            0..0,
+        )
+    }
+    fn default_domains() -> Spanned<ExpiryWindow> {
+        Spanned::new(
+            ExpiryWindow {
+                warn: Duration::days(60),
+                critical: Duration::days(14),
+            },
+            0..0,
+        )
+    }
+}
+
+impl Default for AlertConfig {
+    fn default() -> Self {
+        Self {
+            certificates: Self::default_certificates(),
+            domains: Self::default_domains(),
+            procedures: ProcedureAlerts::default(),
+        }
+    }
+}
+
+/// A procedure is "due soon" within `due_soon` of its due date.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProcedureAlerts {
+    #[serde(default = "ProcedureAlerts::default_due_soon")]
+    pub due_soon: Duration,
+}
+
+impl ProcedureAlerts {
+    fn default_due_soon() -> Duration {
+        Duration::days(1)
+    }
+}
+
+impl Default for ProcedureAlerts {
+    fn default() -> Self {
+        Self {
+            due_soon: Self::default_due_soon(),
+        }
+    }
+}
+
+/// DryDock's debounce: sync `quiet` after the last change, at most `max_delay` after the first.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SyncConfig {
+    #[serde(default = "SyncConfig::default_quiet")]
+    pub quiet: Duration,
+    #[serde(default = "SyncConfig::default_max_delay")]
+    pub max_delay: Duration,
+    #[serde(default)]
+    pub targets: Vec<Spanned<SyncTarget>>,
+}
+
+impl SyncConfig {
+    fn default_quiet() -> Duration {
+        Duration::minutes(5)
+    }
+    fn default_max_delay() -> Duration {
+        Duration::minutes(60)
+    }
+}
+
+impl Default for SyncConfig {
+    fn default() -> Self {
+        Self {
+            quiet: Self::default_quiet(),
+            max_delay: Self::default_max_delay(),
+            targets: Vec::new(),
+        }
+    }
+}
+
+/// Where a sync publishes the site. Exactly one of `dir`, `command` and `git` is set.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SyncTarget {
+    pub name: Spanned<String>,
+    /// A local directory, published by an atomic symlink swap.
+    #[serde(default)]
+    pub dir: Option<String>,
+    /// How many previous releases a `dir` target keeps for rollback.
+    #[serde(default)]
+    pub keep: Option<u32>,
+    /// A command run with the built directory and commits in its environment.
+    #[serde(default)]
+    pub command: Option<String>,
+    /// A branch the built site is committed to and pushed.
+    #[serde(default)]
+    pub git: Option<GitTarget>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GitTarget {
+    pub remote: String,
+    pub branch: String,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServeConfig {
+    /// Robot principal → `sha256:<hex>` of its bearer token.
+    #[serde(default)]
+    pub logbook_tokens: BTreeMap<Spanned<String>, Spanned<String>>,
+}
+
+// ---------------------------------------------------------------------------------------
+// Infrastructure
+
+/// `hosts/<id>.yaml`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Host {
+    /// Fully qualified name; defaults to the id.
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    /// IP addresses (v4 or v6).
+    #[serde(default)]
+    pub addresses: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub os: Option<String>,
+    #[serde(default)]
+    pub location: Option<String>,
+    #[serde(default)]
+    pub owner: Option<String>,
+    /// Services running here (each service also names its hosts; both directions are checked).
+    #[serde(default)]
+    pub services: Vec<Ref>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    #[serde(default)]
+    pub notes: Option<String>,
+}
+
+/// `certificates/<id>.yaml`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Certificate {
+    pub common_name: String,
+    #[serde(default)]
+    pub alt_names: Vec<String>,
+    #[serde(default)]
+    pub issuer: Option<String>,
+    #[serde(default)]
+    pub not_before: Option<Spanned<Date>>,
+    pub not_after: Spanned<Date>,
+    #[serde(default)]
+    pub hosts: Vec<Ref>,
+    /// The procedure followed to renew it.
+    #[serde(default)]
+    pub renewal_procedure: Option<Ref>,
+    #[serde(default)]
+    pub notes: Option<String>,
+}
+
+/// `domains/<id>.yaml`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Domain {
+    pub domain_name: String,
+    #[serde(default)]
+    pub registrar: Option<String>,
+    pub expires: Spanned<Date>,
+    /// When the current registration term was last paid; absent means never.
+    #[serde(default)]
+    pub last_paid: Option<Spanned<Date>>,
+    #[serde(default)]
+    pub by_whom_paid: Option<String>,
+    #[serde(default)]
+    pub auto_renew: bool,
+    #[serde(default)]
+    pub notes: Option<String>,
+}
+
+// ---------------------------------------------------------------------------------------
+// Software
+
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, serde::Serialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum ModuleKind {
+    /// Software the team writes.
+    Custom,
+    /// Software the team installs from a vendor or distribution.
+    Packaged,
+}
+
+/// `modules/<id>.yaml`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Module {
+    #[serde(default)]
+    pub name: Option<String>,
+    pub kind: ModuleKind,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub owners: Vec<String>,
+    #[serde(default)]
+    pub current_version: Option<String>,
+    /// Source repository or vendor page.
+    #[serde(default)]
+    pub url: Option<String>,
+}
+
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, serde::Serialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum ReleaseStatus {
+    Planned,
+    InProgress,
+    Released,
+    Cancelled,
+}
+
+/// `releases/<id>.yaml`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Release {
+    pub module: Ref,
+    pub version: Spanned<String>,
+    pub status: Spanned<ReleaseStatus>,
+    #[serde(default)]
+    pub planned: Option<Spanned<Date>>,
+    /// When it actually shipped.
+    #[serde(default)]
+    pub actual: Option<Spanned<Date>>,
+    #[serde(default)]
+    pub notes: Option<String>,
+}
+
+// ---------------------------------------------------------------------------------------
+// Operations
+
+/// `procedures/<id>.md` front matter; the body holds the steps.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Procedure {
+    pub title: String,
+    /// How often it must be done; without it the procedure is done on demand.
+    #[serde(default)]
+    pub every: Option<Spanned<Duration>>,
+    /// Extra time allowed after `every` before it counts as overdue.
+    #[serde(default)]
+    pub grace: Option<Spanned<Duration>>,
+    #[serde(default)]
+    pub owner: Option<String>,
+}
+
+/// How a logbook entry, or a reply in a thread, turned out (cloudsat's dispositions,
+/// plus `ok` for a procedure done without remark).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, serde::Serialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Disposition {
+    Ok,
+    Info,
+    Problem,
+    Acknowledged,
+    Ignored,
+    Belay,
+    End,
+}
+
+/// `logbook/YYYY/MM/<id>.md` front matter; the body holds the notes.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogEntry {
+    pub at: Spanned<Moment>,
+    pub by: String,
+    /// The procedure this entry records; absent for an ad hoc entry.
+    #[serde(default)]
+    pub procedure: Option<Ref>,
+    #[serde(default)]
+    pub disposition: Option<Disposition>,
+    /// The entry this one answers, making a thread.
+    #[serde(default)]
+    pub reply_to: Option<Ref>,
+}
+
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, serde::Serialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum TicketKind {
+    Bug,
+    Feature,
+}
+
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, serde::Serialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Priority {
+    Low,
+    Normal,
+    High,
+    Critical,
+}
+
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, serde::Serialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum TicketStatus {
+    Open,
+    InProgress,
+    Closed,
+    Wontfix,
+}
+
+impl TicketStatus {
+    pub fn is_open(self) -> bool {
+        matches!(self, TicketStatus::Open | TicketStatus::InProgress)
+    }
+}
+
+/// `tickets/<id>.md` front matter; the body describes the problem or wish.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Ticket {
+    pub title: String,
+    pub kind: TicketKind,
+    #[serde(default)]
+    pub module: Option<Ref>,
+    pub priority: Priority,
+    pub status: Spanned<TicketStatus>,
+    pub reporter: String,
+    #[serde(default)]
+    pub assignee: Option<String>,
+    pub opened: Spanned<Moment>,
+    #[serde(default)]
+    pub first_response: Option<Spanned<Moment>>,
+    #[serde(default)]
+    pub closed: Option<Spanned<Moment>>,
+    /// The release that fixed it (a release of the ticket's module).
+    #[serde(default)]
+    pub fixed_in: Option<Ref>,
+    /// Hosts affected.
+    #[serde(default)]
+    pub hosts: Vec<Ref>,
+}
+
+// ---------------------------------------------------------------------------------------
+// Sites and services (ControlTier)
+
+/// The commands that operate a service; any may be absent.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Commands {
+    #[serde(default)]
+    pub start: Option<String>,
+    #[serde(default)]
+    pub stop: Option<String>,
+    #[serde(default)]
+    pub status: Option<String>,
+    #[serde(default)]
+    pub install: Option<String>,
+    #[serde(default)]
+    pub configure: Option<String>,
+}
+
+/// `services/<id>.yaml`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Service {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    pub site: Ref,
+    pub hosts: Vec<Ref>,
+    /// Lower ranks start first and stop last.
+    pub startup_rank: i64,
+    /// The tier a rolling update treats it in; must be one of the site's `tier_order`.
+    #[serde(default)]
+    pub tier: Option<Spanned<String>>,
+    #[serde(default)]
+    pub commands: Commands,
+}
+
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, serde::Serialize,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum UpdateStrategy {
+    /// Stop everything, install, configure, start everything.
+    AllAtOnce,
+    /// The same, one tier at a time in `tier_order`.
+    Rolling,
+}
+
+/// `sites/<id>.yaml`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Site {
+    pub title: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    pub update: Spanned<UpdateStrategy>,
+    /// Tiers in the order a rolling update visits them.
+    #[serde(default)]
+    pub tier_order: Vec<Spanned<String>>,
+}
+
+// ---------------------------------------------------------------------------------------
+// Feature flags (Glowworm)
+
+/// `flags/features/<id>.yaml`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Feature {
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub owner: Option<String>,
+    /// On for every account that has no more specific value.
+    #[serde(default)]
+    pub fully_active: bool,
+    /// The value when nothing else decides; its type is the feature's type (boolean if absent).
+    #[serde(default)]
+    pub default: Option<Spanned<FlagValue>>,
+}
+
+/// `flags/account_sets/<id>.yaml`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccountSet {
+    #[serde(default)]
+    pub description: Option<String>,
+    pub accounts: Vec<Spanned<String>>,
+    /// Feature id → the value for every account in the set.
+    #[serde(default)]
+    pub features: BTreeMap<Spanned<String>, Spanned<FlagValue>>,
+}
+
+/// `flags/overrides.yaml`: account → feature → value.
+pub type Overrides = BTreeMap<Spanned<String>, BTreeMap<Spanned<String>, Spanned<FlagValue>>>;
+
+// ---------------------------------------------------------------------------------------
+// News
+
+/// `news/<id>.md` front matter; the body is the announcement.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct News {
+    pub title: String,
+    pub date: Spanned<Moment>,
+    #[serde(default)]
+    pub author: Option<String>,
+}

@@ -1,0 +1,262 @@
+//! Value types shared by the content kinds: dates, instants, durations and flag values.
+//!
+//! Each parses from the text an operations engineer would write and rejects impossible
+//! values (`2026-02-30`, `7x`) with a message that says what is accepted.
+
+use std::fmt;
+use std::str::FromStr;
+
+use jiff::civil;
+use jiff::tz::TimeZone;
+use jiff::{SignedDuration, SpanRelativeTo, Timestamp};
+use serde::{Deserialize, Deserializer, Serialize, Serializer, de};
+
+/// A calendar date (`2026-11-22`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Date(pub civil::Date);
+
+impl Date {
+    /// Midnight UTC at the start of this date.
+    pub fn start(self) -> Moment {
+        Moment(
+            self.0
+                .to_zoned(TimeZone::UTC)
+                .map(|z| z.timestamp())
+                .unwrap_or(Timestamp::UNIX_EPOCH),
+        )
+    }
+}
+
+impl FromStr for Date {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        s.trim()
+            .parse::<civil::Date>()
+            .map(Date)
+            .map_err(|e| format!("invalid date `{s}`: {e}; write dates as YYYY-MM-DD"))
+    }
+}
+
+impl fmt::Display for Date {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// An instant in time. Written as RFC 3339 (`2026-11-20T03:00:00Z`, with any offset),
+/// or without an offset (`2026-11-20 03:00`, taken as UTC), or as a bare date (midnight UTC).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Moment(pub Timestamp);
+
+impl Moment {
+    pub fn date(self) -> Date {
+        Date(self.0.to_zoned(TimeZone::UTC).date())
+    }
+
+    pub fn seconds_until(self, later: Moment) -> i64 {
+        later.0.as_second() - self.0.as_second()
+    }
+
+    pub fn plus(self, duration: Duration) -> Moment {
+        Moment(self.0.checked_add(duration.0).unwrap_or(self.0))
+    }
+}
+
+impl FromStr for Moment {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let s = s.trim();
+        if let Ok(ts) = s.parse::<Timestamp>() {
+            return Ok(Moment(ts));
+        }
+        if s.len() > 10 {
+            let local = s.parse::<civil::DateTime>().map_err(|e| {
+                format!(
+                    "invalid time `{s}`: {e}; write times as RFC 3339, e.g. 2026-11-20T03:00:00Z"
+                )
+            })?;
+            return local
+                .to_zoned(TimeZone::UTC)
+                .map(|z| Moment(z.timestamp()))
+                .map_err(|e| format!("invalid time `{s}`: {e}"));
+        }
+        Ok(s.parse::<Date>()?.start())
+    }
+}
+
+impl fmt::Display for Moment {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Whole seconds, UTC: stable and readable.
+        let seconds = Timestamp::from_second(self.0.as_second()).unwrap_or(self.0);
+        seconds.fmt(f)
+    }
+}
+
+/// A fixed length of time, written like `30m`, `12h`, `7d`, `2w` or `1d 12h`.
+/// Days are 24 hours; months and years are refused because their length varies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Duration(pub SignedDuration);
+
+impl Duration {
+    pub const fn days(n: i64) -> Self {
+        Duration(SignedDuration::from_secs(n * 86_400))
+    }
+
+    pub const fn minutes(n: i64) -> Self {
+        Duration(SignedDuration::from_secs(n * 60))
+    }
+
+    pub fn as_seconds(self) -> i64 {
+        self.0.as_secs()
+    }
+}
+
+impl FromStr for Duration {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let hint = "write a duration like 30m, 12h, 7d or 2w";
+        let span: jiff::Span = s
+            .trim()
+            .parse()
+            .map_err(|_| format!("invalid duration `{s}`; {hint}"))?;
+        if span.get_years() != 0 || span.get_months() != 0 {
+            return Err(format!(
+                "invalid duration `{s}`: months and years have no fixed length; {hint}"
+            ));
+        }
+        let duration = span
+            .to_duration(SpanRelativeTo::days_are_24_hours())
+            .map_err(|e| format!("invalid duration `{s}`: {e}"))?;
+        if duration.is_negative() || duration.is_zero() {
+            return Err(format!(
+                "invalid duration `{s}`: it must be longer than zero"
+            ));
+        }
+        Ok(Duration(duration))
+    }
+}
+
+impl fmt::Display for Duration {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut seconds = self.0.as_secs();
+        let mut parts = Vec::new();
+        for (unit, size) in [("w", 604_800), ("d", 86_400), ("h", 3_600), ("m", 60)] {
+            if seconds >= size && (unit != "w" || seconds % size == 0) {
+                parts.push(format!("{}{unit}", seconds / size));
+                seconds %= size;
+            }
+        }
+        if seconds > 0 || parts.is_empty() {
+            parts.push(format!("{seconds}s"));
+        }
+        f.write_str(&parts.join(" "))
+    }
+}
+
+macro_rules! parse_from_string {
+    ($($ty:ty),*) => {$(
+        impl<'de> Deserialize<'de> for $ty {
+            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let text = String::deserialize(deserializer)?;
+                text.parse().map_err(de::Error::custom)
+            }
+        }
+        impl Serialize for $ty {
+            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.collect_str(self)
+            }
+        }
+    )*};
+}
+parse_from_string!(Date, Moment, Duration);
+
+/// The value of a feature flag: a boolean, an integer or a string.
+/// (Floats are not allowed: their text form is not canonical.)
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum FlagValue {
+    Bool(bool),
+    Integer(i64),
+    String(String),
+}
+
+/// The type of a feature's values, taken from its default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FlagType {
+    Boolean,
+    Integer,
+    String,
+}
+
+impl FlagValue {
+    pub fn flag_type(&self) -> FlagType {
+        match self {
+            FlagValue::Bool(_) => FlagType::Boolean,
+            FlagValue::Integer(_) => FlagType::Integer,
+            FlagValue::String(_) => FlagType::String,
+        }
+    }
+}
+
+impl fmt::Display for FlagType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            FlagType::Boolean => "boolean",
+            FlagType::Integer => "integer",
+            FlagType::String => "string",
+        })
+    }
+}
+
+impl fmt::Display for FlagValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FlagValue::Bool(b) => b.fmt(f),
+            FlagValue::Integer(i) => i.fmt(f),
+            FlagValue::String(s) => write!(f, "{s:?}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_reject_impossible_days() {
+        assert!("2026-02-28".parse::<Date>().is_ok());
+        let err = "2026-02-30".parse::<Date>().err().unwrap_or_default();
+        assert!(err.contains("invalid date `2026-02-30`"), "{err}");
+        assert!("2026-13-01".parse::<Date>().is_err());
+        assert!("yesterday".parse::<Date>().is_err());
+    }
+
+    #[test]
+    fn moments_accept_rfc3339_local_and_dates() -> Result<(), String> {
+        let z: Moment = "2026-11-20T03:00:00Z".parse()?;
+        let offset: Moment = "2026-11-20T04:00:00+01:00".parse()?;
+        let local: Moment = "2026-11-20 03:00".parse()?;
+        assert_eq!(z, offset);
+        assert_eq!(z, local);
+        let date: Moment = "2026-11-20".parse()?;
+        assert_eq!(date.to_string(), "2026-11-20T00:00:00Z");
+        assert!("2026-11-20T25:00:00Z".parse::<Moment>().is_err());
+        Ok(())
+    }
+
+    #[test]
+    fn durations_are_fixed_lengths() -> Result<(), String> {
+        assert_eq!("7d".parse::<Duration>()?, Duration::days(7));
+        assert_eq!("2w".parse::<Duration>()?, Duration::days(14));
+        assert_eq!("30m".parse::<Duration>()?, Duration::minutes(30));
+        assert_eq!("1d 12h".parse::<Duration>()?.as_seconds(), 36 * 3600);
+        assert_eq!("1d 12h".parse::<Duration>()?.to_string(), "1d 12h");
+        assert_eq!(Duration::days(14).to_string(), "2w");
+        assert!("1mo".parse::<Duration>().is_err());
+        assert!("7x".parse::<Duration>().is_err());
+        assert!("0d".parse::<Duration>().is_err());
+        assert!("".parse::<Duration>().is_err());
+        Ok(())
+    }
+}

@@ -1,0 +1,685 @@
+//! Checks that span files: references resolve, ids are unique, dates are consistent.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::load::duplicate_ids;
+use super::model::*;
+use super::types::FlagType;
+use super::{Content, Document};
+use crate::diag::{Diagnostic, Origin, suggest};
+use crate::trust::policy;
+
+/// Every cross-file problem in `content`.
+pub fn validate(content: &Content) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    out.extend(duplicate_ids(&content.hosts, "host"));
+    out.extend(duplicate_ids(&content.certificates, "certificate"));
+    out.extend(duplicate_ids(&content.domains, "domain"));
+    out.extend(duplicate_ids(&content.modules, "module"));
+    out.extend(duplicate_ids(&content.releases, "release"));
+    out.extend(duplicate_ids(&content.procedures, "procedure"));
+    out.extend(duplicate_ids(&content.logbook, "logbook entry"));
+    out.extend(duplicate_ids(&content.tickets, "ticket"));
+    out.extend(duplicate_ids(&content.services, "service"));
+    out.extend(duplicate_ids(&content.sites, "site"));
+    out.extend(duplicate_ids(&content.features, "feature"));
+    out.extend(duplicate_ids(&content.account_sets, "account set"));
+    out.extend(duplicate_ids(&content.news, "news item"));
+
+    let ids = Ids::new(content);
+    if let Some(policy) = &content.policy {
+        out.extend(policy::validate(&policy.data, policy.origin));
+    }
+    if let Some(config) = &content.config {
+        check_config(config, content, &mut out);
+    }
+    for host in &content.hosts {
+        check_host(host, content, &ids, &mut out);
+    }
+    for certificate in &content.certificates {
+        check_certificate(certificate, &ids, &mut out);
+    }
+    check_releases(&content.releases, &ids, &mut out);
+    for procedure in &content.procedures {
+        check_procedure(procedure, &mut out);
+    }
+    check_logbook(&content.logbook, &ids, &mut out);
+    for ticket in &content.tickets {
+        check_ticket(ticket, content, &ids, &mut out);
+    }
+    for site in &content.sites {
+        check_site(site, &mut out);
+    }
+    for service in &content.services {
+        check_service(service, content, &ids, &mut out);
+    }
+    check_flags(content, &mut out);
+    out
+}
+
+/// The ids of every kind, for reference checks.
+struct Ids<'a> {
+    hosts: BTreeSet<&'a str>,
+    modules: BTreeSet<&'a str>,
+    releases: BTreeSet<&'a str>,
+    procedures: BTreeSet<&'a str>,
+    logbook: BTreeSet<&'a str>,
+    services: BTreeSet<&'a str>,
+    sites: BTreeSet<&'a str>,
+}
+
+impl<'a> Ids<'a> {
+    fn new(content: &'a Content) -> Self {
+        fn ids<T>(docs: &[Document<T>]) -> BTreeSet<&str> {
+            docs.iter().map(|d| d.id.as_str()).collect()
+        }
+        Self {
+            hosts: ids(&content.hosts),
+            modules: ids(&content.modules),
+            releases: ids(&content.releases),
+            procedures: ids(&content.procedures),
+            logbook: ids(&content.logbook),
+            services: ids(&content.services),
+            sites: ids(&content.sites),
+        }
+    }
+}
+
+/// Reports `reference` if it is not one of `known`. `what` is the kind ("host"),
+/// `file_pattern` where such an entity would live (`hosts/{}.yaml`).
+fn check_ref(
+    origin: Origin,
+    reference: &Ref,
+    known: &BTreeSet<&str>,
+    what: &str,
+    file_pattern: &str,
+    out: &mut Vec<Diagnostic>,
+) {
+    if known.contains(reference.as_str()) {
+        return;
+    }
+    let diagnostic =
+        Diagnostic::error("unknown-reference", format!("unknown {what} `{reference}`"))
+            .at(origin.at_value(reference));
+    let help = match suggest(reference, known.iter().copied()) {
+        Some(near) => format!("did you mean `{near}`?"),
+        None => format!(
+            "there is no `{}`; create it or fix the id",
+            file_pattern.replace("{}", reference)
+        ),
+    };
+    out.push(diagnostic.with_help(help));
+}
+
+fn check_config(config: &Document<SiteConfig>, content: &Content, out: &mut Vec<Diagnostic>) {
+    let origin = config.origin;
+    let data = &config.data;
+    if let Some(url) = &data.base_url
+        && !(url.starts_with("https://") || url.starts_with("http://"))
+    {
+        out.push(
+            Diagnostic::error(
+                "invalid-url",
+                format!("`base_url` `{url}` is not an http(s) URL"),
+            )
+            .at(origin.at_value(url))
+            .with_help("write it like `https://ops.example.org/`"),
+        );
+    }
+    for (name, window) in [
+        ("certificates", &data.alerts.certificates),
+        ("domains", &data.alerts.domains),
+    ] {
+        if window.critical >= window.warn {
+            out.push(
+                Diagnostic::error(
+                    "invalid-window",
+                    format!(
+                        "`alerts.{name}.critical` ({}) must be shorter than `warn` ({})",
+                        window.critical, window.warn
+                    ),
+                )
+                .at(origin.at_value(window)),
+            );
+        }
+    }
+    let mut names = BTreeMap::new();
+    for target in &data.sync.targets {
+        let t = &target.value;
+        let kinds = [t.dir.is_some(), t.command.is_some(), t.git.is_some()];
+        if kinds.iter().filter(|set| **set).count() != 1 {
+            out.push(
+                Diagnostic::error(
+                    "invalid-target",
+                    format!(
+                        "sync target `{}` must have exactly one of `dir`, `command` and `git`",
+                        t.name
+                    ),
+                )
+                .at(origin.at_value(target)),
+            );
+        }
+        if t.keep.is_some() && t.dir.is_none() {
+            out.push(
+                Diagnostic::error(
+                    "invalid-target",
+                    format!(
+                        "sync target `{}`: `keep` applies only to a `dir` target",
+                        t.name
+                    ),
+                )
+                .at(origin.at_value(target)),
+            );
+        }
+        if let Some(first) = names.insert(t.name.as_str(), &t.name) {
+            out.push(
+                Diagnostic::error(
+                    "duplicate-id",
+                    format!("two sync targets are named `{}`", t.name),
+                )
+                .at(origin.at_value(&t.name))
+                .with_related(origin.at_value(first), "first defined here"),
+            );
+        }
+    }
+    let users = content.policy.as_ref().map(|p| &p.data.users);
+    for (principal, token) in &data.serve.logbook_tokens {
+        if let Some(users) = users
+            && !users.contains_key(principal.as_str())
+        {
+            let help = match suggest(principal, users.keys().map(|k| k.as_str())) {
+                Some(near) => format!("did you mean `{near}`?"),
+                None => "declare the robot under `users:` in .glassroom/policy.yaml".into(),
+            };
+            out.push(
+                Diagnostic::error("unknown-reference", format!("unknown user `{principal}`"))
+                    .at(origin.at_value(principal))
+                    .with_help(help),
+            );
+        }
+        let hex = token.strip_prefix("sha256:").unwrap_or("");
+        if hex.len() != 64 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
+            out.push(
+                Diagnostic::error(
+                    "invalid-token-hash",
+                    "a logbook token must be stored as `sha256:` and 64 hex digits",
+                )
+                .at(origin.at_value(token))
+                .with_help("store the hash, never the token: `printf %s \"$TOKEN\" | sha256sum`"),
+            );
+        }
+    }
+}
+
+fn check_host(host: &Document<Host>, content: &Content, ids: &Ids<'_>, out: &mut Vec<Diagnostic>) {
+    for address in &host.data.addresses {
+        if address.parse::<std::net::IpAddr>().is_err() {
+            out.push(
+                Diagnostic::error("invalid-address", format!("`{address}` is not an IP address"))
+                    .at(host.origin.at_value(address))
+                    .with_help("list IPv4 or IPv6 addresses, like `192.0.2.10` or `2001:db8::10`; put the DNS name in `name`"),
+            );
+        }
+    }
+    for service in &host.data.services {
+        check_ref(
+            host.origin,
+            service,
+            &ids.services,
+            "service",
+            "services/{}.yaml",
+            out,
+        );
+        let runs_here = content
+            .services
+            .iter()
+            .find(|s| s.id == service.as_str())
+            .is_none_or(|s| s.data.hosts.iter().any(|h| h.as_str() == host.id));
+        if !runs_here {
+            out.push(
+                Diagnostic::error(
+                    "inconsistent-reference",
+                    format!(
+                        "host lists service `{service}`, but that service does not list host `{}`",
+                        host.id
+                    ),
+                )
+                .at(host.origin.at_value(service))
+                .with_help(format!(
+                    "add `{}` to `hosts` in services/{service}.yaml, or remove it here",
+                    host.id
+                )),
+            );
+        }
+    }
+}
+
+fn check_certificate(cert: &Document<Certificate>, ids: &Ids<'_>, out: &mut Vec<Diagnostic>) {
+    for host in &cert.data.hosts {
+        check_ref(cert.origin, host, &ids.hosts, "host", "hosts/{}.yaml", out);
+    }
+    if let Some(procedure) = &cert.data.renewal_procedure {
+        check_ref(
+            cert.origin,
+            procedure,
+            &ids.procedures,
+            "procedure",
+            "procedures/{}.md",
+            out,
+        );
+    }
+    if let Some(before) = &cert.data.not_before
+        && before.value >= cert.data.not_after.value
+    {
+        out.push(
+            Diagnostic::error(
+                "impossible-date",
+                format!(
+                    "`not_after` ({}) is not after `not_before` ({})",
+                    cert.data.not_after.value, before.value
+                ),
+            )
+            .at(cert.origin.at_value(&cert.data.not_after)),
+        );
+    }
+}
+
+fn check_releases(releases: &[Document<Release>], ids: &Ids<'_>, out: &mut Vec<Diagnostic>) {
+    let mut versions: BTreeMap<(&str, &str), &Document<Release>> = BTreeMap::new();
+    for release in releases {
+        let data = &release.data;
+        check_ref(
+            release.origin,
+            &data.module,
+            &ids.modules,
+            "module",
+            "modules/{}.yaml",
+            out,
+        );
+        if let Some(first) = versions.insert((data.module.as_str(), data.version.as_str()), release)
+        {
+            out.push(
+                Diagnostic::error(
+                    "duplicate-id",
+                    format!(
+                        "module `{}` already has a release {} in `{}`",
+                        data.module, data.version, first.path
+                    ),
+                )
+                .at(release.origin.at_value(&data.version))
+                .with_related(
+                    first.origin.at_value(&first.data.version),
+                    "first defined here",
+                ),
+            );
+        }
+        if data.status.value == ReleaseStatus::Released && data.actual.is_none() {
+            out.push(
+                Diagnostic::error(
+                    "missing-date",
+                    "a released release needs the date it shipped",
+                )
+                .at(release.origin.at_value(&data.status))
+                .with_help("add `actual: YYYY-MM-DD`"),
+            );
+        }
+    }
+}
+
+fn check_procedure(procedure: &Document<Procedure>, out: &mut Vec<Diagnostic>) {
+    if let (Some(grace), None) = (&procedure.data.grace, &procedure.data.every) {
+        out.push(
+            Diagnostic::error("invalid-schedule", "`grace` without `every` has no effect")
+                .at(procedure.origin.at_value(grace))
+                .with_help("add `every: 7d` (or another interval), or remove `grace`"),
+        );
+    }
+}
+
+fn check_logbook(entries: &[Document<LogEntry>], ids: &Ids<'_>, out: &mut Vec<Diagnostic>) {
+    let by_id: BTreeMap<&str, &Document<LogEntry>> =
+        entries.iter().map(|e| (e.id.as_str(), e)).collect();
+    for entry in entries {
+        let data = &entry.data;
+        if let Some(procedure) = &data.procedure {
+            check_ref(
+                entry.origin,
+                procedure,
+                &ids.procedures,
+                "procedure",
+                "procedures/{}.md",
+                out,
+            );
+        }
+        let date = data.at.value.date().0;
+        let folder = format!("logbook/{:04}/{:02}/", date.year(), date.month());
+        if !entry.path.starts_with(&folder) {
+            out.push(
+                Diagnostic::error(
+                    "misplaced-entry",
+                    format!(
+                        "entry is dated {} but filed outside `{folder}`",
+                        data.at.value
+                    ),
+                )
+                .at(entry.origin.at_value(&data.at))
+                .with_help(format!(
+                    "move it to `{folder}{}.md`, or correct `at`",
+                    entry.id
+                )),
+            );
+        }
+        let Some(parent_ref) = &data.reply_to else {
+            continue;
+        };
+        check_ref(
+            entry.origin,
+            parent_ref,
+            &ids.logbook,
+            "logbook entry",
+            "logbook/YYYY/MM/{}.md",
+            out,
+        );
+        let Some(parent) = by_id.get(parent_ref.as_str()) else {
+            continue;
+        };
+        if parent.data.at.value > data.at.value {
+            out.push(
+                Diagnostic::error(
+                    "impossible-date",
+                    format!(
+                        "this reply ({}) is older than the entry it answers ({})",
+                        data.at.value, parent.data.at.value
+                    ),
+                )
+                .at(entry.origin.at_value(&data.at))
+                .with_related(
+                    parent.origin.at_value(&parent.data.at),
+                    "the entry answered",
+                ),
+            );
+        }
+        if reply_cycle(entry, &by_id) {
+            out.push(
+                Diagnostic::error("reply-cycle", "`reply_to` leads back to this entry")
+                    .at(entry.origin.at_value(parent_ref))
+                    .with_help("a thread starts at an entry without `reply_to`"),
+            );
+        }
+    }
+}
+
+fn reply_cycle(start: &Document<LogEntry>, by_id: &BTreeMap<&str, &Document<LogEntry>>) -> bool {
+    let mut seen = BTreeSet::from([start.id.as_str()]);
+    let mut current = start;
+    while let Some(next) = current
+        .data
+        .reply_to
+        .as_ref()
+        .and_then(|r| by_id.get(r.as_str()))
+    {
+        if !seen.insert(next.id.as_str()) {
+            return next.id == start.id;
+        }
+        current = next;
+    }
+    false
+}
+
+fn check_ticket(
+    ticket: &Document<Ticket>,
+    content: &Content,
+    ids: &Ids<'_>,
+    out: &mut Vec<Diagnostic>,
+) {
+    let data = &ticket.data;
+    let origin = ticket.origin;
+    if let Some(module) = &data.module {
+        check_ref(
+            origin,
+            module,
+            &ids.modules,
+            "module",
+            "modules/{}.yaml",
+            out,
+        );
+    }
+    for host in &data.hosts {
+        check_ref(origin, host, &ids.hosts, "host", "hosts/{}.yaml", out);
+    }
+    if let Some(fixed_in) = &data.fixed_in {
+        check_ref(
+            origin,
+            fixed_in,
+            &ids.releases,
+            "release",
+            "releases/{}.yaml",
+            out,
+        );
+        let release = content.releases.iter().find(|r| r.id == fixed_in.as_str());
+        if let (Some(release), Some(module)) = (release, &data.module)
+            && release.data.module.as_str() != module.as_str()
+        {
+            out.push(
+                Diagnostic::error(
+                    "inconsistent-reference",
+                    format!(
+                        "release `{fixed_in}` belongs to module `{}`, not to this ticket's module `{module}`",
+                        release.data.module
+                    ),
+                )
+                .at(origin.at_value(fixed_in))
+                .with_help(format!("name a release of `{module}`, or correct the ticket's `module`")),
+            );
+        }
+    }
+    let opened = &data.opened;
+    for (field, moment) in [
+        ("first_response", &data.first_response),
+        ("closed", &data.closed),
+    ] {
+        if let Some(moment) = moment
+            && moment.value < opened.value
+        {
+            out.push(
+                Diagnostic::error(
+                    "impossible-date",
+                    format!(
+                        "`{field}` ({}) is before `opened` ({})",
+                        moment.value, opened.value
+                    ),
+                )
+                .at(origin.at_value(moment)),
+            );
+        }
+    }
+    let status = &data.status;
+    match (&data.closed, status.value.is_open()) {
+        (Some(closed), true) => out.push(
+            Diagnostic::error("inconsistent-status", "an open ticket has a `closed` time")
+                .at(origin.at_value(closed))
+                .with_help("set `status: closed` (or `wontfix`), or remove `closed`"),
+        ),
+        (None, false) => out.push(
+            Diagnostic::error(
+                "missing-date",
+                "a closed ticket needs the time it was closed",
+            )
+            .at(origin.at_value(status))
+            .with_help("add `closed: YYYY-MM-DDTHH:MM:SSZ`"),
+        ),
+        _ => {}
+    }
+}
+
+fn check_site(site: &Document<Site>, out: &mut Vec<Diagnostic>) {
+    let data = &site.data;
+    if data.update.value == UpdateStrategy::Rolling && data.tier_order.is_empty() {
+        out.push(
+            Diagnostic::error("missing-tiers", "a rolling site needs `tier_order`")
+                .at(site.origin.at_value(&data.update))
+                .with_help("list the tiers in update order, e.g. `tier_order: [db, app, web]`"),
+        );
+    }
+    let mut seen = BTreeSet::new();
+    for tier in &data.tier_order {
+        if !seen.insert(tier.as_str()) {
+            out.push(
+                Diagnostic::error("duplicate-id", format!("tier `{tier}` is listed twice"))
+                    .at(site.origin.at_value(tier)),
+            );
+        }
+    }
+}
+
+fn check_service(
+    service: &Document<Service>,
+    content: &Content,
+    ids: &Ids<'_>,
+    out: &mut Vec<Diagnostic>,
+) {
+    let data = &service.data;
+    check_ref(
+        service.origin,
+        &data.site,
+        &ids.sites,
+        "site",
+        "sites/{}.yaml",
+        out,
+    );
+    for host in &data.hosts {
+        check_ref(
+            service.origin,
+            host,
+            &ids.hosts,
+            "host",
+            "hosts/{}.yaml",
+            out,
+        );
+    }
+    let Some(site) = content.sites.iter().find(|s| s.id == data.site.as_str()) else {
+        return;
+    };
+    if site.data.update.value != UpdateStrategy::Rolling {
+        return;
+    }
+    match &data.tier {
+        None => out.push(
+            Diagnostic::error(
+                "missing-tier",
+                format!(
+                    "site `{}` updates rolling by tier; this service has no `tier`",
+                    site.id
+                ),
+            )
+            .at(service.origin.at_value(&data.site))
+            .with_help(format!(
+                "add `tier:` with one of: {}",
+                site.data
+                    .tier_order
+                    .iter()
+                    .map(|t| t.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
+        ),
+        Some(tier)
+            if !site
+                .data
+                .tier_order
+                .iter()
+                .any(|t| t.as_str() == tier.as_str()) =>
+        {
+            let tiers = site.data.tier_order.iter().map(|t| t.as_str());
+            let help = match suggest(tier, tiers.clone()) {
+                Some(near) => format!("did you mean `{near}`?"),
+                None => format!(
+                    "site `{}` has the tiers: {}",
+                    site.id,
+                    tiers.collect::<Vec<_>>().join(", ")
+                ),
+            };
+            out.push(
+                Diagnostic::error(
+                    "unknown-reference",
+                    format!("unknown tier `{tier}` of site `{}`", site.id),
+                )
+                .at(service.origin.at_value(tier))
+                .with_help(help),
+            );
+        }
+        Some(_) => {}
+    }
+}
+
+fn check_flags(content: &Content, out: &mut Vec<Diagnostic>) {
+    let types: BTreeMap<&str, FlagType> = content
+        .features
+        .iter()
+        .map(|f| {
+            let ty = f
+                .data
+                .default
+                .as_ref()
+                .map_or(FlagType::Boolean, |d| d.flag_type());
+            (f.id.as_str(), ty)
+        })
+        .collect();
+    let features: BTreeSet<&str> = types.keys().copied().collect();
+    let check_value = |origin: Origin,
+                       feature: &Ref,
+                       value: &crate::yaml::Spanned<super::types::FlagValue>,
+                       out: &mut Vec<Diagnostic>| {
+        check_ref(
+            origin,
+            feature,
+            &features,
+            "feature",
+            "flags/features/{}.yaml",
+            out,
+        );
+        if let Some(expected) = types.get(feature.as_str())
+            && value.flag_type() != *expected
+        {
+            out.push(
+                Diagnostic::error(
+                    "wrong-type",
+                    format!(
+                        "feature `{feature}` takes {expected} values, but this is a {}",
+                        value.flag_type()
+                    ),
+                )
+                .at(origin.at_value(value))
+                .with_help(format!(
+                    "the type comes from `default` in flags/features/{feature}.yaml"
+                )),
+            );
+        }
+    };
+    for set in &content.account_sets {
+        let mut seen: BTreeMap<&str, &crate::yaml::Spanned<String>> = BTreeMap::new();
+        for account in &set.data.accounts {
+            if let Some(first) = seen.insert(account.as_str(), account) {
+                out.push(
+                    Diagnostic::error(
+                        "duplicate-account",
+                        format!("account `{account}` is listed twice"),
+                    )
+                    .at(set.origin.at_value(account))
+                    .with_related(set.origin.at_value(first), "first listed here")
+                    .with_help("remove one of them"),
+                );
+            }
+        }
+        for (feature, value) in &set.data.features {
+            check_value(set.origin, feature, value, out);
+        }
+    }
+    if let Some(overrides) = &content.overrides {
+        for features in overrides.data.values() {
+            for (feature, value) in features {
+                check_value(overrides.origin, feature, value, out);
+            }
+        }
+    }
+}

@@ -1,0 +1,168 @@
+//! The source files diagnostics point into, and the one place where byte offsets become
+//! 1-based lines and columns.
+
+use std::ops::Range;
+
+/// Index of a file in [`Files`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct FileId(u32);
+
+/// A 1-based line and column (columns count characters, not bytes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct LineColumn {
+    pub line: usize,
+    pub column: usize,
+}
+
+#[derive(Debug, Clone)]
+struct File {
+    path: String,
+    text: String,
+    line_starts: Vec<usize>,
+}
+
+/// Every file a run has read, by [`FileId`].
+#[derive(Debug, Clone, Default)]
+pub struct Files {
+    files: Vec<File>,
+}
+
+impl Files {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn add(&mut self, path: impl Into<String>, text: impl Into<String>) -> FileId {
+        let text = text.into();
+        let line_starts = std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
+        let id = FileId(u32::try_from(self.files.len()).unwrap_or(u32::MAX));
+        self.files.push(File {
+            path: path.into(),
+            text,
+            line_starts,
+        });
+        id
+    }
+
+    fn file(&self, id: FileId) -> Option<&File> {
+        self.files.get(id.0 as usize)
+    }
+
+    pub fn path(&self, id: FileId) -> &str {
+        self.file(id).map_or("<unknown>", |f| f.path.as_str())
+    }
+
+    pub fn text(&self, id: FileId) -> &str {
+        self.file(id).map_or("", |f| f.text.as_str())
+    }
+
+    /// The file with this path, if it was read.
+    pub fn find(&self, path: &str) -> Option<FileId> {
+        self.files
+            .iter()
+            .position(|f| f.path == path)
+            .and_then(|i| u32::try_from(i).ok())
+            .map(FileId)
+    }
+
+    /// 0-based index of the line containing `offset` (clamped to the file).
+    pub fn line_index(&self, id: FileId, offset: usize) -> usize {
+        let Some(file) = self.file(id) else { return 0 };
+        match file.line_starts.binary_search(&offset) {
+            Ok(line) => line,
+            Err(next) => next.saturating_sub(1),
+        }
+    }
+
+    /// Byte range of a 0-based line, including its newline.
+    pub fn line_range(&self, id: FileId, line: usize) -> Option<Range<usize>> {
+        let file = self.file(id)?;
+        let start = *file.line_starts.get(line)?;
+        let end = file
+            .line_starts
+            .get(line + 1)
+            .copied()
+            .unwrap_or(file.text.len());
+        Some(start..end)
+    }
+
+    /// 1-based line and character column of a byte offset.
+    pub fn line_column(&self, id: FileId, offset: usize) -> LineColumn {
+        let line = self.line_index(id, offset);
+        let text = self.text(id);
+        let start = self.line_range(id, line).map_or(0, |r| r.start);
+        let end = offset.min(text.len());
+        let column = text
+            .get(start..end)
+            .map_or(end.saturating_sub(start), |s| s.chars().count());
+        LineColumn {
+            line: line + 1,
+            column: column + 1,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.files.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.files.is_empty()
+    }
+}
+
+impl<'a> codespan_reporting::files::Files<'a> for Files {
+    type FileId = FileId;
+    type Name = &'a str;
+    type Source = &'a str;
+
+    fn name(&'a self, id: FileId) -> Result<&'a str, codespan_reporting::files::Error> {
+        Ok(self.path(id))
+    }
+
+    fn source(&'a self, id: FileId) -> Result<&'a str, codespan_reporting::files::Error> {
+        Ok(self.text(id))
+    }
+
+    fn line_index(
+        &'a self,
+        id: FileId,
+        offset: usize,
+    ) -> Result<usize, codespan_reporting::files::Error> {
+        Ok(Files::line_index(self, id, offset))
+    }
+
+    fn line_range(
+        &'a self,
+        id: FileId,
+        line: usize,
+    ) -> Result<Range<usize>, codespan_reporting::files::Error> {
+        match Files::line_range(self, id, line) {
+            Some(range) => Ok(range),
+            None => {
+                let max = self.file(id).map_or(0, |f| f.line_starts.len());
+                Ok(Files::line_range(self, id, max.saturating_sub(1)).unwrap_or(0..0))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn offsets_become_one_based_lines_and_character_columns() {
+        let mut files = Files::new();
+        let id = files.add("a.yaml", "ab\nnäme: x\n");
+        assert_eq!(files.line_column(id, 0), LineColumn { line: 1, column: 1 });
+        assert_eq!(files.line_column(id, 3), LineColumn { line: 2, column: 1 });
+        // "nä" is three bytes but two characters.
+        assert_eq!(files.line_column(id, 6), LineColumn { line: 2, column: 3 });
+        assert_eq!(
+            files.line_column(id, 999),
+            LineColumn { line: 3, column: 1 }
+        );
+    }
+}

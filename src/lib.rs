@@ -1,0 +1,12 @@
+//! glassroom turns a git repository of operations knowledge into a static ops website and
+//! a checksummed feature-flag bundle.
+//!
+//! Data flows one way: [`source`] → [`trust`] → [`content`] → derive → render → output.
+
+pub mod cli;
+pub mod cmd;
+pub mod content;
+pub mod diag;
+pub mod source;
+pub mod trust;
+pub mod yaml;

@@ -1,0 +1,303 @@
+//! YAML documents with source positions.
+//!
+//! Parsing goes through serde-saphyr, which keeps the location of every value: parse and
+//! type errors come back with a byte range, and fields declared as [`Spanned`] remember
+//! where their value was written, so a later check (a dangling reference, a duplicate id)
+//! can point at the field's own line and column. (serde_yaml keeps no spans and is no
+//! longer maintained, which is why it is not used.)
+
+use std::cmp::Ordering;
+use std::fmt;
+use std::hash::{Hash, Hasher};
+use std::ops::Range;
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer};
+use serde_saphyr::MessageFormatter as _;
+
+/// A value together with the byte range where it was written, relative to the start of
+/// the YAML document it came from.
+#[derive(Clone, Default)]
+pub struct Spanned<T> {
+    pub value: T,
+    pub span: Range<usize>,
+}
+
+impl<T> Spanned<T> {
+    pub fn new(value: T, span: Range<usize>) -> Self {
+        Self { value, span }
+    }
+
+    pub fn get(&self) -> &T {
+        &self.value
+    }
+}
+
+impl Spanned<String> {
+    pub fn as_str(&self) -> &str {
+        &self.value
+    }
+}
+
+impl<T> std::ops::Deref for Spanned<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.value
+    }
+}
+
+impl<T: fmt::Debug> fmt::Debug for Spanned<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.value.fmt(f)
+    }
+}
+
+impl<T: fmt::Display> fmt::Display for Spanned<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.value.fmt(f)
+    }
+}
+
+// Equality, order and hash look at the value only, so spanned keys work in maps.
+impl<T: PartialEq> PartialEq for Spanned<T> {
+    fn eq(&self, other: &Self) -> bool {
+        self.value == other.value
+    }
+}
+impl<T: Eq> Eq for Spanned<T> {}
+impl<T: PartialOrd> PartialOrd for Spanned<T> {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        self.value.partial_cmp(&other.value)
+    }
+}
+impl<T: Ord> Ord for Spanned<T> {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.value.cmp(&other.value)
+    }
+}
+impl<T: Hash> Hash for Spanned<T> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.value.hash(state);
+    }
+}
+impl std::borrow::Borrow<str> for Spanned<String> {
+    fn borrow(&self) -> &str {
+        &self.value
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Spanned<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let inner = serde_saphyr::Spanned::<T>::deserialize(deserializer)?;
+        let span = location_range(&inner.referenced).unwrap_or(0..0);
+        Ok(Spanned {
+            value: inner.value,
+            span,
+        })
+    }
+}
+
+fn location_range(location: &serde_saphyr::Location) -> Option<Range<usize>> {
+    let span = location.span();
+    let start = usize::try_from(span.byte_offset()?).ok()?;
+    let len = usize::try_from(span.byte_len().unwrap_or(0)).ok()?;
+    Some(start..start + len)
+}
+
+/// Why a YAML document could not be read into its type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct YamlError {
+    pub message: String,
+    /// Byte range within the YAML document.
+    pub span: Range<usize>,
+    pub help: Option<String>,
+}
+
+fn options() -> serde_saphyr::Options {
+    let mut options = serde_saphyr::Options::default();
+    // Only `true`/`false` are booleans: `no` stays a string (the "Norway problem").
+    options.strict_booleans = true;
+    options.with_snippet = false;
+    options
+}
+
+/// Reads one YAML document into `T`. The first problem found is returned, with its place.
+pub fn from_str<T: DeserializeOwned>(text: &str) -> Result<T, YamlError> {
+    // An empty document is an empty mapping, so a file with only optional fields may be empty.
+    let text = if text.trim().is_empty() { "{}" } else { text };
+    serde_saphyr::from_str_with_options(text, options()).map_err(|err| convert_error(&err, text))
+}
+
+fn convert_error(err: &serde_saphyr::Error, text: &str) -> YamlError {
+    let err = err.without_snippet();
+    let span = err
+        .location()
+        .and_then(|l| location_range(&l))
+        .unwrap_or(0..0);
+    let span = span.start.min(text.len())..span.end.min(text.len());
+    match err {
+        serde_saphyr::Error::SerdeUnknownField {
+            field, expected, ..
+        } => YamlError {
+            message: format!("unknown field `{field}`"),
+            span,
+            help: Some(
+                match crate::diag::suggest(field, expected.iter().copied()) {
+                    Some(near) => format!("did you mean `{near}`?"),
+                    None => format!("known fields: {}", expected.join(", ")),
+                },
+            ),
+        },
+        serde_saphyr::Error::SerdeUnknownVariant {
+            variant, expected, ..
+        } => YamlError {
+            message: format!("unknown value `{variant}`"),
+            span,
+            help: Some(
+                match crate::diag::suggest(variant, expected.iter().copied()) {
+                    Some(near) => format!(
+                        "did you mean `{near}`? expected one of: {}",
+                        expected.join(", ")
+                    ),
+                    None => format!("expected one of: {}", expected.join(", ")),
+                },
+            ),
+        },
+        serde_saphyr::Error::SerdeMissingField { field, .. } => YamlError {
+            message: format!("missing field `{field}`"),
+            span,
+            help: Some(format!("add `{field}: ...`")),
+        },
+        other => YamlError {
+            message: serde_saphyr::UserMessageFormatter
+                .format_message(other)
+                .into_owned(),
+            span,
+            help: None,
+        },
+    }
+}
+
+/// A Markdown file split at its front matter fences.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FrontMatter<'a> {
+    pub yaml: &'a str,
+    /// Byte offset of `yaml` in the file.
+    pub yaml_offset: usize,
+    pub body: &'a str,
+    pub body_offset: usize,
+}
+
+/// Why a Markdown file has no usable front matter. `span` is a byte range in the file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FrontMatterError {
+    pub message: String,
+    pub span: Range<usize>,
+    pub help: String,
+}
+
+/// Splits `---\n<yaml>\n---\n<body>`. The closing fence may also be `...`.
+pub fn split_front_matter(text: &str) -> Result<FrontMatter<'_>, FrontMatterError> {
+    let start = if text.starts_with('\u{feff}') { 3 } else { 0 };
+    let mut lines = LineSpans::new(text, start);
+    let opening = lines.next();
+    if opening
+        .as_ref()
+        .is_none_or(|(line, _)| line.trim_end() != "---")
+    {
+        return Err(FrontMatterError {
+            message: "missing front matter".into(),
+            span: start..start,
+            help: "start the file with a line `---`, the YAML metadata, and another `---`".into(),
+        });
+    }
+    let yaml_offset = opening.map_or(start, |(_, range)| range.end);
+    for (line, range) in lines {
+        let fence = line.trim_end();
+        if fence == "---" || fence == "..." {
+            return Ok(FrontMatter {
+                yaml: &text[yaml_offset..range.start],
+                yaml_offset,
+                body: &text[range.end..],
+                body_offset: range.end,
+            });
+        }
+    }
+    Err(FrontMatterError {
+        message: "front matter is not closed".into(),
+        span: start..start + 3,
+        help: "add a line `---` after the metadata, before the Markdown body".into(),
+    })
+}
+
+/// Lines of `text` from `start` with their byte ranges (including the newline).
+struct LineSpans<'a> {
+    text: &'a str,
+    at: usize,
+}
+
+impl<'a> LineSpans<'a> {
+    fn new(text: &'a str, at: usize) -> Self {
+        Self { text, at }
+    }
+}
+
+impl<'a> Iterator for LineSpans<'a> {
+    type Item = (&'a str, Range<usize>);
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.at >= self.text.len() {
+            return None;
+        }
+        let rest = self.text.get(self.at..)?;
+        let len = rest.find('\n').map_or(rest.len(), |i| i + 1);
+        let range = self.at..self.at + len;
+        self.at += len;
+        let line = rest.get(..len)?.trim_end_matches(['\n', '\r']);
+        Some((line, range))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Doc {
+        name: Spanned<String>,
+        #[serde(default)]
+        hosts: Vec<Spanned<String>>,
+    }
+
+    #[test]
+    fn spans_point_at_values() -> Result<(), YamlError> {
+        let text = "name: web1\nhosts: [db1, db2]\n";
+        let doc: Doc = from_str(text)?;
+        assert_eq!(&text[doc.name.span.clone()], "web1");
+        assert_eq!(&text[doc.hosts[1].span.clone()], "db2");
+        Ok(())
+    }
+
+    #[test]
+    fn unknown_field_suggests_the_near_one() {
+        let text = "name: web1\nhots: [a]\n";
+        let Err(err) = from_str::<Doc>(text) else {
+            panic!("must fail")
+        };
+        assert_eq!(err.message, "unknown field `hots`");
+        assert_eq!(err.help.as_deref(), Some("did you mean `hosts`?"));
+        assert_eq!(&text[err.span], "hots");
+    }
+
+    #[test]
+    fn front_matter_is_split_with_offsets() -> Result<(), FrontMatterError> {
+        let text = "---\ntitle: x\n---\n# Body\n";
+        let fm = split_front_matter(text)?;
+        assert_eq!(fm.yaml, "title: x\n");
+        assert_eq!(fm.yaml_offset, 4);
+        assert_eq!(fm.body, "# Body\n");
+        assert!(split_front_matter("# no fences\n").is_err());
+        assert!(split_front_matter("---\ntitle: x\n").is_err());
+        Ok(())
+    }
+}
