@@ -130,9 +130,10 @@ pub fn from_str<T: DeserializeOwned>(text: &str) -> Result<T, YamlError> {
 
 fn convert_error(err: &serde_saphyr::Error, text: &str) -> YamlError {
     let err = err.without_snippet();
+    // Values carry byte offsets; some parser errors carry only a line and column.
     let span = err
         .location()
-        .and_then(|l| location_range(&l))
+        .and_then(|l| location_range(&l).or_else(|| offset_of(text, l.line(), l.column())))
         .unwrap_or(0..0);
     let span = span.start.min(text.len())..span.end.min(text.len());
     match err {
@@ -168,14 +169,74 @@ fn convert_error(err: &serde_saphyr::Error, text: &str) -> YamlError {
             span,
             help: Some(format!("add `{field}: ...`")),
         },
-        other => YamlError {
-            message: serde_saphyr::UserMessageFormatter
-                .format_message(other)
-                .into_owned(),
-            span,
-            help: None,
-        },
+        other => {
+            let message = serde_saphyr::UserMessageFormatter.format_message(other);
+            let (message, help) = plain_message(&message);
+            YamlError {
+                message,
+                span,
+                help,
+            }
+        }
     }
+}
+
+/// Rewords the parser's type names in terms of what a YAML author writes.
+fn plain_message(message: &str) -> (String, Option<String>) {
+    let integer = [
+        "invalid i8",
+        "invalid i16",
+        "invalid i32",
+        "invalid i64",
+        "invalid u8",
+        "invalid u16",
+        "invalid u32",
+        "invalid u64",
+    ];
+    if integer.contains(&message) {
+        return (
+            "expected a whole number".into(),
+            Some("write digits only, like `10`".into()),
+        );
+    }
+    match message {
+        "invalid bool" => (
+            "expected `true` or `false`".into(),
+            Some("only `true` and `false` are booleans (not yes/no/on/off)".into()),
+        ),
+        "expected sequence start" => (
+            "expected a list".into(),
+            Some("write `[a, b]`, or one `- item` per line".into()),
+        ),
+        "expected mapping start" | "expected mapping" => (
+            "expected a mapping".into(),
+            Some("write `key: value` lines, indented under the field".into()),
+        ),
+        "expected string scalar" => ("expected a text value".into(), None),
+        other => (other.to_owned(), None),
+    }
+}
+
+/// Byte range of the character at a 1-based line and (character) column.
+fn offset_of(text: &str, line: u64, column: u64) -> Option<Range<usize>> {
+    let line_start: usize = text
+        .split_inclusive('\n')
+        .take(usize::try_from(line.checked_sub(1)?).ok()?)
+        .map(str::len)
+        .sum();
+    let rest = text.get(line_start..)?;
+    let column = usize::try_from(column.checked_sub(1)?).ok()?;
+    let start = line_start
+        + rest
+            .char_indices()
+            .nth(column)
+            .map_or(rest.len(), |(i, _)| i);
+    let end = text
+        .get(start..)?
+        .chars()
+        .next()
+        .map_or(start, |c| start + c.len_utf8());
+    Some(start..end)
 }
 
 /// A Markdown file split at its front matter fences.

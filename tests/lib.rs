@@ -1,1 +1,8 @@
+//! Integration tests: the real binary on real repositories.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod support;
+
+mod check;
+mod robustness;

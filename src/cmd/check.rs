@@ -40,7 +40,16 @@ pub fn summary(content: &Content, diagnostics: &Diagnostics) -> String {
     let counts: Vec<String> = content
         .counts()
         .into_iter()
-        .map(|(kind, n)| format!("{n} {kind}"))
+        .map(|(kind, n)| {
+            format!(
+                "{n} {}",
+                if n == 1 {
+                    singular(kind)
+                } else {
+                    kind.to_owned()
+                }
+            )
+        })
         .collect();
     let verdict = match (diagnostics.error_count(), diagnostics.warning_count()) {
         (0, 0) => "no problems".to_owned(),
@@ -61,4 +70,12 @@ pub fn summary(content: &Content, diagnostics: &Diagnostics) -> String {
 
 fn plural<'a>(n: usize, one: &'a str, many: &'a str) -> &'a str {
     if n == 1 { one } else { many }
+}
+
+/// `hosts` → `host`, `logbook entries` → `logbook entry`.
+fn singular(plural: &str) -> String {
+    match plural.strip_suffix("ies") {
+        Some(stem) => format!("{stem}y"),
+        None => plural.strip_suffix('s').unwrap_or(plural).to_owned(),
+    }
 }

@@ -1,7 +1,7 @@
 //! From a tree of files to typed documents: classify each path, parse in parallel, then
 //! check the repository as a whole.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use rayon::prelude::*;
 use serde::de::DeserializeOwned;
@@ -165,6 +165,9 @@ pub fn is_valid_id(id: &str) -> bool {
         && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
 }
 
+/// The ids of every content file by kind, whether or not it parsed.
+pub(super) type DeclaredIds = BTreeMap<Kind, BTreeSet<String>>;
+
 /// One parsed file, before it joins the rest.
 enum Parsed {
     Config(Document<SiteConfig>),
@@ -220,6 +223,12 @@ pub fn load(tree: &Tree) -> Loaded {
         }
         jobs.push((file, kind_and_id, path, text.is_ok()));
     }
+    // Every id that has a file, parsed or not: a reference to a file that failed to
+    // parse is not also reported as dangling.
+    let mut declared = DeclaredIds::new();
+    for (_, (kind, id), _, _) in &jobs {
+        declared.entry(*kind).or_default().insert(id.clone());
+    }
     let jobs: Vec<Job<'_>> = jobs
         .into_iter()
         .map(|(file, (kind, id), path, ok)| Job {
@@ -261,7 +270,7 @@ pub fn load(tree: &Tree) -> Loaded {
             .with_help("declare who may sign what: users with their SSH keys, groups and grants"),
         );
     }
-    diagnostics.extend(super::validate::validate(&content));
+    diagnostics.extend(super::validate::validate(&content, &declared));
     diagnostics.sort(&content.files);
     Loaded {
         content,

@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::load::duplicate_ids;
+use super::load::{DeclaredIds, Kind, duplicate_ids};
 use super::model::*;
 use super::types::FlagType;
 use super::{Content, Document};
@@ -10,7 +10,7 @@ use crate::diag::{Diagnostic, Origin, suggest};
 use crate::trust::policy;
 
 /// Every cross-file problem in `content`.
-pub fn validate(content: &Content) -> Vec<Diagnostic> {
+pub fn validate(content: &Content, declared: &DeclaredIds) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     out.extend(duplicate_ids(&content.hosts, "host"));
     out.extend(duplicate_ids(&content.certificates, "certificate"));
@@ -26,7 +26,7 @@ pub fn validate(content: &Content) -> Vec<Diagnostic> {
     out.extend(duplicate_ids(&content.account_sets, "account set"));
     out.extend(duplicate_ids(&content.news, "news item"));
 
-    let ids = Ids::new(content);
+    let ids = Ids::new(declared);
     if let Some(policy) = &content.policy {
         out.extend(policy::validate(&policy.data, policy.origin));
     }
@@ -69,18 +69,21 @@ struct Ids<'a> {
 }
 
 impl<'a> Ids<'a> {
-    fn new(content: &'a Content) -> Self {
-        fn ids<T>(docs: &[Document<T>]) -> BTreeSet<&str> {
-            docs.iter().map(|d| d.id.as_str()).collect()
-        }
+    fn new(declared: &'a DeclaredIds) -> Self {
+        let ids = |kind| {
+            declared
+                .get(&kind)
+                .map(|set| set.iter().map(String::as_str).collect())
+                .unwrap_or_default()
+        };
         Self {
-            hosts: ids(&content.hosts),
-            modules: ids(&content.modules),
-            releases: ids(&content.releases),
-            procedures: ids(&content.procedures),
-            logbook: ids(&content.logbook),
-            services: ids(&content.services),
-            sites: ids(&content.sites),
+            hosts: ids(Kind::Host),
+            modules: ids(Kind::Module),
+            releases: ids(Kind::Release),
+            procedures: ids(Kind::Procedure),
+            logbook: ids(Kind::LogEntry),
+            services: ids(Kind::Service),
+            sites: ids(Kind::Site),
         }
     }
 }

@@ -297,6 +297,9 @@ fn unknown_principal<'a>(
         .at(origin.at_value(name));
     match crate::diag::suggest(name, candidates) {
         Some(near) => diagnostic.with_help(format!("did you mean `{near}`?")),
-        None => diagnostic.with_help(format!("declare `{name}` under `users:` in {POLICY_PATH}")),
+        None => diagnostic.with_help(format!(
+            "declare `{name}` under `users:`{} in {POLICY_PATH}",
+            if what == "user" { "" } else { " or `groups:`" }
+        )),
     }
 }
