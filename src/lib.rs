@@ -6,7 +6,10 @@
 pub mod cli;
 pub mod cmd;
 pub mod content;
+pub mod derive;
 pub mod diag;
+pub mod output;
+pub mod render;
 pub mod source;
 pub mod trust;
 pub mod yaml;

@@ -4,5 +4,7 @@
 
 mod support;
 
+mod build;
 mod check;
+mod plan;
 mod robustness;

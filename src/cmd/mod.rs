@@ -1,6 +1,8 @@
 //! One subcommand, one file: each turns checked arguments into work and an exit status.
 
+mod build;
 mod check;
+mod plan;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -34,6 +36,8 @@ impl From<Outcome> for ExitCode {
 pub fn run(cli: Cli) -> ExitCode {
     let result = match cli.command {
         Command::Check(args) => check::run(&args),
+        Command::Build(args) => build::run(&args),
+        Command::Plan(args) => plan::run(&args),
     };
     match result {
         Ok(outcome) => outcome.into(),

@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::types::{Date, Duration, FlagValue, Moment};
 use crate::yaml::Spanned;
@@ -18,7 +18,7 @@ pub type Ref = Spanned<String>;
 // glassroom.yaml
 
 /// `glassroom.yaml`: the site's title, theme, alert thresholds, sync and serve settings.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct SiteConfig {
     pub title: String,
@@ -37,14 +37,14 @@ pub struct SiteConfig {
 }
 
 /// When an expiry date becomes a warning and when it becomes critical.
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct ExpiryWindow {
     pub warn: Duration,
     pub critical: Duration,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct AlertConfig {
     #[serde(default = "AlertConfig::default_certificates")]
@@ -87,7 +87,7 @@ impl Default for AlertConfig {
 }
 
 /// A procedure is "due soon" within `due_soon` of its due date.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ProcedureAlerts {
     #[serde(default = "ProcedureAlerts::default_due_soon")]
@@ -109,7 +109,7 @@ impl Default for ProcedureAlerts {
 }
 
 /// DryDock's debounce: sync `quiet` after the last change, at most `max_delay` after the first.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct SyncConfig {
     #[serde(default = "SyncConfig::default_quiet")]
@@ -140,7 +140,7 @@ impl Default for SyncConfig {
 }
 
 /// Where a sync publishes the site. Exactly one of `dir`, `command` and `git` is set.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct SyncTarget {
     pub name: Spanned<String>,
@@ -158,14 +158,14 @@ pub struct SyncTarget {
     pub git: Option<GitTarget>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct GitTarget {
     pub remote: String,
     pub branch: String,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ServeConfig {
     /// Robot principal → `sha256:<hex>` of its bearer token.
@@ -177,7 +177,7 @@ pub struct ServeConfig {
 // Infrastructure
 
 /// `hosts/<id>.yaml`
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Host {
     /// Fully qualified name; defaults to the id.
@@ -204,7 +204,7 @@ pub struct Host {
 }
 
 /// `certificates/<id>.yaml`
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Certificate {
     pub common_name: String,
@@ -225,7 +225,7 @@ pub struct Certificate {
 }
 
 /// `domains/<id>.yaml`
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Domain {
     pub domain_name: String,
@@ -258,7 +258,7 @@ pub enum ModuleKind {
 }
 
 /// `modules/<id>.yaml`
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Module {
     #[serde(default)]
@@ -287,7 +287,7 @@ pub enum ReleaseStatus {
 }
 
 /// `releases/<id>.yaml`
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Release {
     pub module: Ref,
@@ -306,7 +306,7 @@ pub struct Release {
 // Operations
 
 /// `procedures/<id>.md` front matter; the body holds the steps.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Procedure {
     pub title: String,
@@ -337,7 +337,7 @@ pub enum Disposition {
 }
 
 /// `logbook/YYYY/MM/<id>.md` front matter; the body holds the notes.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct LogEntry {
     pub at: Spanned<Moment>,
@@ -390,7 +390,7 @@ impl TicketStatus {
 }
 
 /// `tickets/<id>.md` front matter; the body describes the problem or wish.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Ticket {
     pub title: String,
@@ -419,7 +419,7 @@ pub struct Ticket {
 // Sites and services (ControlTier)
 
 /// The commands that operate a service; any may be absent.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Commands {
     #[serde(default)]
@@ -435,7 +435,7 @@ pub struct Commands {
 }
 
 /// `services/<id>.yaml`
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Service {
     #[serde(default)]
@@ -465,7 +465,7 @@ pub enum UpdateStrategy {
 }
 
 /// `sites/<id>.yaml`
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Site {
     pub title: String,
@@ -481,7 +481,7 @@ pub struct Site {
 // Feature flags (Glowworm)
 
 /// `flags/features/<id>.yaml`
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Feature {
     #[serde(default)]
@@ -497,7 +497,7 @@ pub struct Feature {
 }
 
 /// `flags/account_sets/<id>.yaml`
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct AccountSet {
     #[serde(default)]
@@ -515,7 +515,7 @@ pub type Overrides = BTreeMap<Spanned<String>, BTreeMap<Spanned<String>, Spanned
 // News
 
 /// `news/<id>.md` front matter; the body is the announcement.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct News {
     pub title: String,

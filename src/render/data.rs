@@ -1,0 +1,543 @@
+//! The data every template sees (tera's global context) and the JSON API, computed once
+//! per build: entity views with rendered Markdown, groupings and charts.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use rayon::prelude::*;
+use serde::Serialize;
+
+use super::Input;
+use super::charts::{self, Row};
+use super::markdown;
+use super::theme::human_duration;
+use crate::content::types::{FlagType, FlagValue, Moment};
+use crate::content::{self, Content, Document, LogEntry, Ticket};
+use crate::derive::{self, Derived, Operation, Plan};
+
+/// An entity as templates and the API see it: its fields, plus id, file, URL and body.
+#[derive(Serialize)]
+pub struct View<'a, T: Serialize> {
+    pub id: &'a str,
+    /// The source file, relative to the repository.
+    pub path: &'a str,
+    /// The page, relative to the site root.
+    pub url: String,
+    #[serde(flatten)]
+    pub data: &'a T,
+    /// The Markdown body (empty for YAML kinds).
+    pub body: &'a str,
+    /// The body as sanitised HTML.
+    pub body_html: String,
+    /// The body's first paragraph as plain text.
+    pub summary: String,
+}
+
+fn views<'a, T: Serialize + Sync>(
+    docs: &'a [Document<T>],
+    dir: &str,
+) -> BTreeMap<&'a str, View<'a, T>> {
+    docs.par_iter()
+        .map(|doc| {
+            let (body_html, summary) = if doc.body.trim().is_empty() {
+                (String::new(), String::new())
+            } else {
+                (
+                    markdown::to_html(&doc.body),
+                    markdown::summary(&doc.body, 200),
+                )
+            };
+            let view = View {
+                id: &doc.id,
+                path: &doc.path,
+                url: format!("{dir}/{}.html", doc.id),
+                data: &doc.data,
+                body: &doc.body,
+                body_html,
+                summary,
+            };
+            (doc.id.as_str(), view)
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .collect()
+}
+
+#[derive(Serialize)]
+pub struct SiteInfo<'a> {
+    pub title: &'a str,
+    pub description: Option<&'a str>,
+    pub base_url: Option<&'a str>,
+    pub preview: bool,
+    pub generator: &'static str,
+}
+
+/// Tickets grouped for the ticket lists: key → ticket ids (sorted by priority, then id).
+#[derive(Serialize, Default)]
+pub struct TicketGroups {
+    pub open: Vec<String>,
+    pub closed: Vec<String>,
+    pub open_by_module: BTreeMap<String, Vec<String>>,
+    pub open_by_priority: Vec<(String, Vec<String>)>,
+    pub open_by_assignee: BTreeMap<String, Vec<String>>,
+}
+
+/// One month of the logbook: its threads (by root entry in this month) and the replies
+/// written this month to threads that started earlier.
+#[derive(Serialize)]
+pub struct Month {
+    /// `2026-11`
+    pub month: String,
+    pub url: String,
+    pub threads: Vec<ThreadView>,
+    pub late_replies: Vec<String>,
+    pub entries: usize,
+}
+
+/// A thread as displayed: entries in order with their reply depth.
+#[derive(Serialize, Clone)]
+pub struct ThreadView {
+    pub root: String,
+    pub state: derive::ThreadState,
+    pub needs_attention: bool,
+    pub last_at: Moment,
+    pub entries: Vec<(String, usize)>,
+}
+
+/// One row of the overrides table.
+#[derive(Serialize)]
+pub struct OverrideRow<'a> {
+    pub account: &'a str,
+    pub feature: &'a str,
+    pub value: &'a FlagValue,
+}
+
+/// A feature with what decides its value, for the flag overview.
+#[derive(Serialize)]
+pub struct FeatureSummary {
+    pub value_type: FlagType,
+    pub account_sets: Vec<(String, FlagValue)>,
+    pub overrides: usize,
+}
+
+#[derive(Serialize)]
+pub struct Charts {
+    pub time_to_close_by_kind: String,
+    pub time_to_close_by_priority: String,
+    pub first_response_by_priority: String,
+    pub time_to_close_by_module: String,
+}
+
+/// Everything in the global template context.
+#[derive(Serialize)]
+pub struct SiteData<'a> {
+    pub site: SiteInfo<'a>,
+    pub now: Moment,
+    pub hosts: BTreeMap<&'a str, View<'a, content::Host>>,
+    pub certificates: BTreeMap<&'a str, View<'a, content::Certificate>>,
+    pub domains: BTreeMap<&'a str, View<'a, content::Domain>>,
+    pub modules: BTreeMap<&'a str, View<'a, content::Module>>,
+    pub releases: BTreeMap<&'a str, View<'a, content::Release>>,
+    pub procedures: BTreeMap<&'a str, View<'a, content::Procedure>>,
+    pub logbook: BTreeMap<&'a str, View<'a, LogEntry>>,
+    pub tickets: BTreeMap<&'a str, View<'a, Ticket>>,
+    pub services: BTreeMap<&'a str, View<'a, content::Service>>,
+    pub sites: BTreeMap<&'a str, View<'a, content::Site>>,
+    pub features: BTreeMap<&'a str, View<'a, content::Feature>>,
+    pub account_sets: BTreeMap<&'a str, View<'a, content::AccountSet>>,
+    pub news: BTreeMap<&'a str, View<'a, content::News>>,
+    /// News ids, newest first.
+    pub news_order: Vec<&'a str>,
+    /// Logbook ids, newest first.
+    pub logbook_order: Vec<&'a str>,
+    pub overrides: Vec<OverrideRow<'a>>,
+    pub feature_summaries: BTreeMap<&'a str, FeatureSummary>,
+    pub alerts: &'a [derive::Alert],
+    pub alert_counts: BTreeMap<&'static str, usize>,
+    pub status: &'a BTreeMap<String, derive::ProcedureStatus>,
+    pub threads: Vec<ThreadView>,
+    pub months: Vec<Month>,
+    pub report: &'a derive::TicketReport,
+    pub charts: Charts,
+    pub ticket_groups: TicketGroups,
+    /// Due dates from now on, earliest first.
+    pub upcoming: Vec<&'a derive::DueItem>,
+    pub relations: &'a derive::Relations,
+    /// Site id → operation → plan.
+    pub plans: BTreeMap<&'a str, BTreeMap<&'static str, Plan>>,
+}
+
+impl<'a> SiteData<'a> {
+    pub fn new(input: &'a Input<'a>) -> Self {
+        let content = input.content;
+        let derived = input.derived;
+        let config = content.config.as_ref().map(|c| &c.data);
+        let mut news_order: Vec<&Document<content::News>> = content.news.iter().collect();
+        news_order.sort_by(|a, b| {
+            b.data
+                .date
+                .value
+                .cmp(&a.data.date.value)
+                .then(a.id.cmp(&b.id))
+        });
+        let mut logbook_order: Vec<&Document<LogEntry>> = content.logbook.iter().collect();
+        logbook_order.sort_by(|a, b| b.data.at.value.cmp(&a.data.at.value).then(a.id.cmp(&b.id)));
+        let threads = thread_views(content, derived);
+        SiteData {
+            site: SiteInfo {
+                title: config.map_or("glassroom", |c| c.title.as_str()),
+                description: config.and_then(|c| c.description.as_deref()),
+                base_url: config.and_then(|c| c.base_url.as_ref()).map(|u| u.as_str()),
+                preview: input.preview,
+                generator: concat!("glassroom ", env!("CARGO_PKG_VERSION")),
+            },
+            now: input.now,
+            hosts: views(&content.hosts, "hosts"),
+            certificates: views(&content.certificates, "certificates"),
+            domains: views(&content.domains, "domains"),
+            modules: views(&content.modules, "modules"),
+            releases: views(&content.releases, "releases"),
+            procedures: views(&content.procedures, "procedures"),
+            logbook: views(&content.logbook, "logbook"),
+            tickets: views(&content.tickets, "tickets"),
+            services: views(&content.services, "services"),
+            sites: views(&content.sites, "sites"),
+            features: views(&content.features, "flags/features"),
+            account_sets: views(&content.account_sets, "flags/account_sets"),
+            news: views(&content.news, "news"),
+            news_order: news_order.iter().map(|d| d.id.as_str()).collect(),
+            logbook_order: logbook_order.iter().map(|d| d.id.as_str()).collect(),
+            overrides: override_rows(content),
+            feature_summaries: feature_summaries(content),
+            alerts: &derived.alerts,
+            alert_counts: alert_counts(&derived.alerts),
+            status: &derived.procedures,
+            months: months(content, &threads),
+            threads,
+            report: &derived.ticket_report,
+            charts: charts(&derived.ticket_report),
+            ticket_groups: ticket_groups(content),
+            upcoming: derived
+                .upcoming
+                .iter()
+                .filter(|d| d.when >= input.now)
+                .collect(),
+            relations: &derived.relations,
+            plans: plans(content),
+        }
+    }
+}
+
+fn alert_counts(alerts: &[derive::Alert]) -> BTreeMap<&'static str, usize> {
+    let mut counts = BTreeMap::from([("critical", 0), ("warning", 0), ("info", 0)]);
+    for alert in alerts {
+        let key = match alert.severity {
+            derive::Severity::Critical => "critical",
+            derive::Severity::Warning => "warning",
+            derive::Severity::Info => "info",
+        };
+        *counts.entry(key).or_default() += 1;
+    }
+    counts
+}
+
+fn thread_views(content: &Content, derived: &Derived) -> Vec<ThreadView> {
+    let parents: BTreeMap<&str, &str> = content
+        .logbook
+        .iter()
+        .filter_map(|e| {
+            e.data
+                .reply_to
+                .as_ref()
+                .map(|p| (e.id.as_str(), p.as_str()))
+        })
+        .collect();
+    let depth = |id: &str| {
+        let mut depth = 0;
+        let mut current = id;
+        while let Some(parent) = parents.get(current) {
+            depth += 1;
+            current = parent;
+            if depth > parents.len() {
+                break;
+            }
+        }
+        depth
+    };
+    derived
+        .threads
+        .iter()
+        .map(|t| ThreadView {
+            root: t.root.clone(),
+            state: t.state,
+            needs_attention: t.needs_attention,
+            last_at: t.last_at,
+            entries: t.entries.iter().map(|id| (id.clone(), depth(id))).collect(),
+        })
+        .collect()
+}
+
+fn month_of(moment: Moment) -> String {
+    let date = moment.date().0;
+    format!("{:04}-{:02}", date.year(), date.month())
+}
+
+fn months(content: &Content, threads: &[ThreadView]) -> Vec<Month> {
+    let at: BTreeMap<&str, Moment> = content
+        .logbook
+        .iter()
+        .map(|e| (e.id.as_str(), e.data.at.value))
+        .collect();
+    let mut by_month: BTreeMap<String, (Vec<ThreadView>, Vec<String>, usize)> = BTreeMap::new();
+    for entry in &content.logbook {
+        by_month.entry(month_of(entry.data.at.value)).or_default().2 += 1;
+    }
+    for thread in threads {
+        let Some(root_at) = at.get(thread.root.as_str()) else {
+            continue;
+        };
+        let root_month = month_of(*root_at);
+        for (id, _) in thread.entries.iter().skip(1) {
+            if let Some(when) = at.get(id.as_str()) {
+                let month = month_of(*when);
+                if month != root_month {
+                    by_month.entry(month).or_default().1.push(id.clone());
+                }
+            }
+        }
+        by_month
+            .entry(root_month)
+            .or_default()
+            .0
+            .push(thread.clone());
+    }
+    by_month
+        .into_iter()
+        .rev()
+        .map(|(month, (mut threads, late_replies, entries))| {
+            threads.sort_by(|a, b| {
+                let when = |t: &ThreadView| at.get(t.root.as_str()).copied();
+                when(a).cmp(&when(b)).then_with(|| a.root.cmp(&b.root))
+            });
+            Month {
+                url: format!("logbook/months/{month}.html"),
+                month,
+                threads,
+                late_replies,
+                entries,
+            }
+        })
+        .collect()
+}
+
+fn override_rows(content: &Content) -> Vec<OverrideRow<'_>> {
+    let Some(overrides) = &content.overrides else {
+        return Vec::new();
+    };
+    overrides
+        .data
+        .iter()
+        .flat_map(|(account, features)| {
+            features.iter().map(move |(feature, value)| OverrideRow {
+                account: account.as_str(),
+                feature: feature.as_str(),
+                value: &value.value,
+            })
+        })
+        .collect()
+}
+
+fn feature_summaries(content: &Content) -> BTreeMap<&str, FeatureSummary> {
+    content
+        .features
+        .iter()
+        .map(|feature| {
+            let value_type = feature
+                .data
+                .default
+                .as_ref()
+                .map_or(FlagType::Boolean, |d| d.flag_type());
+            let account_sets = content
+                .account_sets
+                .iter()
+                .filter_map(|set| {
+                    set.data
+                        .features
+                        .get(feature.id.as_str())
+                        .map(|v| (set.id.clone(), v.value.clone()))
+                })
+                .collect();
+            let overrides = content.overrides.as_ref().map_or(0, |o| {
+                o.data
+                    .values()
+                    .filter(|f| f.contains_key(feature.id.as_str()))
+                    .count()
+            });
+            (
+                feature.id.as_str(),
+                FeatureSummary {
+                    value_type,
+                    account_sets,
+                    overrides,
+                },
+            )
+        })
+        .collect()
+}
+
+fn charts(report: &derive::TicketReport) -> Charts {
+    let chart = |title: &str,
+                 rows: &[derive::Breakdown],
+                 pick: fn(&derive::Breakdown) -> &derive::Stats| {
+        let rows: Vec<Row<'_>> = rows
+            .iter()
+            .map(|b| Row {
+                label: &b.key,
+                values: [pick(b).mean_seconds, pick(b).median_seconds],
+            })
+            .collect();
+        charts::bar_chart(title, ["mean", "median"], &rows, human_duration)
+    };
+    Charts {
+        time_to_close_by_kind: chart("Time to close by kind", &report.by_kind, |b| {
+            &b.time_to_close
+        }),
+        time_to_close_by_priority: chart("Time to close by priority", &report.by_priority, |b| {
+            &b.time_to_close
+        }),
+        first_response_by_priority: chart(
+            "Time to first response by priority",
+            &report.by_priority,
+            |b| &b.first_response,
+        ),
+        time_to_close_by_module: chart("Time to close by module", &report.by_module, |b| {
+            &b.time_to_close
+        }),
+    }
+}
+
+fn ticket_groups(content: &Content) -> TicketGroups {
+    let mut tickets: Vec<&Document<Ticket>> = content.tickets.iter().collect();
+    // Most urgent first, then oldest.
+    tickets.sort_by(|a, b| {
+        b.data
+            .priority
+            .cmp(&a.data.priority)
+            .then(a.data.opened.value.cmp(&b.data.opened.value))
+            .then(a.id.cmp(&b.id))
+    });
+    let mut groups = TicketGroups::default();
+    let mut by_priority: BTreeMap<content::Priority, Vec<String>> = BTreeMap::new();
+    for ticket in tickets {
+        let id = ticket.id.clone();
+        if !ticket.data.status.value.is_open() {
+            groups.closed.push(id);
+            continue;
+        }
+        groups.open.push(id.clone());
+        let module = ticket.data.module.as_ref().map_or("(none)", |m| m.as_str());
+        groups
+            .open_by_module
+            .entry(module.to_owned())
+            .or_default()
+            .push(id.clone());
+        let assignee = ticket.data.assignee.as_deref().unwrap_or("(unassigned)");
+        groups
+            .open_by_assignee
+            .entry(assignee.to_owned())
+            .or_default()
+            .push(id.clone());
+        by_priority
+            .entry(ticket.data.priority)
+            .or_default()
+            .push(id);
+    }
+    groups.open_by_priority = by_priority
+        .into_iter()
+        .rev()
+        .map(|(priority, ids)| (priority_name(priority).to_owned(), ids))
+        .collect();
+    groups
+}
+
+fn priority_name(priority: content::Priority) -> &'static str {
+    match priority {
+        content::Priority::Low => "low",
+        content::Priority::Normal => "normal",
+        content::Priority::High => "high",
+        content::Priority::Critical => "critical",
+    }
+}
+
+fn plans(content: &Content) -> BTreeMap<&str, BTreeMap<&'static str, Plan>> {
+    let operations = [
+        ("stop", Operation::Stop),
+        ("start", Operation::Start),
+        ("status", Operation::Status),
+        ("update", Operation::Update),
+    ];
+    content
+        .sites
+        .iter()
+        .map(|site| {
+            let by_operation = operations
+                .iter()
+                .filter_map(|(name, op)| {
+                    derive::plan(content, &site.id, *op)
+                        .ok()
+                        .map(|p| (*name, p))
+                })
+                .collect();
+            (site.id.as_str(), by_operation)
+        })
+        .collect()
+}
+
+/// `api/<kind>.json` for every entity kind, plus alerts and an index.
+pub fn api_files(input: &Input<'_>, data: &SiteData<'_>) -> Vec<(String, Vec<u8>)> {
+    #[derive(Serialize)]
+    struct Envelope<'a, T: Serialize> {
+        schema: u32,
+        kind: &'a str,
+        generated: Moment,
+        items: T,
+    }
+    fn file<T: Serialize>(kind: &str, now: Moment, items: T) -> (String, Vec<u8>) {
+        let envelope = Envelope {
+            schema: 1,
+            kind,
+            generated: now,
+            items,
+        };
+        let bytes = serde_json::to_vec_pretty(&envelope).unwrap_or_default();
+        (format!("api/{kind}.json"), bytes)
+    }
+    fn items<'b, T: Serialize>(map: &'b BTreeMap<&str, View<'_, T>>) -> Vec<&'b View<'b, T>> {
+        map.values().collect()
+    }
+    let now = input.now;
+    let mut out = vec![
+        file("hosts", now, items(&data.hosts)),
+        file("certificates", now, items(&data.certificates)),
+        file("domains", now, items(&data.domains)),
+        file("modules", now, items(&data.modules)),
+        file("releases", now, items(&data.releases)),
+        file("procedures", now, items(&data.procedures)),
+        file("logbook", now, items(&data.logbook)),
+        file("tickets", now, items(&data.tickets)),
+        file("services", now, items(&data.services)),
+        file("sites", now, items(&data.sites)),
+        file("features", now, items(&data.features)),
+        file("account_sets", now, items(&data.account_sets)),
+        file("news", now, items(&data.news)),
+        file("overrides", now, &data.overrides),
+        file("alerts", now, data.alerts),
+        file(
+            "procedure_status",
+            now,
+            data.status.values().collect::<Vec<_>>(),
+        ),
+    ];
+    let kinds: BTreeSet<String> = out.iter().map(|(path, _)| path.clone()).collect();
+    out.push(file("index", now, kinds));
+    out
+}

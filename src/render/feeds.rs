@@ -1,0 +1,247 @@
+//! Atom feeds (news, logbook, alerts) and the iCalendar feed of due dates.
+
+use icalendar::{Calendar, Component, Event, EventLike};
+use serde::Serialize;
+
+use super::Input;
+use super::data::SiteData;
+use crate::content::types::Moment;
+use crate::derive::DueKind;
+
+/// The data of one Atom feed, rendered by the theme's `atom.xml`.
+#[derive(Serialize)]
+pub struct FeedContext {
+    pub title: String,
+    pub id: String,
+    /// The feed's own URL and the page it summarises.
+    pub self_url: String,
+    pub alternate_url: String,
+    pub updated: Moment,
+    pub entries: Vec<FeedEntry>,
+}
+
+#[derive(Serialize)]
+pub struct FeedEntry {
+    pub id: String,
+    pub title: String,
+    pub url: String,
+    pub updated: Moment,
+    pub author: String,
+    pub summary: String,
+    pub content_html: String,
+}
+
+pub struct Feed {
+    pub path: String,
+    pub context: FeedContext,
+}
+
+const FEED_LIMIT: usize = 50;
+
+/// A link from a feed: absolute under `base_url` when there is one (feed readers need
+/// that), else relative to the `feeds/` directory.
+fn link(base: Option<&str>, path: &str) -> String {
+    match base {
+        Some(base) => format!("{}/{path}", base.trim_end_matches('/')),
+        None => format!("../{path}"),
+    }
+}
+
+fn id(base: Option<&str>, path: &str) -> String {
+    match base {
+        Some(base) => format!("{}/{path}", base.trim_end_matches('/')),
+        None => format!(
+            "urn:glassroom:{}",
+            path.trim_end_matches(".html").replace('/', ":")
+        ),
+    }
+}
+
+pub fn atom_feeds(input: &Input<'_>, data: &SiteData<'_>) -> Vec<Feed> {
+    let base = data.site.base_url;
+    let title = data.site.title;
+    let feed = |name: &str, what: &str, alternate: &str, entries: Vec<FeedEntry>| {
+        let updated = entries.iter().map(|e| e.updated).max().unwrap_or(input.now);
+        let path = format!("feeds/{name}.atom");
+        Feed {
+            context: FeedContext {
+                title: format!("{title}: {what}"),
+                id: id(base, &path),
+                self_url: link(base, &path),
+                alternate_url: link(base, alternate),
+                updated,
+                entries,
+            },
+            path,
+        }
+    };
+    let news = data
+        .news_order
+        .iter()
+        .take(FEED_LIMIT)
+        .filter_map(|id_| data.news.get(id_))
+        .map(|n| FeedEntry {
+            id: id(base, &n.url),
+            title: n.data.title.clone(),
+            url: link(base, &n.url),
+            updated: n.data.date.value,
+            author: n.data.author.clone().unwrap_or_default(),
+            summary: n.summary.clone(),
+            content_html: n.body_html.clone(),
+        })
+        .collect();
+    let logbook = data
+        .logbook_order
+        .iter()
+        .take(FEED_LIMIT)
+        .filter_map(|id_| data.logbook.get(id_))
+        .map(|e| {
+            let procedure = e
+                .data
+                .procedure
+                .as_ref()
+                .and_then(|p| data.procedures.get(p.as_str()))
+                .map(|p| p.data.title.clone());
+            let disposition = e
+                .data
+                .disposition
+                .map(|d| {
+                    format!(
+                        " ({})",
+                        serde_json::to_value(d)
+                            .ok()
+                            .and_then(|v| v.as_str().map(str::to_owned))
+                            .unwrap_or_default()
+                    )
+                })
+                .unwrap_or_default();
+            let what = procedure.unwrap_or_else(|| {
+                if e.summary.is_empty() {
+                    e.id.to_owned()
+                } else {
+                    e.summary.clone()
+                }
+            });
+            FeedEntry {
+                id: id(base, &e.url),
+                title: format!("{}: {what}{disposition}", e.data.by),
+                url: link(base, &e.url),
+                updated: e.data.at.value,
+                author: e.data.by.clone(),
+                summary: e.summary.clone(),
+                content_html: e.body_html.clone(),
+            }
+        })
+        .collect();
+    let alerts = data
+        .alerts
+        .iter()
+        .map(|a| {
+            let url = format!("{}/{}.html", section_dir(a.subject_kind), a.subject);
+            FeedEntry {
+                // The same alert on a later day is the same entry, updated.
+                id: id(base, &format!("alerts/{:?}/{}", a.kind, a.subject)),
+                title: format!("{:?}: {}", a.severity, a.message),
+                url: link(base, &url),
+                updated: input.now,
+                author: "glassroom".into(),
+                summary: format!("{} (caused by {})", a.message, a.path),
+                content_html: String::new(),
+            }
+        })
+        .collect();
+    vec![
+        feed("news", "news", "news/index.html", news),
+        feed("logbook", "logbook", "logbook/index.html", logbook),
+        feed("alerts", "alerts", "index.html", alerts),
+    ]
+}
+
+/// The directory of a kind's pages.
+pub fn section_dir(kind: &str) -> &str {
+    match kind {
+        "certificate" => "certificates",
+        "domain" => "domains",
+        "procedure" => "procedures",
+        "ticket" => "tickets",
+        "release" => "releases",
+        "host" => "hosts",
+        "module" => "modules",
+        other => other,
+    }
+}
+
+/// `calendar.ics`: certificate and domain expiries (all-day), procedure due times and
+/// planned releases. Stamped with "now", with stable UIDs, so it is reproducible.
+pub fn calendar(input: &Input<'_>) -> String {
+    let base = input
+        .content
+        .config
+        .as_ref()
+        .and_then(|c| c.data.base_url.as_ref())
+        .map(|u| u.trim_end_matches('/').to_owned());
+    let host = base
+        .as_deref()
+        .and_then(|b| b.split("://").nth(1))
+        .map(|h| h.split('/').next().unwrap_or(h).to_owned())
+        .unwrap_or_else(|| "glassroom.invalid".into());
+    let title = input
+        .content
+        .config
+        .as_ref()
+        .map_or("glassroom", |c| c.data.title.as_str());
+    let stamp = to_chrono(input.now);
+    let mut calendar = Calendar::new();
+    calendar.name(&format!("{title}: due dates"));
+    for item in &input.derived.upcoming {
+        let mut event = Event::new();
+        let kind = match item.kind {
+            DueKind::CertificateExpiry => "certificate",
+            DueKind::DomainExpiry => "domain",
+            DueKind::ProcedureDue => "procedure",
+            DueKind::ReleasePlanned => "release",
+        };
+        event
+            .uid(&format!(
+                "{kind}-{}-{}@{host}",
+                item.subject,
+                item.when.date()
+            ))
+            .summary(&item.title)
+            .add_property("DTSTAMP", format_utc(stamp))
+            .description(&format!("From {}", item.path));
+        if let Some(base) = &base {
+            event.url(&format!(
+                "{base}/{}/{}.html",
+                section_dir(kind),
+                item.subject
+            ));
+        }
+        match item.kind {
+            DueKind::ProcedureDue => {
+                event.starts(to_chrono(item.when)).ends(to_chrono(
+                    item.when.plus(crate::content::types::Duration::minutes(30)),
+                ));
+            }
+            _ => {
+                if let Some(date) = chrono::NaiveDate::from_ymd_opt(
+                    i32::from(item.when.date().0.year()),
+                    u32::try_from(item.when.date().0.month()).unwrap_or(1),
+                    u32::try_from(item.when.date().0.day()).unwrap_or(1),
+                ) {
+                    event.all_day(date);
+                }
+            }
+        }
+        calendar.push(event.done());
+    }
+    calendar.done().to_string()
+}
+
+fn to_chrono(moment: Moment) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::from_timestamp(moment.0.as_second(), 0).unwrap_or_default()
+}
+
+fn format_utc(at: chrono::DateTime<chrono::Utc>) -> String {
+    at.format("%Y%m%dT%H%M%SZ").to_string()
+}

@@ -1,0 +1,188 @@
+//! Which pages a site has, and what each page's template is told beyond the global data.
+
+use serde::Serialize;
+
+use super::data::SiteData;
+use crate::content::{Content, Document};
+
+/// One HTML page to render.
+pub struct Page {
+    /// Output path relative to the site root, e.g. `hosts/web1.html`.
+    pub path: String,
+    pub template: &'static str,
+    pub context: tera::Context,
+}
+
+#[derive(Serialize)]
+struct PageInfo<'a> {
+    /// Which section of the navigation is current.
+    section: &'a str,
+    /// The entity shown, for detail pages.
+    id: &'a str,
+    /// The path of this page from the site root.
+    url: &'a str,
+}
+
+fn page(path: String, template: &'static str, section: &str, id: &str) -> Page {
+    // Links are relative so the site works from file://, under any base path.
+    let depth = path.matches('/').count();
+    let root = "../".repeat(depth);
+    let mut context = tera::Context::new();
+    context.insert("root", &root);
+    context.insert(
+        "page",
+        &PageInfo {
+            section,
+            id,
+            url: &path,
+        },
+    );
+    Page {
+        path,
+        template,
+        context,
+    }
+}
+
+fn detail_pages<T>(
+    docs: &[Document<T>],
+    dir: &str,
+    template: &'static str,
+    section: &str,
+) -> impl Iterator<Item = Page> {
+    docs.iter()
+        .map(move |d| page(format!("{dir}/{}.html", d.id), template, section, &d.id))
+        .collect::<Vec<_>>()
+        .into_iter()
+}
+
+/// Every page of the site.
+pub fn pages(content: &Content, data: &SiteData<'_>) -> Vec<Page> {
+    let mut out = vec![
+        page("index.html".into(), "dashboard.html", "dashboard", ""),
+        page("404.html".into(), "404.html", "", ""),
+        page("hosts/index.html".into(), "hosts.html", "hosts", ""),
+        page(
+            "certificates/index.html".into(),
+            "certificates.html",
+            "certificates",
+            "",
+        ),
+        page("domains/index.html".into(), "domains.html", "domains", ""),
+        page("modules/index.html".into(), "modules.html", "modules", ""),
+        page(
+            "releases/index.html".into(),
+            "releases.html",
+            "releases",
+            "",
+        ),
+        page(
+            "procedures/index.html".into(),
+            "procedures.html",
+            "procedures",
+            "",
+        ),
+        page("logbook/index.html".into(), "logbook.html", "logbook", ""),
+        page("tickets/index.html".into(), "tickets.html", "tickets", ""),
+        page(
+            "reports/tickets.html".into(),
+            "ticket_report.html",
+            "tickets",
+            "",
+        ),
+        page("sites/index.html".into(), "sites.html", "sites", ""),
+        page("services/index.html".into(), "services.html", "sites", ""),
+        page("news/index.html".into(), "news.html", "news", ""),
+        page("flags/index.html".into(), "flags.html", "flags", ""),
+    ];
+    out.extend(detail_pages(&content.hosts, "hosts", "host.html", "hosts"));
+    out.extend(detail_pages(
+        &content.certificates,
+        "certificates",
+        "certificate.html",
+        "certificates",
+    ));
+    out.extend(detail_pages(
+        &content.domains,
+        "domains",
+        "domain.html",
+        "domains",
+    ));
+    out.extend(detail_pages(
+        &content.modules,
+        "modules",
+        "module.html",
+        "modules",
+    ));
+    out.extend(detail_pages(
+        &content.releases,
+        "releases",
+        "release.html",
+        "releases",
+    ));
+    out.extend(detail_pages(
+        &content.procedures,
+        "procedures",
+        "procedure.html",
+        "procedures",
+    ));
+    out.extend(detail_pages(
+        &content.logbook,
+        "logbook",
+        "entry.html",
+        "logbook",
+    ));
+    out.extend(detail_pages(
+        &content.tickets,
+        "tickets",
+        "ticket.html",
+        "tickets",
+    ));
+    out.extend(detail_pages(&content.sites, "sites", "site.html", "sites"));
+    out.extend(detail_pages(
+        &content.services,
+        "services",
+        "service.html",
+        "sites",
+    ));
+    out.extend(detail_pages(
+        &content.news,
+        "news",
+        "news_item.html",
+        "news",
+    ));
+    out.extend(detail_pages(
+        &content.features,
+        "flags/features",
+        "feature.html",
+        "flags",
+    ));
+    out.extend(detail_pages(
+        &content.account_sets,
+        "flags/account_sets",
+        "account_set.html",
+        "flags",
+    ));
+    for (index, month) in data.months.iter().enumerate() {
+        let mut month_page = page(
+            month.url.clone(),
+            "logbook_month.html",
+            "logbook",
+            &month.month,
+        );
+        month_page.context.insert("month", month);
+        // Months are listed newest first: the previous page is the next index.
+        month_page
+            .context
+            .insert("older", &data.months.get(index + 1).map(|m| &m.month));
+        month_page.context.insert(
+            "newer",
+            &index
+                .checked_sub(1)
+                .and_then(|i| data.months.get(i))
+                .map(|m| &m.month),
+        );
+        out.push(month_page);
+    }
+    out
+}

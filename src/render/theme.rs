@@ -1,0 +1,290 @@
+//! Templates and static files: the built-in default theme, a theme from the repository's
+//! `themes/<name>/`, and single templates overridden from the repository's `templates/`.
+
+use std::collections::BTreeMap;
+
+use tera::{ErrorKind, Kwargs, State, Tera};
+
+use crate::diag::{Diagnostic, Files, Location};
+use crate::source::Tree;
+
+macro_rules! builtin {
+    ($($name:literal),* $(,)?) => {
+        &[$(($name, include_str!(concat!("../../themes/default/templates/", $name)))),*]
+    };
+}
+
+/// The default theme's templates, compiled into the binary.
+const DEFAULT_TEMPLATES: &[(&str, &str)] = builtin!(
+    "base.html",
+    "components.html",
+    "dashboard.html",
+    "hosts.html",
+    "host.html",
+    "certificates.html",
+    "certificate.html",
+    "domains.html",
+    "domain.html",
+    "modules.html",
+    "module.html",
+    "releases.html",
+    "release.html",
+    "procedures.html",
+    "procedure.html",
+    "logbook.html",
+    "logbook_month.html",
+    "entry.html",
+    "tickets.html",
+    "ticket.html",
+    "ticket_report.html",
+    "sites.html",
+    "site.html",
+    "services.html",
+    "service.html",
+    "news.html",
+    "news_item.html",
+    "flags.html",
+    "feature.html",
+    "account_set.html",
+    "404.html",
+    "atom.xml",
+);
+
+/// The default theme's static files, copied to the output root.
+const DEFAULT_STATIC: &[(&str, &str)] = &[
+    (
+        "style.css",
+        include_str!("../../themes/default/static/style.css"),
+    ),
+    (
+        "table.js",
+        include_str!("../../themes/default/static/table.js"),
+    ),
+];
+
+/// A loaded theme: compiled templates and the static files to publish.
+pub struct Theme {
+    pub tera: Tera,
+    pub static_files: BTreeMap<String, Vec<u8>>,
+    /// Template name → (the file it came from, its text), for error messages.
+    pub sources: BTreeMap<String, (String, String)>,
+}
+
+/// Loads the theme `name` with the repository's overrides.
+///
+/// Any problem (unknown theme, a template that does not parse) is a diagnostic naming
+/// the template file, line and column.
+pub fn load(tree: &Tree, name: &str, files: &mut Files) -> Result<Theme, Vec<Diagnostic>> {
+    let mut templates: BTreeMap<String, (String, String)> = DEFAULT_TEMPLATES
+        .iter()
+        .map(|(n, text)| {
+            let origin = format!("(built-in theme) themes/default/templates/{n}");
+            ((*n).to_owned(), (origin, (*text).to_owned()))
+        })
+        .collect();
+    let mut static_files: BTreeMap<String, Vec<u8>> = DEFAULT_STATIC
+        .iter()
+        .map(|(n, text)| ((*n).to_owned(), text.as_bytes().to_vec()))
+        .collect();
+
+    let mut diagnostics = Vec::new();
+    if name != "default" {
+        let prefix = format!("themes/{name}/");
+        let mut found = false;
+        for (path, bytes) in tree.iter().filter(|(p, _)| p.starts_with(&prefix)) {
+            found = true;
+            let rest = &path[prefix.len()..];
+            if let Some(template) = rest.strip_prefix("templates/") {
+                add_template(
+                    &mut templates,
+                    template,
+                    path,
+                    bytes,
+                    files,
+                    &mut diagnostics,
+                );
+            } else if let Some(asset) = rest.strip_prefix("static/") {
+                static_files.insert(asset.to_owned(), bytes.to_vec());
+            }
+        }
+        if !found {
+            diagnostics.push(
+                Diagnostic::error("unknown-theme", format!("theme `{name}` not found")).with_help(
+                    format!("put its templates in `{prefix}templates/`, or use `theme: default`"),
+                ),
+            );
+        }
+    }
+    for (path, bytes) in tree.iter().filter(|(p, _)| p.starts_with("templates/")) {
+        let template = &path["templates/".len()..];
+        add_template(
+            &mut templates,
+            template,
+            path,
+            bytes,
+            files,
+            &mut diagnostics,
+        );
+    }
+    for (path, bytes) in tree.iter().filter(|(p, _)| p.starts_with("static/")) {
+        static_files.insert(path["static/".len()..].to_owned(), bytes.to_vec());
+    }
+    if !diagnostics.is_empty() {
+        return Err(diagnostics);
+    }
+
+    let mut tera = Tera::default();
+    tera.autoescape_on(vec![".html", ".xml"]);
+    register_filters(&mut tera);
+    let raw: Vec<(&str, &str)> = templates
+        .iter()
+        .map(|(n, (_, text))| (n.as_str(), text.as_str()))
+        .collect();
+    if let Err(err) = tera.add_raw_templates(raw) {
+        return Err(vec![template_diagnostic(&err, &templates, files)]);
+    }
+    Ok(Theme {
+        tera,
+        static_files,
+        sources: templates,
+    })
+}
+
+fn add_template(
+    templates: &mut BTreeMap<String, (String, String)>,
+    name: &str,
+    path: &str,
+    bytes: &[u8],
+    files: &mut Files,
+    diagnostics: &mut Vec<Diagnostic>,
+) {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => {
+            templates.insert(name.to_owned(), (path.to_owned(), text.to_owned()));
+        }
+        Err(err) => {
+            let file = files.add(path, String::from_utf8_lossy(bytes));
+            let at = err.valid_up_to();
+            diagnostics.push(
+                Diagnostic::error("invalid-utf8", "template is not valid UTF-8 text")
+                    .at(Location::new(file, at..at)),
+            );
+        }
+    }
+}
+
+impl Theme {
+    /// A rendering error as a diagnostic at the template's file, line and column.
+    pub fn diagnose(&self, err: &tera::Error, files: &mut Files) -> Diagnostic {
+        template_diagnostic(err, &self.sources, files)
+    }
+}
+
+/// Turns a tera error into a diagnostic at the template's file, line and column; the
+/// message names the variable or construct at fault.
+fn template_diagnostic(
+    err: &tera::Error,
+    sources: &BTreeMap<String, (String, String)>,
+    files: &mut Files,
+) -> Diagnostic {
+    let report = match err.kind() {
+        ErrorKind::SyntaxError(report) | ErrorKind::RenderingError(report) => report,
+        other => return Diagnostic::error("template", format!("template error: {other}")),
+    };
+    let name = report.filename();
+    let (path, text) = sources
+        .get(name)
+        .cloned()
+        .unwrap_or_else(|| (name.to_owned(), String::new()));
+    let file = files.find(&path).unwrap_or_else(|| files.add(&path, text));
+    Diagnostic::error(
+        "template",
+        format!("in template `{name}`: {}", report.message()),
+    )
+    .at(Location::new(file, report.span().range.clone()))
+    .with_help("fix the template, or delete the override to use the theme's own")
+}
+
+/// Filters for dates and durations, so templates never format times themselves.
+fn register_filters(tera: &mut Tera) {
+    // `2026-11-20T03:00:00Z` → `2026-11-20`
+    tera.register_filter("day", |s: &str, _: Kwargs, _: &State| {
+        s.get(..10).unwrap_or(s).to_owned()
+    });
+    // `2026-11-20T03:00:00Z` → `2026-11-20 03:00 UTC`
+    tera.register_filter("datetime", |s: &str, _: Kwargs, _: &State| {
+        match (s.get(..10), s.get(11..16)) {
+            (Some(day), Some(time)) => format!("{day} {time} UTC"),
+            _ => s.to_owned(),
+        }
+    });
+    // `2026-11` → `November 2026`
+    tera.register_filter("month_name", |s: &str, _: Kwargs, _: &State| month_name(s));
+    // any value → its JSON text (flag values: `true`, `20`, `"classic"`)
+    tera.register_filter("json", |value: tera::Value, _: Kwargs, _: &State| {
+        serde_json::to_string(&value).unwrap_or_default()
+    });
+    // seconds → `3d 4h`
+    tera.register_filter("duration", |seconds: i64, _: Kwargs, _: &State| {
+        human_duration(seconds)
+    });
+}
+
+fn month_name(year_month: &str) -> String {
+    const NAMES: [&str; 12] = [
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ];
+    let (year, month) = year_month.split_once('-').unwrap_or((year_month, ""));
+    match month.parse::<usize>() {
+        Ok(m @ 1..=12) => format!("{} {year}", NAMES[m - 1]),
+        _ => year_month.to_owned(),
+    }
+}
+
+/// `93784` → `1d 2h`: the two largest units, enough to compare at a glance.
+pub fn human_duration(seconds: i64) -> String {
+    let sign = if seconds < 0 { "-" } else { "" };
+    let mut rest = seconds.unsigned_abs();
+    let mut parts = Vec::new();
+    for (unit, size) in [("d", 86_400), ("h", 3_600), ("m", 60)] {
+        if rest >= size {
+            parts.push(format!("{}{unit}", rest / size));
+            rest %= size;
+        }
+    }
+    if parts.is_empty() {
+        return format!("{sign}{rest}s");
+    }
+    parts.truncate(2);
+    format!("{sign}{}", parts.join(" "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_as_two_units() {
+        assert_eq!(human_duration(93_784), "1d 2h");
+        assert_eq!(human_duration(59), "59s");
+        assert_eq!(human_duration(3_660), "1h 1m");
+        assert_eq!(human_duration(-7_200), "-2h");
+    }
+
+    #[test]
+    fn month_names() {
+        assert_eq!(month_name("2026-11"), "November 2026");
+        assert_eq!(month_name("garbage"), "garbage");
+    }
+}

@@ -1,0 +1,496 @@
+//! `glassroom build`: the example site, its alerts, reproducibility, links, safety.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use crate::support::{copy_tree, root, run};
+
+fn build(repo: &Path, out: &Path) -> crate::support::Run {
+    run(&[
+        "build",
+        repo.to_str().expect("utf-8"),
+        "--out",
+        out.to_str().expect("utf-8"),
+        "--now",
+        "2026-11-22",
+    ])
+}
+
+fn built_example() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = dir.path().join("site");
+    let result = build(&root().join("content-example"), &out);
+    assert_eq!(result.code, Some(0), "stderr:\n{}", result.stderr);
+    (dir, out)
+}
+
+fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// Every file under `dir`, relative path → bytes.
+fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    walkdir::WalkDir::new(dir)
+        .into_iter()
+        .map(|e| e.expect("walk"))
+        .filter(|e| e.file_type().is_file())
+        .map(|e| {
+            let rel = e
+                .path()
+                .strip_prefix(dir)
+                .expect("inside")
+                .to_string_lossy()
+                .into_owned();
+            (rel, std::fs::read(e.path()).expect("read"))
+        })
+        .collect()
+}
+
+/// The `<li class="SEVERITY">` alert items of the dashboard, as (severity, text).
+fn dashboard_alerts(index: &str) -> Vec<(String, String)> {
+    let section = index
+        .split(r#"<ul class="alerts">"#)
+        .nth(1)
+        .and_then(|rest| rest.split("</ul>").next())
+        .expect("the dashboard lists alerts");
+    section
+        .split("<li class=\"")
+        .skip(1)
+        .map(|item| {
+            let (severity, rest) = item.split_once('"').expect("class attribute");
+            (severity.to_owned(), rest.to_owned())
+        })
+        .collect()
+}
+
+#[test]
+fn the_dashboard_shows_the_example_alerts() {
+    let (_dir, out) = built_example();
+    let alerts = dashboard_alerts(&read(&out.join("index.html")));
+    let has = |severity: &str, link: &str, words: &str| {
+        alerts
+            .iter()
+            .any(|(s, text)| s == severity && text.contains(link) && text.contains(words))
+    };
+    assert!(
+        has(
+            "critical",
+            "certificates/partners-example-com.html",
+            "expired"
+        ),
+        "{alerts:#?}"
+    );
+    assert!(
+        has(
+            "critical",
+            "certificates/api-example-com.html",
+            "expires in 4 days"
+        ),
+        "{alerts:#?}"
+    );
+    assert!(
+        has(
+            "warning",
+            "certificates/intranet-example-org.html",
+            "expires in 18 days"
+        ),
+        "{alerts:#?}"
+    );
+    assert!(
+        has("critical", "domains/example-net.html", "not paid"),
+        "{alerts:#?}"
+    );
+    assert!(
+        has("critical", "procedures/test-restore.html", "overdue"),
+        "{alerts:#?}"
+    );
+    assert!(
+        has(
+            "warning",
+            "procedures/check-domain-invoices.html",
+            "never been done"
+        ),
+        "{alerts:#?}"
+    );
+    assert!(
+        has("warning", "releases/nginx-1.28.html", "still planned"),
+        "{alerts:#?}"
+    );
+    assert!(
+        has(
+            "critical",
+            "tickets/billing-api-memory-leak.html",
+            "critical"
+        ),
+        "{alerts:#?}"
+    );
+    // Each alert names the file that causes it.
+    assert!(
+        alerts
+            .iter()
+            .all(|(_, text)| text.contains("caused by <code>")),
+        "{alerts:#?}"
+    );
+    // Critical alerts come first.
+    let first_warning = alerts
+        .iter()
+        .position(|(s, _)| s == "warning")
+        .expect("warnings");
+    assert!(alerts[..first_warning].iter().all(|(s, _)| s == "critical"));
+    assert!(alerts[first_warning..].iter().all(|(s, _)| s != "critical"));
+}
+
+#[test]
+fn procedure_pages_show_due_state_and_history() {
+    let (_dir, out) = built_example();
+    let restore = read(&out.join("procedures/test-restore.html"));
+    assert!(restore.contains("state-overdue"), "test-restore is overdue");
+    assert!(
+        restore.contains("2026-09-28"),
+        "its last execution is listed"
+    );
+    let never = read(&out.join("procedures/check-domain-invoices.html"));
+    assert!(never.contains("state-never_done"));
+    assert!(never.contains("never been logged"));
+    let tape = read(&out.join("procedures/verify-backup-tape.html"));
+    assert!(
+        tape.contains("<ol>"),
+        "the steps are rendered from Markdown"
+    );
+}
+
+#[test]
+fn relations_are_linked_both_ways() {
+    let (_dir, out) = built_example();
+    let release = read(&out.join("releases/billing-api-4.1.html"));
+    let module = read(&out.join("modules/billing-api.html"));
+    assert!(
+        module.contains("releases/billing-api-4.1.html"),
+        "module → release"
+    );
+    assert!(
+        release.contains("modules/billing-api.html"),
+        "release → module"
+    );
+    let fixed: Vec<&str> = release
+        .split("tickets/")
+        .skip(1)
+        .filter_map(|s| s.split(".html").next())
+        .collect();
+    assert!(
+        !fixed.is_empty(),
+        "billing-api 4.1 lists the tickets fixed in it"
+    );
+    for ticket in fixed {
+        let page = read(&out.join(format!("tickets/{ticket}.html")));
+        assert!(
+            page.contains("releases/billing-api-4.1.html"),
+            "{ticket} → release"
+        );
+    }
+    let host = read(&out.join("hosts/app2.html"));
+    assert!(
+        host.contains("tickets/billing-api-memory-leak.html"),
+        "host → open ticket"
+    );
+}
+
+#[test]
+fn two_builds_are_byte_identical() {
+    let (_a, first) = built_example();
+    let (_b, second) = built_example();
+    let one = snapshot(&first);
+    let two = snapshot(&second);
+    assert_eq!(
+        one.keys().collect::<Vec<_>>(),
+        two.keys().collect::<Vec<_>>()
+    );
+    for (path, bytes) in &one {
+        assert!(
+            two.get(path) == Some(bytes),
+            "{path} differs between builds"
+        );
+    }
+}
+
+/// Every `href`/`src` in every page points at a file that exists.
+#[test]
+fn no_internal_link_is_broken() {
+    let (_dir, out) = built_example();
+    let mut checked = 0;
+    let mut broken = Vec::new();
+    for (path, bytes) in snapshot(&out) {
+        if !path.ends_with(".html") {
+            continue;
+        }
+        let html = String::from_utf8(bytes).expect("utf-8 page");
+        let page_dir = Path::new(&path)
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
+        for attr in ["href=\"", "src=\""] {
+            for piece in html.split(attr).skip(1) {
+                let target = piece.split('"').next().unwrap_or_default();
+                if target.is_empty()
+                    || target.starts_with('#')
+                    || target.contains("://")
+                    || target.starts_with("mailto:")
+                {
+                    continue;
+                }
+                let file = target.split(['#', '?']).next().unwrap_or_default();
+                let resolved = normalize(&out.join(&page_dir).join(file));
+                checked += 1;
+                if !resolved.is_file() {
+                    broken.push(format!("{path}: {target}"));
+                }
+            }
+        }
+    }
+    assert!(checked > 1000, "only {checked} links checked");
+    assert!(
+        broken.is_empty(),
+        "{} broken links:\n{}",
+        broken.len(),
+        broken.join("\n")
+    );
+}
+
+fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for component in path.components() {
+        match component {
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            std::path::Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+#[test]
+fn feeds_calendar_and_api_are_written() {
+    let (_dir, out) = built_example();
+    let news = read(&out.join("feeds/news.atom"));
+    assert!(news.starts_with("<?xml"));
+    assert_eq!(news.matches("<entry>").count(), 3);
+    assert!(
+        news.contains("https://ops.example.org/news/"),
+        "absolute links under base_url"
+    );
+    let logbook = read(&out.join("feeds/logbook.atom"));
+    assert_eq!(
+        logbook.matches("<entry>").count(),
+        50,
+        "the logbook feed holds the latest 50"
+    );
+    let alerts = read(&out.join("feeds/alerts.atom"));
+    assert!(alerts.contains("partners.example.com"));
+    let calendar = read(&out.join("calendar.ics"));
+    assert!(calendar.starts_with("BEGIN:VCALENDAR"));
+    assert!(
+        calendar.contains("DTSTAMP:20261122T000000Z"),
+        "stamped with --now, not the clock"
+    );
+    assert!(calendar.contains("UID:certificate-api-example-com-2026-11-26@ops.example.org"));
+    assert!(calendar.contains("DTSTART;VALUE=DATE:20261126"));
+    let hosts: serde_json::Value =
+        serde_json::from_str(&read(&out.join("api/hosts.json"))).expect("JSON");
+    assert_eq!(hosts["schema"], 1);
+    assert_eq!(hosts["items"].as_array().map(Vec::len), Some(9));
+    assert_eq!(hosts["items"][0]["url"], "hosts/app1.html");
+    let tickets: serde_json::Value =
+        serde_json::from_str(&read(&out.join("api/tickets.json"))).expect("JSON");
+    assert!(tickets["items"][0]["body_html"].is_string());
+}
+
+/// A small repository: the bad-case base plus what a test adds.
+fn repo_with(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    copy_tree(&root().join("tests/bad/base"), dir.path());
+    for (path, text) in files {
+        let full = dir.path().join(path);
+        std::fs::create_dir_all(full.parent().expect("parent")).expect("mkdir");
+        std::fs::write(full, text).expect("write");
+    }
+    dir
+}
+
+#[test]
+fn a_failed_build_leaves_the_previous_output_untouched() {
+    let repo = repo_with(&[]);
+    let out = repo.path().join("public");
+    assert_eq!(build(repo.path(), &out).code, Some(0));
+    let before = snapshot(&out);
+    std::fs::write(repo.path().join("hosts/web1.yaml"), "name: [broken\n").expect("write");
+    let failed = build(repo.path(), &out);
+    assert_eq!(failed.code, Some(1));
+    assert!(
+        failed.stderr.contains("hosts/web1.yaml:"),
+        "{}",
+        failed.stderr
+    );
+    assert_eq!(snapshot(&out), before, "the previous site is intact");
+    let siblings: Vec<_> = std::fs::read_dir(repo.path())
+        .expect("list")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(".public."))
+        .collect();
+    assert!(
+        siblings.is_empty(),
+        "no staging directory left: {siblings:?}"
+    );
+}
+
+#[test]
+fn a_build_never_replaces_a_directory_it_did_not_write() {
+    let repo = repo_with(&[]);
+    let out = tempfile::tempdir().expect("temp dir");
+    std::fs::write(out.path().join("precious.txt"), "keep").expect("write");
+    let result = build(repo.path(), out.path());
+    assert_eq!(result.code, Some(2), "{}", result.stderr);
+    assert!(out.path().join("precious.txt").exists());
+}
+
+#[test]
+fn markdown_is_sanitised() {
+    let body = "Hello <script>alert('x')</script>\n\n[click](javascript:alert(1))\n\n<iframe src=\"https://evil.example\"></iframe>\n\n<img src=x onerror=\"alert(2)\">\n\n<a href=\"JAVASCRIPT:alert(3)\">y</a>\n";
+    let ticket = format!(
+        "---\ntitle: Evil\nkind: bug\nmodule: shop\npriority: low\nstatus: open\nreporter: eve\nopened: 2026-11-01T10:00:00Z\n---\n{body}"
+    );
+    let repo = repo_with(&[("tickets/evil.md", &ticket)]);
+    let out = repo.path().join("public");
+    assert_eq!(build(repo.path(), &out).code, Some(0));
+    let page = read(&out.join("tickets/evil.html")).to_lowercase();
+    assert!(page.contains("hello"));
+    assert!(!page.contains("<script>alert"), "no script from content");
+    assert!(!page.contains("javascript:"), "no javascript: URL");
+    assert!(!page.contains("<iframe"), "no iframe");
+    assert!(!page.contains("onerror"), "no event handler");
+}
+
+#[test]
+fn a_repository_template_overrides_the_theme() {
+    let repo = repo_with(&[(
+        "templates/host.html",
+        "{% extends \"base.html\" %}{% block content %}<p id=\"custom\">Custom host {{ page.id }}</p>{% endblock %}",
+    )]);
+    let out = repo.path().join("public");
+    let result = build(repo.path(), &out);
+    assert_eq!(result.code, Some(0), "{}", result.stderr);
+    assert!(read(&out.join("hosts/web1.html")).contains("<p id=\"custom\">Custom host web1</p>"));
+    assert!(
+        read(&out.join("hosts/index.html")).contains("web1"),
+        "other templates stay"
+    );
+}
+
+#[test]
+fn a_broken_template_names_its_file_line_and_variable() {
+    let repo = repo_with(&[(
+        "templates/host.html",
+        "{% extends \"base.html\" %}\n{% block content %}\n<p>{{ hots.name }}</p>\n{% endblock %}\n",
+    )]);
+    let out = repo.path().join("public");
+    let result = run(&[
+        "build",
+        repo.path().to_str().expect("utf-8"),
+        "--out",
+        out.to_str().expect("utf-8"),
+        "--now",
+        "2026-11-22",
+        "--format",
+        "short",
+    ]);
+    assert_eq!(result.code, Some(1));
+    assert!(
+        result.stderr.contains("templates/host.html:3:7: error:"),
+        "{}",
+        result.stderr
+    );
+    assert!(result.stderr.contains("`hots`"), "{}", result.stderr);
+    assert!(!out.exists(), "nothing written");
+
+    let syntax = repo_with(&[(
+        "templates/host.html",
+        "{% extends \"base.html\" %}\n{% block content %}{{ page.id }\n{% endblock %}\n",
+    )]);
+    let result = run(&[
+        "build",
+        syntax.path().to_str().expect("utf-8"),
+        "--now",
+        "2026-11-22",
+        "--format",
+        "short",
+    ]);
+    assert_eq!(result.code, Some(1));
+    assert!(
+        result.stderr.contains("templates/host.html:2:"),
+        "{}",
+        result.stderr
+    );
+}
+
+#[test]
+fn invalid_content_never_produces_output() {
+    let repo = repo_with(&[("tickets/t-2.md", "---\ntitle: x\n---\n")]);
+    let out = repo.path().join("public");
+    let result = build(repo.path(), &out);
+    assert_eq!(result.code, Some(1));
+    assert!(
+        result.stderr.contains("tickets/t-2.md"),
+        "{}",
+        result.stderr
+    );
+    assert!(!out.exists());
+}
+
+#[test]
+fn ticket_reports_match_numbers_computed_by_hand() {
+    // With the base's t-1 (bug: response 2h, closed after 19d):
+    // t-2 bug, response 4h, closed after 1d; t-3 feature, response 1h, still open.
+    let repo = repo_with(&[
+        (
+            "tickets/t-2.md",
+            "---\ntitle: Two\nkind: bug\nmodule: shop\npriority: high\nstatus: closed\nreporter: carol\nopened: 2026-10-01T00:00:00Z\nfirst_response: 2026-10-01T04:00:00Z\nclosed: 2026-10-02T00:00:00Z\n---\nx\n",
+        ),
+        (
+            "tickets/t-3.md",
+            "---\ntitle: Three\nkind: feature\nmodule: shop\npriority: normal\nstatus: open\nreporter: alice\nopened: 2026-11-01T00:00:00Z\nfirst_response: 2026-11-01T01:00:00Z\n---\nx\n",
+        ),
+    ]);
+    let out = repo.path().join("public");
+    assert_eq!(build(repo.path(), &out).code, Some(0));
+    let report = read(&out.join("reports/tickets.html"));
+    let text = strip_tags(&report);
+    // Overall: 3 tickets; responses 2h, 4h, 1h → mean 2h 20m, median 2h; closes 19d, 1d → 10d and 10d.
+    assert!(text.contains("3 3 2h 20m 2h 2 10d 10d"), "{text}");
+    // By kind: bug → responses 2h, 4h (mean and median 3h), closes 10d; feature → 1h, none closed.
+    assert!(text.contains("bug 2 3h 3h 10d 10d"), "{text}");
+    assert!(text.contains("feature 1 1h 1h – –"), "{text}");
+    // By reporter: carol reported t-1 and t-2.
+    assert!(text.contains("carol 2 3h 3h 10d 10d"), "{text}");
+    assert!(
+        report.contains("<svg class=\"chart\""),
+        "charts are drawn at build time"
+    );
+}
+
+fn strip_tags(html: &str) -> String {
+    let mut text = String::new();
+    let mut in_tag = false;
+    for c in html.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' => {
+                in_tag = false;
+                text.push(' ');
+            }
+            c if !in_tag => text.push(c),
+            _ => {}
+        }
+    }
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
