@@ -494,3 +494,39 @@ fn strip_tags(html: &str) -> String {
     }
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
+
+#[test]
+fn now_defaults_to_the_head_commit_time() {
+    let repo = repo_with(&[]);
+    let git = |args: &[&str]| {
+        let status = std::process::Command::new("git")
+            .args(args)
+            .current_dir(repo.path())
+            .env("GIT_AUTHOR_DATE", "2026-11-10T08:30:00Z")
+            .env("GIT_COMMITTER_DATE", "2026-11-10T08:30:00Z")
+            .env("GIT_AUTHOR_NAME", "Test")
+            .env("GIT_AUTHOR_EMAIL", "test@example.org")
+            .env("GIT_COMMITTER_NAME", "Test")
+            .env("GIT_COMMITTER_EMAIL", "test@example.org")
+            .status()
+            .expect("git runs");
+        assert!(status.success(), "git {args:?}");
+    };
+    git(&["init", "-q"]);
+    git(&["add", "-A"]);
+    git(&["-c", "commit.gpgsign=false", "commit", "-q", "-m", "base"]);
+    let out = repo.path().join("public");
+    let result = run(&[
+        "build",
+        repo.path().to_str().expect("utf-8"),
+        "--out",
+        out.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(result.code, Some(0), "{}", result.stderr);
+    assert!(
+        result.stdout.contains("now = 2026-11-10T08:30:00Z"),
+        "{}",
+        result.stdout
+    );
+    assert!(read(&out.join("index.html")).contains("Built for 2026-11-10 08:30 UTC"));
+}
