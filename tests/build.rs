@@ -530,3 +530,45 @@ fn now_defaults_to_the_head_commit_time() {
     );
     assert!(read(&out.join("index.html")).contains("Built for 2026-11-10 08:30 UTC"));
 }
+
+#[test]
+fn a_repository_can_choose_another_theme() {
+    let repo = repo_with(&[
+        ("glassroom.yaml", "title: Themed\ntheme: plain\n"),
+        (
+            "themes/plain/templates/dashboard.html",
+            "{% extends \"base.html\" %}{% block content %}<p id=\"plain\">{{ alerts | length }} alerts</p>{% endblock %}",
+        ),
+        (
+            "themes/plain/static/style.css",
+            "body { font-family: serif; }",
+        ),
+    ]);
+    let out = repo.path().join("public");
+    let result = build(repo.path(), &out);
+    assert_eq!(result.code, Some(0), "{}", result.stderr);
+    assert!(read(&out.join("index.html")).contains("<p id=\"plain\">"));
+    assert_eq!(read(&out.join("style.css")), "body { font-family: serif; }");
+    assert!(
+        read(&out.join("hosts/web1.html")).contains("web1"),
+        "missing templates come from the default theme"
+    );
+
+    let missing = repo_with(&[("glassroom.yaml", "title: Themed\ntheme: nope\n")]);
+    let result = run(&[
+        "build",
+        missing.path().to_str().expect("utf-8"),
+        "--now",
+        "2026-11-22",
+        "--format",
+        "short",
+    ]);
+    assert_eq!(result.code, Some(1));
+    assert!(
+        result
+            .stderr
+            .contains("glassroom.yaml:2:8: error: theme `nope` not found"),
+        "{}",
+        result.stderr
+    );
+}

@@ -57,7 +57,15 @@ pub fn render(
     let theme_name = config
         .and_then(|c| c.data.theme.as_ref())
         .map_or("default", |t| t.as_str());
-    let mut theme = theme::load(input.tree, theme_name, files)?;
+    let mut theme = theme::load(input.tree, theme_name, files).map_err(|mut problems| {
+        // An unknown theme is a problem of the `theme:` field in glassroom.yaml.
+        if let Some((config, field)) = config.and_then(|c| c.data.theme.as_ref().map(|t| (c, t))) {
+            for problem in problems.iter_mut().filter(|p| p.location.is_none()) {
+                problem.location = Some(config.origin.at_value(field));
+            }
+        }
+        problems
+    })?;
     let data = data::SiteData::new(input);
     let global = tera::Context::from_serialize(&data).map_err(|err| {
         vec![Diagnostic::error(
