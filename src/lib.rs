@@ -8,6 +8,7 @@ pub mod cmd;
 pub mod content;
 pub mod derive;
 pub mod diag;
+pub mod flags;
 pub mod output;
 pub mod render;
 pub mod source;

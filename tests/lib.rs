@@ -8,3 +8,4 @@ mod build;
 mod check;
 mod plan;
 mod robustness;
+mod trust;

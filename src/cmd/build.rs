@@ -1,18 +1,20 @@
 //! `glassroom build`: check, derive, render and write the whole site.
 
 use std::io::{IsTerminal, Write};
-use std::path::Path;
 
-use super::{Outcome, ignore_broken_pipe, print_diagnostics};
+use super::{Outcome, ignore_broken_pipe, print_diagnostics, repository};
 use crate::cli::BuildArgs;
 use crate::content::types::Moment;
 use crate::diag::Diagnostics;
 use crate::render::{self, Progress};
-use crate::{content, derive, output, source};
+use crate::{content, derive, output};
 
 pub fn run(args: &BuildArgs) -> Result<Outcome, Box<dyn std::error::Error>> {
-    let tree = source::read_dir(&args.repo)?;
-    let loaded = content::load(&tree);
+    let clock = repository::clock();
+    let opened = repository::open(&args.repo, &args.source, clock)?;
+    repository::print_warnings(&opened.warnings);
+    let tree = &opened.tree;
+    let loaded = content::load_with_pending(tree, &opened.pending_notes);
     let mut files = loaded.content.files.clone();
     if loaded.diagnostics.has_errors() {
         print_diagnostics(&files, &loaded.diagnostics, &args.output)?;
@@ -22,18 +24,23 @@ pub fn run(args: &BuildArgs) -> Result<Outcome, Box<dyn std::error::Error>> {
     if !loaded.diagnostics.is_empty() {
         print_diagnostics(&files, &loaded.diagnostics, &args.output)?;
     }
-    let now = match &args.now {
-        Some(now) => *now,
-        None => default_now(&args.repo),
-    };
+    // The same commit always builds the same site: "now" defaults to its time.
+    let now = args
+        .now
+        .or(opened.commit_time)
+        .unwrap_or_else(|| Moment(jiff::Timestamp::from_second(clock).unwrap_or_default()));
     let content = loaded.content;
-    let derived = derive::derive(&content, now);
+    let mut derived = derive::derive(&content, now);
+    if let Some(trust) = &opened.trust {
+        derived.add_pending_alerts(trust);
+    }
     let input = render::Input {
-        tree: &tree,
+        tree,
         content: &content,
         derived: &derived,
         now,
-        preview: false,
+        preview: opened.preview,
+        trust: opened.trust.as_ref(),
     };
     let bar = ProgressBar::new();
     let rendered = render::render(&input, &mut files, &bar);
@@ -48,6 +55,9 @@ pub fn run(args: &BuildArgs) -> Result<Outcome, Box<dyn std::error::Error>> {
             return Ok(Outcome::Findings);
         }
     };
+    // The flag bundle, from the same (approved) content as the pages.
+    let mut site = site;
+    site.extend(crate::flags::Bundle::compile(&content).publish().files());
     let out = args.out.clone().unwrap_or_else(|| args.repo.join("public"));
     output::write_site(&out, &site)?;
     let mut stdout = std::io::stdout().lock();
@@ -59,20 +69,6 @@ pub fn run(args: &BuildArgs) -> Result<Outcome, Box<dyn std::error::Error>> {
         derived.alerts.len()
     ))?;
     Ok(Outcome::Ok)
-}
-
-/// "Now" when `--now` is not given: the time of the repository's HEAD commit, so the
-/// same commit always builds the same site; the clock for a plain directory.
-pub fn default_now(repo: &Path) -> Moment {
-    head_commit_time(repo).unwrap_or_else(|| Moment(jiff::Timestamp::now()))
-}
-
-fn head_commit_time(repo: &Path) -> Option<Moment> {
-    let repository = git2::Repository::open(repo).ok()?;
-    let commit = repository.head().ok()?.peel_to_commit().ok()?;
-    jiff::Timestamp::from_second(commit.time().seconds())
-        .ok()
-        .map(Moment)
 }
 
 /// A progress bar on a terminal; nothing otherwise.

@@ -2,17 +2,21 @@
 
 use std::io::Write;
 
-use super::{Outcome, ignore_broken_pipe, print_diagnostics};
+use super::{Outcome, ignore_broken_pipe, print_diagnostics, repository};
 use crate::cli::{CheckArgs, Format};
 use crate::content::{self, Content};
 use crate::diag::Diagnostics;
 use crate::diag::render;
-use crate::source;
 
 pub fn run(args: &CheckArgs) -> Result<Outcome, Box<dyn std::error::Error>> {
-    let tree = source::read_dir(&args.repo)?;
-    let loaded = content::load(&tree);
+    let opened = repository::open(&args.repo, &args.source, repository::clock())?;
+    repository::print_warnings(&opened.warnings);
+    let loaded = content::load_with_pending(&opened.tree, &opened.pending_notes);
     let (content, diagnostics) = (loaded.content, loaded.diagnostics);
+    let (pending, refused) = opened
+        .trust
+        .as_ref()
+        .map_or((0, 0), |t| (t.pending.len(), t.refused.len()));
     if args.output.format == Format::Json {
         let report = serde_json::json!({
             "ok": !diagnostics.has_errors(),
@@ -20,6 +24,12 @@ pub fn run(args: &CheckArgs) -> Result<Outcome, Box<dyn std::error::Error>> {
             "warnings": diagnostics.warning_count(),
             "counts": content.counts().into_iter().collect::<std::collections::BTreeMap<_, _>>(),
             "diagnostics": render::to_json(&content.files, &diagnostics),
+            "trust": opened.trust.as_ref().map(|t| serde_json::json!({
+                "target": t.target,
+                "trust_root": t.trust_root,
+                "pending": t.pending.iter().map(|p| &p.path).collect::<Vec<_>>(),
+                "refused": t.refused,
+            })),
         });
         let mut stdout = std::io::stdout().lock();
         ignore_broken_pipe(writeln!(stdout, "{report:#}"))?;
@@ -27,8 +37,22 @@ pub fn run(args: &CheckArgs) -> Result<Outcome, Box<dyn std::error::Error>> {
         print_diagnostics(&content.files, &diagnostics, &args.output)?;
         let mut stdout = std::io::stdout().lock();
         ignore_broken_pipe(writeln!(stdout, "{}", summary(&content, &diagnostics)))?;
+        if let Some(trust) = &opened.trust {
+            ignore_broken_pipe(writeln!(
+                stdout,
+                "verified history up to {}: {} approved files, {pending} pending signature, {refused} refused{}",
+                trust.target.get(..10).unwrap_or(&trust.target),
+                trust.approved.len(),
+                if pending + refused > 0 {
+                    " (see `glassroom audit`)"
+                } else {
+                    ""
+                },
+            ))?;
+        }
     }
-    Ok(if diagnostics.has_errors() {
+    let strict_failure = args.strict && pending + refused > 0;
+    Ok(if diagnostics.has_errors() || strict_failure {
         Outcome::Findings
     } else {
         Outcome::Ok

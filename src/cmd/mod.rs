@@ -1,8 +1,12 @@
 //! One subcommand, one file: each turns checked arguments into work and an exit status.
 
+mod audit;
 mod build;
 mod check;
+mod flags;
 mod plan;
+mod repository;
+mod sign;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -38,6 +42,11 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Check(args) => check::run(&args),
         Command::Build(args) => build::run(&args),
         Command::Plan(args) => plan::run(&args),
+        Command::Flags(crate::cli::FlagsCommand::Eval(args)) => flags::eval(&args),
+        Command::Audit(args) => audit::run(&args),
+        Command::Sign(args) => sign::run(&args, sign::Action::Approve),
+        Command::Review(args) => sign::run(&args, sign::Action::Review),
+        Command::Revoke(args) => sign::run(&args, sign::Action::Revoke),
     };
     match result {
         Ok(outcome) => outcome.into(),

@@ -198,6 +198,12 @@ struct Job<'a> {
 
 /// Loads and validates every content file of `tree`, reporting every problem found.
 pub fn load(tree: &Tree) -> Loaded {
+    load_with_pending(tree, &BTreeMap::new())
+}
+
+/// Like [`load`], for an approved tree: `pending` maps files that exist but wait for
+/// approval to who could sign them, so a reference to one says that instead of "unknown".
+pub fn load_with_pending(tree: &Tree, pending: &BTreeMap<String, String>) -> Loaded {
     let mut files = Files::new();
     let mut diagnostics = Diagnostics::default();
     let mut jobs = Vec::new();
@@ -270,7 +276,7 @@ pub fn load(tree: &Tree) -> Loaded {
             .with_help("declare who may sign what: users with their SSH keys, groups and grants"),
         );
     }
-    diagnostics.extend(super::validate::validate(&content, &declared));
+    diagnostics.extend(super::validate::validate(&content, &declared, pending));
     diagnostics.sort(&content.files);
     Loaded {
         content,

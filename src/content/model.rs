@@ -490,10 +490,23 @@ pub struct Feature {
     pub owner: Option<String>,
     /// On for every account that has no more specific value.
     #[serde(default)]
-    pub fully_active: bool,
+    pub fully_active: Spanned<bool>,
     /// The value when nothing else decides; its type is the feature's type (boolean if absent).
     #[serde(default)]
     pub default: Option<Spanned<FlagValue>>,
+    /// The value an account gets where the feature is active for it (`fully_active`, or
+    /// inside the `rollout`): `true` if absent; required for non-boolean features that use
+    /// either.
+    #[serde(default)]
+    pub active_value: Option<Spanned<FlagValue>>,
+    /// Percentage (0–100) of accounts, chosen by a stable hash of feature and account,
+    /// that get `active_value` when no override or account set decides.
+    #[serde(default)]
+    pub rollout: Option<Spanned<i64>>,
+    /// `fully_active` and `rollout` apply from this moment on (overrides and account sets
+    /// always apply).
+    #[serde(default)]
+    pub active_from: Option<Spanned<Moment>>,
 }
 
 /// `flags/account_sets/<id>.yaml`

@@ -181,7 +181,7 @@ pub enum FlagValue {
 }
 
 /// The type of a feature's values, taken from its default.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum FlagType {
     Boolean,

@@ -10,7 +10,11 @@ use crate::diag::{Diagnostic, Origin, suggest};
 use crate::trust::policy;
 
 /// Every cross-file problem in `content`.
-pub fn validate(content: &Content, declared: &DeclaredIds) -> Vec<Diagnostic> {
+pub fn validate(
+    content: &Content,
+    declared: &DeclaredIds,
+    pending: &BTreeMap<String, String>,
+) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     out.extend(duplicate_ids(&content.hosts, "host"));
     out.extend(duplicate_ids(&content.certificates, "certificate"));
@@ -26,7 +30,7 @@ pub fn validate(content: &Content, declared: &DeclaredIds) -> Vec<Diagnostic> {
     out.extend(duplicate_ids(&content.account_sets, "account set"));
     out.extend(duplicate_ids(&content.news, "news item"));
 
-    let ids = Ids::new(declared);
+    let ids = Ids::new(declared, pending);
     if let Some(policy) = &content.policy {
         out.extend(policy::validate(&policy.data, policy.origin));
     }
@@ -59,22 +63,38 @@ pub fn validate(content: &Content, declared: &DeclaredIds) -> Vec<Diagnostic> {
 
 /// The ids of every kind, for reference checks.
 struct Ids<'a> {
-    hosts: BTreeSet<&'a str>,
-    modules: BTreeSet<&'a str>,
-    releases: BTreeSet<&'a str>,
-    procedures: BTreeSet<&'a str>,
-    logbook: BTreeSet<&'a str>,
-    services: BTreeSet<&'a str>,
-    sites: BTreeSet<&'a str>,
+    hosts: KnownIds<'a>,
+    modules: KnownIds<'a>,
+    releases: KnownIds<'a>,
+    procedures: KnownIds<'a>,
+    logbook: KnownIds<'a>,
+    services: KnownIds<'a>,
+    sites: KnownIds<'a>,
+}
+
+/// The ids a reference may name, and the files that exist but still wait for approval
+/// (path → who could sign it), so a reference to one of those says so.
+struct KnownIds<'a> {
+    ids: BTreeSet<&'a str>,
+    pending: &'a BTreeMap<String, String>,
+}
+
+static NOTHING_PENDING: BTreeMap<String, String> = BTreeMap::new();
+
+impl<'a> KnownIds<'a> {
+    fn contains(&self, id: &str) -> bool {
+        self.ids.contains(id)
+    }
 }
 
 impl<'a> Ids<'a> {
-    fn new(declared: &'a DeclaredIds) -> Self {
-        let ids = |kind| {
-            declared
+    fn new(declared: &'a DeclaredIds, pending: &'a BTreeMap<String, String>) -> Self {
+        let ids = |kind| KnownIds {
+            ids: declared
                 .get(&kind)
                 .map(|set| set.iter().map(String::as_str).collect())
-                .unwrap_or_default()
+                .unwrap_or_default(),
+            pending,
         };
         Self {
             hosts: ids(Kind::Host),
@@ -93,7 +113,7 @@ impl<'a> Ids<'a> {
 fn check_ref(
     origin: Origin,
     reference: &Ref,
-    known: &BTreeSet<&str>,
+    known: &KnownIds<'_>,
     what: &str,
     file_pattern: &str,
     out: &mut Vec<Diagnostic>,
@@ -101,10 +121,22 @@ fn check_ref(
     if known.contains(reference.as_str()) {
         return;
     }
+    let path = file_pattern.replace("{}", reference);
+    if let Some(signers) = known.pending.get(&path) {
+        out.push(
+            Diagnostic::error(
+                "pending-reference",
+                format!("{what} `{reference}` is not approved yet"),
+            )
+            .at(origin.at_value(reference))
+            .with_help(format!("`{path}` waits for a signature by {signers}")),
+        );
+        return;
+    }
     let diagnostic =
         Diagnostic::error("unknown-reference", format!("unknown {what} `{reference}`"))
             .at(origin.at_value(reference));
-    let help = match suggest(reference, known.iter().copied()) {
+    let help = match suggest(reference, known.ids.iter().copied()) {
         Some(near) => format!("did you mean `{near}`?"),
         None => format!(
             "there is no `{}`; create it or fix the id",
@@ -628,7 +660,10 @@ fn check_flags(content: &Content, out: &mut Vec<Diagnostic>) {
             (f.id.as_str(), ty)
         })
         .collect();
-    let features: BTreeSet<&str> = types.keys().copied().collect();
+    let features = KnownIds {
+        ids: types.keys().copied().collect(),
+        pending: &NOTHING_PENDING,
+    };
     let check_value = |origin: Origin,
                        feature: &Ref,
                        value: &crate::yaml::Spanned<super::types::FlagValue>,
@@ -659,6 +694,9 @@ fn check_flags(content: &Content, out: &mut Vec<Diagnostic>) {
             );
         }
     };
+    for feature in &content.features {
+        check_feature(feature, out);
+    }
     for set in &content.account_sets {
         let mut seen: BTreeMap<&str, &crate::yaml::Spanned<String>> = BTreeMap::new();
         for account in &set.data.accounts {
@@ -684,5 +722,144 @@ fn check_flags(content: &Content, out: &mut Vec<Diagnostic>) {
                 check_value(overrides.origin, feature, value, out);
             }
         }
+    }
+    check_set_conflicts(&content.account_sets, out);
+}
+
+/// A feature's own fields: the rollout is a percentage, and the value it activates has
+/// the feature's type (and exists when the type is not boolean).
+fn check_feature(feature: &Document<Feature>, out: &mut Vec<Diagnostic>) {
+    let data = &feature.data;
+    let origin = feature.origin;
+    let ty = data
+        .default
+        .as_ref()
+        .map_or(FlagType::Boolean, |d| d.flag_type());
+    if let Some(rollout) = &data.rollout
+        && !(0..=100).contains(rollout.get())
+    {
+        out.push(
+            Diagnostic::error(
+                "invalid-rollout",
+                format!("rollout {rollout} is not a percentage: it must be between 0 and 100"),
+            )
+            .at(origin.at_value(rollout))
+            .with_help("write the share of accounts that get the feature, e.g. `rollout: 10`"),
+        );
+    }
+    match &data.active_value {
+        Some(value) if value.flag_type() != ty => out.push(
+            Diagnostic::error(
+                "wrong-type",
+                format!(
+                    "feature `{}` takes {ty} values, but this is a {}",
+                    feature.id,
+                    value.flag_type()
+                ),
+            )
+            .at(origin.at_value(value))
+            .with_help("the type comes from `default`"),
+        ),
+        Some(_) => {}
+        None if ty != FlagType::Boolean => {
+            let used = if *data.fully_active.get() {
+                Some(("fully_active", data.fully_active.span.clone()))
+            } else {
+                data.rollout
+                    .as_ref()
+                    .map(|rollout| ("rollout", rollout.span.clone()))
+            };
+            if let Some((field, span)) = used {
+                out.push(
+                    Diagnostic::error(
+                        "missing-active-value",
+                        format!(
+                            "`{field}` needs `active_value`: feature `{}` takes {ty} values, \
+                             so `true` cannot be the value it activates",
+                            feature.id
+                        ),
+                    )
+                    .at(origin.at(&span))
+                    .with_help(format!(
+                        "add `active_value:` with the {ty} value active accounts get"
+                    )),
+                );
+            }
+        }
+        None => {}
+    }
+}
+
+/// Warns where one account is in several account sets that give a feature different
+/// values: the set whose id sorts first decides (see docs/flags.md), which may not be
+/// what the editor expects. One warning per feature and pair of sets.
+fn check_set_conflicts(sets: &[Document<AccountSet>], out: &mut Vec<Diagnostic>) {
+    let mut sets_of: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for (index, set) in sets.iter().enumerate() {
+        for account in &set.data.accounts {
+            let entry = sets_of.entry(account.as_str()).or_default();
+            if entry.last() != Some(&index) {
+                entry.push(index);
+            }
+        }
+    }
+    // (feature, winner, loser) → (an example account, how many accounts)
+    let mut conflicts: BTreeMap<(&str, usize, usize), (&str, usize)> = BTreeMap::new();
+    for (account, indexes) in &sets_of {
+        if indexes.len() < 2 {
+            continue;
+        }
+        let mut ordered = indexes.clone();
+        ordered.sort_by(|a, b| sets[*a].id.cmp(&sets[*b].id));
+        for (position, &winner) in ordered.iter().enumerate() {
+            for (feature, value) in &sets[winner].data.features {
+                for &loser in &ordered[position + 1..] {
+                    let Some(other) = sets[loser].data.features.get(feature.as_str()) else {
+                        continue;
+                    };
+                    let earlier = ordered[..position]
+                        .iter()
+                        .any(|&s| sets[s].data.features.contains_key(feature.as_str()));
+                    if other.get() != value.get() && !earlier {
+                        let entry = conflicts
+                            .entry((feature.as_str(), winner, loser))
+                            .or_insert((account, 0));
+                        entry.1 += 1;
+                    }
+                }
+            }
+        }
+    }
+    for ((feature, winner, loser), (account, count)) in conflicts {
+        let (winner, loser) = (&sets[winner], &sets[loser]);
+        let Some(value) = loser.data.features.get(feature) else {
+            continue;
+        };
+        let Some(winning) = winner.data.features.get(feature) else {
+            continue;
+        };
+        let (others, them) = match count {
+            1 => (String::new(), "it"),
+            n => (format!(" and {} more", n - 1), "them"),
+        };
+        out.push(
+            Diagnostic::warning(
+                "conflicting-account-sets",
+                format!(
+                    "`{feature}` is {} here, but account `{account}`{others} is also in `{}`, \
+                     where it is {}; `{}` sorts first, so this value does not apply to {them}",
+                    value.get(),
+                    winner.id,
+                    winning.get(),
+                    winner.id,
+                ),
+            )
+            .at(loser.origin.at_value(value))
+            .with_related(winner.origin.at_value(winning), "this value is used")
+            .with_help(
+                "when an account is in several sets, the set whose id sorts first decides; \
+                 remove the account from one set or make the values agree",
+            ),
+        );
     }
 }

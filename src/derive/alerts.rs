@@ -36,6 +36,8 @@ pub enum AlertKind {
     ProcedureNeverDone,
     TicketOpenHighPriority,
     StaleRelease,
+    /// A changed file that waits for a signature (or was refused).
+    PendingSignature,
 }
 
 /// One thing that needs attention.
@@ -354,6 +356,59 @@ fn stale_release_alert(release: &Document<Release>, now: Moment) -> Option<Alert
         ),
         due: Some(planned.start()),
     })
+}
+
+/// One alert per file whose content at the target is not what is published: a change
+/// waiting for a signature (warning) or refused (critical). `subject_kind` is "file" and
+/// `subject` the repository path.
+pub fn pending_alerts(report: &crate::trust::history::Report) -> Vec<Alert> {
+    use crate::trust::judge::EventKind;
+    report
+        .pending
+        .iter()
+        .map(|pending| {
+            let refused = pending
+                .last_event
+                .as_ref()
+                .is_some_and(|e| e.kind == EventKind::Refused);
+            let who = if pending.signers.is_empty() {
+                "nobody has the role to approve it".to_owned()
+            } else {
+                format!("{} can {} it", pending.signers.join(", "), pending.needs)
+            };
+            let what = match (&pending.blob, &pending.approved_blob) {
+                (Some(_), None) => "new file",
+                (None, Some(_)) => "deletion",
+                _ => "change",
+            };
+            let why = pending
+                .last_event
+                .as_ref()
+                .and_then(|e| e.reason.clone())
+                .unwrap_or_else(|| "not signed".into());
+            Alert {
+                severity: if refused {
+                    Severity::Critical
+                } else {
+                    Severity::Warning
+                },
+                kind: AlertKind::PendingSignature,
+                subject: pending.path.clone(),
+                subject_kind: "file",
+                path: pending.path.clone(),
+                message: format!(
+                    "{what} to {} is {}: {why}; {who}",
+                    pending.path,
+                    if refused {
+                        "refused"
+                    } else {
+                        "not published yet"
+                    }
+                ),
+                due: None,
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]

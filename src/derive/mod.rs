@@ -48,6 +48,20 @@ pub struct Derived {
     pub relations: Relations,
 }
 
+impl Derived {
+    /// Adds an alert for every pending or refused file of a verified history, keeping
+    /// the most severe first.
+    pub fn add_pending_alerts(&mut self, report: &crate::trust::history::Report) {
+        self.alerts.extend(alerts::pending_alerts(report));
+        self.alerts.sort_by(|a, b| {
+            a.severity
+                .cmp(&b.severity)
+                .then_with(|| (a.due.is_none(), a.due).cmp(&(b.due.is_none(), b.due)))
+                .then_with(|| a.path.cmp(&b.path))
+        });
+    }
+}
+
 /// Derives everything for the moment `now`.
 pub fn derive(content: &Content, now: Moment) -> Derived {
     let procedures = procedures::statuses(content, now);

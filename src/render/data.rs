@@ -164,6 +164,58 @@ pub struct SiteData<'a> {
     pub relations: &'a derive::Relations,
     /// Site id → operation → plan.
     pub plans: BTreeMap<&'a str, BTreeMap<&'static str, Plan>>,
+    /// The verified history, when the site is built from an approved tree.
+    pub trust: Option<TrustView<'a>>,
+}
+
+/// What templates see of the verified history.
+#[derive(Serialize)]
+pub struct TrustView<'a> {
+    pub target: &'a str,
+    pub trust_root: &'a str,
+    pub root_source: crate::trust::history::RootSource,
+    /// Every path with an audit trail: its page and events.
+    pub files: BTreeMap<&'a str, AuditFile<'a>>,
+    pub pending: &'a [crate::trust::history::Pending],
+    pub refused: &'a [String],
+}
+
+#[derive(Serialize)]
+pub struct AuditFile<'a> {
+    pub url: String,
+    pub approved_blob: Option<&'a String>,
+    pub events: &'a [crate::trust::judge::Event],
+}
+
+fn trust_view<'a>(report: &'a crate::trust::history::Report) -> TrustView<'a> {
+    let files = report
+        .events
+        .iter()
+        .filter(|(path, _)| crate::trust::judge::is_clean_path(path))
+        .map(|(path, events)| {
+            (
+                path.as_str(),
+                AuditFile {
+                    url: audit_url(path),
+                    approved_blob: report.approved.get(path),
+                    events,
+                },
+            )
+        })
+        .collect();
+    TrustView {
+        target: &report.target,
+        trust_root: &report.trust_root,
+        root_source: report.root_source,
+        files,
+        pending: &report.pending,
+        refused: &report.refused,
+    }
+}
+
+/// `hosts/web1.yaml` → `audit/hosts/web1.yaml.html`.
+pub fn audit_url(path: &str) -> String {
+    format!("audit/{path}.html")
 }
 
 impl<'a> SiteData<'a> {
@@ -223,6 +275,7 @@ impl<'a> SiteData<'a> {
                 .collect(),
             relations: &derived.relations,
             plans: plans(content),
+            trust: input.trust.map(trust_view),
         }
     }
 }

@@ -32,6 +32,9 @@ pub struct Input<'a> {
     pub now: Moment,
     /// Built from unsigned working-tree changes: every page says so.
     pub preview: bool,
+    /// The verification of history, when the tree is an approved tree: audit and
+    /// pending pages.
+    pub trust: Option<&'a crate::trust::history::Report>,
 }
 
 /// Every output file: repository-relative path → bytes.

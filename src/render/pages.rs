@@ -163,6 +163,15 @@ pub fn pages(content: &Content, data: &SiteData<'_>) -> Vec<Page> {
         "account_set.html",
         "flags",
     ));
+    if let Some(trust) = &data.trust {
+        out.push(page("audit/index.html".into(), "audit.html", "audit", ""));
+        out.push(page("pending.html".into(), "pending.html", "audit", ""));
+        for (path, file) in &trust.files {
+            let mut audit = page(file.url.clone(), "audit_file.html", "audit", path);
+            audit.context.insert("file", file);
+            out.push(audit);
+        }
+    }
     for (index, month) in data.months.iter().enumerate() {
         let mut month_page = page(
             month.url.clone(),

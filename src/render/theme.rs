@@ -47,6 +47,9 @@ const DEFAULT_TEMPLATES: &[(&str, &str)] = builtin!(
     "feature.html",
     "account_set.html",
     "404.html",
+    "audit.html",
+    "audit_file.html",
+    "pending.html",
     "atom.xml",
 );
 
@@ -217,6 +220,12 @@ fn register_filters(tera: &mut Tera) {
             (Some(day), Some(time)) => format!("{day} {time} UTC"),
             _ => s.to_owned(),
         }
+    });
+    // seconds since the epoch → `2026-11-20 03:00 UTC`
+    tera.register_filter("timestamp", |seconds: i64, _: Kwargs, _: &State| {
+        jiff::Timestamp::from_second(seconds)
+            .map(|t| t.strftime("%Y-%m-%d %H:%M UTC").to_string())
+            .unwrap_or_default()
     });
     // `2026-11` → `November 2026`
     tera.register_filter("month_name", |s: &str, _: Kwargs, _: &State| month_name(s));

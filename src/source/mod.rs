@@ -6,6 +6,7 @@
 //! git commit is another producer of the same type.
 
 mod dir;
+pub mod git;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

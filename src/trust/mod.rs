@@ -1,5 +1,11 @@
-//! Who may change what: the signing policy (and, later, signature checks and history replay).
+//! Who may change what: the signing policy, SSH commit signatures, role resolution and
+//! the replay of history into the approved tree with its audit trail.
 
+pub mod commit;
+pub mod history;
+pub mod judge;
 pub mod policy;
+pub mod roles;
+pub mod signature;
 
 pub use policy::{Policy, Role};

@@ -54,3 +54,133 @@ pub fn copy_tree(from: &Path, to: &Path) {
         }
     }
 }
+
+/// A git repository in a temporary directory, with the example signing keys copied in
+/// (private keys must be 0600 for ssh-keygen to use them).
+pub struct GitRepo {
+    pub dir: tempfile::TempDir,
+    keys: tempfile::TempDir,
+    /// The committer date of the next commit (seconds); advanced by a minute per commit.
+    date: std::cell::Cell<i64>,
+}
+
+impl GitRepo {
+    /// A new repository holding a copy of `template` (not yet committed).
+    pub fn new(template: &Path) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        copy_tree(template, dir.path());
+        let keys = tempfile::tempdir().expect("temp dir");
+        for entry in std::fs::read_dir(root().join("tests/fixtures/keys")).expect("keys") {
+            let path = entry.expect("entry").path();
+            let target = keys.path().join(path.file_name().expect("name"));
+            std::fs::copy(&path, &target).expect("copy key");
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o600))
+                .expect("chmod");
+        }
+        let repo = GitRepo {
+            dir,
+            keys,
+            date: std::cell::Cell::new(1_761_955_200), // 2025-11-01
+        };
+        repo.git(&["init", "-q", "-b", "main"]);
+        repo
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn path_str(&self) -> &str {
+        self.dir.path().to_str().expect("utf-8 path")
+    }
+
+    /// The private key file of a fixture key (`alice`, `bob-old`, `carol`, ...).
+    pub fn key(&self, name: &str) -> PathBuf {
+        self.keys.path().join(name)
+    }
+
+    /// Sets the date of the next commit (seconds since the epoch).
+    pub fn set_date(&self, seconds: i64) {
+        self.date.set(seconds);
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let date = format!("@{} +0000", self.date.get());
+        let mut command = Command::new("git");
+        command
+            .args(args)
+            .current_dir(self.path())
+            .env("GIT_AUTHOR_NAME", "Tester")
+            .env("GIT_AUTHOR_EMAIL", "tester@example.org")
+            .env("GIT_COMMITTER_NAME", "Tester")
+            .env("GIT_COMMITTER_EMAIL", "tester@example.org")
+            .env("GIT_AUTHOR_DATE", &date)
+            .env("GIT_COMMITTER_DATE", &date)
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("HOME", self.keys.path());
+        command
+    }
+
+    /// Runs git and returns its stdout; panics if it fails.
+    pub fn git(&self, args: &[&str]) -> String {
+        let output = self.command(args).output().expect("git runs");
+        assert!(
+            output.status.success(),
+            "git {args:?} failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).trim().to_owned()
+    }
+
+    pub fn write(&self, path: &str, text: &str) {
+        let full = self.path().join(path);
+        std::fs::create_dir_all(full.parent().expect("parent")).expect("mkdir");
+        std::fs::write(full, text).expect("write");
+    }
+
+    /// Commits everything, signed with a fixture key or unsigned (`None`); returns the id.
+    pub fn commit(&self, message: &str, key: Option<&str>) -> String {
+        self.git(&["add", "-A"]);
+        let signing_key;
+        let mut args = vec!["-c", "gpg.format=ssh"];
+        match key {
+            Some(name) => {
+                signing_key = format!("user.signingkey={}", self.key(name).display());
+                args.extend([
+                    "-c",
+                    &signing_key,
+                    "commit",
+                    "-q",
+                    "--allow-empty",
+                    "-S",
+                    "-m",
+                    message,
+                ]);
+            }
+            None => args.extend([
+                "commit",
+                "-q",
+                "--allow-empty",
+                "--no-gpg-sign",
+                "-m",
+                message,
+            ]),
+        }
+        self.git(&args);
+        self.date.set(self.date.get() + 60);
+        self.git(&["rev-parse", "HEAD"])
+    }
+
+    /// Runs the glassroom binary with HOME pointing at the key directory.
+    pub fn glassroom(&self, args: &[&str]) -> Run {
+        glassroom()
+            .args(args)
+            .env("NO_COLOR", "1")
+            .env("HOME", self.keys.path())
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .output()
+            .expect("glassroom runs")
+            .into()
+    }
+}

@@ -1,0 +1,592 @@
+//! History replay: walk the first-parent chain from the trust root to a target commit,
+//! judging each commit under the policy approved at its parent, and produce the approved
+//! tree with every path's audit trail. Verified state is cached in the git directory so a
+//! rebuild after one new commit verifies one commit.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use git2::{Delta, DiffOptions, ObjectType, Oid, Repository, Tree};
+use serde::{Deserialize, Serialize};
+
+use super::commit::{self, SignatureHeader, Trailer};
+use super::judge::{self, Change, Event, EventKind, Facts, Globs};
+use super::policy::{POLICY_PATH, Policy, Role};
+use super::roles;
+use super::signature::{self, KeyRing, Verdict};
+use crate::source::Tree as ContentTree;
+
+/// Where the trust root came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RootSource {
+    /// `--trust-root`.
+    Argument,
+    /// `git config glassroom.trustRoot` (local to the repository, never versioned).
+    GitConfig,
+    /// Nothing said: the first commit, which is weaker (warned about).
+    FirstCommit,
+}
+
+/// A path whose content at the target differs from its approved content.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Pending {
+    pub path: String,
+    /// The blob at the target (absent: deleted there but still published).
+    pub blob: Option<String>,
+    pub approved_blob: Option<String>,
+    /// The latest event explaining why it waits.
+    pub last_event: Option<Event>,
+    /// The role needed to approve it, and who has it.
+    pub needs: Role,
+    pub signers: Vec<String>,
+}
+
+/// The result of replaying history.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub target: String,
+    pub trust_root: String,
+    pub root_source: RootSource,
+    /// Path → blob id of everything approved at the target.
+    pub approved: BTreeMap<String, String>,
+    /// Path → its audit trail, oldest first.
+    pub events: BTreeMap<String, Vec<Event>>,
+    pub pending: Vec<Pending>,
+    /// Paths whose latest event is a refusal.
+    pub refused: Vec<String>,
+    /// Things worth telling the user that do not stop publishing.
+    pub warnings: Vec<String>,
+    /// Commits whose signatures were checked in this run (not taken from the cache).
+    pub verified: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TrustError {
+    #[error("git: {0}")]
+    Git(#[from] git2::Error),
+    #[error("trust root `{rev}` cannot be resolved: {source}")]
+    BadRoot {
+        rev: String,
+        #[source]
+        source: git2::Error,
+    },
+    #[error("the trust root {root} is not on the first-parent history of {target}")]
+    RootNotInHistory { root: String, target: String },
+    #[error(
+        "{target} does not descend from the last approved head {approved}: nothing is published until an admin signs the reset (a commit on top with the trailer `Reset: {approved}`)"
+    )]
+    Rewound { approved: String, target: String },
+    #[error("malformed commit {commit}: {source}")]
+    Malformed {
+        commit: String,
+        #[source]
+        source: commit::Malformed,
+    },
+}
+
+/// How to replay.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// `--trust-root`, if given.
+    pub trust_root: Option<String>,
+    /// When this verification happens (seconds): commits first seen after a key expired
+    /// cannot be signed by it.
+    pub now: i64,
+    /// Read and write the cache in the git directory.
+    pub cache: bool,
+}
+
+/// The replay state after some commit; this is what the cache keeps.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct State {
+    head: String,
+    head_time: i64,
+    approved: BTreeMap<String, String>,
+    events: BTreeMap<String, Vec<Event>>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct CacheFile {
+    version: u32,
+    trust_root: String,
+    state: State,
+    /// When each commit was first verified (seconds).
+    first_seen: BTreeMap<String, i64>,
+}
+
+const CACHE_VERSION: u32 = 1;
+
+fn cache_path(repo: &Repository) -> PathBuf {
+    repo.path().join("glassroom").join("trust-cache.json")
+}
+
+fn load_cache(repo: &Repository, root: &str) -> Option<CacheFile> {
+    let bytes = std::fs::read(cache_path(repo)).ok()?;
+    let cache: CacheFile = serde_json::from_slice(&bytes).ok()?;
+    (cache.version == CACHE_VERSION && cache.trust_root == root).then_some(cache)
+}
+
+fn save_cache(repo: &Repository, cache: &CacheFile) {
+    let path = cache_path(repo);
+    let Some(dir) = path.parent() else { return };
+    if std::fs::create_dir_all(dir).is_err() {
+        return;
+    }
+    // Write to a temporary file and rename, so a crash never leaves half a cache.
+    let Ok(bytes) = serde_json::to_vec(cache) else {
+        return;
+    };
+    let temporary = path.with_extension("json.tmp");
+    if std::fs::write(&temporary, bytes).is_ok() {
+        let _ = std::fs::rename(&temporary, &path);
+    }
+}
+
+/// Resolves the trust root: argument, then local git config, then the first commit.
+fn trust_root(
+    repo: &Repository,
+    target: Oid,
+    arg: Option<&str>,
+) -> Result<(Oid, RootSource), TrustError> {
+    let resolve = |rev: &str| {
+        repo.revparse_single(rev)
+            .and_then(|o| o.peel_to_commit())
+            .map(|c| c.id())
+            .map_err(|source| TrustError::BadRoot {
+                rev: rev.to_owned(),
+                source,
+            })
+    };
+    if let Some(rev) = arg {
+        return Ok((resolve(rev)?, RootSource::Argument));
+    }
+    let configured = repo
+        .config()
+        .and_then(|c| c.open_level(git2::ConfigLevel::Local))
+        .and_then(|c| c.get_string("glassroom.trustRoot"))
+        .ok();
+    if let Some(rev) = configured {
+        return Ok((resolve(&rev)?, RootSource::GitConfig));
+    }
+    let mut commit = repo.find_commit(target)?;
+    while let Ok(parent) = commit.parent(0) {
+        commit = parent;
+    }
+    Ok((commit.id(), RootSource::FirstCommit))
+}
+
+/// The first-parent chain from `root` (exclusive) to `target` (inclusive), oldest first;
+/// `None` if `root` is not on it.
+fn chain(
+    repo: &Repository,
+    root: Oid,
+    target: Oid,
+    stop_at: Option<Oid>,
+) -> Result<Option<(Vec<Oid>, bool)>, TrustError> {
+    let mut ids = Vec::new();
+    let mut current = repo.find_commit(target)?;
+    loop {
+        if Some(current.id()) == stop_at {
+            ids.reverse();
+            return Ok(Some((ids, true)));
+        }
+        if current.id() == root {
+            ids.reverse();
+            return Ok(Some((ids, false)));
+        }
+        ids.push(current.id());
+        match current.parent(0) {
+            Ok(parent) => current = parent,
+            Err(_) => return Ok(None),
+        }
+    }
+}
+
+fn policy_from(repo: &Repository, approved: &BTreeMap<String, String>) -> Policy {
+    approved
+        .get(POLICY_PATH)
+        .and_then(|blob| Oid::from_str(blob).ok())
+        .and_then(|oid| repo.find_blob(oid).ok())
+        .and_then(|blob| std::str::from_utf8(blob.content()).ok().map(str::to_owned))
+        .and_then(|text| crate::yaml::from_str::<Policy>(&text).ok())
+        .unwrap_or_default()
+}
+
+fn fingerprint(repo: &Repository, blob: &str) -> Option<String> {
+    let oid = Oid::from_str(blob).ok()?;
+    let blob = repo.find_blob(oid).ok()?;
+    Some(blake3::hash(blob.content()).to_hex().to_string())
+}
+
+/// Every blob of a tree, path → id (symbolic links and other non-files excluded).
+fn tree_files(repo: &Repository, tree: &Tree<'_>) -> Result<BTreeMap<String, String>, TrustError> {
+    let mut out = BTreeMap::new();
+    tree.walk(git2::TreeWalkMode::PreOrder, |dir, entry| {
+        let Some(name) = entry
+            .name()
+            .ok()
+            .filter(|n| crate::source::git::is_safe_component(n))
+        else {
+            return git2::TreeWalkResult::Skip;
+        };
+        if entry.kind() == Some(ObjectType::Blob) && entry.filemode() != 0o120000 {
+            out.insert(format!("{dir}{name}"), entry.id().to_string());
+        }
+        git2::TreeWalkResult::Ok
+    })?;
+    let _ = repo;
+    Ok(out)
+}
+
+/// Replays history up to `target` and reports what is approved there.
+pub fn replay(repo: &Repository, target: Oid, options: &Options) -> Result<Report, TrustError> {
+    let (root, root_source) = trust_root(repo, target, options.trust_root.as_deref())?;
+    let root_hex = root.to_string();
+    let mut warnings = Vec::new();
+    if root_source == RootSource::FirstCommit {
+        warnings.push(format!(
+            "no trust root given: trusting the first commit {}; pin it with `git config glassroom.trustRoot {}` or --trust-root",
+            short(&root_hex),
+            root_hex
+        ));
+    }
+    let mut cache = if options.cache {
+        load_cache(repo, &root_hex)
+    } else {
+        None
+    };
+    let cached_head = cache
+        .as_ref()
+        .and_then(|c| Oid::from_str(&c.state.head).ok());
+
+    let (ids, resumed) = match chain(repo, root, target, cached_head)? {
+        Some((ids, false)) if cached_head.is_some() => {
+            // The cached head is not an ancestor: the branch was rewound or rewritten.
+            let approved = cache
+                .as_ref()
+                .map(|c| c.state.head.clone())
+                .unwrap_or_default();
+            if !reset_signed(repo, target, &approved, cache.as_ref())? {
+                return Err(TrustError::Rewound {
+                    approved,
+                    target: target.to_string(),
+                });
+            }
+            warnings.push(format!(
+                "history was reset from {} by a signed `Reset:`",
+                short(&approved)
+            ));
+            cache = None;
+            (ids, false)
+        }
+        Some(found) => found,
+        None => {
+            return Err(TrustError::RootNotInHistory {
+                root: root_hex,
+                target: target.to_string(),
+            });
+        }
+    };
+
+    let mut first_seen = cache
+        .as_ref()
+        .map(|c| c.first_seen.clone())
+        .unwrap_or_default();
+    let had_cache = cache.is_some();
+    let mut state = match (resumed, cache) {
+        (true, Some(cache)) => cache.state,
+        _ => root_state(repo, root)?,
+    };
+
+    let odb = repo.odb()?;
+    let mut verified = 0;
+    for id in &ids {
+        let commit = repo.find_commit(*id)?;
+        let raw = odb.read(*id)?;
+        let parsed = commit::parse(raw.data()).map_err(|source| TrustError::Malformed {
+            commit: id.to_string(),
+            source,
+        })?;
+        let policy = policy_from(repo, &state.approved);
+        let ring = KeyRing::new(&policy);
+        let seen = *first_seen.entry(id.to_string()).or_insert(options.now);
+        let verdict = verdict_for(&parsed, &ring, state.head_time, had_cache.then_some(seen));
+        verified += 1;
+        let parent_tree = commit.parent(0).ok().map(|p| p.tree()).transpose()?;
+        let tree = commit.tree()?;
+        let changes = changes(repo, parent_tree.as_ref(), &tree)?;
+        let (trailers, trailer_problems) = commit::trailers(&parsed.message);
+        let id_hex = id.to_string();
+        let facts = Facts {
+            id: &id_hex,
+            time: parsed.time,
+            verdict: &verdict,
+            trailers: &trailers,
+            trailer_problems: &trailer_problems,
+        };
+        let blob_at = |path: &str| {
+            tree.get_path(std::path::Path::new(path))
+                .ok()
+                .filter(|e| e.kind() == Some(ObjectType::Blob))
+                .map(|e| e.id().to_string())
+        };
+        let globs = Globs::new(&policy);
+        let judgement = judge::judge(&facts, &changes, &policy, &globs, &blob_at);
+        let policy_before = state.approved.get(POLICY_PATH).cloned();
+        judge::apply(&mut state.approved, &judgement);
+        for (path, mut event) in judgement.events {
+            event.fingerprint = event.blob.as_deref().and_then(|b| fingerprint(repo, b));
+            state.events.entry(path).or_default().push(event);
+        }
+        keep_policy_usable(repo, &mut state, policy_before, &id_hex, parsed.time);
+        state.head = id_hex;
+        state.head_time = state.head_time.max(parsed.time);
+    }
+
+    let target_tree = repo.find_commit(target)?.tree()?;
+    let target_files = tree_files(repo, &target_tree)?;
+    let policy = policy_from(repo, &state.approved);
+    let pending = pending(&state, &target_files, &policy);
+    let refused = state
+        .events
+        .iter()
+        .filter(|(path, events)| {
+            !path.is_empty() && events.last().is_some_and(|e| e.kind == EventKind::Refused)
+        })
+        .map(|(path, _)| path.clone())
+        .collect();
+
+    if options.cache {
+        save_cache(
+            repo,
+            &CacheFile {
+                version: CACHE_VERSION,
+                trust_root: root_hex.clone(),
+                state: state.clone(),
+                first_seen,
+            },
+        );
+    }
+    Ok(Report {
+        target: target.to_string(),
+        trust_root: root_hex,
+        root_source,
+        approved: state.approved,
+        events: state.events,
+        pending,
+        refused,
+        warnings,
+        verified,
+    })
+}
+
+fn short(id: &str) -> &str {
+    id.get(..10).unwrap_or(id)
+}
+
+/// The trust root's tree is approved as a whole.
+fn root_state(repo: &Repository, root: Oid) -> Result<State, TrustError> {
+    let commit = repo.find_commit(root)?;
+    let files = tree_files(repo, &commit.tree()?)?;
+    let time = commit.time().seconds();
+    let mut events = BTreeMap::new();
+    for (path, blob) in &files {
+        events.insert(
+            path.clone(),
+            vec![Event {
+                kind: EventKind::TrustRoot,
+                commit: root.to_string(),
+                time,
+                principal: None,
+                blob: Some(blob.clone()),
+                fingerprint: fingerprint(repo, blob),
+                reason: None,
+            }],
+        );
+    }
+    Ok(State {
+        head: root.to_string(),
+        head_time: time,
+        approved: files,
+        events,
+    })
+}
+
+/// The signature verdict, with glassroom's time rules on top of the key's period: a
+/// commit dated before its parent is refused (backdating defeats git's own check), and,
+/// once history is being tracked, a key cannot sign commits first seen after it expired.
+fn verdict_for(
+    parsed: &commit::RawCommit,
+    ring: &KeyRing,
+    parent_time: i64,
+    first_seen: Option<i64>,
+) -> Verdict {
+    if parsed.time < parent_time {
+        return Verdict::Unsigned {
+            reason: "the commit is dated before its parent (backdated)".into(),
+        };
+    }
+    let verdict = signature::verify(&parsed.signature, &parsed.payload, parsed.time, ring);
+    if let (Verdict::Signed { key, principal }, Some(seen)) = (&verdict, first_seen)
+        && !signature::key_valid_at(ring, key, seen)
+    {
+        return Verdict::Unsigned {
+            reason: format!("first seen after key {key} of `{principal}` expired"),
+        };
+    }
+    verdict
+}
+
+/// The changes of a commit against its first parent, with entries that can never publish
+/// (symbolic links, submodules, unsafe or case-colliding names) marked.
+fn changes(
+    repo: &Repository,
+    parent: Option<&Tree<'_>>,
+    tree: &Tree<'_>,
+) -> Result<Vec<Change>, TrustError> {
+    let mut options = DiffOptions::new();
+    options.include_typechange(true);
+    let diff = repo.diff_tree_to_tree(parent, Some(tree), Some(&mut options))?;
+    let mut out = Vec::new();
+    let files = tree_files(repo, tree)?;
+    let mut lower: BTreeMap<String, Vec<&String>> = BTreeMap::new();
+    for path in files.keys() {
+        lower.entry(path.to_lowercase()).or_default().push(path);
+    }
+    for delta in diff.deltas() {
+        let old = delta.old_file();
+        let new = delta.new_file();
+        let raw_path = new.path_bytes().or(old.path_bytes()).unwrap_or_default();
+        let path = String::from_utf8_lossy(raw_path).into_owned();
+        let blob = |file: &git2::DiffFile<'_>, exists: bool| exists.then(|| file.id().to_string());
+        let added_or_modified = !matches!(delta.status(), Delta::Deleted);
+        let mut unpublishable = None;
+        if !judge::is_clean_path(&path) {
+            unpublishable = Some("is not a safe repository path".to_owned());
+        } else if added_or_modified && new.mode() == git2::FileMode::Link {
+            unpublishable = Some("is a symbolic link, which is never published".to_owned());
+        } else if added_or_modified && new.mode() == git2::FileMode::Commit {
+            unpublishable = Some("is a submodule, which is never published".to_owned());
+        } else if lower.get(&path.to_lowercase()).is_some_and(|v| v.len() > 1) {
+            unpublishable = Some("differs only in case from another path".to_owned());
+        }
+        out.push(Change {
+            path,
+            old: blob(
+                &old,
+                !matches!(delta.status(), Delta::Added) && old.mode() != git2::FileMode::Link,
+            ),
+            new: blob(
+                &new,
+                added_or_modified && new.mode() != git2::FileMode::Link,
+            ),
+            unpublishable,
+        });
+    }
+    Ok(out)
+}
+
+/// A policy change that does not parse never takes effect: the previous policy stays.
+fn keep_policy_usable(
+    repo: &Repository,
+    state: &mut State,
+    before: Option<String>,
+    commit: &str,
+    time: i64,
+) {
+    let now = state.approved.get(POLICY_PATH).cloned();
+    if now == before {
+        return;
+    }
+    let parses = now
+        .as_deref()
+        .and_then(|b| Oid::from_str(b).ok())
+        .and_then(|oid| repo.find_blob(oid).ok())
+        .and_then(|blob| std::str::from_utf8(blob.content()).ok().map(str::to_owned))
+        .is_some_and(|text| crate::yaml::from_str::<Policy>(&text).is_ok());
+    if parses {
+        return;
+    }
+    match &before {
+        Some(blob) => state.approved.insert(POLICY_PATH.to_owned(), blob.clone()),
+        None => state.approved.remove(POLICY_PATH),
+    };
+    state
+        .events
+        .entry(POLICY_PATH.to_owned())
+        .or_default()
+        .push(Event {
+            kind: EventKind::Refused,
+            commit: commit.to_owned(),
+            time,
+            principal: None,
+            blob: now,
+            fingerprint: None,
+            reason: Some("the new policy does not parse; the previous one stays in effect".into()),
+        });
+}
+
+/// Whether `target` is signed by an admin and carries `Reset: <approved>`.
+fn reset_signed(
+    repo: &Repository,
+    target: Oid,
+    approved: &str,
+    cache: Option<&CacheFile>,
+) -> Result<bool, TrustError> {
+    let odb = repo.odb()?;
+    let raw = odb.read(target)?;
+    let Ok(parsed) = commit::parse(raw.data()) else {
+        return Ok(false);
+    };
+    let (trailers, _) = commit::trailers(&parsed.message);
+    let names_reset = trailers
+        .iter()
+        .any(|t| matches!(t, Trailer::Reset { from } if from == approved));
+    if !names_reset {
+        return Ok(false);
+    }
+    let approved_tree = cache.map(|c| c.state.approved.clone()).unwrap_or_default();
+    let policy = policy_from(repo, &approved_tree);
+    let ring = KeyRing::new(&policy);
+    let verdict = signature::verify(&parsed.signature, &parsed.payload, parsed.time, &ring);
+    Ok(verdict
+        .principal()
+        .is_some_and(|p| roles::resolve(&policy, p, "") >= Role::Admin))
+}
+
+fn pending(state: &State, target: &BTreeMap<String, String>, policy: &Policy) -> Vec<Pending> {
+    let mut paths: Vec<&String> = target.keys().chain(state.approved.keys()).collect();
+    paths.sort();
+    paths.dedup();
+    paths
+        .into_iter()
+        .filter(|path| target.get(*path) != state.approved.get(*path))
+        .map(|path| {
+            let needs = judge::required_role(path);
+            Pending {
+                path: path.clone(),
+                blob: target.get(path).cloned(),
+                approved_blob: state.approved.get(path).cloned(),
+                last_event: state.events.get(path).and_then(|e| e.last().cloned()),
+                needs,
+                signers: roles::who_has(policy, needs, path),
+            }
+        })
+        .collect()
+}
+
+/// The approved tree's files with their content.
+pub fn approved_tree(repo: &Repository, report: &Report) -> Result<ContentTree, TrustError> {
+    let mut tree = ContentTree::new();
+    for (path, blob) in &report.approved {
+        let oid = Oid::from_str(blob)?;
+        tree.insert(path.clone(), repo.find_blob(oid)?.content().to_vec());
+    }
+    Ok(tree)
+}
+
+/// Whether the commit has any signature header at all (for messages).
+pub fn has_signature(header: &SignatureHeader) -> bool {
+    !matches!(header, SignatureHeader::None)
+}
