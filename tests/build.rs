@@ -217,36 +217,7 @@ fn two_builds_are_byte_identical() {
 #[test]
 fn no_internal_link_is_broken() {
     let (_dir, out) = built_example();
-    let mut checked = 0;
-    let mut broken = Vec::new();
-    for (path, bytes) in snapshot(&out) {
-        if !path.ends_with(".html") {
-            continue;
-        }
-        let html = String::from_utf8(bytes).expect("utf-8 page");
-        let page_dir = Path::new(&path)
-            .parent()
-            .map(Path::to_path_buf)
-            .unwrap_or_default();
-        for attr in ["href=\"", "src=\""] {
-            for piece in html.split(attr).skip(1) {
-                let target = piece.split('"').next().unwrap_or_default();
-                if target.is_empty()
-                    || target.starts_with('#')
-                    || target.contains("://")
-                    || target.starts_with("mailto:")
-                {
-                    continue;
-                }
-                let file = target.split(['#', '?']).next().unwrap_or_default();
-                let resolved = normalize(&out.join(&page_dir).join(file));
-                checked += 1;
-                if !resolved.is_file() {
-                    broken.push(format!("{path}: {target}"));
-                }
-            }
-        }
-    }
+    let (checked, broken) = crate::support::broken_links(&out);
     assert!(checked > 1000, "only {checked} links checked");
     assert!(
         broken.is_empty(),
@@ -254,20 +225,6 @@ fn no_internal_link_is_broken() {
         broken.len(),
         broken.join("\n")
     );
-}
-
-fn normalize(path: &Path) -> PathBuf {
-    let mut out = PathBuf::new();
-    for component in path.components() {
-        match component {
-            std::path::Component::ParentDir => {
-                out.pop();
-            }
-            std::path::Component::CurDir => {}
-            other => out.push(other),
-        }
-    }
-    out
 }
 
 #[test]

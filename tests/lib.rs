@@ -6,6 +6,7 @@ mod support;
 
 mod build;
 mod check;
+mod flags;
 mod plan;
 mod robustness;
 mod trust;

@@ -791,8 +791,47 @@ fn signature_verdicts_agree_with_git_verify_commit() {
         forge(&repo, &with_signature(&raw, Some(&sig)))
     };
     commits.push(("unknown key", stranger));
+    // An RSA key the policy lists.
+    let rsa_dir = tempfile::tempdir().expect("tmp");
+    let rsa_key = rsa_dir.path().join("erin");
+    std::process::Command::new("ssh-keygen")
+        .args([
+            "-q",
+            "-t",
+            "rsa",
+            "-b",
+            "2048",
+            "-N",
+            "",
+            "-f",
+            rsa_key.to_str().expect("utf-8"),
+        ])
+        .status()
+        .expect("keygen");
+    let rsa_pub = std::fs::read_to_string(rsa_dir.path().join("erin.pub")).expect("rsa pub");
+    let rsa_sig = ssh_sign_with(&rsa_key, "git", &raw);
+    commits.push((
+        "signed by erin (RSA)",
+        forge(&repo, &with_signature(&raw, Some(&rsa_sig))),
+    ));
+    // Dated inside the old key's period but made now, after it expired: on signature
+    // validity alone (key, namespace, content, period at the commit time) git and
+    // glassroom both accept it. They differ by design only in the history rules, which
+    // git does not have: glassroom refuses it once verification has begun (first seen
+    // after expiry; see attack_a_backdated_commit_signed_with_an_expired_key_…) and
+    // refuses any commit dated before its parent.
+    repo.set_date(1_780_000_000);
+    repo.write(HOST, "name: web1c\n");
+    commits.push((
+        "old key, commit dated inside its period",
+        repo.commit("o", Some("bob-old")),
+    ));
 
-    let policy: Policy = glassroom::yaml::from_str(&policy()).expect("policy");
+    let policy_text = policy().replace(
+        "groups:",
+        &format!("  erin: {{ keys: [\"{}\"] }}\ngroups:", rsa_pub.trim()),
+    );
+    let policy: Policy = glassroom::yaml::from_str(&policy_text).expect("policy");
     let ring = signature::KeyRing::new(&policy);
     let allowed = repo.path().join(".git/allowed_signers");
     let mut lines = String::new();
@@ -804,6 +843,15 @@ fn signature_verdicts_agree_with_git_verify_commit() {
             key.trim()
         ));
     }
+    let old = std::fs::read_to_string(root().join("tests/fixtures/keys/bob-old.pub")).expect("key");
+    lines.push_str(&format!(
+        "bob@example.org namespaces=\"git\",valid-before=\"20260630\" {}\n",
+        old.trim()
+    ));
+    lines.push_str(&format!(
+        "erin@example.org namespaces=\"git\" {}\n",
+        rsa_pub.trim()
+    ));
     std::fs::write(&allowed, lines).expect("allowed signers");
     for (case, id) in &commits {
         let raw = repo.git(&["cat-file", "commit", id]);
@@ -822,11 +870,24 @@ fn signature_verdicts_agree_with_git_verify_commit() {
             ])
             .current_dir(repo.path())
             .output()
-            .expect("git verify-commit")
-            .status
-            .success();
+            .expect("git verify-commit");
+        let git = git.status.success();
         assert_eq!(ours, git, "{case}: glassroom says {ours}, git says {git}");
     }
+    let verdicts: Vec<bool> = commits
+        .iter()
+        .map(|(case, _)| {
+            !case.starts_with("unsigned")
+                && !case.starts_with("namespace")
+                && !case.starts_with("tampered")
+                && !case.starts_with("unknown")
+        })
+        .collect();
+    assert_eq!(
+        verdicts.iter().filter(|v| **v).count(),
+        4,
+        "four validly signed commits in the mix"
+    );
 }
 
 fn ssh_sign_with(key: &Path, namespace: &str, payload: &str) -> String {
@@ -851,4 +912,47 @@ fn ssh_sign_with(key: &Path, namespace: &str, payload: &str) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     std::fs::read_to_string(dir.path().join("payload.sig")).expect("signature")
+}
+
+#[test]
+fn the_example_becomes_a_signed_repository_with_audit_and_pending_pages() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let repo = dir.path().join("example");
+    let made = std::process::Command::new("sh")
+        .arg(root().join("tests/make-example-repo.sh"))
+        .arg(&repo)
+        .output()
+        .expect("the script runs");
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let out = dir.path().join("site");
+    let built = crate::support::run(&[
+        "build",
+        repo.to_str().expect("utf-8"),
+        "--out",
+        out.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(built.code, Some(0), "{}", built.stderr);
+    assert!(
+        built.stderr.is_empty(),
+        "the trust root is pinned, nothing to warn about: {}",
+        built.stderr
+    );
+    let pending = std::fs::read_to_string(out.join("pending.html")).expect("pending page");
+    assert!(pending.contains("hosts/web2.yaml") && pending.contains("news/maintenance-window.md"));
+    let audit =
+        std::fs::read_to_string(out.join("audit/hosts/web1.yaml.html")).expect("audit page");
+    assert!(audit.contains("signed") && audit.contains("bob"));
+    assert!(
+        !out.join("news/maintenance-window.html").exists(),
+        "the unsigned draft is not published"
+    );
+    let (checked, broken) = crate::support::broken_links(&out);
+    assert!(checked > 1000);
+    assert!(broken.is_empty(), "{}", broken.join("\n"));
+    let strict = crate::support::run(&["check", repo.to_str().expect("utf-8"), "--strict"]);
+    assert_eq!(strict.code, Some(1), "two changes wait for review");
 }

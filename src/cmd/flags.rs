@@ -2,18 +2,24 @@
 
 use std::io::Write;
 use std::path::Path;
+use std::sync::Arc;
 
 use super::{Outcome, ignore_broken_pipe, print_diagnostics, repository};
 use crate::cli::{FlagsEvalArgs, Format, OutputArgs, PlanFormat};
 use crate::content::types::{FlagValue, Moment};
 use crate::diag::suggest;
-use crate::flags::{self, Bundle, Client, Flags};
+use crate::flags::{self, Bundle, Client, Flags, Loaded};
 
-/// Where the flags came from, and their sha256.
-struct Source {
-    flags: Flags,
-    sha256: String,
-    name: String,
+/// The flags, where they came from, and their sha256.
+type Source = Arc<Loaded>;
+
+fn to_source(flags: Flags, sha256: String, name: String) -> Source {
+    Arc::new(Loaded {
+        flags,
+        etag: format!("\"{sha256}\""),
+        sha256,
+        source: name,
+    })
 }
 
 pub fn eval(args: &FlagsEvalArgs) -> Result<Outcome, Box<dyn std::error::Error>> {
@@ -48,7 +54,8 @@ pub fn eval(args: &FlagsEvalArgs) -> Result<Outcome, Box<dyn std::error::Error>>
                     "decided_by": evaluation.rule.to_string(),
                 })
             };
-            json["bundle"] = serde_json::json!({ "source": source.name, "sha256": source.sha256 });
+            json["bundle"] =
+                serde_json::json!({ "source": source.source, "sha256": source.sha256 });
             format!("{}\n", serde_json::to_string_pretty(&json)?)
         }
         PlanFormat::Text => {
@@ -62,7 +69,7 @@ pub fn eval(args: &FlagsEvalArgs) -> Result<Outcome, Box<dyn std::error::Error>>
                         .value_type
                         .map(|t| format!(" ({t})"))
                         .unwrap_or_default(),
-                    source.name,
+                    source.source,
                     source.sha256
                 ));
                 let label = |rule: &str| {
@@ -112,7 +119,7 @@ pub fn eval(args: &FlagsEvalArgs) -> Result<Outcome, Box<dyn std::error::Error>>
     };
     eprintln!(
         "warning: no feature `{}` in {}{hint}",
-        args.feature, source.name
+        args.feature, source.source
     );
     Ok(Outcome::Findings)
 }
@@ -129,16 +136,7 @@ fn is_url(location: &str) -> bool {
 fn from_url(url: &str) -> Result<Source, Box<dyn std::error::Error>> {
     let client = Client::builder(url).poll_in_background(false).start();
     client.refresh()?;
-    let loaded = client.current().ok_or("the server sent no bundle")?;
-    let name = url.to_owned();
-    let sha256 = loaded.sha256.clone();
-    drop(client);
-    let loaded = std::sync::Arc::try_unwrap(loaded).map_err(|_| "the bundle is still in use")?;
-    Ok(Source {
-        flags: loaded.flags,
-        sha256,
-        name,
-    })
+    Ok(client.current().ok_or("the server sent no bundle")?)
 }
 
 /// A bundle file, checked against `<file>.sha256` when there is one.
@@ -151,11 +149,7 @@ fn from_file(path: &Path) -> Result<Source, Box<dyn std::error::Error>> {
         .ok()
         .and_then(|text| text.split_whitespace().next().map(str::to_owned));
     let flags = flags::read_bundle(&name, &bytes, expected.as_deref())?;
-    Ok(Source {
-        flags,
-        sha256: flags::sha256_hex(&bytes),
-        name,
-    })
+    Ok(to_source(flags, flags::sha256_hex(&bytes), name))
 }
 
 /// Compiles the bundle of a repository, from the same tree `build` would use. `None`
@@ -176,9 +170,5 @@ fn from_repo(args: &FlagsEvalArgs) -> Result<Option<Source>, Box<dyn std::error:
     let published = Bundle::compile(&loaded.content).publish();
     let name = format!("{} (compiled)", args.repo.display());
     let flags = flags::read_bundle(&name, &published.json, Some(&published.sha256))?;
-    Ok(Some(Source {
-        flags,
-        sha256: published.sha256,
-        name,
-    }))
+    Ok(Some(to_source(flags, published.sha256, name)))
 }

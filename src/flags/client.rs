@@ -263,6 +263,26 @@ impl ClientBuilder {
 ///
 /// Dropping it stops the background thread (after its current request, if any);
 /// [`Client::shutdown`] also waits for it.
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use glassroom::content::types::FlagValue;
+/// use glassroom::flags::Client;
+///
+/// let flags = Client::builder("https://ops.example.org/flags.json")
+///     .ttl(Duration::from_secs(300))
+///     .timeout(Duration::from_secs(10))
+///     .start();
+/// flags.wait_ready(Duration::from_secs(2)); // optional: defaults are answered until then
+/// if flags.is_active("acct-1001", "new-checkout") {
+///     // ...
+/// }
+/// let page_size = flags.feature_flag("acct-1001", "search-page-size", Some(FlagValue::Integer(20)));
+/// if let Some(error) = flags.status().last_error {
+///     eprintln!("flags: still using the last good bundle: {error}");
+/// }
+/// # let _ = page_size;
+/// ```
 #[derive(Debug)]
 pub struct Client {
     inner: Arc<Inner>,
@@ -284,7 +304,21 @@ impl Client {
         feature: &str,
         default: Option<FlagValue>,
     ) -> FlagValue {
-        self.evaluate(account, feature, default.as_ref()).value
+        let current = self
+            .inner
+            .current
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
+        match current.as_deref() {
+            Some(loaded) => loaded
+                .flags
+                .evaluate_at(account, feature, default.as_ref(), || {
+                    self.inner.clock.now()
+                })
+                .value
+                .clone(),
+            None => default.unwrap_or(FlagValue::Bool(false)),
+        }
     }
 
     /// Whether a boolean feature is on for `account` (no caller's default).
@@ -294,13 +328,15 @@ impl Client {
 
     /// The value and the rule that decided it.
     pub fn evaluate(&self, account: &str, feature: &str, default: Option<&FlagValue>) -> Decision {
-        let current = self.current();
-        let evaluation = match &current {
-            Some(loaded) => {
-                loaded
-                    .flags
-                    .evaluate(account, feature, default, self.inner.clock.now())
-            }
+        let current = self
+            .inner
+            .current
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
+        let evaluation = match current.as_deref() {
+            Some(loaded) => loaded
+                .flags
+                .evaluate_at(account, feature, default, || self.inner.clock.now()),
             None => without_data(default),
         };
         Decision {

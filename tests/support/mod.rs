@@ -184,3 +184,50 @@ impl GitRepo {
             .into()
     }
 }
+
+/// Checks every `href`/`src` of every HTML page under `site`: (links checked, broken ones).
+pub fn broken_links(site: &Path) -> (usize, Vec<String>) {
+    let mut checked = 0;
+    let mut broken = Vec::new();
+    for entry in walkdir::WalkDir::new(site) {
+        let entry = entry.expect("walk");
+        let path = entry.path();
+        if path.extension().is_none_or(|e| e != "html") {
+            continue;
+        }
+        let html = std::fs::read_to_string(path).expect("utf-8 page");
+        let page_dir = path.parent().expect("inside the site");
+        for attr in ["href=\"", "src=\""] {
+            for piece in html.split(attr).skip(1) {
+                let target = piece.split('"').next().unwrap_or_default();
+                if target.is_empty()
+                    || target.starts_with('#')
+                    || target.contains("://")
+                    || target.starts_with("mailto:")
+                {
+                    continue;
+                }
+                let file = target.split(['#', '?']).next().unwrap_or_default();
+                checked += 1;
+                if !normalize(&page_dir.join(file)).is_file() {
+                    broken.push(format!("{}: {target}", path.display()));
+                }
+            }
+        }
+    }
+    (checked, broken)
+}
+
+fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for component in path.components() {
+        match component {
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            std::path::Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    out
+}
