@@ -956,3 +956,31 @@ fn the_example_becomes_a_signed_repository_with_audit_and_pending_pages() {
     let strict = crate::support::run(&["check", repo.to_str().expect("utf-8"), "--strict"]);
     assert_eq!(strict.code, Some(1), "two changes wait for review");
 }
+
+#[test]
+fn an_older_revision_can_be_built_without_moving_the_approved_head() {
+    let repo = repository();
+    repo.write(HOST, CHANGED_HOST);
+    repo.commit("Debian 13", Some("bob"));
+    repo.write(HOST, &CHANGED_HOST.replace("Debian 13", "Debian 14"));
+    repo.commit("Debian 14", Some("bob"));
+    assert!(pending_paths(&audit(&repo)).is_empty());
+    let out = repo.dir.path().join("old");
+    let built = repo.glassroom(&[
+        "build",
+        repo.path_str(),
+        "--rev",
+        "HEAD~1",
+        "--out",
+        out.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(built.code, Some(0), "{}", built.stderr);
+    assert!(
+        std::fs::read_to_string(out.join("hosts/web1.html"))
+            .expect("page")
+            .contains("Debian 13")
+    );
+    // HEAD still builds: looking back did not rewind anything.
+    let check = repo.glassroom(&["check", repo.path_str(), "--strict"]);
+    assert_eq!(check.code, Some(0), "{}", check.stderr);
+}

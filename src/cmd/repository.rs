@@ -52,6 +52,7 @@ pub fn open(
             trust_root: source.trust_root.clone(),
             now: clock,
             cache: true,
+            forward_only: source.rev.is_none(),
         },
     )?;
     let tree = history::approved_tree(&repo, &report)?;

@@ -95,6 +95,10 @@ pub struct Options {
     pub now: i64,
     /// Read and write the cache in the git directory.
     pub cache: bool,
+    /// The target is the published head: it must descend from the last verified head
+    /// (and becomes the new one). Off for looking at another revision (`--rev`), which
+    /// neither moves nor is refused by the recorded head.
+    pub forward_only: bool,
 }
 
 /// The replay state after some commit; this is what the cache keeps.
@@ -261,6 +265,10 @@ pub fn replay(repo: &Repository, target: Oid, options: &Options) -> Result<Repor
         .and_then(|c| Oid::from_str(&c.state.head).ok());
 
     let (ids, resumed) = match chain(repo, root, target, cached_head)? {
+        Some((ids, false)) if cached_head.is_some() && !options.forward_only => {
+            cache = None;
+            (ids, false)
+        }
         Some((ids, false)) if cached_head.is_some() => {
             // The cached head is not an ancestor: the branch was rewound or rewritten.
             let approved = cache
@@ -357,7 +365,7 @@ pub fn replay(repo: &Repository, target: Oid, options: &Options) -> Result<Repor
         .map(|(path, _)| path.clone())
         .collect();
 
-    if options.cache {
+    if options.cache && options.forward_only {
         save_cache(
             repo,
             &CacheFile {
