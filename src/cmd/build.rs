@@ -4,69 +4,37 @@ use std::io::{IsTerminal, Write};
 
 use super::{Outcome, ignore_broken_pipe, print_diagnostics, repository};
 use crate::cli::BuildArgs;
-use crate::content::types::Moment;
-use crate::diag::Diagnostics;
-use crate::render::{self, Progress};
-use crate::{content, derive, output};
+use crate::render::Progress;
+use crate::{output, pipeline};
 
 pub fn run(args: &BuildArgs) -> Result<Outcome, Box<dyn std::error::Error>> {
     let clock = repository::clock();
     let opened = repository::open(&args.repo, &args.source, clock)?;
     repository::print_warnings(&opened.warnings);
-    let tree = &opened.tree;
-    let loaded = content::load_with_pending(tree, &opened.pending_notes);
-    let mut files = loaded.content.files.clone();
-    if loaded.diagnostics.has_errors() {
-        print_diagnostics(&files, &loaded.diagnostics, &args.output)?;
-        eprintln!("build failed: the content has errors; nothing was written");
-        return Ok(Outcome::Findings);
-    }
-    if !loaded.diagnostics.is_empty() {
-        print_diagnostics(&files, &loaded.diagnostics, &args.output)?;
-    }
-    // The same commit always builds the same site: "now" defaults to its time.
-    let now = args
-        .now
-        .or(opened.commit_time)
-        .unwrap_or_else(|| Moment(jiff::Timestamp::from_second(clock).unwrap_or_default()));
-    let content = loaded.content;
-    let mut derived = derive::derive(&content, now);
-    if let Some(trust) = &opened.trust {
-        derived.add_pending_alerts(trust);
-    }
-    let input = render::Input {
-        tree,
-        content: &content,
-        derived: &derived,
-        now,
-        preview: opened.preview,
-        trust: opened.trust.as_ref(),
-    };
     let bar = ProgressBar::new();
-    let rendered = render::render(&input, &mut files, &bar);
+    let built = pipeline::build(&opened, args.now, clock, &bar);
     bar.finish();
-    let site = match rendered {
-        Ok(site) => site,
-        Err(problems) => {
-            let mut diagnostics = Diagnostics::default();
-            diagnostics.extend(problems);
-            print_diagnostics(&files, &diagnostics, &args.output)?;
+    let built = match built {
+        Ok(built) => built,
+        Err(failed) => {
+            print_diagnostics(&failed.sources, &failed.diagnostics, &args.output)?;
             eprintln!("build failed: nothing was written");
             return Ok(Outcome::Findings);
         }
     };
-    // The flag bundle, from the same (approved) content as the pages.
-    let mut site = site;
-    site.extend(crate::flags::Bundle::compile(&content).publish().files());
+    if !built.warnings.is_empty() {
+        print_diagnostics(&built.sources, &built.warnings, &args.output)?;
+    }
     let out = args.out.clone().unwrap_or_else(|| args.repo.join("public"));
-    output::write_site(&out, &site)?;
+    output::write_site(&out, &built.files)?;
     let mut stdout = std::io::stdout().lock();
     ignore_broken_pipe(writeln!(
         stdout,
-        "built {} files into {} (now = {now}, {} alerts)",
-        site.len(),
+        "built {} files into {} (now = {}, {} alerts)",
+        built.files.len(),
         out.display(),
-        derived.alerts.len()
+        built.now,
+        built.alerts
     ))?;
     Ok(Outcome::Ok)
 }

@@ -1,0 +1,324 @@
+//! Appending logbook entries to the repository itself: a new file under
+//! `logbook/YYYY/MM/`, committed on top of the published branch (signed when a key is
+//! given), without touching anyone's working tree changes.
+//!
+//! Used by `glassroom log`, by robots posting to `glassroom serve`, and by sync recording
+//! its own attempts. Concurrent appends never lose an entry: the branch is updated with
+//! compare-and-swap and a lost race is retried on the new head.
+
+use std::path::Path;
+
+use git2::{Oid, Repository, Signature, Time};
+use serde::Serialize;
+
+use crate::content::types::Moment;
+use crate::content::{Disposition, is_valid_id};
+
+/// A logbook entry to write.
+#[derive(Debug, Clone)]
+pub struct NewEntry {
+    pub procedure: Option<String>,
+    pub by: String,
+    pub disposition: Option<Disposition>,
+    pub reply_to: Option<String>,
+    pub note: String,
+    pub at: Moment,
+}
+
+/// The front matter exactly as the content model reads it.
+#[derive(Serialize)]
+struct FrontMatter<'a> {
+    at: Moment,
+    by: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    procedure: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    disposition: Option<Disposition>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reply_to: Option<&'a str>,
+}
+
+/// The key commits are signed with (an OpenSSH private key file, unencrypted).
+pub struct Signer {
+    key: ssh_key::PrivateKey,
+}
+
+impl Signer {
+    pub fn from_file(path: &Path) -> Result<Self, IntakeError> {
+        let key = ssh_key::PrivateKey::read_openssh_file(path).map_err(|err| IntakeError::Key {
+            path: path.display().to_string(),
+            reason: err.to_string(),
+        })?;
+        if key.is_encrypted() {
+            return Err(IntakeError::Key {
+                path: path.display().to_string(),
+                reason: "the key is encrypted; a server needs an unencrypted key file".into(),
+            });
+        }
+        Ok(Self { key })
+    }
+
+    fn sign(&self, payload: &str) -> Result<String, IntakeError> {
+        self.key
+            .sign(
+                crate::trust::signature::NAMESPACE,
+                ssh_key::HashAlg::Sha512,
+                payload.as_bytes(),
+            )
+            .and_then(|sig| sig.to_pem(ssh_key::LineEnding::LF))
+            .map_err(|err| IntakeError::Sign(err.to_string()))
+    }
+}
+
+/// Who the commit is by.
+#[derive(Debug, Clone)]
+pub struct Committer {
+    pub name: String,
+    pub email: String,
+}
+
+/// What was written.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Appended {
+    pub id: String,
+    pub path: String,
+    pub commit: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum IntakeError {
+    #[error("git: {0}")]
+    Git(#[from] git2::Error),
+    #[error("cannot use the signing key {path}: {reason}")]
+    Key { path: String, reason: String },
+    #[error("cannot sign the commit: {0}")]
+    Sign(String),
+    #[error("cannot write the entry: {0}")]
+    Serialize(String),
+    #[error("the repository has no commit to append to")]
+    NoHead,
+    #[error("the branch kept moving; gave up after {0} attempts")]
+    Contended(usize),
+}
+
+const ATTEMPTS: usize = 20;
+
+/// Appends `entry` as a new commit on the branch HEAD points to. `now` (seconds) is the
+/// commit time; it is never earlier than the parent's, so history stays monotonic.
+pub fn append(
+    repo_path: &Path,
+    entry: &NewEntry,
+    committer: &Committer,
+    signer: Option<&Signer>,
+    now: i64,
+) -> Result<Appended, IntakeError> {
+    let repo = Repository::open(repo_path)?;
+    let text = render(entry)?;
+    for _ in 0..ATTEMPTS {
+        let head = repo.head().map_err(|_| IntakeError::NoHead)?;
+        let branch = head.name().unwrap_or("HEAD").to_owned();
+        let parent = head.peel_to_commit().map_err(|_| IntakeError::NoHead)?;
+        let (id, path) = unique_path(&repo, &parent.tree()?, entry);
+        let blob = repo.blob(text.as_bytes())?;
+        let tree = insert(&repo, &parent.tree()?, &path, blob)?;
+        let time = now.max(parent.time().seconds());
+        let who = Signature::new(&committer.name, &committer.email, &Time::new(time, 0))?;
+        let message = match &entry.procedure {
+            Some(procedure) => format!("Log {procedure} by {}", entry.by),
+            None => format!("Log note by {}", entry.by),
+        };
+        let commit = match signer {
+            Some(signer) => {
+                let buffer = repo.commit_create_buffer(&who, &who, &message, &tree, &[&parent])?;
+                let payload = buffer.as_str()?;
+                let signature = signer.sign(payload)?;
+                repo.commit_signed(payload, &signature, Some("gpgsig"))?
+            }
+            None => repo.commit(None, &who, &who, &message, &tree, &[&parent])?,
+        };
+        // Compare-and-swap: only if the branch is still where we read it.
+        match repo.reference_matching(&branch, commit, true, parent.id(), &message) {
+            Ok(_) => {
+                update_checkout(&repo, &path, blob, &text);
+                return Ok(Appended {
+                    id,
+                    path,
+                    commit: commit.to_string(),
+                });
+            }
+            Err(err)
+                if err.code() == git2::ErrorCode::Modified
+                    || err.code() == git2::ErrorCode::Locked =>
+            {
+                continue;
+            }
+            Err(err) => return Err(err.into()),
+        }
+    }
+    Err(IntakeError::Contended(ATTEMPTS))
+}
+
+/// The entry's file text: YAML front matter and the note as Markdown body.
+pub fn render(entry: &NewEntry) -> Result<String, IntakeError> {
+    let front = FrontMatter {
+        at: entry.at,
+        by: &entry.by,
+        procedure: entry.procedure.as_deref(),
+        disposition: entry.disposition,
+        reply_to: entry.reply_to.as_deref(),
+    };
+    let yaml =
+        serde_saphyr::to_string(&front).map_err(|e| IntakeError::Serialize(e.to_string()))?;
+    let note = entry.note.trim();
+    Ok(format!(
+        "---\n{}---\n{}{}",
+        ensure_newline(&yaml),
+        note,
+        if note.is_empty() { "" } else { "\n" }
+    ))
+}
+
+fn ensure_newline(text: &str) -> String {
+    if text.ends_with('\n') {
+        text.to_owned()
+    } else {
+        format!("{text}\n")
+    }
+}
+
+/// `logbook/2026/11/2026-11-23-031500-verify-backup-tape.md`, made unique in `tree`.
+fn unique_path(repo: &Repository, tree: &git2::Tree<'_>, entry: &NewEntry) -> (String, String) {
+    let _ = repo;
+    let date = entry.at.date().0;
+    let time = entry.at.0.to_zoned(jiff::tz::TimeZone::UTC);
+    let topic = entry
+        .procedure
+        .as_deref()
+        .filter(|p| is_valid_id(p))
+        .unwrap_or("note");
+    let base = format!(
+        "{:04}-{:02}-{:02}-{:02}{:02}{:02}-{topic}",
+        date.year(),
+        date.month(),
+        date.day(),
+        time.hour(),
+        time.minute(),
+        time.second()
+    );
+    let dir = format!("logbook/{:04}/{:02}", date.year(), date.month());
+    let mut n = 1;
+    loop {
+        let id = if n == 1 {
+            base.clone()
+        } else {
+            format!("{base}-{n}")
+        };
+        let path = format!("{dir}/{id}.md");
+        if tree.get_path(Path::new(&path)).is_err() {
+            return (id, path);
+        }
+        n += 1;
+    }
+}
+
+/// `tree` with a blob at `path`, creating directories as needed.
+fn insert<'r>(
+    repo: &'r Repository,
+    tree: &git2::Tree<'_>,
+    path: &str,
+    blob: Oid,
+) -> Result<git2::Tree<'r>, git2::Error> {
+    fn go(
+        repo: &Repository,
+        tree: Option<&git2::Tree<'_>>,
+        parts: &[&str],
+        blob: Oid,
+    ) -> Result<Oid, git2::Error> {
+        let mut builder = repo.treebuilder(tree)?;
+        match parts {
+            [name] => {
+                builder.insert(name, blob, 0o100644)?;
+            }
+            [dir, rest @ ..] => {
+                let existing = tree
+                    .and_then(|t| t.get_name(dir))
+                    .and_then(|e| e.to_object(repo).ok())
+                    .and_then(|o| o.into_tree().ok());
+                let sub = go(repo, existing.as_ref(), rest, blob)?;
+                builder.insert(dir, sub, 0o040000)?;
+            }
+            [] => {}
+        }
+        builder.write()
+    }
+    let parts: Vec<&str> = path.split('/').collect();
+    let id = go(repo, Some(tree), &parts, blob)?;
+    repo.find_tree(id)
+}
+
+/// In a repository with a checkout, put the new file in the working tree and the index
+/// too, so `git status` stays clean. Best effort: a bare repository has neither.
+fn update_checkout(repo: &Repository, path: &str, blob: Oid, text: &str) {
+    let Some(workdir) = repo.workdir() else {
+        return;
+    };
+    let full = workdir.join(path);
+    if let Some(parent) = full.parent() {
+        let _ = std::fs::create_dir_all(parent);
+    }
+    if !full.exists() {
+        let _ = std::fs::write(&full, text);
+    }
+    if let Ok(mut index) = repo.index() {
+        let entry = git2::IndexEntry {
+            ctime: git2::IndexTime::new(0, 0),
+            mtime: git2::IndexTime::new(0, 0),
+            dev: 0,
+            ino: 0,
+            mode: 0o100644,
+            uid: 0,
+            gid: 0,
+            file_size: u32::try_from(text.len()).unwrap_or(u32::MAX),
+            id: blob,
+            flags: u16::try_from(path.len().min(0xfff)).unwrap_or(0xfff),
+            flags_extended: 0,
+            path: path.as_bytes().to_vec(),
+        };
+        if index.add(&entry).is_ok() {
+            let _ = index.write();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry() -> NewEntry {
+        NewEntry {
+            procedure: Some("verify-backup-tape".into()),
+            by: "backup-bot".into(),
+            disposition: Some(Disposition::Ok),
+            reply_to: None,
+            note: "Tape EC0001 verified: 0 errors.\n\n- \"quoted\": yes".into(),
+            at: "2026-11-23T03:15:00Z"
+                .parse()
+                .unwrap_or(Moment(jiff::Timestamp::UNIX_EPOCH)),
+        }
+    }
+
+    #[test]
+    fn entries_render_as_valid_logbook_files() -> Result<(), IntakeError> {
+        let text = render(&entry())?;
+        assert!(text.starts_with("---\n"));
+        let mut tree = crate::source::Tree::new();
+        tree.insert("logbook/2026/11/x.md", text.clone());
+        let loaded = crate::content::load(&tree);
+        let parsed = &loaded.content.logbook;
+        assert_eq!(parsed.len(), 1, "{text}\n{:?}", loaded.diagnostics);
+        assert_eq!(parsed[0].data.by, "backup-bot");
+        assert_eq!(parsed[0].data.disposition, Some(Disposition::Ok));
+        assert!(parsed[0].body.contains("\"quoted\": yes"));
+        Ok(())
+    }
+}

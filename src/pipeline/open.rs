@@ -1,0 +1,107 @@
+//! Opening a repository the way every consumer reads it: the approved tree of a commit's
+//! verified history, or, on request or for a plain directory, the files as they are.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use crate::content::types::Moment;
+use crate::source::{self, Tree};
+use crate::trust::history::{self, Options, Report};
+
+/// The tree to work on and how it was obtained.
+pub struct Opened {
+    pub tree: Tree,
+    /// The verification of history, when the tree is an approved tree.
+    pub trust: Option<Report>,
+    /// The tree is not verified (working directory): every page must say so.
+    pub preview: bool,
+    /// The time of the commit read, for a reproducible default "now".
+    pub commit_time: Option<Moment>,
+    /// Pending file → who could sign it, for messages about references to it.
+    pub pending_notes: BTreeMap<String, String>,
+    /// Things to tell the user on stderr.
+    pub warnings: Vec<String>,
+}
+
+/// Which tree to read (the library's form of `--rev`, `--worktree`, `--trust-root`).
+#[derive(Debug, Clone, Default)]
+pub struct Source {
+    pub rev: Option<String>,
+    pub worktree: bool,
+    pub trust_root: Option<String>,
+}
+
+/// Reads `path` as `source` asks. `clock` is the verification time (seconds).
+pub fn open(
+    path: &Path,
+    source: &Source,
+    clock: i64,
+) -> Result<Opened, Box<dyn std::error::Error>> {
+    if source.worktree {
+        return Ok(directory(path, true, Vec::new())?);
+    }
+    let repo = match source::git::open(path) {
+        Ok(repo) => repo,
+        Err(_) if source.rev.is_none() && source.trust_root.is_none() => {
+            let warning = format!(
+                "{} is not a git repository: reading its files as they are; no signature is verified",
+                path.display()
+            );
+            return Ok(directory(path, false, vec![warning])?);
+        }
+        Err(err) => return Err(err.into()),
+    };
+    let target = source::git::resolve(&repo, source.rev.as_deref().unwrap_or("HEAD"))?;
+    let report = history::replay(
+        &repo,
+        target,
+        &Options {
+            trust_root: source.trust_root.clone(),
+            now: clock,
+            cache: true,
+            forward_only: source.rev.is_none(),
+        },
+    )?;
+    let tree = history::approved_tree(&repo, &report)?;
+    let commit_time = repo
+        .find_commit(target)
+        .ok()
+        .and_then(|c| jiff::Timestamp::from_second(c.time().seconds()).ok())
+        .map(Moment);
+    let pending_notes = report
+        .pending
+        .iter()
+        .filter(|p| p.blob.is_some())
+        .map(|p| {
+            let who = if p.signers.is_empty() {
+                "nobody (no one has the role)".to_owned()
+            } else {
+                p.signers.join(", ")
+            };
+            (p.path.clone(), who)
+        })
+        .collect();
+    Ok(Opened {
+        tree,
+        warnings: report.warnings.clone(),
+        trust: Some(report),
+        preview: false,
+        commit_time,
+        pending_notes,
+    })
+}
+
+fn directory(
+    path: &Path,
+    preview: bool,
+    warnings: Vec<String>,
+) -> Result<Opened, source::SourceError> {
+    Ok(Opened {
+        tree: source::read_dir(path)?,
+        trust: None,
+        preview,
+        commit_time: None,
+        pending_notes: BTreeMap::new(),
+        warnings,
+    })
+}
