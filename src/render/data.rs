@@ -152,9 +152,14 @@ pub struct SiteData<'a> {
     pub overrides: Vec<OverrideRow<'a>>,
     pub feature_summaries: BTreeMap<&'a str, FeatureSummary>,
     pub alerts: &'a [derive::Alert],
+    /// `"<subject_kind>/<subject>"` (e.g. `certificate/api-example-com`) → its alerts, so a
+    /// page finds its own alerts without scanning them all.
+    pub alerts_by_subject: BTreeMap<String, Vec<&'a derive::Alert>>,
     pub alert_counts: BTreeMap<&'static str, usize>,
     pub status: &'a BTreeMap<String, derive::ProcedureStatus>,
     pub threads: Vec<ThreadView>,
+    /// Root entry id → its thread's state, for threads with replies.
+    pub thread_state: BTreeMap<String, derive::ThreadState>,
     pub months: Vec<Month>,
     pub report: &'a derive::TicketReport,
     pub charts: Charts,
@@ -261,9 +266,15 @@ impl<'a> SiteData<'a> {
             overrides: override_rows(content),
             feature_summaries: feature_summaries(content),
             alerts: &derived.alerts,
+            alerts_by_subject: alerts_by_subject(&derived.alerts),
             alert_counts: alert_counts(&derived.alerts),
             status: &derived.procedures,
             months: months(content, &threads),
+            thread_state: threads
+                .iter()
+                .filter(|t| t.entries.len() > 1)
+                .map(|t| (t.root.clone(), t.state))
+                .collect(),
             threads,
             report: &derived.ticket_report,
             charts: charts(&derived.ticket_report),
@@ -278,6 +289,16 @@ impl<'a> SiteData<'a> {
             trust: input.trust.map(trust_view),
         }
     }
+}
+
+fn alerts_by_subject(alerts: &[derive::Alert]) -> BTreeMap<String, Vec<&derive::Alert>> {
+    let mut map: BTreeMap<String, Vec<&derive::Alert>> = BTreeMap::new();
+    for alert in alerts {
+        map.entry(format!("{}/{}", alert.subject_kind, alert.subject))
+            .or_default()
+            .push(alert);
+    }
+    map
 }
 
 fn alert_counts(alerts: &[derive::Alert]) -> BTreeMap<&'static str, usize> {
