@@ -35,18 +35,51 @@ const DAY: i64 = 86_400;
 const NOW: i64 = 1_795_305_600;
 
 fn date(seconds: i64) -> String {
-    jiff::Timestamp::from_second(seconds).map(|t| t.strftime("%Y-%m-%d").to_string()).unwrap_or_default()
+    jiff::Timestamp::from_second(seconds)
+        .map(|t| t.strftime("%Y-%m-%d").to_string())
+        .unwrap_or_default()
 }
 
 fn time(seconds: i64) -> String {
-    jiff::Timestamp::from_second(seconds).map(|t| t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()).unwrap_or_default()
+    jiff::Timestamp::from_second(seconds)
+        .map(|t| t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string())
+        .unwrap_or_default()
 }
 
 const WORDS: &[&str] = &[
-    "the", "backup", "queue", "latency", "worker", "cache", "index", "invoice", "payment",
-    "checkout", "session", "replica", "timeout", "deploy", "config", "certificate", "disk",
-    "memory", "request", "customer", "report", "export", "retry", "schema", "migration",
-    "endpoint", "cluster", "rotation", "alert", "threshold", "window", "batch", "job",
+    "the",
+    "backup",
+    "queue",
+    "latency",
+    "worker",
+    "cache",
+    "index",
+    "invoice",
+    "payment",
+    "checkout",
+    "session",
+    "replica",
+    "timeout",
+    "deploy",
+    "config",
+    "certificate",
+    "disk",
+    "memory",
+    "request",
+    "customer",
+    "report",
+    "export",
+    "retry",
+    "schema",
+    "migration",
+    "endpoint",
+    "cluster",
+    "rotation",
+    "alert",
+    "threshold",
+    "window",
+    "batch",
+    "job",
 ];
 
 fn sentence(rng: &mut Rng, words: usize) -> String {
@@ -69,11 +102,30 @@ fn body(rng: &mut Rng, n: usize) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "## Details\n");
     for _ in 0..3 {
-        let _ = writeln!(out, "{} {} {}\n", sentence(rng, 12), sentence(rng, 10), sentence(rng, 14));
+        let _ = writeln!(
+            out,
+            "{} {} {}\n",
+            sentence(rng, 12),
+            sentence(rng, 10),
+            sentence(rng, 14)
+        );
     }
-    let _ = writeln!(out, "- {}\n- {}\n- {}\n", sentence(rng, 6), sentence(rng, 5), sentence(rng, 7));
-    let _ = writeln!(out, "```\n$ journalctl -u worker-{n} --since yesterday | grep -c timeout\n{}\n```\n", rng.below(500));
-    let _ = writeln!(out, "See [the runbook](https://wiki.example.org/runbooks/{n}) and [the dashboard](https://grafana.example.org/d/{n}).");
+    let _ = writeln!(
+        out,
+        "- {}\n- {}\n- {}\n",
+        sentence(rng, 6),
+        sentence(rng, 5),
+        sentence(rng, 7)
+    );
+    let _ = writeln!(
+        out,
+        "```\n$ journalctl -u worker-{n} --since yesterday | grep -c timeout\n{}\n```\n",
+        rng.below(500)
+    );
+    let _ = writeln!(
+        out,
+        "See [the runbook](https://wiki.example.org/runbooks/{n}) and [the dashboard](https://grafana.example.org/d/{n})."
+    );
     out
 }
 
@@ -107,13 +159,21 @@ fn main() -> Result<(), Error> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir)?;
-    let mut w = Writer { root: dir.clone(), files: 0 };
+    let mut w = Writer {
+        root: dir.clone(),
+        files: 0,
+    };
     let mut rng = Rng(0x2545_f491_4f6c_dd1d ^ scale as u64);
     let count = |share: f64, min: usize| ((scale as f64 * share) as usize).max(min);
 
     let alice = std::fs::read_to_string(root.join("tests/fixtures/keys/alice.pub"))?;
     let bot = std::fs::read_to_string(root.join("tests/fixtures/keys/backup-bot.pub"))?;
-    w.write("glassroom.yaml", &format!("title: Generated operations (scale {scale})\nbase_url: https://ops.example.org/\n"))?;
+    w.write(
+        "glassroom.yaml",
+        &format!(
+            "title: Generated operations (scale {scale})\nbase_url: https://ops.example.org/\n"
+        ),
+    )?;
     w.write(
         ".glassroom/policy.yaml",
         &format!(
@@ -182,8 +242,16 @@ fn main() -> Result<(), Error> {
         let released = version < 3;
         let day = NOW - (rng.below(300) as i64) * DAY;
         let status = if released { "released" } else { "planned" };
-        let planned = if released { date(day) } else { date(NOW + (rng.below(90) as i64 + 1) * DAY) };
-        let actual = if released { format!("actual: {}\n", date(day + DAY)) } else { String::new() };
+        let planned = if released {
+            date(day)
+        } else {
+            date(NOW + (rng.below(90) as i64 + 1) * DAY)
+        };
+        let actual = if released {
+            format!("actual: {}\n", date(day + DAY))
+        } else {
+            String::new()
+        };
         w.write(&format!("releases/{id}.yaml"), &format!("module: mod-{m:04}\nversion: \"{version}.0\"\nstatus: {status}\nplanned: {planned}\n{actual}"))?;
         if released {
             releases_of[m].push(id);
@@ -218,7 +286,14 @@ fn main() -> Result<(), Error> {
         let m = rng.below(modules);
         let opened = NOW - (rng.below(360) as i64 + 1) * DAY + rng.below(80_000) as i64;
         let response = opened + rng.below(200_000) as i64;
-        let status = ["open", "in_progress", "closed", "closed", "closed", "wontfix"][rng.below(6)];
+        let status = [
+            "open",
+            "in_progress",
+            "closed",
+            "closed",
+            "closed",
+            "wontfix",
+        ][rng.below(6)];
         let kind = if t % 3 == 0 { "feature" } else { "bug" };
         let mut front = format!(
             "title: {}\nkind: {kind}\nmodule: mod-{m:04}\npriority: {}\nstatus: {status}\nreporter: {}\nassignee: {}\nopened: {}\nfirst_response: {}\n",
@@ -230,7 +305,11 @@ fn main() -> Result<(), Error> {
             time(response)
         );
         if status == "closed" || status == "wontfix" {
-            let _ = writeln!(front, "closed: {}", time(response + rng.below(2_000_000) as i64));
+            let _ = writeln!(
+                front,
+                "closed: {}",
+                time(response + rng.below(2_000_000) as i64)
+            );
             if status == "closed" && !releases_of[m].is_empty() {
                 let release = &releases_of[m][rng.below(releases_of[m].len())];
                 let _ = writeln!(front, "fixed_in: {release}");
@@ -242,22 +321,41 @@ fn main() -> Result<(), Error> {
     let entries = count(0.4, 3);
     let mut ids: Vec<String> = Vec::with_capacity(entries);
     for e in 0..entries {
-        let at = NOW - DAY * 365 + (e as i64 * DAY * 365 / entries as i64) + rng.below(3_000) as i64;
+        let at =
+            NOW - DAY * 365 + (e as i64 * DAY * 365 / entries as i64) + rng.below(3_000) as i64;
         let id = format!("{}-e{e:06}", date(at));
         let reply = (e % 10 == 9).then(|| ids[e - 1 - rng.below(3.min(e))].clone());
-        let (month_dir, procedure) = (format!("logbook/{}/{}", &date(at)[..4], &date(at)[5..7]), rng.below(procedures));
+        let (month_dir, procedure) = (
+            format!("logbook/{}/{}", &date(at)[..4], &date(at)[5..7]),
+            rng.below(procedures),
+        );
         let front = match &reply {
-            Some(parent) => format!("at: {}\nby: alice\ndisposition: {}\nreply_to: {parent}\n", time(at), rng.pick(&["acknowledged", "info", "end"])),
-            None => format!("at: {}\nby: backup-bot\nprocedure: proc-{procedure:04}\ndisposition: {}\n", time(at), rng.pick(&["ok", "ok", "ok", "problem", "info"])),
+            Some(parent) => format!(
+                "at: {}\nby: alice\ndisposition: {}\nreply_to: {parent}\n",
+                time(at),
+                rng.pick(&["acknowledged", "info", "end"])
+            ),
+            None => format!(
+                "at: {}\nby: backup-bot\nprocedure: proc-{procedure:04}\ndisposition: {}\n",
+                time(at),
+                rng.pick(&["ok", "ok", "ok", "problem", "info"])
+            ),
         };
-        w.write(&format!("{month_dir}/{id}.md"), &format!("---\n{front}---\n{}\n", sentence(&mut rng, 14)))?;
+        w.write(
+            &format!("{month_dir}/{id}.md"),
+            &format!("---\n{front}---\n{}\n", sentence(&mut rng, 14)),
+        )?;
         ids.push(id);
     }
     let features = count(0.2, 2);
     for f in 0..features {
         w.write(
             &format!("flags/features/feat-{f:05}.yaml"),
-            &format!("description: {}\nowner: alice\nfully_active: {}\ndefault: false\n", sentence(&mut rng, 5), f % 10 == 0),
+            &format!(
+                "description: {}\nowner: alice\nfully_active: {}\ndefault: false\n",
+                sentence(&mut rng, 5),
+                f % 10 == 0
+            ),
         )?;
     }
     let sets = count(0.02, 1);
@@ -274,12 +372,26 @@ fn main() -> Result<(), Error> {
     }
     let mut overrides = String::new();
     for o in 0..count(0.01, 1) {
-        let _ = writeln!(overrides, "acct-{:06}:\n  feat-{:05}: {}", o * 7, o % features, o % 2 == 0);
+        let _ = writeln!(
+            overrides,
+            "acct-{:06}:\n  feat-{:05}: {}",
+            o * 7,
+            o % features,
+            o % 2 == 0
+        );
     }
     w.write("flags/overrides.yaml", &overrides)?;
     for n in 0..count(0.005, 1) {
         let at = NOW - (n as i64) * 5 * DAY;
-        w.write(&format!("news/news-{n:04}.md"), &format!("---\ntitle: {}\ndate: {}\nauthor: alice\n---\n{}\n", sentence(&mut rng, 5), date(at), sentence(&mut rng, 30)))?;
+        w.write(
+            &format!("news/news-{n:04}.md"),
+            &format!(
+                "---\ntitle: {}\ndate: {}\nauthor: alice\n---\n{}\n",
+                sentence(&mut rng, 5),
+                date(at),
+                sentence(&mut rng, 30)
+            ),
+        )?;
     }
     println!("wrote {} files into {}", w.files, dir.display());
     if git {
@@ -299,14 +411,42 @@ fn commit_history(dir: &Path, root: &Path) -> Result<usize, Error> {
     let mut parent: Option<git2::Oid> = None;
     let mut when = NOW - 400 * DAY;
     let mut commits = 0;
-    let mut groups: Vec<Vec<String>> = [".glassroom", "glassroom.yaml", "hosts", "certificates", "domains", "modules", "releases", "procedures", "sites", "services", "tickets", "flags", "news"]
-        .iter()
-        .map(|g| vec![(*g).to_owned()])
+    let mut groups: Vec<Vec<String>> = [
+        ".glassroom",
+        "glassroom.yaml",
+        "hosts",
+        "certificates",
+        "domains",
+        "modules",
+        "releases",
+        "procedures",
+        "sites",
+        "services",
+        "tickets",
+        "flags",
+        "news",
+    ]
+    .iter()
+    .map(|g| vec![(*g).to_owned()])
+    .collect();
+    let mut months: Vec<PathBuf> = walkdir::WalkDir::new(dir.join("logbook"))
+        .min_depth(2)
+        .max_depth(2)
+        .into_iter()
+        .filter_map(Result::ok)
+        .map(|e| e.into_path())
         .collect();
-    let mut months: Vec<PathBuf> = walkdir::WalkDir::new(dir.join("logbook")).min_depth(2).max_depth(2).into_iter().filter_map(Result::ok).map(|e| e.into_path()).collect();
     months.sort();
     for month in months {
-        let mut files: Vec<String> = std::fs::read_dir(&month)?.filter_map(Result::ok).map(|e| e.path().strip_prefix(dir).map(|p| p.to_string_lossy().into_owned()).unwrap_or_default()).collect();
+        let mut files: Vec<String> = std::fs::read_dir(&month)?
+            .filter_map(Result::ok)
+            .map(|e| {
+                e.path()
+                    .strip_prefix(dir)
+                    .map(|p| p.to_string_lossy().into_owned())
+                    .unwrap_or_default()
+            })
+            .collect();
         files.sort();
         for chunk in files.chunks(40) {
             groups.push(chunk.to_vec());
@@ -318,15 +458,28 @@ fn commit_history(dir: &Path, root: &Path) -> Result<usize, Error> {
         let tree = repo.find_tree(index.write_tree()?)?;
         when += 3_600;
         let who = Signature::new("Alice", "alice@example.org", &Time::new(when, 0))?;
-        let parents: Vec<git2::Commit<'_>> = parent.map(|p| repo.find_commit(p)).transpose()?.into_iter().collect();
+        let parents: Vec<git2::Commit<'_>> = parent
+            .map(|p| repo.find_commit(p))
+            .transpose()?
+            .into_iter()
+            .collect();
         let parent_refs: Vec<&git2::Commit<'_>> = parents.iter().collect();
-        let buffer = repo.commit_create_buffer(&who, &who, &format!("Add {}", group[0]), &tree, &parent_refs)?;
+        let buffer = repo.commit_create_buffer(
+            &who,
+            &who,
+            &format!("Add {}", group[0]),
+            &tree,
+            &parent_refs,
+        )?;
         let payload = buffer.as_str()?;
-        let signature = key.sign("git", ssh_key::HashAlg::Sha512, payload.as_bytes())?.to_pem(ssh_key::LineEnding::LF)?;
+        let signature = key
+            .sign("git", ssh_key::HashAlg::Sha512, payload.as_bytes())?
+            .to_pem(ssh_key::LineEnding::LF)?;
         let id = repo.commit_signed(payload, &signature, Some("gpgsig"))?;
         repo.reference("refs/heads/main", id, true, "genrepo")?;
         if parent.is_none() {
-            repo.config()?.set_str("glassroom.trustRoot", &id.to_string())?;
+            repo.config()?
+                .set_str("glassroom.trustRoot", &id.to_string())?;
         }
         parent = Some(id);
         commits += 1;

@@ -43,6 +43,27 @@ pub enum Command {
     Review(TrailerArgs),
     /// Unpublish files (`Revoke:` trailers).
     Revoke(TrailerArgs),
+    /// Serve the site over HTTP: strong ETags and 304s, a live preview of the working
+    /// tree, and `POST /logbook` for robots.
+    ///
+    /// `--root DIR` serves a built site directory, `--repo REPO` (the default, `.`) builds
+    /// the approved tree in memory; both rebuild and swap in the new site when their input
+    /// changes. Stops cleanly on Ctrl-C or SIGTERM.
+    Serve(ServeArgs),
+    /// Append a logbook entry to the repository as a new commit.
+    ///
+    /// The entry is checked against the approved content first (the procedure must
+    /// exist). Exit status: 0 when committed, 2 when refused or the commit failed.
+    Log(LogArgs),
+    /// Publish the approved site to the targets in glassroom.yaml (DryDock's schedule).
+    ///
+    /// `--watch` runs the schedule: each approved change moves the sync `quiet` later, at
+    /// most `max_delay` after the first one; a failed push is retried with backoff.
+    /// `--now` forces a sync (of the running watcher, or here if none runs); `--status`
+    /// tells what each target publishes and what waits. Exit status: 0 ok; 1 the
+    /// approved tree does not build, or (`--status`) a target lags too far; 2 a push or
+    /// glassroom failed.
+    Sync(SyncArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -57,6 +78,10 @@ pub struct BuildArgs {
     /// it. Default: the time of the repository's HEAD commit, or the clock.
     #[arg(long, value_parser = parse_moment)]
     pub now: Option<Moment>,
+    /// The build cache, so a rebuild renders and writes only what changed (default:
+    /// `.glassroom/cache/<name>.json` beside the output directory).
+    #[arg(long)]
+    pub cache: Option<PathBuf>,
     #[command(flatten)]
     pub source: SourceArgs,
     #[command(flatten)]
@@ -65,6 +90,101 @@ pub struct BuildArgs {
 
 fn parse_moment(text: &str) -> Result<Moment, String> {
     text.parse()
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// Serve this built site directory (e.g. `public`), reloading it when it changes.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["repo", "preview", "trust_root"])]
+    pub root: Option<PathBuf>,
+    /// Build this repository's approved tree in memory and serve it, rebuilding on new
+    /// commits [default: .].
+    #[arg(long, value_name = "REPO")]
+    pub repo: Option<PathBuf>,
+    /// The address to listen on (port 0 picks a free port).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub addr: String,
+    /// Serve the working tree as it is (signed or not), rebuild on every change, and
+    /// reload open pages; build errors are shown in the browser.
+    #[arg(long)]
+    pub preview: bool,
+    /// Accept `POST /logbook` from robots (needs `--repo` and `--signing-key`).
+    #[arg(long, requires = "signing_key", conflicts_with = "preview")]
+    pub accept_logbook: bool,
+    /// The OpenSSH private key (unencrypted) the server signs logbook commits with; its
+    /// public key belongs to the robot in `.glassroom/policy.yaml`.
+    #[arg(long, value_name = "PATH", requires = "accept_logbook")]
+    pub signing_key: Option<PathBuf>,
+    /// The moment to build for (default: the commit time; the clock for a preview).
+    #[arg(long, value_parser = parse_moment)]
+    pub now: Option<Moment>,
+    /// The commit history is verified from (as for `build`).
+    #[arg(long)]
+    pub trust_root: Option<String>,
+    /// Seconds a client may take to send its request headers or a logbook body, or stall
+    /// while reading or writing (also how long an idle connection stays open).
+    #[arg(long, value_name = "SECONDS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub timeout: u64,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct LogArgs {
+    /// The procedure done: its id (the file name in `procedures/` without `.md`).
+    pub procedure: String,
+    /// Who did it.
+    #[arg(long)]
+    pub by: String,
+    /// How it went: ok, info, problem, acknowledged, ignored, belay or end.
+    #[arg(long)]
+    pub disposition: Option<String>,
+    /// Notes (Markdown), the body of the entry.
+    #[arg(long, default_value = "")]
+    pub note: String,
+    /// The id of the entry this one answers (a thread).
+    #[arg(long, value_name = "ENTRY")]
+    pub reply_to: Option<String>,
+    /// When it was done (`2026-11-23T03:15:00Z`; default: now).
+    #[arg(long, value_parser = parse_moment)]
+    pub at: Option<Moment>,
+    /// The repository.
+    #[arg(long, default_value = ".")]
+    pub repo: PathBuf,
+    /// Sign the commit with this OpenSSH private key (unencrypted); without it the commit
+    /// is unsigned, which the logbook's usual `pre_approved` policy still publishes.
+    #[arg(long, value_name = "PATH")]
+    pub signing_key: Option<PathBuf>,
+    /// The commit history is verified from (as for `build`).
+    #[arg(long)]
+    pub trust_root: Option<String>,
+}
+
+#[derive(Debug, clap::Args)]
+#[command(group(clap::ArgGroup::new("mode").required(true).args(["watch", "now", "status"])))]
+pub struct SyncArgs {
+    /// The repository (a working tree or a bare repository).
+    #[arg(default_value = ".")]
+    pub repo: PathBuf,
+    /// Watch the repository and sync on DryDock's schedule until stopped.
+    #[arg(long)]
+    pub watch: bool,
+    /// Sync now: ask the running watcher, or run one sync here if none runs.
+    #[arg(long)]
+    pub now: bool,
+    /// Show what each target publishes, what waits and since when, and the next run.
+    #[arg(long)]
+    pub status: bool,
+    /// Record each attempt in the logbook as this robot principal (procedure `sync`).
+    #[arg(long, value_name = "NAME", conflicts_with = "status")]
+    pub robot: Option<String>,
+    /// Sign the robot's logbook commits with this OpenSSH private key (unencrypted).
+    #[arg(long, value_name = "PATH", requires = "robot")]
+    pub signing_key: Option<PathBuf>,
+    /// The commit history is verified from (as for `build`).
+    #[arg(long)]
+    pub trust_root: Option<String>,
+    /// `--status` for people (`text`) or scripts (`json`).
+    #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
+    pub format: PlanFormat,
 }
 
 #[derive(Debug, clap::Args)]

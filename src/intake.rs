@@ -14,6 +14,12 @@ use serde::Serialize;
 use crate::content::types::Moment;
 use crate::content::{Disposition, is_valid_id};
 
+mod check;
+
+pub use check::{
+    DISPOSITIONS, FUTURE_TOLERANCE_SECONDS, Invalid, Rules, check, parse_at, parse_disposition,
+};
+
 /// A logbook entry to write.
 #[derive(Debug, Clone)]
 pub struct NewEntry {
@@ -56,6 +62,11 @@ impl Signer {
             });
         }
         Ok(Self { key })
+    }
+
+    /// The public half, to find who the policy says the key belongs to.
+    pub fn public_key(&self) -> &ssh_key::PublicKey {
+        self.key.public_key()
     }
 
     fn sign(&self, payload: &str) -> Result<String, IntakeError> {

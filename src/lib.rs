@@ -13,6 +13,8 @@ pub mod intake;
 pub mod output;
 pub mod pipeline;
 pub mod render;
+pub mod serve;
 pub mod source;
+pub mod sync;
 pub mod trust;
 pub mod yaml;

@@ -11,8 +11,13 @@ pub fn run(args: &BuildArgs) -> Result<Outcome, Box<dyn std::error::Error>> {
     let clock = repository::clock();
     let opened = repository::open(&args.repo, &args.source, clock)?;
     repository::print_warnings(&opened.warnings);
+    let out = args.out.clone().unwrap_or_else(|| args.repo.join("public"));
+    // Files go straight into a staging directory beside `out`; it replaces `out` only
+    // if the whole build succeeds, and disappears otherwise.
+    let cache = args.cache.clone().unwrap_or_else(|| default_cache(&out));
+    let staging = output::Staging::new(&out)?.with_cache(cache);
     let bar = ProgressBar::new();
-    let built = pipeline::build(&opened, args.now, clock, &bar);
+    let built = pipeline::build_into(&opened, args.now, clock, &bar, &staging);
     bar.finish();
     let built = match built {
         Ok(built) => built,
@@ -25,18 +30,33 @@ pub fn run(args: &BuildArgs) -> Result<Outcome, Box<dyn std::error::Error>> {
     if !built.warnings.is_empty() {
         print_diagnostics(&built.sources, &built.warnings, &args.output)?;
     }
-    let out = args.out.clone().unwrap_or_else(|| args.repo.join("public"));
-    output::write_site(&out, &built.files)?;
+    staging.commit()?;
     let mut stdout = std::io::stdout().lock();
     ignore_broken_pipe(writeln!(
         stdout,
         "built {} files into {} (now = {}, {} alerts)",
-        built.files.len(),
+        built.count,
         out.display(),
         built.now,
         built.alerts
     ))?;
     Ok(Outcome::Ok)
+}
+
+/// `<output's parent>/.glassroom/cache/<output's name>.json`: beside the output, never
+/// inside it (it would be published) nor in the content.
+fn default_cache(out: &std::path::Path) -> std::path::PathBuf {
+    let parent = match out.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    };
+    let name = out
+        .file_name()
+        .map_or_else(|| "site".into(), |n| n.to_string_lossy().into_owned());
+    parent
+        .join(".glassroom")
+        .join("cache")
+        .join(format!("{name}.json"))
 }
 
 /// A progress bar on a terminal; nothing otherwise.

@@ -4,9 +4,12 @@ mod audit;
 mod build;
 mod check;
 mod flags;
+mod log;
 mod plan;
 mod repository;
+mod serve;
 mod sign;
+mod sync;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -47,6 +50,9 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Sign(args) => sign::run(&args, sign::Action::Approve),
         Command::Review(args) => sign::run(&args, sign::Action::Review),
         Command::Revoke(args) => sign::run(&args, sign::Action::Revoke),
+        Command::Serve(args) => serve::run(&args),
+        Command::Log(args) => log::run(&args),
+        Command::Sync(args) => sync::run(&args),
     };
     match result {
         Ok(outcome) => outcome.into(),

@@ -116,6 +116,9 @@ pub struct SyncConfig {
     pub quiet: Duration,
     #[serde(default = "SyncConfig::default_max_delay")]
     pub max_delay: Duration,
+    /// How a failed push is retried.
+    #[serde(default)]
+    pub retry: RetryConfig,
     #[serde(default)]
     pub targets: Vec<Spanned<SyncTarget>>,
 }
@@ -134,7 +137,37 @@ impl Default for SyncConfig {
         Self {
             quiet: Self::default_quiet(),
             max_delay: Self::default_max_delay(),
+            retry: RetryConfig::default(),
             targets: Vec::new(),
+        }
+    }
+}
+
+/// Exponential backoff after a failed push: `first`, doubling, at most `max` (each delay
+/// shortened by a random 0–25 %).
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct RetryConfig {
+    #[serde(default = "RetryConfig::default_first")]
+    pub first: Duration,
+    #[serde(default = "RetryConfig::default_max")]
+    pub max: Duration,
+}
+
+impl RetryConfig {
+    fn default_first() -> Duration {
+        Duration::seconds(30)
+    }
+    fn default_max() -> Duration {
+        Duration::minutes(15)
+    }
+}
+
+impl Default for RetryConfig {
+    fn default() -> Self {
+        Self {
+            first: Self::default_first(),
+            max: Self::default_max(),
         }
     }
 }
@@ -156,6 +189,10 @@ pub struct SyncTarget {
     /// A branch the built site is committed to and pushed.
     #[serde(default)]
     pub git: Option<GitTarget>,
+    /// How long a `command` or a `git` push may run before it is stopped and counted as
+    /// failed (default 10 minutes).
+    #[serde(default)]
+    pub timeout: Option<Duration>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

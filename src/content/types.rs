@@ -92,7 +92,7 @@ impl fmt::Display for Moment {
     }
 }
 
-/// A fixed length of time, written like `30m`, `12h`, `7d`, `2w` or `1d 12h`.
+/// A fixed length of time, written like `30s`, `30m`, `12h`, `7d`, `2w` or `1d 12h`.
 /// Days are 24 hours; months and years are refused because their length varies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Duration(pub SignedDuration);
@@ -104,6 +104,10 @@ impl Duration {
 
     pub const fn minutes(n: i64) -> Self {
         Duration(SignedDuration::from_secs(n * 60))
+    }
+
+    pub const fn seconds(n: i64) -> Self {
+        Duration(SignedDuration::from_secs(n))
     }
 
     pub fn as_seconds(self) -> i64 {
@@ -250,6 +254,9 @@ mod tests {
         assert_eq!("7d".parse::<Duration>()?, Duration::days(7));
         assert_eq!("2w".parse::<Duration>()?, Duration::days(14));
         assert_eq!("30m".parse::<Duration>()?, Duration::minutes(30));
+        assert_eq!("1s".parse::<Duration>()?, Duration::seconds(1));
+        assert_eq!("5s".parse::<Duration>()?.to_string(), "5s");
+        assert_eq!("1m 30s".parse::<Duration>()?.as_seconds(), 90);
         assert_eq!("1d 12h".parse::<Duration>()?.as_seconds(), 36 * 3600);
         assert_eq!("1d 12h".parse::<Duration>()?.to_string(), "1d 12h");
         assert_eq!(Duration::days(14).to_string(), "2w");

@@ -206,6 +206,30 @@ fn check_config(config: &Document<SiteConfig>, content: &Content, out: &mut Vec<
                 .at(origin.at_value(target)),
             );
         }
+        if t.timeout.is_some() && t.dir.is_some() {
+            out.push(
+                Diagnostic::error(
+                    "invalid-target",
+                    format!(
+                        "sync target `{}`: `timeout` applies only to `command` and `git` targets",
+                        t.name
+                    ),
+                )
+                .at(origin.at_value(target)),
+            );
+        }
+        if t.keep == Some(0) {
+            out.push(
+                Diagnostic::error(
+                    "invalid-target",
+                    format!(
+                        "sync target `{}`: `keep` counts the live release too, so it must be at least 1",
+                        t.name
+                    ),
+                )
+                .at(origin.at_value(target)),
+            );
+        }
         if let Some(first) = names.insert(t.name.as_str(), &t.name) {
             out.push(
                 Diagnostic::error(

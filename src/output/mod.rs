@@ -34,39 +34,232 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> OutputError + '_ {
 /// Writes `files` (relative path → bytes) as the directory `target`, replacing what was
 /// there. The new site is complete on disk before the old one is moved away.
 pub fn write_site(target: &Path, files: &BTreeMap<String, Vec<u8>>) -> Result<(), OutputError> {
-    let name = target.file_name().ok_or(OutputError::BadPath {
-        path: target.to_path_buf(),
-        reason: "it has no final component",
-    })?;
-    let parent = match target.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    check_replaceable(target)?;
-    std::fs::create_dir_all(&parent).map_err(io(&parent))?;
-    let staging = tempfile::Builder::new()
-        .prefix(&format!(".{}.new-", name.to_string_lossy()))
-        .tempdir_in(&parent)
-        .map_err(io(&parent))?;
-    write_all(staging.path(), files)?;
-    std::fs::write(staging.path().join(MARKER), b"written by glassroom build\n")
-        .map_err(io(staging.path()))?;
+    let staging = Staging::new(target)?;
+    files
+        .par_iter()
+        .try_for_each(|(path, bytes)| staging.write(path, bytes))?;
+    staging.commit()
+}
 
-    let staged = staging.keep();
-    if target.exists() {
-        let old = tempfile::Builder::new()
-            .prefix(&format!(".{}.old-", name.to_string_lossy()))
+/// A site being written: files go into a fresh directory beside the target as they are
+/// produced; [`Staging::commit`] swaps it into place. Dropped without committing, it
+/// leaves nothing behind and the previous site untouched.
+pub struct Staging {
+    target: PathBuf,
+    parent: PathBuf,
+    name: String,
+    dir: tempfile::TempDir,
+    created: std::sync::Mutex<std::collections::HashSet<PathBuf>>,
+    /// The previous build's files (what `target` holds), when it can be reused.
+    previous: BTreeMap<String, CacheEntry>,
+    /// What this build wrote, for the next one.
+    current: std::sync::Mutex<BTreeMap<String, CacheEntry>>,
+    cache_file: Option<PathBuf>,
+}
+
+/// What the build cache knows of one output file.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+struct CacheEntry {
+    /// The page's input key (hex), for pages that have one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    key: Option<String>,
+    /// blake3 of the bytes (hex).
+    hash: String,
+}
+
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+struct CacheFile {
+    version: u32,
+    files: BTreeMap<String, CacheEntry>,
+}
+
+const CACHE_VERSION: u32 = 1;
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+impl Staging {
+    pub fn new(target: &Path) -> Result<Self, OutputError> {
+        let name = target
+            .file_name()
+            .ok_or(OutputError::BadPath {
+                path: target.to_path_buf(),
+                reason: "it has no final component",
+            })?
+            .to_string_lossy()
+            .into_owned();
+        let parent = match target.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        check_replaceable(target)?;
+        std::fs::create_dir_all(&parent).map_err(io(&parent))?;
+        let dir = tempfile::Builder::new()
+            .prefix(&format!(".{name}.new-"))
             .tempdir_in(&parent)
-            .map_err(io(&parent))?
-            .keep();
-        // `old` is an empty directory; rename replaces it with the previous site.
-        std::fs::rename(target, &old).map_err(io(target))?;
-        std::fs::rename(&staged, target).map_err(io(target))?;
-        std::fs::remove_dir_all(&old).map_err(io(&old))?;
-    } else {
-        std::fs::rename(&staged, target).map_err(io(target))?;
+            .map_err(io(&parent))?;
+        Ok(Self {
+            target: target.to_path_buf(),
+            parent,
+            name,
+            dir,
+            created: std::sync::Mutex::new(std::collections::HashSet::new()),
+            previous: BTreeMap::new(),
+            current: std::sync::Mutex::new(BTreeMap::new()),
+            cache_file: None,
+        })
     }
-    Ok(())
+
+    /// Keeps a build cache in `cache_file`: pages whose inputs are unchanged, and files
+    /// whose bytes are unchanged, are hard-linked from the previous build instead of
+    /// being rendered or written again. The cache is trusted only while `target` is the
+    /// site it describes (glassroom's marker is there).
+    pub fn with_cache(mut self, cache_file: PathBuf) -> Self {
+        if self.target.join(MARKER).is_file()
+            && let Ok(bytes) = std::fs::read(&cache_file)
+            && let Ok(cache) = serde_json::from_slice::<CacheFile>(&bytes)
+            && cache.version == CACHE_VERSION
+        {
+            self.previous = cache.files;
+        }
+        self.cache_file = Some(cache_file);
+        self
+    }
+
+    fn record(&self, path: &str, entry: CacheEntry) {
+        if let Ok(mut current) = self.current.lock() {
+            current.insert(path.to_owned(), entry);
+        }
+    }
+
+    fn ensure_parent(&self, path: &Path) -> Result<(), OutputError> {
+        if let Some(parent) = path.parent() {
+            let known = self
+                .created
+                .lock()
+                .map(|set| set.contains(parent))
+                .unwrap_or(false);
+            if !known {
+                std::fs::create_dir_all(parent).map_err(io(parent))?;
+                if let Ok(mut set) = self.created.lock() {
+                    set.insert(parent.to_path_buf());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Links the previous build's `relative` into the new site; false if impossible.
+    fn link_previous(&self, relative: &str) -> bool {
+        let from = self.target.join(relative);
+        let to = self.dir.path().join(relative);
+        self.ensure_parent(&to).is_ok() && std::fs::hard_link(&from, &to).is_ok()
+    }
+
+    /// Writes one file (path relative to the site root; it may not leave it).
+    pub fn write(&self, relative: &str, bytes: &[u8]) -> Result<(), OutputError> {
+        if relative
+            .split('/')
+            .any(|part| part.is_empty() || part == "..")
+        {
+            return Err(OutputError::BadPath {
+                path: PathBuf::from(relative),
+                reason: "it leaves the output directory",
+            });
+        }
+        let path = self.dir.path().join(relative);
+        self.ensure_parent(&path)?;
+        let mut file = std::io::BufWriter::new(std::fs::File::create(&path).map_err(io(&path))?);
+        file.write_all(bytes).map_err(io(&path))?;
+        file.flush().map_err(io(&path))
+    }
+
+    /// Puts the new site in place of the old one.
+    pub fn commit(self) -> Result<(), OutputError> {
+        let staging = self.dir.path().to_path_buf();
+        std::fs::write(staging.join(MARKER), b"written by glassroom build\n")
+            .map_err(io(&staging))?;
+        let current = self.current.into_inner().unwrap_or_default();
+        let cache_file = self.cache_file;
+        let staged = self.dir.keep();
+        let (target, parent, name) = (self.target, self.parent, self.name);
+        if target.exists() {
+            let old = tempfile::Builder::new()
+                .prefix(&format!(".{name}.old-"))
+                .tempdir_in(&parent)
+                .map_err(io(&parent))?
+                .keep();
+            // `old` is an empty directory; rename replaces it with the previous site.
+            std::fs::rename(&target, &old).map_err(io(&target))?;
+            std::fs::rename(&staged, &target).map_err(io(&target))?;
+            std::fs::remove_dir_all(&old).map_err(io(&old))?;
+        } else {
+            std::fs::rename(&staged, &target).map_err(io(&target))?;
+        }
+        if let Some(cache_file) = cache_file {
+            write_cache(&cache_file, current);
+        }
+        Ok(())
+    }
+}
+
+/// Writes the build cache atomically; a cache that cannot be written only costs speed.
+fn write_cache(path: &Path, files: BTreeMap<String, CacheEntry>) {
+    let Some(dir) = path.parent() else { return };
+    if std::fs::create_dir_all(dir).is_err() {
+        return;
+    }
+    let cache = CacheFile {
+        version: CACHE_VERSION,
+        files,
+    };
+    let Ok(bytes) = serde_json::to_vec(&cache) else {
+        return;
+    };
+    let temporary = path.with_extension("json.tmp");
+    if std::fs::write(&temporary, bytes).is_ok() {
+        let _ = std::fs::rename(&temporary, path);
+    }
+}
+
+impl crate::render::Sink for Staging {
+    fn put(&self, path: &str, bytes: Vec<u8>) -> Result<(), String> {
+        self.put_keyed(path, bytes, None)
+    }
+
+    fn put_keyed(
+        &self,
+        path: &str,
+        bytes: Vec<u8>,
+        key: Option<&crate::render::keys::Key>,
+    ) -> Result<(), String> {
+        let entry = CacheEntry {
+            key: key.map(|k| hex(k)),
+            hash: blake3::hash(&bytes).to_hex().to_string(),
+        };
+        // Same bytes as last time: link the old file instead of writing it again.
+        let unchanged = self
+            .previous
+            .get(path)
+            .is_some_and(|p| p.hash == entry.hash);
+        if !(unchanged && self.link_previous(path)) {
+            self.write(path, &bytes).map_err(|err| err.to_string())?;
+        }
+        self.record(path, entry);
+        Ok(())
+    }
+
+    fn reuse(&self, path: &str, key: &crate::render::keys::Key) -> bool {
+        let Some(previous) = self.previous.get(path) else {
+            return false;
+        };
+        if previous.key.as_deref() != Some(hex(key).as_str()) || !self.link_previous(path) {
+            return false;
+        }
+        self.record(path, previous.clone());
+        true
+    }
 }
 
 /// Only an absent or empty directory, or an earlier glassroom output, may be replaced.
@@ -90,31 +283,6 @@ fn check_replaceable(target: &Path) -> Result<(), OutputError> {
             path: target.to_path_buf(),
         })
     }
-}
-
-fn write_all(root: &Path, files: &BTreeMap<String, Vec<u8>>) -> Result<(), OutputError> {
-    let dirs: std::collections::BTreeSet<PathBuf> = files
-        .keys()
-        .filter_map(|p| Path::new(p).parent().map(|d| root.join(d)))
-        .collect();
-    for dir in &dirs {
-        std::fs::create_dir_all(dir).map_err(io(dir))?;
-    }
-    files.par_iter().try_for_each(|(relative, bytes)| {
-        if relative
-            .split('/')
-            .any(|part| part.is_empty() || part == "..")
-        {
-            return Err(OutputError::BadPath {
-                path: PathBuf::from(relative),
-                reason: "it leaves the output directory",
-            });
-        }
-        let path = root.join(relative);
-        let mut file = std::io::BufWriter::new(std::fs::File::create(&path).map_err(io(&path))?);
-        file.write_all(bytes).map_err(io(&path))?;
-        file.flush().map_err(io(&path))
-    })
 }
 
 #[cfg(test)]

@@ -16,8 +16,10 @@ pub use open::{Opened, Source, open};
 
 /// A built site, ready to be written or served.
 pub struct Built {
-    /// Output path → bytes.
+    /// Output path → bytes (empty when the files went to a sink instead).
     pub files: render::Output,
+    /// How many files were produced.
+    pub count: usize,
     /// The moment it was built for.
     pub now: Moment,
     pub alerts: usize,
@@ -35,14 +37,66 @@ pub struct Failed {
     pub sources: Files,
 }
 
-/// Builds the site of an opened repository. `now` defaults to the commit's time (so the
-/// same commit always gives the same bytes), else `clock`.
+/// Builds the site of an opened repository into memory. `now` defaults to the commit's
+/// time (so the same commit always gives the same bytes), else `clock`.
 pub fn build(
     opened: &Opened,
     now: Option<Moment>,
     clock: i64,
     progress: &dyn Progress,
 ) -> Result<Built, Failed> {
+    let sink = std::sync::Mutex::new(render::Output::new());
+    let mut built = build_into(opened, now, clock, progress, &sink)?;
+    built.files = sink.into_inner().unwrap_or_default();
+    built.count = built.files.len();
+    Ok(built)
+}
+
+/// Counts what goes through to the real sink.
+struct Counting<'a> {
+    inner: &'a dyn render::Sink,
+    count: std::sync::atomic::AtomicUsize,
+}
+
+impl render::Sink for Counting<'_> {
+    fn put(&self, path: &str, bytes: Vec<u8>) -> Result<(), String> {
+        self.put_keyed(path, bytes, None)
+    }
+
+    fn put_keyed(
+        &self,
+        path: &str,
+        bytes: Vec<u8>,
+        key: Option<&render::keys::Key>,
+    ) -> Result<(), String> {
+        self.count
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.inner.put_keyed(path, bytes, key)
+    }
+
+    fn reuse(&self, path: &str, key: &render::keys::Key) -> bool {
+        let reused = self.inner.reuse(path, key);
+        if reused {
+            self.count
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+        reused
+    }
+}
+
+/// Builds the site, handing every file to `sink` as soon as it is ready (a staging
+/// directory, for `glassroom build`), so the whole site is never held in memory.
+pub fn build_into(
+    opened: &Opened,
+    now: Option<Moment>,
+    clock: i64,
+    progress: &dyn Progress,
+    sink: &dyn render::Sink,
+) -> Result<Built, Failed> {
+    let sink = Counting {
+        inner: sink,
+        count: std::sync::atomic::AtomicUsize::new(0),
+    };
     let loaded = content::load_with_pending(&opened.tree, &opened.pending_notes);
     let mut sources = loaded.content.files.clone();
     if loaded.diagnostics.has_errors() {
@@ -67,8 +121,8 @@ pub fn build(
         preview: opened.preview,
         trust: opened.trust.as_ref(),
     };
-    let mut files = match render::render(&input, &mut sources, progress) {
-        Ok(files) => files,
+    match render::render_into(&input, &mut sources, progress, &sink) {
+        Ok(()) => {}
         Err(problems) => {
             let mut diagnostics = Diagnostics::default();
             diagnostics.extend(problems);
@@ -79,9 +133,22 @@ pub fn build(
         }
     };
     // The flag bundle, from the same (approved) content as the pages.
-    files.extend(crate::flags::Bundle::compile(&content).publish().files());
+    for (path, bytes) in crate::flags::Bundle::compile(&content).publish().files() {
+        if let Err(err) = render::Sink::put(&sink, &path, bytes) {
+            let mut diagnostics = Diagnostics::default();
+            diagnostics.push(crate::diag::Diagnostic::error(
+                "output",
+                format!("cannot write `{path}`: {err}"),
+            ));
+            return Err(Failed {
+                diagnostics,
+                sources,
+            });
+        }
+    }
     Ok(Built {
-        files,
+        files: render::Output::new(),
+        count: sink.count.load(std::sync::atomic::Ordering::Relaxed),
         now,
         alerts: derived.alerts.len(),
         trust: opened.trust.clone(),

@@ -7,6 +7,7 @@
 pub mod charts;
 mod data;
 mod feeds;
+pub mod keys;
 pub mod markdown;
 mod pages;
 pub mod theme;
@@ -50,12 +51,59 @@ pub trait Progress: Sync {
 pub struct Quiet;
 impl Progress for Quiet {}
 
-/// Renders the whole site.
+/// Where rendered files go as soon as they are ready (memory, or a staging directory),
+/// so a large site is never held in memory whole unless the caller wants it.
+pub trait Sink: Sync {
+    fn put(&self, path: &str, bytes: Vec<u8>) -> Result<(), String>;
+
+    /// Like [`Sink::put`], for a page made from the inputs fingerprinted by `key`.
+    fn put_keyed(&self, path: &str, bytes: Vec<u8>, key: Option<&keys::Key>) -> Result<(), String> {
+        let _ = key;
+        self.put(path, bytes)
+    }
+
+    /// Offers to reuse the previous build's file for `path`, made from inputs with the
+    /// same `key`; true if it was reused and the page need not be rendered.
+    fn reuse(&self, path: &str, key: &keys::Key) -> bool {
+        let _ = (path, key);
+        false
+    }
+}
+
+/// Collects the site in memory.
+impl Sink for std::sync::Mutex<Output> {
+    fn put(&self, path: &str, bytes: Vec<u8>) -> Result<(), String> {
+        let mut output = self
+            .lock()
+            .map_err(|_| "the output map was poisoned".to_owned())?;
+        output.insert(path.to_owned(), bytes);
+        Ok(())
+    }
+}
+
+/// Renders the whole site into memory.
 pub fn render(
     input: &Input<'_>,
     files: &mut Files,
     progress: &dyn Progress,
 ) -> Result<Output, Vec<Diagnostic>> {
+    let sink = std::sync::Mutex::new(Output::new());
+    render_into(input, files, progress, &sink)?;
+    sink.into_inner()
+        .map_err(|_| vec![Diagnostic::error("render", "the output map was poisoned")])
+}
+
+fn sink_error(path: &str, err: String) -> Diagnostic {
+    Diagnostic::error("output", format!("cannot write `{path}`: {err}"))
+}
+
+/// Renders the whole site, handing every file to `sink` as soon as it is ready.
+pub fn render_into(
+    input: &Input<'_>,
+    files: &mut Files,
+    progress: &dyn Progress,
+    sink: &dyn Sink,
+) -> Result<(), Vec<Diagnostic>> {
     let config = input.content.config.as_ref();
     let theme_name = config
         .and_then(|c| c.data.theme.as_ref())
@@ -79,24 +127,44 @@ pub fn render(
     theme.tera.global_context().extend(global);
 
     let pages = pages::pages(input.content, &data);
+    // Detail pages have input keys, so a rebuild can reuse the ones whose inputs did not
+    // change; only with the default theme's own templates, whose inputs are known.
+    let page_keys = if theme.is_default() {
+        let global = keys::global_key(input, &theme.fingerprint_parts());
+        keys::page_keys(input, &global)
+    } else {
+        BTreeMap::new()
+    };
     progress.start(pages.len() as u64);
-    let rendered: Vec<Result<(String, Vec<u8>), tera::Error>> = pages
+    // Pages are handed to the sink as they are rendered; only failures are kept.
+    enum Failure {
+        Template(tera::Error),
+        Output(Box<Diagnostic>),
+    }
+    let failures: Vec<Failure> = pages
         .par_iter()
-        .map(|page| {
-            let html = theme.tera.render(page.template, &page.context)?;
+        .filter_map(|page| {
+            let key = page_keys.get(&page.path);
+            if key.is_some_and(|key| sink.reuse(&page.path, key)) {
+                progress.advance();
+                return None;
+            }
+            let outcome = match theme.tera.render(page.template, &page.context) {
+                Ok(html) => sink
+                    .put_keyed(&page.path, html.into_bytes(), key)
+                    .err()
+                    .map(|err| Failure::Output(Box::new(sink_error(&page.path, err)))),
+                Err(err) => Some(Failure::Template(err)),
+            };
             progress.advance();
-            Ok((page.path.clone(), html.into_bytes()))
+            outcome
         })
         .collect();
-
-    let mut output = Output::new();
     let mut diagnostics = Vec::new();
-    for result in rendered {
-        match result {
-            Ok((path, bytes)) => {
-                output.insert(path, bytes);
-            }
-            Err(err) => diagnostics.push(theme.diagnose(&err, files)),
+    for failure in failures {
+        match failure {
+            Failure::Template(err) => diagnostics.push(theme.diagnose(&err, files)),
+            Failure::Output(diagnostic) => diagnostics.push(*diagnostic),
         }
     }
     if !diagnostics.is_empty() {
@@ -111,18 +179,21 @@ pub fn render(
             )]
         })?;
         match theme.tera.render("atom.xml", &context) {
-            Ok(xml) => {
-                output.insert(feed.path, xml.into_bytes());
-            }
+            Ok(xml) => sink
+                .put(&feed.path, xml.into_bytes())
+                .map_err(|err| vec![sink_error(&feed.path, err)])?,
             Err(err) => return Err(vec![theme.diagnose(&err, files)]),
         }
     }
-    output.insert("calendar.ics".into(), feeds::calendar(input).into_bytes());
-    for (path, bytes) in data::api_files(input, &data) {
-        output.insert(path, bytes);
+    let mut rest = vec![(
+        "calendar.ics".to_owned(),
+        feeds::calendar(input).into_bytes(),
+    )];
+    rest.extend(data::api_files(input, &data));
+    rest.extend(theme.static_files);
+    for (path, bytes) in rest {
+        sink.put(&path, bytes)
+            .map_err(|err| vec![sink_error(&path, err)])?;
     }
-    for (path, bytes) in theme.static_files {
-        output.insert(path, bytes);
-    }
-    Ok(output)
+    Ok(())
 }

@@ -53,6 +53,9 @@ const DEFAULT_TEMPLATES: &[(&str, &str)] = builtin!(
     "atom.xml",
 );
 
+/// Where built-in templates say they come from, in diagnostics.
+const BUILTIN_PREFIX: &str = "(built-in theme) themes/default/templates/";
+
 /// The default theme's static files, copied to the output root.
 const DEFAULT_STATIC: &[(&str, &str)] = &[
     (
@@ -81,7 +84,7 @@ pub fn load(tree: &Tree, name: &str, files: &mut Files) -> Result<Theme, Vec<Dia
     let mut templates: BTreeMap<String, (String, String)> = DEFAULT_TEMPLATES
         .iter()
         .map(|(n, text)| {
-            let origin = format!("(built-in theme) themes/default/templates/{n}");
+            let origin = format!("{BUILTIN_PREFIX}{n}");
             ((*n).to_owned(), (origin, (*text).to_owned()))
         })
         .collect();
@@ -177,6 +180,32 @@ fn add_template(
 }
 
 impl Theme {
+    /// Whether every template is the built-in default theme's own (no theme chosen, no
+    /// template overridden): only then are the pages' inputs known.
+    pub fn is_default(&self) -> bool {
+        self.sources
+            .values()
+            .all(|(origin, _)| origin.starts_with(BUILTIN_PREFIX))
+            && self.static_files.iter().all(|(name, bytes)| {
+                DEFAULT_STATIC
+                    .iter()
+                    .any(|(n, text)| n == name && text.as_bytes() == bytes.as_slice())
+            })
+    }
+
+    /// Every template and static file, for fingerprints.
+    pub fn fingerprint_parts(&self) -> Vec<(&str, &[u8])> {
+        self.sources
+            .iter()
+            .map(|(name, (_, text))| (name.as_str(), text.as_bytes()))
+            .chain(
+                self.static_files
+                    .iter()
+                    .map(|(n, b)| (n.as_str(), b.as_slice())),
+            )
+            .collect()
+    }
+
     /// A rendering error as a diagnostic at the template's file, line and column.
     pub fn diagnose(&self, err: &tera::Error, files: &mut Files) -> Diagnostic {
         template_diagnostic(err, &self.sources, files)
@@ -295,5 +324,21 @@ mod tests {
     fn month_names() {
         assert_eq!(month_name("2026-11"), "November 2026");
         assert_eq!(month_name("garbage"), "garbage");
+    }
+}
+
+#[cfg(test)]
+mod default_theme_tests {
+    use super::*;
+
+    #[test]
+    fn the_built_in_theme_is_recognised_and_an_override_is_not() {
+        let mut files = Files::new();
+        let theme = load(&Tree::new(), "default", &mut files).unwrap_or_else(|_| panic!("loads"));
+        assert!(theme.is_default());
+        let mut tree = Tree::new();
+        tree.insert("templates/host.html", "{% extends \"base.html\" %}");
+        let theme = load(&tree, "default", &mut files).unwrap_or_else(|_| panic!("loads"));
+        assert!(!theme.is_default());
     }
 }

@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Whole-build benchmarks, glassroom beside Hugo, in one run, printed as a table with ratios.
+#
+#   benches/compare-hugo.sh [N]        (default N = 10000; needs: apt-get install -y hugo hyperfine)
+#
+# Measures, with output on tmpfs (/dev/shm) so the disk does not dominate:
+#   - Hugo building the peer kit's corpus of N one-kilobyte Markdown pages
+#     (../shared/bench or $BENCH_KIT), pages/s and peak RSS;
+#   - glassroom building a generated ops repository of scale N
+#     (`cargo run --release --example genrepo`), pages/s and peak RSS;
+#   - glassroom rebuilding after one ticket changed (with its build cache);
+#   - `glassroom check` alone;
+#   - history verification (benches/verify-history.sh, 10,000 signed commits);
+#   - flag evaluation (the criterion benchmark `flags`, quick mode).
+set -euo pipefail
+n=${1:-10000}
+root=$(cd "$(dirname "$0")/.." && pwd)
+kit=${BENCH_KIT:-$root/../shared/bench}
+work=$(mktemp -d /dev/shm/glassroom-bench.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+for tool in hugo hyperfine; do
+  command -v "$tool" >/dev/null || { echo "$tool not found: apt-get install -y hugo hyperfine" >&2; exit 1; }
+done
+
+cd "$root"
+cargo build --release -q --example genrepo
+cargo build --release -q
+glassroom="$root/target/release/glassroom"
+
+# --- Hugo on the peer corpus (N pages) -------------------------------------------
+corpus="$work/hugo-$n"
+bash "$kit/ssg-corpus.sh" -f hugo "$corpus" "$n" >/dev/null
+hugo_cmd="hugo --quiet --source $corpus --destination $work/hugo-public"
+hyperfine --style none --warmup 1 --runs 5 --prepare "rm -rf $work/hugo-public" \
+  --export-json "$work/hugo.json" "$hugo_cmd" >/dev/null
+hugo_time=$(python3 -c "import json;print(json.load(open('$work/hugo.json'))['results'][0]['mean'])")
+hugo_pages=$(find "$work/hugo-public" -name index.html | wc -l)
+hugo_rss=$( { /usr/bin/time -f %M $hugo_cmd >/dev/null; } 2>&1 | tail -1)
+
+# --- glassroom on a generated repository of scale N ------------------------------
+repo="$work/ops-$n"
+target/release/examples/genrepo "$repo" --scale "$n" >/dev/null
+out="$work/ops-public"
+build="$glassroom build $repo --out $out --now 2026-11-22"
+hyperfine --style none --warmup 1 --runs 5 --prepare "rm -rf $out $repo/.glassroom/cache" \
+  --export-json "$work/glassroom.json" "$build" >/dev/null 2>&1
+gr_time=$(python3 -c "import json;print(json.load(open('$work/glassroom.json'))['results'][0]['mean'])")
+gr_pages=$(find "$out" -name '*.html' | wc -l)
+rm -rf "$out" "$repo/.glassroom/cache"
+gr_rss=$( { /usr/bin/time -f %M $build >/dev/null 2>/dev/null; } 2>&1 | tail -1)
+
+# --- one-ticket rebuild --------------------------------------------------------------
+ticket=$(ls "$repo/tickets" | head -1)
+$build >/dev/null 2>&1
+hyperfine --style none --warmup 1 --runs 5 \
+  --prepare "sed -i 's/^title: .*/title: Edited \$(date +%N)/' $repo/tickets/$ticket" \
+  --export-json "$work/rebuild.json" "$build" >/dev/null 2>&1
+rebuild=$(python3 -c "import json;print(json.load(open('$work/rebuild.json'))['results'][0]['mean'])")
+
+# --- check alone ---------------------------------------------------------------------
+hyperfine --style none --warmup 1 --runs 10 --export-json "$work/check.json" "$glassroom check $repo" >/dev/null 2>&1
+check=$(python3 -c "import json;print(json.load(open('$work/check.json'))['results'][0]['mean'])")
+
+# --- history verification and flag evaluation ---------------------------------------
+history=$(bash "$root/benches/verify-history.sh" 10000 300 2>/dev/null | grep -E "cold|warm|ratio" || true)
+flags=$(cargo bench -q --bench flags -- --quick 'evaluate' 2>/dev/null | grep -E "time:" | head -4 || true)
+
+python3 - "$n" "$hugo_time" "$hugo_pages" "$hugo_rss" "$gr_time" "$gr_pages" "$gr_rss" "$rebuild" "$check" <<'PY'
+import sys
+n, ht, hp, hr, gt, gp, gr, rb, ck = sys.argv[1:]
+ht, hp, hr, gt, gp, gr, rb, ck = float(ht), int(hp), int(hr), float(gt), int(gp), int(gr), float(rb), float(ck)
+hps, gps = hp / ht, gp / gt
+print(f"| measure (N = {n}) | Hugo | glassroom | ratio |")
+print("|---|---|---|---|")
+print(f"| full build, pages | {hp} | {gp} | |")
+print(f"| full build, seconds | {ht:.3f} | {gt:.3f} | |")
+print(f"| full build, pages/s | {hps:,.0f} | {gps:,.0f} | {gps / hps:.2f}x |")
+print(f"| peak RSS, MiB | {hr / 1024:.0f} | {gr / 1024:.0f} | {gr / hr:.2f} |")
+print(f"| rebuild after one ticket changed, s | | {rb:.3f} | {100 * rb / gt:.1f} % of the full build |")
+print(f"| check alone, s | | {ck:.3f} | |")
+PY
+echo
+echo "history verification:"; echo "$history" | sed 's/^/  /'
+echo "flag evaluation (criterion, quick):"; echo "$flags" | sed 's/^/  /'
+echo "($(nproc) cores, $(date -u +%Y-%m-%d), hugo $(hugo version | awk '{print $2}'))"

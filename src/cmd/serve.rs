@@ -1,0 +1,158 @@
+//! `glassroom serve`: checks the arguments, starts the server on a tokio runtime, and
+//! stops it on Ctrl-C or SIGTERM.
+
+use std::io::{IsTerminal, Write};
+use std::net::ToSocketAddrs;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::Outcome;
+use crate::cli::ServeArgs;
+use crate::diag::render::{self, Style};
+use crate::diag::{Diagnostics, Files};
+use crate::intake::Signer;
+use crate::pipeline::Source;
+use crate::serve::{self, Config, Limits, Origin, Report, Server};
+
+#[derive(Debug, thiserror::Error)]
+enum ServeCommandError {
+    #[error(
+        "cannot listen on {addr}: {source}; pick another address with --addr (port 0 picks a free one)"
+    )]
+    Listen {
+        addr: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("--addr {addr} is not an address to listen on: {reason}; write it like 127.0.0.1:8080")]
+    Address { addr: String, reason: String },
+    #[error("cannot start the HTTP runtime: {0}")]
+    Runtime(#[source] std::io::Error),
+}
+
+pub fn run(args: &ServeArgs) -> Result<Outcome, Box<dyn std::error::Error>> {
+    let config = config(args)?;
+    let limits = config.limits;
+    let report: Arc<dyn Report> = Arc::new(Stderr::new());
+    let addr = resolve(&args.addr)?;
+    let listener =
+        std::net::TcpListener::bind(addr).map_err(|source| ServeCommandError::Listen {
+            addr: args.addr.clone(),
+            source,
+        })?;
+    let local = listener
+        .local_addr()
+        .map_err(|source| ServeCommandError::Listen {
+            addr: args.addr.clone(),
+            source,
+        })?;
+    let server = Server::start(config, Arc::clone(&report))?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("glassroom-http")
+        .build()
+        .map_err(ServeCommandError::Runtime)?;
+    {
+        let mut stdout = std::io::stdout().lock();
+        let _ = writeln!(
+            stdout,
+            "serving {} on http://{local}/ (Ctrl-C to stop)",
+            server.description
+        );
+        let _ = stdout.flush();
+    }
+    let state = server.state();
+    runtime.block_on(serve::run(listener, state, limits, shutdown_signal()))?;
+    runtime.shutdown_timeout(Duration::from_secs(1));
+    drop(server);
+    report.info("stopped");
+    Ok(Outcome::Ok)
+}
+
+/// Arguments → a checked configuration.
+fn config(args: &ServeArgs) -> Result<Config, Box<dyn std::error::Error>> {
+    let origin = match &args.root {
+        Some(root) => Origin::Root(root.clone()),
+        None => Origin::Repo {
+            path: args.repo.clone().unwrap_or_else(|| PathBuf::from(".")),
+            source: Source {
+                rev: None,
+                worktree: args.preview,
+                trust_root: args.trust_root.clone(),
+            },
+        },
+    };
+    let logbook = match (&args.signing_key, args.accept_logbook) {
+        (Some(path), true) => Some(Signer::from_file(path)?),
+        _ => None,
+    };
+    Ok(Config {
+        origin,
+        now: args.now,
+        logbook,
+        limits: Limits {
+            timeout: Duration::from_secs(args.timeout),
+            ..Limits::default()
+        },
+        clock: Arc::new(super::repository::clock),
+    })
+}
+
+fn resolve(text: &str) -> Result<std::net::SocketAddr, ServeCommandError> {
+    let error = |reason: String| ServeCommandError::Address {
+        addr: text.to_owned(),
+        reason,
+    };
+    text.to_socket_addrs()
+        .map_err(|err| error(err.to_string()))?
+        .next()
+        .ok_or_else(|| error("it resolves to no address".into()))
+}
+
+/// Completes on Ctrl-C (SIGINT) or SIGTERM.
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(mut terminate) => {
+            tokio::select! {
+                _ = interrupt => {}
+                _ = terminate.recv() => {}
+            }
+        }
+        Err(_) => {
+            let _ = interrupt.await;
+        }
+    }
+}
+
+/// Server messages on stderr, diagnostics with source context on a terminal.
+struct Stderr {
+    style: Style,
+}
+
+impl Stderr {
+    fn new() -> Self {
+        let terminal = std::io::stderr().is_terminal();
+        let color = terminal && std::env::var_os("NO_COLOR").is_none();
+        Stderr {
+            style: if terminal {
+                Style::Rich { color }
+            } else {
+                Style::Short
+            },
+        }
+    }
+}
+
+impl Report for Stderr {
+    fn info(&self, message: &str) {
+        eprintln!("glassroom serve: {message}");
+    }
+    fn warning(&self, message: &str) {
+        eprintln!("glassroom serve: warning: {message}");
+    }
+    fn diagnostics(&self, files: &Files, diagnostics: &Diagnostics) {
+        let _ = render::to_stderr(files, diagnostics, self.style);
+    }
+}

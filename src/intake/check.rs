@@ -1,0 +1,407 @@
+//! Checking a new logbook entry against the approved content before it is committed, so
+//! an entry from a robot or the command line can never break the next build: the
+//! procedure and the entry it answers exist, the fields are well-formed, and the time is
+//! not in the future.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Deserialize;
+
+use super::NewEntry;
+use crate::content::types::Moment;
+use crate::content::{Content, Disposition, is_valid_id};
+
+/// How far ahead of the clock an entry's `at` may be (clock skew between machines).
+pub const FUTURE_TOLERANCE_SECONDS: i64 = 300;
+
+/// The longest `by` accepted.
+const MAX_BY_CHARS: usize = 100;
+
+/// What a new entry is checked against: the ids and people of the approved content.
+#[derive(Debug, Clone, Default)]
+pub struct Rules {
+    procedures: BTreeSet<String>,
+    /// Logbook entry id → its time.
+    entries: BTreeMap<String, Moment>,
+    /// Policy user → whether it is a robot.
+    users: BTreeMap<String, bool>,
+}
+
+impl Rules {
+    pub fn from_content(content: &Content) -> Self {
+        Rules {
+            procedures: content.procedures.iter().map(|p| p.id.clone()).collect(),
+            entries: content
+                .logbook
+                .iter()
+                .map(|e| (e.id.clone(), e.data.at.value))
+                .collect(),
+            users: content
+                .policy
+                .as_ref()
+                .map(|p| {
+                    p.data
+                        .users
+                        .iter()
+                        .map(|(name, user)| (name.as_str().to_owned(), user.robot))
+                        .collect()
+                })
+                .unwrap_or_default(),
+        }
+    }
+
+    /// Remembers an entry written since the content was read, so a reply to it is accepted.
+    pub fn add_entry(&mut self, id: &str, at: Moment) {
+        self.entries.insert(id.to_owned(), at);
+    }
+
+    /// Whether `name` is a user of the policy, and whether a robot.
+    pub fn user(&self, name: &str) -> Option<bool> {
+        self.users.get(name).copied()
+    }
+
+    pub fn has_procedure(&self, id: &str) -> bool {
+        self.procedures.contains(id)
+    }
+}
+
+/// Why an entry was refused: the field at fault, what is wrong and how to fix it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invalid {
+    pub field: &'static str,
+    pub message: String,
+    pub help: Option<String>,
+    /// The value is well-formed but names something the content does not have (an
+    /// unknown procedure or entry), as opposed to a malformed value.
+    pub unknown: bool,
+}
+
+impl Invalid {
+    pub fn bad(field: &'static str, message: impl Into<String>) -> Self {
+        Invalid {
+            field,
+            message: message.into(),
+            help: None,
+            unknown: false,
+        }
+    }
+
+    pub fn with_help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+
+    fn unknown(field: &'static str, message: impl Into<String>) -> Self {
+        Invalid {
+            unknown: true,
+            ..Invalid::bad(field, message)
+        }
+    }
+}
+
+impl std::fmt::Display for Invalid {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.field, self.message)?;
+        if let Some(help) = &self.help {
+            write!(f, " ({help})")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Invalid {}
+
+/// Every disposition, as written.
+pub const DISPOSITIONS: &[&str] = &[
+    "ok",
+    "info",
+    "problem",
+    "acknowledged",
+    "ignored",
+    "belay",
+    "end",
+];
+
+/// `ok`, `problem`, ... as the content model reads them.
+pub fn parse_disposition(text: &str) -> Result<Disposition, Invalid> {
+    let deserializer = serde::de::value::StrDeserializer::<serde::de::value::Error>::new(text);
+    Disposition::deserialize(deserializer).map_err(|_| {
+        Invalid::bad("disposition", format!("`{text}` is not a disposition"))
+            .with_help(format!("use one of {}", DISPOSITIONS.join(", ")))
+    })
+}
+
+/// An instant as the content model reads it (`2026-11-23T03:15:00Z`, ...).
+pub fn parse_at(text: &str) -> Result<Moment, Invalid> {
+    text.parse::<Moment>()
+        .map_err(|message| Invalid::bad("at", message))
+}
+
+/// Checks `entry` against `rules` at `now`. `acting` is the authenticated principal when
+/// the entry comes from a robot: it may not write in another user's name.
+pub fn check(
+    entry: &NewEntry,
+    rules: &Rules,
+    acting: Option<&str>,
+    now: Moment,
+) -> Result<(), Invalid> {
+    check_by(&entry.by, rules, acting)?;
+    if let Some(procedure) = &entry.procedure {
+        if !is_valid_id(procedure) {
+            return Err(
+                Invalid::bad("procedure", format!("`{procedure}` is not a procedure id"))
+                    .with_help("a procedure id is its file name in procedures/ without `.md`"),
+            );
+        }
+        if !rules.procedures.contains(procedure) {
+            let mut invalid =
+                Invalid::unknown("procedure", format!("unknown procedure `{procedure}`"));
+            invalid.help = Some(match suggest(procedure, &rules.procedures) {
+                Some(near) => format!("did you mean `{near}`?"),
+                None => format!(
+                    "procedures are the files in procedures/ ({} approved)",
+                    rules.procedures.len()
+                ),
+            });
+            return Err(invalid);
+        }
+    } else if entry.note.trim().is_empty() {
+        return Err(
+            Invalid::bad("note", "an entry without a procedure needs a note")
+                .with_help("name the procedure done, or say what happened in `note`"),
+        );
+    }
+    if let Some(bad) = entry
+        .note
+        .chars()
+        .find(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+    {
+        return Err(Invalid::bad(
+            "note",
+            format!(
+                "the note contains the control character U+{:04X}",
+                bad as u32
+            ),
+        ));
+    }
+    let latest = now.0.as_second() + FUTURE_TOLERANCE_SECONDS;
+    if entry.at.0.as_second() > latest {
+        return Err(Invalid::bad(
+            "at",
+            format!("{} is in the future (it is now {now})", entry.at),
+        )
+        .with_help("leave `at` out to log the current time"));
+    }
+    if let Some(parent) = &entry.reply_to {
+        let Some(parent_at) = rules.entries.get(parent) else {
+            return Err(
+                Invalid::unknown("reply_to", format!("unknown logbook entry `{parent}`"))
+                    .with_help(
+                        "`reply_to` is the id (file name without `.md`) of an existing entry",
+                    ),
+            );
+        };
+        if *parent_at > entry.at {
+            return Err(Invalid::bad(
+                "at",
+                format!("{} is before the entry it answers ({parent_at})", entry.at),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn check_by(by: &str, rules: &Rules, acting: Option<&str>) -> Result<(), Invalid> {
+    if by.trim().is_empty() {
+        return Err(Invalid::bad("by", "`by` is empty").with_help("say who did it"));
+    }
+    if by.chars().count() > MAX_BY_CHARS || by.chars().any(char::is_control) {
+        return Err(Invalid::bad(
+            "by",
+            format!("`by` must be one line of at most {MAX_BY_CHARS} characters"),
+        ));
+    }
+    if by != by.trim() {
+        return Err(Invalid::bad("by", "`by` has leading or trailing spaces"));
+    }
+    if let Some(acting) = acting
+        && by != acting
+        && rules.users.contains_key(by)
+    {
+        return Err(Invalid::bad(
+            "by",
+            format!("`{by}` is another user of the policy; `{acting}` may only log as itself"),
+        )
+        .with_help(format!("leave `by` out to log as `{acting}`")));
+    }
+    Ok(())
+}
+
+fn suggest<'a>(word: &str, candidates: &'a BTreeSet<String>) -> Option<&'a str> {
+    candidates
+        .iter()
+        .map(|c| (strsim::jaro_winkler(word, c), c))
+        .filter(|(score, _)| *score > 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, c)| c.as_str())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn moment(text: &str) -> Moment {
+        text.parse().unwrap_or(Moment(jiff::Timestamp::UNIX_EPOCH))
+    }
+
+    fn rules() -> Rules {
+        let mut rules = Rules::default();
+        rules.procedures.insert("verify-backup-tape".into());
+        rules.procedures.insert("rotate-logs".into());
+        rules.users.insert("alice".into(), false);
+        rules.users.insert("backup-bot".into(), true);
+        rules.add_entry("2026-11-20-tape", moment("2026-11-20T03:00:00Z"));
+        rules
+    }
+
+    fn entry() -> NewEntry {
+        NewEntry {
+            procedure: Some("verify-backup-tape".into()),
+            by: "backup-bot".into(),
+            disposition: Some(Disposition::Ok),
+            reply_to: None,
+            note: "fine".into(),
+            at: moment("2026-11-23T03:00:00Z"),
+        }
+    }
+
+    fn now() -> Moment {
+        moment("2026-11-23T03:00:10Z")
+    }
+
+    fn refused(entry: &NewEntry) -> Invalid {
+        match check(entry, &rules(), Some("backup-bot"), now()) {
+            Err(invalid) => invalid,
+            Ok(()) => panic!("{entry:?} was accepted"),
+        }
+    }
+
+    #[test]
+    fn a_good_entry_passes() {
+        assert_eq!(check(&entry(), &rules(), Some("backup-bot"), now()), Ok(()));
+    }
+
+    #[test]
+    fn an_unknown_procedure_is_unknown_with_a_suggestion() {
+        let invalid = refused(&NewEntry {
+            procedure: Some("verify-backup-tapes".into()),
+            ..entry()
+        });
+        assert_eq!(invalid.field, "procedure");
+        assert!(invalid.unknown);
+        assert_eq!(
+            invalid.help.as_deref(),
+            Some("did you mean `verify-backup-tape`?")
+        );
+    }
+
+    #[test]
+    fn a_malformed_procedure_is_bad_input() {
+        let invalid = refused(&NewEntry {
+            procedure: Some("../etc/passwd".into()),
+            ..entry()
+        });
+        assert_eq!((invalid.field, invalid.unknown), ("procedure", false));
+    }
+
+    #[test]
+    fn robots_log_only_as_themselves() {
+        let invalid = refused(&NewEntry {
+            by: "alice".into(),
+            ..entry()
+        });
+        assert_eq!(invalid.field, "by");
+        // A name that is not a user (the job, the host) is fine.
+        let entry = NewEntry {
+            by: "nightly job on backup1".into(),
+            ..entry()
+        };
+        assert_eq!(check(&entry, &rules(), Some("backup-bot"), now()), Ok(()));
+        // On the command line nobody is "acting": people log in their own name.
+        let entry = NewEntry {
+            by: "alice".into(),
+            ..entry
+        };
+        assert_eq!(check(&entry, &rules(), None, now()), Ok(()));
+    }
+
+    #[test]
+    fn bad_by_values_are_refused() {
+        for by in ["", "  ", "two\nlines", " padded", &"x".repeat(101)] {
+            let invalid = refused(&NewEntry {
+                by: by.into(),
+                ..entry()
+            });
+            assert_eq!(invalid.field, "by", "{by:?}");
+        }
+    }
+
+    #[test]
+    fn times_in_the_future_are_refused_but_skew_is_tolerated() {
+        let skewed = NewEntry {
+            at: moment("2026-11-23T03:04:00Z"),
+            ..entry()
+        };
+        assert_eq!(check(&skewed, &rules(), None, now()), Ok(()));
+        let invalid = refused(&NewEntry {
+            at: moment("2026-11-23T04:00:00Z"),
+            ..entry()
+        });
+        assert_eq!(invalid.field, "at");
+    }
+
+    #[test]
+    fn replies_need_an_earlier_existing_entry() {
+        let reply = NewEntry {
+            reply_to: Some("2026-11-20-tape".into()),
+            ..entry()
+        };
+        assert_eq!(check(&reply, &rules(), None, now()), Ok(()));
+        let invalid = refused(&NewEntry {
+            reply_to: Some("nope".into()),
+            ..entry()
+        });
+        assert_eq!((invalid.field, invalid.unknown), ("reply_to", true));
+        let invalid = refused(&NewEntry {
+            reply_to: Some("2026-11-20-tape".into()),
+            at: moment("2026-11-19T00:00:00Z"),
+            ..entry()
+        });
+        assert_eq!(invalid.field, "at");
+    }
+
+    #[test]
+    fn an_ad_hoc_entry_needs_a_note() {
+        let invalid = refused(&NewEntry {
+            procedure: None,
+            note: " ".into(),
+            ..entry()
+        });
+        assert_eq!(invalid.field, "note");
+        let invalid = refused(&NewEntry {
+            note: "bell\u{7}".into(),
+            ..entry()
+        });
+        assert_eq!(invalid.field, "note");
+    }
+
+    #[test]
+    fn dispositions_parse_as_the_content_model_reads_them() {
+        for text in DISPOSITIONS {
+            assert!(parse_disposition(text).is_ok(), "{text}");
+        }
+        let invalid = parse_disposition("fine").err();
+        assert_eq!(invalid.map(|i| i.field), Some("disposition"));
+        assert!(parse_at("yesterday").is_err());
+    }
+}

@@ -1,0 +1,296 @@
+//! What each detail page is made from, as a fingerprint, so a rebuild re-renders only the
+//! pages whose inputs changed.
+//!
+//! A page's key hashes the global inputs every page shows (theme, site configuration,
+//! "now", preview and audit state) with the content fingerprints (blake3 of the file
+//! text) of its own entity and of every entity its template reads, found through the
+//! derived relations. The dependencies follow the default theme's templates: when a
+//! repository overrides templates or uses another theme, no page has a key and every
+//! page is rendered.
+//!
+//! Index pages, the dashboard, reports, feeds and the API depend on everything and are
+//! always rendered (the output side still skips rewriting files whose bytes are equal).
+
+use std::collections::BTreeMap;
+
+use super::Input;
+use crate::content::{Content, Document};
+use crate::derive::Derived;
+
+/// A page's input fingerprint.
+pub type Key = [u8; 32];
+
+struct Fingerprints<'a> {
+    files: BTreeMap<&'a str, blake3::Hash>,
+}
+
+impl<'a> Fingerprints<'a> {
+    fn new(content: &'a Content) -> Self {
+        let mut files = BTreeMap::new();
+        let mut add = |path: &'a str, file| {
+            files.insert(path, blake3::hash(content.files.text(file).as_bytes()));
+        };
+        macro_rules! all {
+            ($($kind:ident),*) => {$(for doc in &content.$kind { add(&doc.path, doc.file()); })*};
+        }
+        all!(
+            hosts,
+            certificates,
+            domains,
+            modules,
+            releases,
+            procedures,
+            logbook,
+            tickets,
+            services,
+            sites,
+            features,
+            account_sets,
+            news
+        );
+        if let Some(o) = &content.overrides {
+            add(&o.path, o.file());
+        }
+        Self { files }
+    }
+}
+
+/// Builds one page key from labelled parts.
+struct KeyBuilder(blake3::Hasher);
+
+impl KeyBuilder {
+    fn new(global: &blake3::Hash, template: &str) -> Self {
+        let mut hasher = blake3::Hasher::new();
+        hasher.update(global.as_bytes());
+        hasher.update(template.as_bytes());
+        Self(hasher)
+    }
+
+    fn text(&mut self, text: &str) -> &mut Self {
+        self.0.update(&(text.len() as u64).to_le_bytes());
+        self.0.update(text.as_bytes());
+        self
+    }
+
+    fn doc<T>(&mut self, fp: &Fingerprints<'_>, doc: Option<&Document<T>>) -> &mut Self {
+        match doc {
+            Some(doc) => {
+                self.text(&doc.path);
+                if let Some(hash) = fp.files.get(doc.path.as_str()) {
+                    self.0.update(hash.as_bytes());
+                }
+            }
+            None => {
+                self.text("-");
+            }
+        }
+        self
+    }
+
+    fn finish(&self) -> Key {
+        *self.0.finalize().as_bytes()
+    }
+}
+
+fn find<'c, T>(docs: &'c [Document<T>], id: &str) -> Option<&'c Document<T>> {
+    docs.binary_search_by(|d| d.id.as_str().cmp(id))
+        .ok()
+        .and_then(|i| docs.get(i))
+}
+
+/// The inputs every page shows: theme, configuration, now, preview and audit state.
+pub fn global_key(input: &Input<'_>, theme_text: &[(&str, &[u8])]) -> blake3::Hash {
+    let mut hasher = blake3::Hasher::new();
+    hasher.update(env!("CARGO_PKG_VERSION").as_bytes());
+    for (name, bytes) in theme_text {
+        hasher.update(name.as_bytes());
+        hasher.update(&(bytes.len() as u64).to_le_bytes());
+        hasher.update(bytes);
+    }
+    if let Some(config) = &input.content.config {
+        hasher.update(input.content.files.text(config.file()).as_bytes());
+    }
+    hasher.update(input.now.to_string().as_bytes());
+    hasher.update(&[u8::from(input.preview), u8::from(input.trust.is_some())]);
+    hasher.finalize()
+}
+
+/// Keys of the detail pages, by output path.
+pub fn page_keys(input: &Input<'_>, global: &blake3::Hash) -> BTreeMap<String, Key> {
+    let content = input.content;
+    let derived: &Derived = input.derived;
+    let rel = &derived.relations;
+    let fp = Fingerprints::new(content);
+    let list = |index: &BTreeMap<String, Vec<String>>, id: &str| {
+        index.get(id).cloned().unwrap_or_default()
+    };
+    let mut keys = BTreeMap::new();
+    let mut put = |path: String, key: Key| {
+        keys.insert(path, key);
+    };
+
+    for host in &content.hosts {
+        let mut k = KeyBuilder::new(global, "host");
+        k.doc(&fp, Some(host));
+        for s in list(&rel.services_by_host, &host.id) {
+            let service = find(&content.services, &s);
+            k.doc(&fp, service);
+            k.doc(
+                &fp,
+                service.and_then(|sv| find(&content.sites, sv.data.site.as_str())),
+            );
+        }
+        for c in list(&rel.certificates_by_host, &host.id) {
+            k.doc(&fp, find(&content.certificates, &c));
+        }
+        for t in list(&rel.tickets_by_host, &host.id) {
+            k.doc(&fp, find(&content.tickets, &t));
+        }
+        put(format!("hosts/{}.html", host.id), k.finish());
+    }
+    for cert in &content.certificates {
+        let mut k = KeyBuilder::new(global, "certificate");
+        k.doc(&fp, Some(cert));
+        for h in &cert.data.hosts {
+            k.doc(&fp, find(&content.hosts, h));
+        }
+        if let Some(p) = &cert.data.renewal_procedure {
+            k.doc(&fp, find(&content.procedures, p));
+        }
+        put(format!("certificates/{}.html", cert.id), k.finish());
+    }
+    for domain in &content.domains {
+        put(
+            format!("domains/{}.html", domain.id),
+            KeyBuilder::new(global, "domain")
+                .doc(&fp, Some(domain))
+                .finish(),
+        );
+    }
+    for module in &content.modules {
+        let mut k = KeyBuilder::new(global, "module");
+        k.doc(&fp, Some(module));
+        for r in list(&rel.releases_by_module, &module.id) {
+            k.doc(&fp, find(&content.releases, &r));
+            for t in list(&rel.tickets_by_release, &r) {
+                k.text(&t);
+            }
+        }
+        for t in list(&rel.tickets_by_module, &module.id) {
+            k.doc(&fp, find(&content.tickets, &t));
+        }
+        put(format!("modules/{}.html", module.id), k.finish());
+    }
+    for release in &content.releases {
+        let mut k = KeyBuilder::new(global, "release");
+        k.doc(&fp, Some(release));
+        k.doc(&fp, find(&content.modules, release.data.module.as_str()));
+        for t in list(&rel.tickets_by_release, &release.id) {
+            k.doc(&fp, find(&content.tickets, &t));
+        }
+        put(format!("releases/{}.html", release.id), k.finish());
+    }
+    for procedure in &content.procedures {
+        let mut k = KeyBuilder::new(global, "procedure");
+        k.doc(&fp, Some(procedure));
+        for e in list(&rel.entries_by_procedure, &procedure.id) {
+            k.doc(&fp, find(&content.logbook, &e));
+        }
+        for c in list(&rel.certificates_by_procedure, &procedure.id) {
+            k.doc(&fp, find(&content.certificates, &c));
+        }
+        put(format!("procedures/{}.html", procedure.id), k.finish());
+    }
+    let thread_of: BTreeMap<&str, &crate::derive::Thread> = derived
+        .threads
+        .iter()
+        .flat_map(|t| t.entries.iter().map(move |e| (e.as_str(), t)))
+        .collect();
+    for entry in &content.logbook {
+        let mut k = KeyBuilder::new(global, "entry");
+        k.doc(&fp, Some(entry));
+        if let Some(p) = &entry.data.procedure {
+            k.doc(&fp, find(&content.procedures, p));
+        }
+        // The thread's state, its replies and the entry answered all come from the thread.
+        if let Some(thread) = thread_of.get(entry.id.as_str()) {
+            for e in &thread.entries {
+                k.doc(&fp, find(&content.logbook, e));
+            }
+        }
+        put(format!("logbook/{}.html", entry.id), k.finish());
+    }
+    for ticket in &content.tickets {
+        let mut k = KeyBuilder::new(global, "ticket");
+        k.doc(&fp, Some(ticket));
+        if let Some(m) = &ticket.data.module {
+            k.doc(&fp, find(&content.modules, m));
+        }
+        if let Some(r) = &ticket.data.fixed_in {
+            let release = find(&content.releases, r);
+            k.doc(&fp, release);
+            k.doc(
+                &fp,
+                release.and_then(|r| find(&content.modules, r.data.module.as_str())),
+            );
+        }
+        put(format!("tickets/{}.html", ticket.id), k.finish());
+    }
+    for site in &content.sites {
+        let mut k = KeyBuilder::new(global, "site");
+        k.doc(&fp, Some(site));
+        for s in list(&rel.services_by_site, &site.id) {
+            k.doc(&fp, find(&content.services, &s));
+        }
+        put(format!("sites/{}.html", site.id), k.finish());
+    }
+    for service in &content.services {
+        let mut k = KeyBuilder::new(global, "service");
+        k.doc(&fp, Some(service));
+        k.doc(&fp, find(&content.sites, service.data.site.as_str()));
+        for h in &service.data.hosts {
+            k.doc(&fp, find(&content.hosts, h));
+        }
+        put(format!("services/{}.html", service.id), k.finish());
+    }
+    for news in &content.news {
+        put(
+            format!("news/{}.html", news.id),
+            KeyBuilder::new(global, "news")
+                .doc(&fp, Some(news))
+                .finish(),
+        );
+    }
+    for feature in &content.features {
+        let mut k = KeyBuilder::new(global, "feature");
+        k.doc(&fp, Some(feature));
+        for set in &content.account_sets {
+            k.doc(&fp, Some(set));
+        }
+        k.doc(&fp, content.overrides.as_ref());
+        put(format!("flags/features/{}.html", feature.id), k.finish());
+    }
+    for set in &content.account_sets {
+        put(
+            format!("flags/account_sets/{}.html", set.id),
+            KeyBuilder::new(global, "account_set")
+                .doc(&fp, Some(set))
+                .finish(),
+        );
+    }
+    if let Some(trust) = input.trust {
+        for (path, events) in &trust.events {
+            if !crate::trust::judge::is_clean_path(path) {
+                continue;
+            }
+            let mut k = KeyBuilder::new(global, "audit_file");
+            k.text(path);
+            k.text(&serde_json::to_string(events).unwrap_or_default());
+            k.text(trust.approved.get(path).map_or("", String::as_str));
+            let pending = trust.pending.iter().find(|p| &p.path == path);
+            k.text(&serde_json::to_string(&pending).unwrap_or_default());
+            put(super::data::audit_url(path), k.finish());
+        }
+    }
+    keys
+}

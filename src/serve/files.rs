@@ -1,0 +1,438 @@
+//! The site in memory: every file with its headers computed once (strong ETag, type,
+//! caching) and its gzip and brotli variants, so answering a request is a map lookup.
+//!
+//! A [`Site`] is immutable; a rebuild makes a new one and the server swaps it in whole.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use axum::http::HeaderValue;
+use bytes::Bytes;
+use rayon::prelude::*;
+
+use crate::flags::sha256_hex;
+
+/// `Cache-Control` of content-addressed files (`flags/<sha256>.json`): never changes.
+pub const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+/// `Cache-Control` of everything else: keep it, but ask (`If-None-Match`) before using it.
+pub const REVALIDATE: &str = "no-cache";
+
+/// Smaller files are not worth compressing.
+const MIN_COMPRESS_BYTES: usize = 256;
+/// gzip level (flate2: 0–9) and brotli quality (0–11): near the best ratios while a
+/// rebuild of a large site still compresses in well under a second per core.
+const GZIP_LEVEL: u32 = 9;
+const BROTLI_QUALITY: u32 = 9;
+const BROTLI_MIN_WINDOW: u32 = 10;
+const BROTLI_MAX_WINDOW: u32 = 22;
+
+/// One file, ready to send.
+#[derive(Debug, Clone)]
+pub struct Asset {
+    /// `"<sha256 of the bytes>"`: the same for every encoding (see docs/serve.md).
+    pub etag: HeaderValue,
+    pub content_type: HeaderValue,
+    pub cache_control: HeaderValue,
+    pub identity: Bytes,
+    pub gzip: Option<Bytes>,
+    pub brotli: Option<Bytes>,
+}
+
+impl Asset {
+    /// Computes everything about `bytes` served as `path`.
+    pub fn new(path: &str, bytes: Vec<u8>) -> Asset {
+        let sha = sha256_hex(&bytes);
+        let immutable = is_content_addressed(path, &sha);
+        let content_type = content_type(path);
+        let compressible = is_compressible(content_type) && bytes.len() >= MIN_COMPRESS_BYTES;
+        let (gzip, brotli) = if compressible {
+            (
+                smaller(&bytes, gzip(&bytes)),
+                smaller(&bytes, brotli(&bytes)),
+            )
+        } else {
+            (None, None)
+        };
+        Asset {
+            etag: header(&format!("\"{sha}\"")),
+            content_type: HeaderValue::from_static(content_type),
+            cache_control: HeaderValue::from_static(if immutable { IMMUTABLE } else { REVALIDATE }),
+            identity: Bytes::from(bytes),
+            gzip,
+            brotli,
+        }
+    }
+
+    /// Whether the file has compressed variants (and so responses `Vary`).
+    pub fn varies(&self) -> bool {
+        self.gzip.is_some() || self.brotli.is_some()
+    }
+}
+
+/// A whole site: URL path (without the leading `/`) → file.
+#[derive(Debug, Default)]
+pub struct Site {
+    files: HashMap<String, Asset>,
+    /// `404.html` for answers at any depth: with `<base href="/">`, since the site's
+    /// links are relative to where the page was meant to be.
+    not_found: Option<Asset>,
+}
+
+impl Site {
+    /// Prepares every file of a built site (compressing in parallel). `html` may rewrite
+    /// HTML pages first (the preview's live-reload script).
+    pub fn from_files(
+        files: BTreeMap<String, Vec<u8>>,
+        html: Option<&(dyn Fn(Vec<u8>) -> Vec<u8> + Sync)>,
+    ) -> Site {
+        let files = files
+            .into_par_iter()
+            .filter(|(path, _)| is_servable(path))
+            .map(|(path, bytes)| {
+                let bytes = match html {
+                    Some(rewrite) if is_html(&path) => rewrite(bytes),
+                    _ => bytes,
+                };
+                let asset = Asset::new(&path, bytes);
+                (path, asset)
+            })
+            .collect::<HashMap<String, Asset>>();
+        let not_found = files
+            .get("404.html")
+            .map(|page| Asset::new("404.html", with_base(&page.identity)));
+        Site { files, not_found }
+    }
+
+    /// The page for a path that has none (the site's `404.html`), if the site has one.
+    pub fn not_found(&self) -> Option<&Asset> {
+        self.not_found.as_ref()
+    }
+
+    pub fn get(&self, path: &str) -> Option<&Asset> {
+        self.files.get(path)
+    }
+
+    pub fn len(&self) -> usize {
+        self.files.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.files.is_empty()
+    }
+}
+
+/// `html` with `<base href="/">` at the start of its head.
+fn with_base(html: &[u8]) -> Vec<u8> {
+    let base = b"<base href=\"/\">";
+    let at = html
+        .windows(6)
+        .position(|w| w.eq_ignore_ascii_case(b"<head>"))
+        .map_or(0, |i| i + 6);
+    let mut out = Vec::with_capacity(html.len() + base.len());
+    out.extend_from_slice(&html[..at]);
+    out.extend_from_slice(base);
+    out.extend_from_slice(&html[at..]);
+    out
+}
+
+/// Why a directory could not be read as a site.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("cannot read {}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{} was replaced while it was being read (a new build was swapped in)", path.display())]
+    Moved { path: PathBuf },
+}
+
+/// Reads every file under `root` into memory.
+///
+/// Hidden files (`.glassroom-site`, editor droppings) are not served. A symbolic link is
+/// served only when it points to a file inside `root`; anything leading out is skipped.
+/// `glassroom build` swaps a new site in by renaming directories; if that happens while
+/// the directory is read, the result would mix two builds, so the identity of `root` is
+/// compared before and after and a changed one is an error (the caller retries).
+pub fn read_dir(root: &Path) -> Result<BTreeMap<String, Vec<u8>>, LoadError> {
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| LoadError::Io { path, source }
+    };
+    let before = identity(root).map_err(io(root))?;
+    let canonical_root = root.canonicalize().map_err(io(root))?;
+    let mut files = BTreeMap::new();
+    let walker = walkdir::WalkDir::new(root)
+        .follow_links(false)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_entry(|entry| entry.depth() == 0 || !is_hidden(entry.file_name()));
+    for entry in walker {
+        let entry = entry.map_err(|err| {
+            let path = err.path().unwrap_or(root).to_path_buf();
+            LoadError::Io {
+                path,
+                source: err.into(),
+            }
+        })?;
+        let Some(relative) = relative(root, entry.path()) else {
+            continue;
+        };
+        let file_type = entry.file_type();
+        let source = if file_type.is_file() {
+            entry.path().to_path_buf()
+        } else if file_type.is_symlink() {
+            match entry.path().canonicalize() {
+                Ok(target) if target.starts_with(&canonical_root) && target.is_file() => target,
+                _ => continue,
+            }
+        } else {
+            continue;
+        };
+        let bytes = std::fs::read(&source).map_err(io(&source))?;
+        files.insert(relative, bytes);
+    }
+    if identity(root).map_err(io(root))? != before {
+        return Err(LoadError::Moved {
+            path: root.to_path_buf(),
+        });
+    }
+    Ok(files)
+}
+
+/// Device and inode: a directory renamed into place is a different directory.
+fn identity(path: &Path) -> std::io::Result<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::metadata(path)?;
+    Ok((meta.dev(), meta.ino()))
+}
+
+fn relative(root: &Path, path: &Path) -> Option<String> {
+    let relative = path.strip_prefix(root).ok()?;
+    let parts: Option<Vec<&str>> = relative
+        .components()
+        .map(|c| match c {
+            std::path::Component::Normal(part) => part.to_str(),
+            _ => None,
+        })
+        .collect();
+    let parts = parts?;
+    (!parts.is_empty()).then(|| parts.join("/"))
+}
+
+fn is_hidden(name: &std::ffi::OsStr) -> bool {
+    let name = name.to_string_lossy();
+    name.starts_with('.') && name != ".well-known"
+}
+
+/// A path the server may answer for: no hidden or empty segments, no `..`.
+fn is_servable(path: &str) -> bool {
+    path.split('/').all(|part| {
+        !part.is_empty() && (!part.starts_with('.') || part == ".well-known") && part != ".."
+    })
+}
+
+/// `flags/<sha256>.json` whose name is the sha256 of its bytes.
+fn is_content_addressed(path: &str, sha: &str) -> bool {
+    path.strip_prefix("flags/")
+        .and_then(|name| name.strip_suffix(".json"))
+        .is_some_and(|name| name == sha)
+}
+
+pub fn is_html(path: &str) -> bool {
+    path.ends_with(".html") || path.ends_with(".htm")
+}
+
+/// The media type of a path, by extension.
+pub fn content_type(path: &str) -> &'static str {
+    let extension = path
+        .rsplit_once('.')
+        .map(|(_, ext)| ext.to_ascii_lowercase())
+        .unwrap_or_default();
+    match extension.as_str() {
+        "html" | "htm" => "text/html; charset=utf-8",
+        "css" => "text/css; charset=utf-8",
+        "js" | "mjs" => "text/javascript; charset=utf-8",
+        "json" => "application/json",
+        "atom" => "application/atom+xml",
+        "rss" => "application/rss+xml",
+        "xml" => "application/xml",
+        "ics" => "text/calendar; charset=utf-8",
+        "txt" | "sha256" | "md" => "text/plain; charset=utf-8",
+        "csv" => "text/csv; charset=utf-8",
+        "svg" => "image/svg+xml",
+        "png" => "image/png",
+        "jpg" | "jpeg" => "image/jpeg",
+        "gif" => "image/gif",
+        "webp" => "image/webp",
+        "avif" => "image/avif",
+        "ico" => "image/vnd.microsoft.icon",
+        "woff" => "font/woff",
+        "woff2" => "font/woff2",
+        "ttf" => "font/ttf",
+        "otf" => "font/otf",
+        "pdf" => "application/pdf",
+        "wasm" => "application/wasm",
+        "webmanifest" => "application/manifest+json",
+        _ => "application/octet-stream",
+    }
+}
+
+fn is_compressible(content_type: &str) -> bool {
+    content_type.starts_with("text/")
+        || matches!(
+            content_type,
+            "application/json"
+                | "application/atom+xml"
+                | "application/rss+xml"
+                | "application/xml"
+                | "application/manifest+json"
+                | "application/wasm"
+                | "image/svg+xml"
+                | "image/vnd.microsoft.icon"
+                | "font/ttf"
+                | "font/otf"
+        )
+}
+
+/// A variant is kept only when it saves at least 5%.
+fn smaller(original: &[u8], compressed: Option<Vec<u8>>) -> Option<Bytes> {
+    compressed
+        .filter(|c| c.len() * 20 < original.len() * 19)
+        .map(Bytes::from)
+}
+
+fn gzip(bytes: &[u8]) -> Option<Vec<u8>> {
+    let mut encoder = flate2::write::GzEncoder::new(
+        Vec::with_capacity(bytes.len() / 3),
+        flate2::Compression::new(GZIP_LEVEL),
+    );
+    encoder.write_all(bytes).ok()?;
+    encoder.finish().ok()
+}
+
+fn brotli(bytes: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(bytes.len() / 3);
+    {
+        // A window no larger than the file: the encoder's tables grow with the window,
+        // and setting up 4 MiB of them for a 3 KiB page would cost more than compressing.
+        let needed = usize::BITS - bytes.len().max(1).leading_zeros();
+        let window = needed.clamp(BROTLI_MIN_WINDOW, BROTLI_MAX_WINDOW);
+        let mut writer = brotli::CompressorWriter::new(&mut out, 4096, BROTLI_QUALITY, window);
+        writer.write_all(bytes).ok()?;
+        writer.flush().ok()?;
+    }
+    Some(out)
+}
+
+/// A header value from text we made (hex, quotes): always valid.
+fn header(text: &str) -> HeaderValue {
+    HeaderValue::from_str(text).unwrap_or_else(|_| HeaderValue::from_static("\"\""))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Read;
+
+    #[test]
+    fn etags_are_the_sha256_and_only_content_addressed_files_are_immutable() {
+        let bundle = br#"{"schema":1}"#.to_vec();
+        let sha = sha256_hex(&bundle);
+        let flags = Asset::new("flags.json", bundle.clone());
+        assert_eq!(flags.etag, format!("\"{sha}\"").as_str());
+        assert_eq!(flags.cache_control, REVALIDATE);
+        let copy = Asset::new(&format!("flags/{sha}.json"), bundle.clone());
+        assert_eq!(copy.cache_control, IMMUTABLE);
+        // A file that merely looks content-addressed is not trusted to be.
+        let liar = Asset::new(&format!("flags/{}.json", "0".repeat(64)), bundle);
+        assert_eq!(liar.cache_control, REVALIDATE);
+    }
+
+    #[test]
+    fn compressed_variants_decode_to_the_same_bytes() {
+        let page = "<p>hello, operations</p>\n".repeat(100).into_bytes();
+        let asset = Asset::new("index.html", page.clone());
+        assert_eq!(asset.content_type, "text/html; charset=utf-8");
+        let gz = asset.gzip.clone().unwrap_or_default();
+        let mut decoded = Vec::new();
+        flate2::read::GzDecoder::new(&gz[..])
+            .read_to_end(&mut decoded)
+            .unwrap_or_default();
+        assert_eq!(decoded, page);
+        let br = asset.brotli.clone().unwrap_or_default();
+        let mut decoded = Vec::new();
+        brotli::Decompressor::new(&br[..], 4096)
+            .read_to_end(&mut decoded)
+            .unwrap_or_default();
+        assert_eq!(decoded, page);
+        // Images and tiny files are sent as they are.
+        assert!(!Asset::new("logo.png", page).varies());
+        assert!(!Asset::new("tiny.css", b"a{}".to_vec()).varies());
+    }
+
+    #[test]
+    fn the_not_found_page_links_from_the_root() {
+        let files: BTreeMap<String, Vec<u8>> = [(
+            "404.html".to_owned(),
+            b"<html><head><title>x</title>".to_vec(),
+        )]
+        .into();
+        let site = Site::from_files(files, None);
+        let page = site
+            .not_found()
+            .map(|a| a.identity.clone())
+            .unwrap_or_default();
+        assert_eq!(&page[..], b"<html><head><base href=\"/\"><title>x</title>");
+    }
+
+    #[test]
+    fn types_by_extension() {
+        assert_eq!(
+            content_type("flags.json.sha256"),
+            "text/plain; charset=utf-8"
+        );
+        assert_eq!(content_type("feeds/news.atom"), "application/atom+xml");
+        assert_eq!(content_type("calendar.ics"), "text/calendar; charset=utf-8");
+        assert_eq!(content_type("STYLE.CSS"), "text/css; charset=utf-8");
+        assert_eq!(content_type("blob"), "application/octet-stream");
+    }
+
+    #[test]
+    fn hidden_files_are_not_served() {
+        let files: BTreeMap<String, Vec<u8>> = [
+            (".glassroom-site", "x"),
+            ("a/.secret", "x"),
+            ("index.html", "x"),
+            (".well-known/security.txt", "x"),
+        ]
+        .into_iter()
+        .map(|(p, b)| (p.to_owned(), b.as_bytes().to_vec()))
+        .collect();
+        let site = Site::from_files(files, None);
+        assert!(site.get(".glassroom-site").is_none());
+        assert!(site.get("a/.secret").is_none());
+        assert!(site.get("index.html").is_some());
+        assert!(site.get(".well-known/security.txt").is_some());
+    }
+
+    #[test]
+    fn reading_a_directory_skips_links_that_leave_it() -> Result<(), Box<dyn std::error::Error>> {
+        let outside = tempfile::tempdir()?;
+        std::fs::write(outside.path().join("secret.txt"), "secret")?;
+        let dir = tempfile::tempdir()?;
+        let root = dir.path();
+        std::fs::create_dir(root.join("sub"))?;
+        std::fs::write(root.join("sub/page.html"), "page")?;
+        std::fs::write(root.join(".glassroom-site"), "marker")?;
+        std::os::unix::fs::symlink(outside.path().join("secret.txt"), root.join("leak.txt"))?;
+        std::os::unix::fs::symlink(outside.path(), root.join("leakdir"))?;
+        std::os::unix::fs::symlink(root.join("sub/page.html"), root.join("alias.html"))?;
+        let files = read_dir(root)?;
+        let paths: Vec<&str> = files.keys().map(String::as_str).collect();
+        assert_eq!(paths, ["alias.html", "sub/page.html"]);
+        Ok(())
+    }
+}

@@ -1,0 +1,687 @@
+//! `glassroom serve`: the site over HTTP from memory, with strong ETags and `304`s,
+//! rebuilt and swapped in whole when its input changes, a live-reloading preview of the
+//! working tree, and `POST /logbook` for robots.
+//!
+//! [`Server::start`] does the first build and starts the watcher thread; [`run`] serves
+//! on a tokio runtime until the shutdown future completes. Requests read the current
+//! [`Snapshot`] through an `ArcSwap`: a rebuild replaces it in one atomic store, so a
+//! request sees either the old site or the new one, never a mix.
+
+pub mod files;
+pub mod http;
+pub mod logbook;
+pub mod preview;
+pub mod watch;
+
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::Sender;
+use std::time::{Duration, Instant};
+
+use arc_swap::ArcSwap;
+use axum::Router;
+use axum::body::Body;
+use axum::extract::State as AxumState;
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
+use axum::http::{HeaderValue, Method, Request, Response, StatusCode};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
+
+use self::files::{Asset, Site};
+use self::logbook::{Approved, Intake, Logged};
+use self::watch::{After, Layout, Signal};
+use crate::content::types::Moment;
+use crate::diag::{Diagnostics, Files};
+use crate::intake::Signer;
+use crate::pipeline::{self, Source};
+
+/// Seconds since the epoch, read when needed (tests inject a fixed one).
+pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
+
+/// What to serve.
+#[derive(Debug, Clone)]
+pub enum Origin {
+    /// A built site directory, reloaded when it changes.
+    Root(PathBuf),
+    /// A repository, built in memory from its approved tree (or, with
+    /// `source.worktree`, from its working directory: the preview).
+    Repo { path: PathBuf, source: Source },
+}
+
+/// Bounds on what a client may send or hold.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Time to send the request headers; longest a read or write may stall (so also how
+    /// long an idle keep-alive connection stays open); time to send a logbook body.
+    pub timeout: Duration,
+    /// The request line and headers together (hyper's minimum is 8 KiB).
+    pub max_header_bytes: usize,
+    pub max_headers: usize,
+    /// A logbook entry's body.
+    pub max_body_bytes: usize,
+    /// Connections served at once; more wait to be accepted.
+    pub max_connections: usize,
+    /// How long shutdown waits for requests in progress.
+    pub shutdown_grace: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            timeout: Duration::from_secs(10),
+            max_header_bytes: 16 * 1024,
+            max_headers: 64,
+            max_body_bytes: 64 * 1024,
+            max_connections: 1024,
+            shutdown_grace: Duration::from_secs(10),
+        }
+    }
+}
+
+/// A checked configuration.
+pub struct Config {
+    pub origin: Origin,
+    /// The moment to build for (default: the commit time, or the clock for a preview).
+    pub now: Option<Moment>,
+    /// Accept `POST /logbook`, committing with this key (needs [`Origin::Repo`]).
+    pub logbook: Option<Signer>,
+    pub limits: Limits,
+    pub clock: Clock,
+}
+
+/// Where the server tells what it does (the command prints to stderr).
+pub trait Report: Send + Sync {
+    fn info(&self, message: &str);
+    fn warning(&self, message: &str);
+    fn diagnostics(&self, files: &Files, diagnostics: &Diagnostics);
+}
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error(
+        "{} does not exist; build a site there first (`glassroom build REPO --out {}`) or serve a repository with --repo",
+        path.display(), path.display()
+    )]
+    NoRoot { path: PathBuf },
+    #[error("cannot read the site in {}", path.display())]
+    Root {
+        path: PathBuf,
+        #[source]
+        source: files::LoadError,
+    },
+    #[error("cannot open the repository {}", path.display())]
+    Repo {
+        path: PathBuf,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    #[error("cannot watch {} for changes", path.display())]
+    Watch {
+        path: PathBuf,
+        #[source]
+        source: notify::Error,
+    },
+    #[error("--accept-logbook needs a repository to commit to: serve it with --repo")]
+    LogbookWithoutRepo,
+    #[error(
+        "--accept-logbook cannot be combined with --preview: entries are checked against the approved tree"
+    )]
+    LogbookInPreview,
+}
+
+/// The site as requests see it at one moment.
+pub struct Snapshot {
+    /// Changes with every rebuild (the live-reload script watches it).
+    pub generation: u64,
+    pub view: View,
+}
+
+pub enum View {
+    Site(Site),
+    /// The build failed and there is no site to show (a preview always shows this).
+    Broken(Asset),
+}
+
+/// Everything a request handler needs.
+pub struct State {
+    current: ArcSwap<Snapshot>,
+    preview: bool,
+    intake: Option<Intake>,
+    poke: Sender<Signal>,
+    report: Arc<dyn Report>,
+}
+
+impl State {
+    /// The snapshot being served now.
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        self.current.load_full()
+    }
+}
+
+/// A started server: its state, and the thread that rebuilds it.
+pub struct Server {
+    state: Arc<State>,
+    stop: Sender<Signal>,
+    watcher: Option<std::thread::JoinHandle<()>>,
+    /// One line saying what is served.
+    pub description: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.stop.send(Signal::Stop);
+        if let Some(thread) = self.watcher.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// Builds sites for an origin.
+struct Builder {
+    origin: Origin,
+    now: Option<Moment>,
+    clock: Clock,
+    want_rules: bool,
+}
+
+/// The result of one build.
+enum Built {
+    Site {
+        site: Box<Site>,
+        approved: Option<Box<Approved>>,
+        summary: String,
+    },
+    Broken {
+        title: String,
+        details: String,
+    },
+    /// The input was caught mid-change; try again.
+    Retry(String),
+}
+
+impl Builder {
+    fn preview(&self) -> bool {
+        matches!(&self.origin, Origin::Repo { source, .. } if source.worktree)
+    }
+
+    fn build(&self, generation: u64, report: &dyn Report) -> Built {
+        let started = Instant::now();
+        match &self.origin {
+            Origin::Root(root) => match files::read_dir(root) {
+                Ok(files) => {
+                    let site = Box::new(Site::from_files(files, None));
+                    let summary = format!(
+                        "{} files from {} in {} ms",
+                        site.len(),
+                        root.display(),
+                        started.elapsed().as_millis()
+                    );
+                    Built::Site {
+                        site,
+                        approved: None,
+                        summary,
+                    }
+                }
+                Err(err) => Built::Retry(err.to_string()),
+            },
+            Origin::Repo { path, source } => self.build_repo(path, source, generation, report),
+        }
+    }
+
+    fn build_repo(
+        &self,
+        path: &Path,
+        source: &Source,
+        generation: u64,
+        report: &dyn Report,
+    ) -> Built {
+        let started = Instant::now();
+        let clock = (self.clock)();
+        let opened = match pipeline::open(path, source, clock) {
+            Ok(opened) => opened,
+            Err(err) => {
+                let mut details = err.to_string();
+                let mut cause = err.source();
+                while let Some(inner) = cause {
+                    details.push_str(&format!("\n  caused by: {inner}"));
+                    cause = inner.source();
+                }
+                return Built::Broken {
+                    title: format!("Cannot read {}", path.display()),
+                    details,
+                };
+            }
+        };
+        for warning in &opened.warnings {
+            report.warning(warning);
+        }
+        let now = if self.preview() {
+            self.now
+                .or_else(|| jiff::Timestamp::from_second(clock).ok().map(Moment))
+        } else {
+            self.now
+        };
+        match pipeline::build(&opened, now, clock, &crate::render::Quiet) {
+            Ok(built) => {
+                if !built.warnings.is_empty() {
+                    report.diagnostics(&built.sources, &built.warnings);
+                }
+                let approved = self.want_rules.then(|| {
+                    let loaded = crate::content::load(&opened.tree);
+                    Box::new(Approved::from_content(&loaded.content))
+                });
+                let inject = preview::injector(generation);
+                let site = Box::new(Site::from_files(
+                    built.files,
+                    self.preview()
+                        .then_some(&inject as &(dyn Fn(Vec<u8>) -> Vec<u8> + Sync)),
+                ));
+                let summary = format!(
+                    "{} files, {} alerts, now = {}, in {} ms",
+                    site.len(),
+                    built.alerts,
+                    built.now,
+                    started.elapsed().as_millis()
+                );
+                Built::Site {
+                    site,
+                    approved,
+                    summary,
+                }
+            }
+            Err(failed) => {
+                report.diagnostics(&failed.sources, &failed.diagnostics);
+                let count = failed.diagnostics.iter().count();
+                Built::Broken {
+                    title: format!(
+                        "The build failed with {count} problem{}",
+                        if count == 1 { "" } else { "s" }
+                    ),
+                    details: preview::diagnostics_text(&failed.sources, &failed.diagnostics),
+                }
+            }
+        }
+    }
+
+    fn layout(&self) -> Result<Layout, ServeError> {
+        let canonical = |path: &Path| {
+            path.canonicalize().map_err(|err| ServeError::Watch {
+                path: path.to_path_buf(),
+                source: notify::Error::io(err),
+            })
+        };
+        match &self.origin {
+            Origin::Root(root) => Ok(Layout::Root {
+                root: canonical(root)?,
+            }),
+            Origin::Repo { path, source } => {
+                let root = canonical(path)?;
+                let Ok(repo) = git2::Repository::open(&root) else {
+                    // Not a repository: only a preview of the directory can change.
+                    return Ok(Layout::Worktree {
+                        git_dir: root.join(".git"),
+                        common_dir: root.join(".git"),
+                        root,
+                    });
+                };
+                let git_dir = canonical(repo.path())?;
+                let common_dir = canonical(repo.commondir())?;
+                Ok(if source.worktree {
+                    Layout::Worktree {
+                        root,
+                        git_dir,
+                        common_dir,
+                    }
+                } else {
+                    Layout::Refs {
+                        git_dir,
+                        common_dir,
+                    }
+                })
+            }
+        }
+    }
+}
+
+impl Server {
+    /// Checks the configuration, builds the site once and starts watching its input.
+    pub fn start(config: Config, report: Arc<dyn Report>) -> Result<Server, ServeError> {
+        let preview = matches!(&config.origin, Origin::Repo { source, .. } if source.worktree);
+        if config.logbook.is_some() {
+            match &config.origin {
+                Origin::Root(_) => return Err(ServeError::LogbookWithoutRepo),
+                Origin::Repo { .. } if preview => return Err(ServeError::LogbookInPreview),
+                Origin::Repo { .. } => {}
+            }
+        }
+        if let Origin::Root(root) = &config.origin
+            && !root.is_dir()
+        {
+            return Err(ServeError::NoRoot { path: root.clone() });
+        }
+        if let Origin::Repo { path, .. } = &config.origin
+            && !path.is_dir()
+        {
+            return Err(ServeError::Repo {
+                path: path.clone(),
+                source: "it is not a directory".into(),
+            });
+        }
+        let intake = match (&config.origin, config.logbook) {
+            (Origin::Repo { path, .. }, Some(signer)) => Some(Intake::new(
+                path.clone(),
+                signer,
+                Arc::clone(&config.clock),
+                config.limits.max_body_bytes,
+                config.limits.timeout,
+            )),
+            _ => None,
+        };
+        let builder = Builder {
+            origin: config.origin.clone(),
+            now: config.now,
+            clock: Arc::clone(&config.clock),
+            want_rules: intake.is_some(),
+        };
+        let layout = builder.layout()?;
+
+        // The first build: a site directory that cannot be read is an error; a
+        // repository whose content fails shows the failure in the browser.
+        let mut first = builder.build(1, &*report);
+        for _ in 0..20 {
+            let Built::Retry(_) = first else { break };
+            std::thread::sleep(Duration::from_millis(100));
+            first = builder.build(1, &*report);
+        }
+        let view = match first {
+            Built::Site {
+                site,
+                approved,
+                summary,
+            } => {
+                report.info(&format!("built {summary}"));
+                if let (Some(intake), Some(approved)) = (&intake, approved) {
+                    check_signing_key(intake, &approved, &*report);
+                    intake.set_approved(*approved);
+                }
+                if site.get("index.html").is_none() {
+                    report.warning(
+                        "the site has no index.html: is this a site built by `glassroom build`?",
+                    );
+                }
+                View::Site(*site)
+            }
+            Built::Broken { title, details } => {
+                report.warning(&format!("{title}: serving an error page until it is fixed"));
+                View::Broken(preview::error_page(&title, &details, preview.then_some(1)))
+            }
+            Built::Retry(message) => {
+                let Origin::Root(root) = &config.origin else {
+                    return Err(ServeError::Repo {
+                        path: PathBuf::new(),
+                        source: message.into(),
+                    });
+                };
+                return Err(ServeError::Root {
+                    path: root.clone(),
+                    source: files::LoadError::Moved { path: root.clone() },
+                });
+            }
+        };
+
+        let (sender, receiver) = std::sync::mpsc::channel();
+        let state = Arc::new(State {
+            current: ArcSwap::from_pointee(Snapshot {
+                generation: 1,
+                view,
+            }),
+            preview,
+            intake,
+            poke: sender.clone(),
+            report: Arc::clone(&report),
+        });
+        let generation = Arc::new(AtomicU64::new(1));
+        let rebuild_state = Arc::clone(&state);
+        let rebuild = move || rebuild(&builder, &rebuild_state, &generation);
+        let warn_report = Arc::clone(&report);
+        let watch_path = match &config.origin {
+            Origin::Root(path) | Origin::Repo { path, .. } => path.clone(),
+        };
+        let watcher = watch::spawn(layout, sender.clone(), receiver, rebuild, move |message| {
+            warn_report.warning(&message)
+        })
+        .map_err(|source| ServeError::Watch {
+            path: watch_path,
+            source,
+        })?;
+        let description = match &config.origin {
+            Origin::Root(root) => format!("the site in {}", root.display()),
+            Origin::Repo { path, .. } if preview => {
+                format!("a live preview of the working tree of {}", path.display())
+            }
+            Origin::Repo { path, .. } => format!("the approved tree of {}", path.display()),
+        };
+        Ok(Server {
+            state,
+            stop: sender,
+            watcher: Some(watcher),
+            description,
+        })
+    }
+
+    pub fn state(&self) -> Arc<State> {
+        Arc::clone(&self.state)
+    }
+}
+
+/// The signing key should belong to someone in the policy, or the commits it signs are
+/// not attributed to anyone (they still publish: the logbook is pre-approved).
+fn check_signing_key(intake: &Intake, approved: &Approved, report: &dyn Report) {
+    match approved.key_owner(intake.signer().public_key()) {
+        Some(owner) => report.info(&format!(
+            "accepting logbook entries from {} robot token(s); commits are signed as `{owner}`",
+            approved.robots()
+        )),
+        None => report.warning(
+            "the --signing-key is not listed for any user in .glassroom/policy.yaml: entries will be committed, but their signatures will not be attributed; add its public key to the robot's `keys`",
+        ),
+    }
+    if approved.robots() == 0 {
+        report.warning(
+            "glassroom.yaml lists no serve.logbook_tokens: every POST /logbook will be refused (401)",
+        );
+    }
+}
+
+/// One rebuild on the watcher thread: build, then swap the snapshot in.
+fn rebuild(builder: &Builder, state: &State, generation: &AtomicU64) -> After {
+    let next = generation.load(Ordering::SeqCst) + 1;
+    match builder.build(next, &*state.report) {
+        Built::Site {
+            site,
+            approved,
+            summary,
+        } => {
+            generation.store(next, Ordering::SeqCst);
+            if let (Some(intake), Some(approved)) = (&state.intake, approved) {
+                intake.set_approved(*approved);
+            }
+            state.current.store(Arc::new(Snapshot {
+                generation: next,
+                view: View::Site(*site),
+            }));
+            state.report.info(&format!("rebuilt: {summary}"));
+            After::Done
+        }
+        Built::Broken { title, details } => {
+            let showing_site = matches!(state.current.load().view, View::Site(_));
+            if state.preview || !showing_site {
+                generation.store(next, Ordering::SeqCst);
+                state.current.store(Arc::new(Snapshot {
+                    generation: next,
+                    view: View::Broken(preview::error_page(
+                        &title,
+                        &details,
+                        state.preview.then_some(next),
+                    )),
+                }));
+                state
+                    .report
+                    .warning(&format!("{title}: the browser shows the errors"));
+            } else {
+                state
+                    .report
+                    .warning(&format!("{title}: still serving the last good build"));
+            }
+            After::Done
+        }
+        Built::Retry(message) => {
+            state.report.warning(&format!("{message}; retrying"));
+            After::Retry
+        }
+    }
+}
+
+/// The application: every request goes through [`dispatch`].
+pub fn router(state: Arc<State>) -> Router {
+    Router::new().fallback(dispatch).with_state(state)
+}
+
+async fn dispatch(
+    AxumState(state): AxumState<Arc<State>>,
+    request: Request<Body>,
+) -> Response<Body> {
+    let path = request.uri().path();
+    if path == "/logbook" && request.method() == Method::POST {
+        let Some(intake) = &state.intake else {
+            return logbook::not_accepted();
+        };
+        let (response, logged) = intake.post(request).await;
+        if let Logged::Appended {
+            principal,
+            appended,
+        } = logged
+        {
+            state.report.info(&format!(
+                "logbook: {principal} appended {} (commit {})",
+                appended.path,
+                appended.commit.get(..10).unwrap_or(&appended.commit)
+            ));
+            let _ = state.poke.send(Signal::Poke);
+        }
+        return response;
+    }
+    let method = request.method();
+    if method != Method::GET && method != Method::HEAD {
+        return http::method_not_allowed(if path == "/logbook" && state.intake.is_some() {
+            "GET, HEAD, POST"
+        } else {
+            "GET, HEAD"
+        });
+    }
+    let snapshot = state.current.load();
+    if path == preview::LIVE_PATH && state.preview {
+        return live(snapshot.generation);
+    }
+    match &snapshot.view {
+        View::Broken(page) => {
+            let mut response = http::respond(request.headers(), page);
+            if response.status() == StatusCode::OK {
+                *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+            }
+            response
+        }
+        View::Site(site) => match http::lookup(site, path) {
+            http::Lookup::File(asset) => http::respond(request.headers(), asset),
+            http::Lookup::Redirect(location) => http::redirect(&location, request.uri().query()),
+            http::Lookup::NotFound => not_found(site, request.headers()),
+        },
+    }
+}
+
+/// The site's own `404.html` when it has one.
+fn not_found(site: &Site, headers: &axum::http::HeaderMap) -> Response<Body> {
+    match site.not_found() {
+        Some(page) => {
+            let mut response = http::respond(headers, page);
+            *response.status_mut() = StatusCode::NOT_FOUND;
+            response
+                .headers_mut()
+                .insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+            response
+        }
+        None => http::text(StatusCode::NOT_FOUND, "not found"),
+    }
+}
+
+fn live(generation: u64) -> Response<Body> {
+    let mut response = Response::new(Body::from(format!("{{\"generation\":{generation}}}\n")));
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// Serves HTTP/1.1 on `listener` until `shutdown` completes, then stops accepting and
+/// lets requests in progress finish (at most `limits.shutdown_grace`).
+pub async fn run(
+    listener: std::net::TcpListener,
+    state: Arc<State>,
+    limits: Limits,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()> {
+    listener.set_nonblocking(true)?;
+    let listener = tokio::net::TcpListener::from_std(listener)?;
+    let app = router(state);
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(limits.timeout)
+        .max_buf_size(limits.max_header_bytes.max(8192))
+        .max_headers(limits.max_headers)
+        .keep_alive(true);
+    let graceful = GracefulShutdown::new();
+    let permits = Arc::new(tokio::sync::Semaphore::new(limits.max_connections.max(1)));
+    tokio::pin!(shutdown);
+    loop {
+        let permit = tokio::select! {
+            permit = Arc::clone(&permits).acquire_owned() => match permit {
+                Ok(permit) => permit,
+                Err(_) => break,
+            },
+            () = &mut shutdown => break,
+        };
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(_) => {
+                    // Out of file descriptors or a connection reset before accept:
+                    // nothing to do but try again in a moment.
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let mut timed = tokio_io_timeout::TimeoutStream::new(stream);
+        timed.set_read_timeout(Some(limits.timeout));
+        timed.set_write_timeout(Some(limits.timeout));
+        let io = TokioIo::new(Box::pin(timed));
+        let connection = http.serve_connection(io, TowerToHyperService::new(app.clone()));
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            let _ = connection.await;
+            drop(permit);
+        });
+    }
+    drop(listener);
+    tokio::select! {
+        () = graceful.shutdown() => {}
+        () = tokio::time::sleep(limits.shutdown_grace) => {}
+    }
+    Ok(())
+}

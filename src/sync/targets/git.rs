@@ -1,0 +1,126 @@
+//! A git target: the built site committed to a branch of the repository itself (its
+//! parent is the branch's previous commit, so the branch is the publishing history),
+//! then `git push <remote> <branch>`.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use git2::{Repository, Signature, Time};
+
+use super::command::run_with_timeout;
+use super::{Release, TargetError, io};
+
+/// Commits the site to `branch` (unless the branch already holds exactly this site, as
+/// after a failed push) and pushes it to `remote`.
+pub fn publish(
+    remote: &str,
+    branch: &str,
+    timeout: Duration,
+    release: &Release<'_>,
+) -> Result<String, TargetError> {
+    let repo = Repository::open(release.git_dir)?;
+    if repo
+        .head()
+        .ok()
+        .and_then(|h| h.shorthand().ok().map(str::to_owned))
+        .as_deref()
+        == Some(branch)
+    {
+        return Err(TargetError::SameBranch {
+            branch: branch.to_owned(),
+        });
+    }
+    let commit = commit_site(&repo, branch, release)?;
+    let refspec = format!("refs/heads/{branch}:refs/heads/{branch}");
+    let mut push = Command::new("git");
+    push.arg("--git-dir")
+        .arg(release.git_dir)
+        .args(["push", "--quiet", remote, &refspec])
+        .env("GIT_TERMINAL_PROMPT", "0");
+    let finished = run_with_timeout(&mut push, timeout).map_err(io("run", Path::new("git")))?;
+    let command = format!("git push {remote} {branch}");
+    match finished.status {
+        Some(status) if status.success() => Ok(format!(
+            "{} on {branch} pushed to {remote}",
+            &commit.to_string()[..12]
+        )),
+        Some(status) => Err(TargetError::Command {
+            command,
+            reason: format!("exited with status {}", status.code().unwrap_or(-1)),
+            output: finished.output,
+        }),
+        None => Err(TargetError::Command {
+            command,
+            reason: format!(
+                "did not finish within {} s and was stopped",
+                timeout.as_secs_f32()
+            ),
+            output: finished.output,
+        }),
+    }
+}
+
+/// The commit on `branch` holding the site: a new one on top, or the tip if it already
+/// has this tree.
+fn commit_site(
+    repo: &Repository,
+    branch: &str,
+    release: &Release<'_>,
+) -> Result<git2::Oid, TargetError> {
+    let mut index = git2::Index::new()?;
+    for (path, bytes) in release.files {
+        let blob = repo.blob(bytes)?;
+        index.add(&git2::IndexEntry {
+            ctime: git2::IndexTime::new(0, 0),
+            mtime: git2::IndexTime::new(0, 0),
+            dev: 0,
+            ino: 0,
+            mode: 0o100644,
+            uid: 0,
+            gid: 0,
+            file_size: u32::try_from(bytes.len()).unwrap_or(u32::MAX),
+            id: blob,
+            flags: u16::try_from(path.len().min(0xfff)).unwrap_or(0xfff),
+            flags_extended: 0,
+            path: path.as_bytes().to_vec(),
+        })?;
+    }
+    let tree_id = index.write_tree_to(repo)?;
+    let tree = repo.find_tree(tree_id)?;
+    let name = format!("refs/heads/{branch}");
+    let parent = repo
+        .find_reference(&name)
+        .ok()
+        .and_then(|r| r.peel_to_commit().ok());
+    if let Some(parent) = &parent
+        && parent.tree_id() == tree_id
+    {
+        return Ok(parent.id());
+    }
+    let seconds = release.at.div_euclid(1000);
+    let time = parent
+        .as_ref()
+        .map_or(seconds, |p| seconds.max(p.time().seconds()));
+    let who = Signature::new(
+        release.committer,
+        &format!("{}@glassroom.invalid", release.committer),
+        &Time::new(time, 0),
+    )?;
+    let message = format!(
+        "Publish {}\n\nGlassroom-Source: {}\n",
+        release.commit.chars().take(12).collect::<String>(),
+        release.commit
+    );
+    let parents: Vec<&git2::Commit<'_>> = parent.iter().collect();
+    let commit = repo.commit(None, &who, &who, &message, &tree, &parents)?;
+    match &parent {
+        Some(parent) => {
+            repo.reference_matching(&name, commit, true, parent.id(), &message)?;
+        }
+        None => {
+            repo.reference(&name, commit, false, &message)?;
+        }
+    }
+    Ok(commit)
+}

@@ -1,0 +1,168 @@
+//! Incremental builds: after any sequence of edits, a rebuild with the build cache gives
+//! exactly the bytes of a clean build, and files whose bytes did not change are not
+//! written again.
+
+use std::collections::BTreeMap;
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
+
+use crate::support::{copy_tree, root, run};
+
+fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    walkdir::WalkDir::new(dir)
+        .into_iter()
+        .map(|e| e.expect("walk"))
+        .filter(|e| e.file_type().is_file())
+        .map(|e| {
+            let rel = e
+                .path()
+                .strip_prefix(dir)
+                .expect("inside")
+                .to_string_lossy()
+                .into_owned();
+            (rel, std::fs::read(e.path()).expect("read"))
+        })
+        .collect()
+}
+
+fn build(repo: &Path, out: &Path, cache: &Path) {
+    let result = run(&[
+        "build",
+        repo.to_str().expect("utf-8"),
+        "--out",
+        out.to_str().expect("utf-8"),
+        "--cache",
+        cache.to_str().expect("utf-8"),
+        "--now",
+        "2026-11-22",
+    ]);
+    assert_eq!(result.code, Some(0), "{}", result.stderr);
+}
+
+/// A deterministic sequence of edits that keep the repository valid.
+fn edit(repo: &Path, step: u64) -> String {
+    let pick = |dir: &str, n: u64| {
+        let mut names: Vec<_> = std::fs::read_dir(repo.join(dir))
+            .expect("dir")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        format!("{dir}/{}", names[(n as usize) % names.len()])
+    };
+    let replace_line = |path: &str, prefix: &str, line: &str| {
+        let full = repo.join(path);
+        let text = std::fs::read_to_string(&full).expect("read");
+        let changed: Vec<String> = text
+            .lines()
+            .map(|l| {
+                if l.starts_with(prefix) {
+                    line.to_owned()
+                } else {
+                    l.to_owned()
+                }
+            })
+            .collect();
+        std::fs::write(&full, changed.join("\n") + "\n").expect("write");
+    };
+    let mut seed = step.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ 0x2545_f491;
+    seed ^= seed >> 29;
+    match step % 9 {
+        0 => {
+            let t = pick("tickets", seed);
+            replace_line(&t, "title:", &format!("title: \"Edited ticket {step}\""));
+            format!("retitle {t}")
+        }
+        1 => {
+            let h = pick("hosts", seed);
+            replace_line(&h, "os:", &format!("os: Debian {}", 12 + step));
+            format!("os of {h}")
+        }
+        2 => {
+            let path = format!("logbook/2026/11/2026-11-21-added-{step}.md");
+            std::fs::write(repo.join(&path), format!("---\nat: 2026-11-21T10:{:02}:00Z\nby: alice\nprocedure: rotate-logs\ndisposition: ok\n---\nAdded in step {step}.\n", step % 60)).expect("write");
+            format!("add {path}")
+        }
+        3 => {
+            replace_line(
+                "glassroom.yaml",
+                "title:",
+                &format!("title: Example Corp operations {step}"),
+            );
+            "site title".into()
+        }
+        4 => {
+            let p = pick("procedures", seed);
+            let full = repo.join(&p);
+            let text = std::fs::read_to_string(&full).expect("read");
+            std::fs::write(&full, format!("{text}\nExtra note {step}.\n")).expect("write");
+            format!("body of {p}")
+        }
+        5 => {
+            let c = pick("certificates", seed);
+            replace_line(&c, "issuer:", &format!("issuer: Issuer {step}"));
+            format!("issuer of {c}")
+        }
+        6 => {
+            let r = pick("releases", seed);
+            replace_line(&r, "notes:", &format!("notes: Release note {step}"));
+            format!("notes of {r}")
+        }
+        7 => {
+            let f = pick("flags/features", seed);
+            replace_line(&f, "description:", &format!("description: Flag {step}"));
+            format!("flag {f}")
+        }
+        _ => {
+            let n = pick("news", seed);
+            replace_line(&n, "title:", &format!("title: \"News {step}\""));
+            format!("news {n}")
+        }
+    }
+}
+
+#[test]
+fn incremental_builds_equal_clean_builds_over_random_edits() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let repo = dir.path().join("repo");
+    copy_tree(&root().join("content-example"), &repo);
+    let _ = std::fs::remove_dir_all(repo.join("public"));
+    let out = dir.path().join("site");
+    let cache = dir.path().join("cache.json");
+    build(&repo, &out, &cache);
+    for step in 0..14 {
+        let what = edit(&repo, step);
+        let before = snapshot(&out);
+        let inode = |path: &str| std::fs::metadata(out.join(path)).map(|m| m.ino()).ok();
+        let untouched = "domains/example-com.html";
+        let inode_before = inode(untouched);
+        build(&repo, &out, &cache);
+        let clean = dir.path().join(format!("clean-{step}"));
+        build(
+            &repo,
+            &clean,
+            &dir.path().join(format!("clean-{step}.json")),
+        );
+        let incremental = snapshot(&out);
+        let fresh = snapshot(&clean);
+        assert_eq!(
+            incremental.keys().collect::<Vec<_>>(),
+            fresh.keys().collect::<Vec<_>>(),
+            "step {step} ({what}): file lists differ"
+        );
+        for (path, bytes) in &fresh {
+            assert!(
+                incremental.get(path) == Some(bytes),
+                "step {step} ({what}): {path} differs from a clean build"
+            );
+        }
+        assert_ne!(before, incremental, "step {step} ({what}) changed nothing");
+        if what != "site title" && inode_before.is_some() {
+            assert_eq!(
+                inode(untouched),
+                inode_before,
+                "step {step} ({what}): an unchanged page was written again"
+            );
+        }
+        std::fs::remove_dir_all(&clean).expect("clean up");
+    }
+}
