@@ -42,11 +42,11 @@ repo="$work/ops-$n"
 target/release/examples/genrepo "$repo" --scale "$n" >/dev/null
 out="$work/ops-public"
 build="$glassroom build $repo --out $out --now 2026-11-22"
-hyperfine --style none --warmup 1 --runs 5 --prepare "rm -rf $out $repo/.glassroom/cache" \
+hyperfine --style none --warmup 1 --runs 5 --prepare "rm -rf $out $work/.glassroom" \
   --export-json "$work/glassroom.json" "$build" >/dev/null 2>&1
 gr_time=$(python3 -c "import json;print(json.load(open('$work/glassroom.json'))['results'][0]['mean'])")
 gr_pages=$(find "$out" -name '*.html' | wc -l)
-rm -rf "$out" "$repo/.glassroom/cache"
+rm -rf "$out" "$work/.glassroom"
 gr_rss=$( { /usr/bin/time -f %M $build >/dev/null 2>/dev/null; } 2>&1 | tail -1)
 
 # --- one-ticket rebuild --------------------------------------------------------------
@@ -82,4 +82,14 @@ PY
 echo
 echo "history verification:"; echo "$history" | sed 's/^/  /'
 echo "flag evaluation (criterion, quick):"; echo "$flags" | sed 's/^/  /'
+echo
+echo "memory and time by repository size (full build, output on tmpfs):"
+for scale in ${SCALES:-1000 10000 50000}; do
+  target/release/examples/genrepo "$work/scale-$scale" --scale "$scale" >/dev/null
+  rm -rf "$work/scale-out" "$work/.glassroom"
+  measured=$( { /usr/bin/time -f "%e %M" "$glassroom" build "$work/scale-$scale" --out "$work/scale-out" --now 2026-11-22 >/dev/null 2>/dev/null; } 2>&1 | tail -1)
+  pages=$(find "$work/scale-out" -name '*.html' | wc -l)
+  echo "  N=$scale: $pages pages, $(echo "$measured" | awk '{printf "%.2f s, %.0f MiB peak RSS", $1, $2/1024}')"
+  rm -rf "$work/scale-$scale" "$work/scale-out"
+done
 echo "($(nproc) cores, $(date -u +%Y-%m-%d), hugo $(hugo version | awk '{print $2}'))"

@@ -366,6 +366,13 @@ fn a_push_killed_midway_leaves_a_complete_release_and_resumes_after_restart() {
     };
     let mut interrupted = 0;
     for delay_ms in [0, 3, 10, 30, 80] {
+        // What an earlier kill left behind (the next sync would remove it too), so that
+        // each kill is timed against its own write.
+        for entry in std::fs::read_dir(&releases).expect("releases").flatten() {
+            if entry.file_name().to_string_lossy().starts_with(".tmp-") {
+                std::fs::remove_dir_all(entry.path()).expect("remove staging");
+            }
+        }
         let mut child = glassroom()
             .args(["sync", "--now", repo.path_str()])
             .stdout(Stdio::null())

@@ -24,6 +24,9 @@ pub struct StatusReport {
     pub quiet: String,
     pub max_delay: String,
     pub pending: Option<PendingStatus>,
+    /// The approved head changed since the watcher last looked (it is about to take the
+    /// change up, or no watcher runs).
+    pub unseen_change: bool,
     #[serde(with = "super::time::option")]
     pub pushing_since: Option<Millis>,
     pub forced: bool,
@@ -205,7 +208,13 @@ pub fn report(
         (Some(robot), None) => format!("recorded as `{robot}` (procedure `sync`)"),
         (None, None) => "not recorded (no sync has run yet)".to_owned(),
     };
+    let unseen_change = match (&fingerprint, &state.seen) {
+        (Some(now), Some(seen)) => *now != seen.fingerprint,
+        (Some(_), None) => true,
+        _ => false,
+    };
     StatusReport {
+        unseen_change,
         repository: repo.display().to_string(),
         now,
         watcher: WatcherStatus {
@@ -279,6 +288,9 @@ pub fn render(report: &StatusReport) -> String {
                     .map(|last| format!(", the latest at {}", time::human(last)))
                     .unwrap_or_default()
             ),
+            None if report.unseen_change => {
+                "an approved change the watcher has not taken up yet".into()
+            }
             None => "nothing".into(),
         },
     );
@@ -292,6 +304,11 @@ pub fn render(report: &StatusReport) -> String {
         match report.next_run {
             Some(at) if at <= now => "now".into(),
             Some(at) => format!("{} (in {})", time::human(at), time::span(at - now)),
+            None if report.unseen_change && report.watcher.running => format!(
+                "{} after the watcher takes up the new approved change",
+                report.quiet
+            ),
+            None if report.unseen_change => "once a watcher runs".into(),
             None if report.blocked => {
                 "waiting for the next approved change (the last build failed) or --now".into()
             }
@@ -444,6 +461,34 @@ mod tests {
         let text = render(&late);
         assert!(text.contains("ALERT: mirror"), "{text}");
         assert!(text.contains("running (process 42)"), "{text}");
+    }
+
+    #[test]
+    fn a_change_the_watcher_has_not_taken_up_yet_is_pending() {
+        let timing = Timing::default();
+        let state = State {
+            seen: Some(Seen {
+                commit: "old".into(),
+                fingerprint: "old".into(),
+                at: 0,
+            }),
+            ..State::default()
+        };
+        let report = report(
+            Path::new("/repo"),
+            MINUTE,
+            Some("42".into()),
+            &state,
+            Some("new".into()),
+            Some("new".into()),
+            None,
+            &[target("production")],
+            &timing,
+        );
+        assert!(report.unseen_change);
+        let text = render(&report);
+        assert!(text.contains("has not taken up yet"), "{text}");
+        assert!(text.contains("5m after the watcher takes up"), "{text}");
     }
 
     #[test]
