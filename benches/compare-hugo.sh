@@ -35,7 +35,8 @@ hyperfine --style none --warmup 1 --runs 5 --prepare "rm -rf $work/hugo-public" 
   --export-json "$work/hugo.json" "$hugo_cmd" >/dev/null
 hugo_time=$(python3 -c "import json;print(json.load(open('$work/hugo.json'))['results'][0]['mean'])")
 hugo_pages=$(find "$work/hugo-public" -name index.html | wc -l)
-hugo_rss=$( { /usr/bin/time -f %M $hugo_cmd >/dev/null; } 2>&1 | tail -1)
+/usr/bin/time -f %M -o "$work/hugo.rss" $hugo_cmd >/dev/null
+hugo_rss=$(tail -1 "$work/hugo.rss")
 
 # --- glassroom on a generated repository of scale N ------------------------------
 repo="$work/ops-$n"
@@ -47,7 +48,8 @@ hyperfine --style none --warmup 1 --runs 5 --prepare "rm -rf $out $work/.glassro
 gr_time=$(python3 -c "import json;print(json.load(open('$work/glassroom.json'))['results'][0]['mean'])")
 gr_pages=$(find "$out" -name '*.html' | wc -l)
 rm -rf "$out" "$work/.glassroom"
-gr_rss=$( { /usr/bin/time -f %M $build >/dev/null 2>/dev/null; } 2>&1 | tail -1)
+/usr/bin/time -f %M -o "$work/glassroom.rss" $build >/dev/null 2>&1
+gr_rss=$(tail -1 "$work/glassroom.rss")
 
 # --- one-ticket rebuild --------------------------------------------------------------
 ticket=$(ls "$repo/tickets" | head -1)
@@ -63,7 +65,7 @@ check=$(python3 -c "import json;print(json.load(open('$work/check.json'))['resul
 
 # --- history verification and flag evaluation ---------------------------------------
 history=$(bash "$root/benches/verify-history.sh" 10000 300 2>/dev/null | grep -E "cold|warm|ratio" || true)
-flags=$(cargo bench -q --bench flags -- --quick 'evaluate' 2>/dev/null | grep -E "time:" | head -4 || true)
+flags=$(cargo bench -q --bench flags -- --quick 'evaluate' 2>/dev/null | grep -E "^evaluate|time:" | paste -sd' ' | sed 's/evaluate\//\n&/g' | sed '/^ *$/d' || true)
 
 python3 - "$n" "$hugo_time" "$hugo_pages" "$hugo_rss" "$gr_time" "$gr_pages" "$gr_rss" "$rebuild" "$check" <<'PY'
 import sys
@@ -87,7 +89,8 @@ echo "memory and time by repository size (full build, output on tmpfs):"
 for scale in ${SCALES:-1000 10000 50000}; do
   target/release/examples/genrepo "$work/scale-$scale" --scale "$scale" >/dev/null
   rm -rf "$work/scale-out" "$work/.glassroom"
-  measured=$( { /usr/bin/time -f "%e %M" "$glassroom" build "$work/scale-$scale" --out "$work/scale-out" --now 2026-11-22 >/dev/null 2>/dev/null; } 2>&1 | tail -1)
+  /usr/bin/time -f "%e %M" -o "$work/scale.time" "$glassroom" build "$work/scale-$scale" --out "$work/scale-out" --now 2026-11-22 >/dev/null 2>&1
+  measured=$(tail -1 "$work/scale.time")
   pages=$(find "$work/scale-out" -name '*.html' | wc -l)
   echo "  N=$scale: $pages pages, $(echo "$measured" | awk '{printf "%.2f s, %.0f MiB peak RSS", $1, $2/1024}')"
   rm -rf "$work/scale-$scale" "$work/scale-out"

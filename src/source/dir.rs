@@ -2,6 +2,7 @@
 
 use std::path::{Component, Path};
 
+use rayon::prelude::*;
 use walkdir::WalkDir;
 
 use super::{SourceError, Tree};
@@ -20,7 +21,7 @@ pub fn read_dir(root: &Path) -> Result<Tree, SourceError> {
             path: root.to_path_buf(),
         });
     }
-    let mut tree = Tree::new();
+    let mut files = Vec::new();
     let walker = WalkDir::new(root)
         .follow_links(false)
         .sort_by_file_name()
@@ -40,10 +41,19 @@ pub fn read_dir(root: &Path) -> Result<Tree, SourceError> {
         let Some(relative) = relative_path(root, entry.path()) else {
             continue;
         };
-        let bytes = std::fs::read(entry.path()).map_err(|source| SourceError::Io {
-            path: entry.path().to_path_buf(),
-            source,
-        })?;
+        files.push((relative, entry.into_path()));
+    }
+    // Reading is the slow part of a large repository: do it in parallel.
+    let read: Vec<(String, Vec<u8>)> = files
+        .into_par_iter()
+        .map(|(relative, path)| {
+            std::fs::read(&path)
+                .map(|bytes| (relative, bytes))
+                .map_err(|source| SourceError::Io { path, source })
+        })
+        .collect::<Result<_, _>>()?;
+    let mut tree = Tree::new();
+    for (relative, bytes) in read {
         tree.insert(relative, bytes);
     }
     Ok(tree)
