@@ -321,8 +321,10 @@ fn main() -> Result<(), Error> {
     let entries = count(0.4, 3);
     let mut ids: Vec<String> = Vec::with_capacity(entries);
     for e in 0..entries {
-        let at =
-            NOW - DAY * 365 + (e as i64 * DAY * 365 / entries as i64) + rng.below(3_000) as i64;
+        // Strictly increasing times, so a reply (to one of the previous entries) is never
+        // older than the entry it answers.
+        let spacing = (DAY * 365 / entries as i64).max(2);
+        let at = NOW - DAY * 365 + e as i64 * spacing + rng.below((spacing / 2) as usize) as i64;
         let id = format!("{}-e{e:06}", date(at));
         let reply = (e % 10 == 9).then(|| ids[e - 1 - rng.below(3.min(e))].clone());
         let (month_dir, procedure) = (

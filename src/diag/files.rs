@@ -27,6 +27,18 @@ pub struct Files {
     files: Vec<File>,
 }
 
+impl FileId {
+    /// The position of the file in [`Files`], for tables indexed by file.
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+
+    /// The id at a position of [`Files`] (inverse of [`FileId::index`]).
+    pub fn from_index(index: u32) -> Self {
+        FileId(index)
+    }
+}
+
 impl Files {
     pub fn new() -> Self {
         Self::default()

@@ -150,6 +150,8 @@ pub struct SiteData<'a> {
     /// Logbook ids, newest first.
     pub logbook_order: Vec<&'a str>,
     pub overrides: Vec<OverrideRow<'a>>,
+    /// Feature → (account, value) of its overrides.
+    pub overrides_by_feature: BTreeMap<&'a str, Vec<(&'a str, &'a FlagValue)>>,
     pub feature_summaries: BTreeMap<&'a str, FeatureSummary>,
     pub alerts: &'a [derive::Alert],
     /// `"<subject_kind>/<subject>"` (e.g. `certificate/api-example-com`) → its alerts, so a
@@ -263,6 +265,7 @@ impl<'a> SiteData<'a> {
             news: views(&content.news, "news"),
             news_order: news_order.iter().map(|d| d.id.as_str()).collect(),
             logbook_order: logbook_order.iter().map(|d| d.id.as_str()).collect(),
+            overrides_by_feature: overrides_by_feature(&override_rows(content)),
             overrides: override_rows(content),
             feature_summaries: feature_summaries(content),
             alerts: &derived.alerts,
@@ -421,6 +424,23 @@ fn override_rows(content: &Content) -> Vec<OverrideRow<'_>> {
 }
 
 fn feature_summaries(content: &Content) -> BTreeMap<&str, FeatureSummary> {
+    // One pass over the sets and overrides, not one per feature.
+    let mut sets: BTreeMap<&str, Vec<(String, FlagValue)>> = BTreeMap::new();
+    for set in &content.account_sets {
+        for (feature, value) in &set.data.features {
+            sets.entry(feature.as_str())
+                .or_default()
+                .push((set.id.clone(), value.value.clone()));
+        }
+    }
+    let mut overrides: BTreeMap<&str, usize> = BTreeMap::new();
+    if let Some(o) = &content.overrides {
+        for features in o.data.values() {
+            for feature in features.keys() {
+                *overrides.entry(feature.as_str()).or_default() += 1;
+            }
+        }
+    }
     content
         .features
         .iter()
@@ -430,32 +450,29 @@ fn feature_summaries(content: &Content) -> BTreeMap<&str, FeatureSummary> {
                 .default
                 .as_ref()
                 .map_or(FlagType::Boolean, |d| d.flag_type());
-            let account_sets = content
-                .account_sets
-                .iter()
-                .filter_map(|set| {
-                    set.data
-                        .features
-                        .get(feature.id.as_str())
-                        .map(|v| (set.id.clone(), v.value.clone()))
-                })
-                .collect();
-            let overrides = content.overrides.as_ref().map_or(0, |o| {
-                o.data
-                    .values()
-                    .filter(|f| f.contains_key(feature.id.as_str()))
-                    .count()
-            });
             (
                 feature.id.as_str(),
                 FeatureSummary {
                     value_type,
-                    account_sets,
-                    overrides,
+                    account_sets: sets.remove(feature.id.as_str()).unwrap_or_default(),
+                    overrides: overrides.get(feature.id.as_str()).copied().unwrap_or(0),
                 },
             )
         })
         .collect()
+}
+
+/// Feature → its overrides, so a feature's page does not scan them all.
+fn overrides_by_feature<'a>(
+    rows: &[OverrideRow<'a>],
+) -> BTreeMap<&'a str, Vec<(&'a str, &'a FlagValue)>> {
+    let mut map: BTreeMap<&str, Vec<(&str, &FlagValue)>> = BTreeMap::new();
+    for row in rows {
+        map.entry(row.feature)
+            .or_default()
+            .push((row.account, row.value));
+    }
+    map
 }
 
 fn charts(report: &derive::TicketReport) -> Charts {

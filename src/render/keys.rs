@@ -20,37 +20,21 @@ use crate::derive::Derived;
 /// A page's input fingerprint.
 pub type Key = [u8; 32];
 
-struct Fingerprints<'a> {
-    files: BTreeMap<&'a str, blake3::Hash>,
+/// blake3 of every file's text, by file index.
+struct Fingerprints {
+    files: Vec<blake3::Hash>,
 }
 
-impl<'a> Fingerprints<'a> {
-    fn new(content: &'a Content) -> Self {
-        let mut files = BTreeMap::new();
-        let mut add = |path: &'a str, file| {
-            files.insert(path, blake3::hash(content.files.text(file).as_bytes()));
-        };
-        macro_rules! all {
-            ($($kind:ident),*) => {$(for doc in &content.$kind { add(&doc.path, doc.file()); })*};
-        }
-        all!(
-            hosts,
-            certificates,
-            domains,
-            modules,
-            releases,
-            procedures,
-            logbook,
-            tickets,
-            services,
-            sites,
-            features,
-            account_sets,
-            news
-        );
-        if let Some(o) = &content.overrides {
-            add(&o.path, o.file());
-        }
+impl Fingerprints {
+    fn new(content: &Content) -> Self {
+        use rayon::prelude::*;
+        let files = (0..content.files.len())
+            .into_par_iter()
+            .map(|i| {
+                let id = u32::try_from(i).ok().map(crate::diag::FileId::from_index);
+                blake3::hash(id.map_or("", |id| content.files.text(id)).as_bytes())
+            })
+            .collect();
         Self { files }
     }
 }
@@ -72,11 +56,11 @@ impl KeyBuilder {
         self
     }
 
-    fn doc<T>(&mut self, fp: &Fingerprints<'_>, doc: Option<&Document<T>>) -> &mut Self {
+    fn doc<T>(&mut self, fp: &Fingerprints, doc: Option<&Document<T>>) -> &mut Self {
         match doc {
             Some(doc) => {
                 self.text(&doc.path);
-                if let Some(hash) = fp.files.get(doc.path.as_str()) {
+                if let Some(hash) = fp.files.get(doc.file().index()) {
                     self.0.update(hash.as_bytes());
                 }
             }
@@ -261,11 +245,17 @@ pub fn page_keys(input: &Input<'_>, global: &blake3::Hash) -> BTreeMap<String, K
                 .finish(),
         );
     }
+    let mut sets_of: BTreeMap<&str, Vec<&Document<crate::content::AccountSet>>> = BTreeMap::new();
+    for set in &content.account_sets {
+        for feature in set.data.features.keys() {
+            sets_of.entry(feature.as_str()).or_default().push(set);
+        }
+    }
     for feature in &content.features {
         let mut k = KeyBuilder::new(global, "feature");
         k.doc(&fp, Some(feature));
-        for set in &content.account_sets {
-            k.doc(&fp, Some(set));
+        for set in sets_of.get(feature.id.as_str()).into_iter().flatten() {
+            k.doc(&fp, Some(*set));
         }
         k.doc(&fp, content.overrides.as_ref());
         put(format!("flags/features/{}.html", feature.id), k.finish());
