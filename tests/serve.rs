@@ -370,6 +370,23 @@ fn slow_clients_are_cut_off_and_do_not_hold_the_server() {
     let mut nothing = Vec::new();
     let _ = idle.read_to_end(&mut nothing);
     assert!(started.elapsed() < Duration::from_secs(10));
+    // A client that asks and never reads: once the socket buffers are full the server's
+    // write stalls, and it gives up on the connection instead of waiting forever.
+    let page = std::fs::read(out.join("index.html")).expect("index").len();
+    let asks = 4000;
+    let mut greedy = std::net::TcpStream::connect(served.addr).expect("connect");
+    let request = "GET /index.html HTTP/1.1\r\nHost: x\r\n\r\n".repeat(asks);
+    let _ = greedy.write_all(request.as_bytes());
+    std::thread::sleep(Duration::from_secs(4));
+    greedy
+        .set_read_timeout(Some(Duration::from_secs(15)))
+        .expect("timeout");
+    let mut received = Vec::new();
+    let _ = greedy.read_to_end(&mut received);
+    assert!(
+        received.len() < page * asks,
+        "the server kept writing to a client that did not read"
+    );
     // Meanwhile others are served at once.
     assert_eq!(raw_get(served.addr, "/").status, 200);
 }
@@ -464,6 +481,31 @@ fn a_rebuild_during_a_request_stream_never_yields_a_404_or_mixed_content() {
         seen.len() >= 4,
         "the stream should span several rebuilds (saw {seen:?} in {requests} requests)"
     );
+}
+
+#[test]
+fn a_root_that_is_a_symlink_follows_a_deploy_that_swaps_it() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let releases = dir.path().join("releases");
+    glassroom::output::write_site(&releases.join("1"), &versioned(1)).expect("write");
+    glassroom::output::write_site(&releases.join("2"), &versioned(2)).expect("write");
+    let current = dir.path().join("current");
+    std::os::unix::fs::symlink(releases.join("1"), &current).expect("symlink");
+    let served = Served::start(&["--root", current.to_str().expect("utf-8")], None);
+    let http = client();
+    let version = || {
+        http.get(served.url("/p3.html"))
+            .send()
+            .ok()
+            .and_then(|r| r.bytes().ok())
+            .map(|b| version_of(&b))
+    };
+    assert_eq!(version(), Some(1));
+    // An atomic deploy: a new link renamed over the old one.
+    let next = dir.path().join("current.new");
+    std::os::unix::fs::symlink(releases.join("2"), &next).expect("symlink");
+    std::fs::rename(&next, &current).expect("rename");
+    eventually("the new release is served", || version() == Some(2));
 }
 
 #[test]

@@ -27,8 +27,8 @@ enum ServeCommandError {
     },
     #[error("--addr {addr} is not an address to listen on: {reason}; write it like 127.0.0.1:8080")]
     Address { addr: String, reason: String },
-    #[error("cannot start the HTTP runtime: {0}")]
-    Runtime(#[source] std::io::Error),
+    #[error("the HTTP server failed: {0}")]
+    Serve(#[source] std::io::Error),
 }
 
 pub fn run(args: &ServeArgs) -> Result<Outcome, Box<dyn std::error::Error>> {
@@ -48,11 +48,6 @@ pub fn run(args: &ServeArgs) -> Result<Outcome, Box<dyn std::error::Error>> {
             source,
         })?;
     let server = Server::start(config, Arc::clone(&report))?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .thread_name("glassroom-http")
-        .build()
-        .map_err(ServeCommandError::Runtime)?;
     {
         let mut stdout = std::io::stdout().lock();
         let _ = writeln!(
@@ -63,8 +58,9 @@ pub fn run(args: &ServeArgs) -> Result<Outcome, Box<dyn std::error::Error>> {
         let _ = stdout.flush();
     }
     let state = server.state();
-    runtime.block_on(serve::run(listener, state, limits, shutdown_signal()))?;
-    runtime.shutdown_timeout(Duration::from_secs(1));
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    serve::serve(listener, state, limits, threads, shutdown_signal())
+        .map_err(ServeCommandError::Serve)?;
     drop(server);
     report.info("stopped");
     Ok(Outcome::Ok)

@@ -10,11 +10,11 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::body::Body;
-use axum::http::header::{
+use crate::serve::Body;
+use http::header::{
     AUTHORIZATION, CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE, LOCATION, WWW_AUTHENTICATE,
 };
-use axum::http::{HeaderMap, HeaderValue, Request, Response, StatusCode};
+use http::{HeaderMap, HeaderValue, Request, Response, StatusCode};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -205,14 +205,17 @@ impl Intake {
     }
 
     /// Handles `POST /logbook`.
-    pub async fn post(&self, request: Request<Body>) -> (Response<Body>, Logged) {
+    pub async fn post(&self, request: Request<hyper::body::Incoming>) -> (Response<Body>, Logged) {
         match self.accept(request).await {
             Ok((response, logged)) => (response, logged),
             Err(refusal) => (refusal.response(), Logged::Refused),
         }
     }
 
-    async fn accept(&self, request: Request<Body>) -> Result<(Response<Body>, Logged), Refusal> {
+    async fn accept(
+        &self,
+        request: Request<hyper::body::Incoming>,
+    ) -> Result<(Response<Body>, Logged), Refusal> {
         let (parts, body) = request.into_parts();
         let token = bearer(&parts.headers).ok_or_else(Refusal::unauthorized)?;
         let principal = {
@@ -619,10 +622,9 @@ pub fn not_accepted() -> Response<Body> {
     )
     .help("start it with `glassroom serve --repo REPO --accept-logbook --signing-key KEY`")
     .response();
-    response.headers_mut().insert(
-        axum::http::header::ALLOW,
-        HeaderValue::from_static("GET, HEAD"),
-    );
+    response
+        .headers_mut()
+        .insert(http::header::ALLOW, HeaderValue::from_static("GET, HEAD"));
     response
 }
 

@@ -81,7 +81,7 @@ font-size:.9rem;line-height:1.35}}\
         html = inject(html, generation);
     }
     let mut asset = Asset::new("error.html", html);
-    asset.cache_control = axum::http::HeaderValue::from_static("no-store");
+    asset.cache_control = http::HeaderValue::from_static("no-store");
     asset
 }
 

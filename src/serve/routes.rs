@@ -2,13 +2,16 @@
 //! `If-None-Match` to `304`, `Accept-Encoding` to a precomputed variant. Pure functions
 //! over a [`Site`], so every rule is tested without a socket.
 
-use axum::body::Body;
-use axum::http::header::{
+use std::borrow::Cow;
+
+use bytes::Bytes;
+use http::header::{
     ACCEPT_ENCODING, CACHE_CONTROL, CONTENT_ENCODING, CONTENT_TYPE, ETAG, IF_NONE_MATCH, LOCATION,
     VARY, X_CONTENT_TYPE_OPTIONS,
 };
-use axum::http::{HeaderMap, HeaderValue, Response, StatusCode};
-use bytes::Bytes;
+use http::{HeaderMap, HeaderValue, Response, StatusCode};
+
+use super::Body;
 
 use super::files::{Asset, Site};
 
@@ -32,31 +35,28 @@ impl Eq for Asset {}
 /// one the server could ever answer: `..` or `.` segments (also percent-encoded), empty
 /// segments (`//etc/passwd`), backslashes, NUL and other control characters, hidden
 /// segments, or bytes that are not UTF-8. A trailing `/` is kept.
-pub fn clean_path(raw: &str) -> Option<String> {
+pub fn clean_path(raw: &str) -> Option<Cow<'_, str>> {
     let rest = raw.strip_prefix('/')?;
+    // Most paths have nothing encoded: check them where they are, without copying.
     let decoded = percent_encoding::percent_decode_str(rest)
         .decode_utf8()
-        .ok()?
-        .into_owned();
+        .ok()?;
     if decoded.chars().any(|c| c.is_control() || c == '\\') {
         return None;
     }
-    if decoded.is_empty() {
-        return Some(decoded);
-    }
-    let segments: Vec<&str> = decoded.split('/').collect();
-    let last = segments.len() - 1;
-    for (i, segment) in segments.iter().enumerate() {
+    let mut segments = decoded.split('/').peekable();
+    while let Some(segment) = segments.next() {
+        let last = segments.peek().is_none();
         if segment.is_empty() {
-            if i == last {
-                continue; // trailing slash
+            if last {
+                continue; // the root, or a trailing slash
             }
             return None;
         }
-        if *segment == "." || *segment == ".." {
+        if segment == "." || segment == ".." {
             return None;
         }
-        if segment.starts_with('.') && *segment != ".well-known" {
+        if segment.starts_with('.') && segment != ".well-known" {
             return None;
         }
     }
@@ -168,7 +168,9 @@ fn parse_q(text: &str) -> u16 {
 /// The response for a file: `304` when the client's copy is current, else `200` with the
 /// best encoding (no body for `HEAD`).
 pub fn respond(headers: &HeaderMap, asset: &Asset) -> Response<Body> {
-    let mut response = Response::new(Body::empty());
+    let mut response = Response::new(Body::default());
+    // Room for every header at once: one allocation.
+    *response.headers_mut() = HeaderMap::with_capacity(8);
     let out = response.headers_mut();
     out.insert(ETAG, asset.etag.clone());
     out.insert(CACHE_CONTROL, asset.cache_control.clone());
@@ -204,7 +206,7 @@ pub fn redirect(location: &str, query: Option<&str>) -> Response<Body> {
         Some(q) => format!("{location}?{q}"),
         None => location.to_owned(),
     };
-    let mut response = Response::new(Body::empty());
+    let mut response = Response::new(Body::default());
     *response.status_mut() = StatusCode::PERMANENT_REDIRECT;
     if let Ok(value) = HeaderValue::from_str(&target) {
         response.headers_mut().insert(LOCATION, value);
@@ -237,7 +239,7 @@ pub fn method_not_allowed(allow: &'static str) -> Response<Body> {
     );
     response
         .headers_mut()
-        .insert(axum::http::header::ALLOW, HeaderValue::from_static(allow));
+        .insert(http::header::ALLOW, HeaderValue::from_static(allow));
     response
 }
 
