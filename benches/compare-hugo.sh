@@ -52,7 +52,7 @@ rm -rf "$out" "$work/.glassroom"
 gr_rss=$(tail -1 "$work/glassroom.rss")
 
 # --- one-ticket rebuild --------------------------------------------------------------
-ticket=$(ls "$repo/tickets" | head -1)
+ticket=$(cd "$repo/tickets" && set -- *.md && echo "$1")
 $build >/dev/null 2>&1
 hyperfine --style none --warmup 1 --runs 5 \
   --prepare "sed -i 's/^title: .*/title: Edited \$(date +%N)/' $repo/tickets/$ticket" \
