@@ -16,5 +16,6 @@ pub mod render;
 pub mod serve;
 pub mod source;
 pub mod sync;
+pub mod timings;
 pub mod trust;
 pub mod yaml;

@@ -9,13 +9,16 @@ use crate::{output, pipeline};
 
 pub fn run(args: &BuildArgs) -> Result<Outcome, Box<dyn std::error::Error>> {
     let clock = repository::clock();
+    crate::timings::mark("start");
     let opened = repository::open(&args.repo, &args.source, clock)?;
     repository::print_warnings(&opened.warnings);
+    crate::timings::mark("open (read the tree)");
     let out = args.out.clone().unwrap_or_else(|| args.repo.join("public"));
     // Files go straight into a staging directory beside `out`; it replaces `out` only
     // if the whole build succeeds, and disappears otherwise.
     let cache = args.cache.clone().unwrap_or_else(|| default_cache(&out));
     let staging = output::Staging::new(&out)?.with_cache(cache);
+    crate::timings::mark("read the build cache");
     let bar = ProgressBar::new();
     let built = pipeline::build_into(&opened, args.now, clock, &bar, &staging);
     bar.finish();
@@ -31,6 +34,7 @@ pub fn run(args: &BuildArgs) -> Result<Outcome, Box<dyn std::error::Error>> {
         print_diagnostics(&built.sources, &built.warnings, &args.output)?;
     }
     staging.commit()?;
+    crate::timings::mark("swap the output in place");
     let mut stdout = std::io::stdout().lock();
     ignore_broken_pipe(writeln!(
         stdout,

@@ -98,6 +98,7 @@ pub fn build_into(
         count: std::sync::atomic::AtomicUsize::new(0),
     };
     let loaded = content::load_with_pending(&opened.tree, &opened.pending_notes);
+    crate::timings::mark("load and validate content");
     let mut sources = loaded.content.files.clone();
     if loaded.diagnostics.has_errors() {
         return Err(Failed {
@@ -113,6 +114,7 @@ pub fn build_into(
     if let Some(trust) = &opened.trust {
         derived.add_pending_alerts(trust);
     }
+    crate::timings::mark("derive");
     let input = render::Input {
         tree: &opened.tree,
         content: &content,
@@ -133,6 +135,7 @@ pub fn build_into(
         }
     };
     // The flag bundle, from the same (approved) content as the pages.
+    crate::timings::mark("render");
     for (path, bytes) in crate::flags::Bundle::compile(&content).publish().files() {
         if let Err(err) = render::Sink::put(&sink, &path, bytes) {
             let mut diagnostics = Diagnostics::default();
@@ -146,6 +149,7 @@ pub fn build_into(
             });
         }
     }
+    crate::timings::mark("flag bundle");
     Ok(Built {
         files: render::Output::new(),
         count: sink.count.load(std::sync::atomic::Ordering::Relaxed),

@@ -225,6 +225,48 @@ pub fn audit_url(path: &str) -> String {
     format!("audit/{path}.html")
 }
 
+/// One top-level value of the global context, converted on its own so the conversions of
+/// the big collections (tickets, logbook) run in parallel.
+type ContextJob<'d> = (
+    &'static str,
+    Box<dyn Fn() -> tera::TeraResult<tera::Value> + Sync + 'd>,
+);
+
+macro_rules! context_jobs {
+    ($data:ident: $($field:ident),* $(,)?) => {{
+        // Destructured so that a new field that is not listed here does not compile.
+        let SiteData { $($field),* } = $data;
+        vec![$((
+            stringify!($field),
+            Box::new(move || tera::Value::try_from_serializable($field))
+                as Box<dyn Fn() -> tera::TeraResult<tera::Value> + Sync>,
+        )),*]
+    }};
+}
+
+impl SiteData<'_> {
+    /// tera's global context: every field of the site data under its own name. The same
+    /// as `Context::from_serialize(self)`, converted field by field in parallel.
+    pub fn to_context(&self) -> tera::TeraResult<tera::Context> {
+        let jobs: Vec<ContextJob<'_>> = context_jobs!(self:
+            site, now, hosts, certificates, domains, modules, releases, procedures, logbook,
+            tickets, services, sites, features, account_sets, news, news_order, logbook_order,
+            overrides, overrides_by_feature, feature_summaries, alerts, alerts_by_subject,
+            alert_counts, status, threads, thread_state, months, report, charts, ticket_groups,
+            upcoming, relations, plans, trust,
+        );
+        let values = jobs
+            .par_iter()
+            .map(|(name, job)| job().map(|value| (*name, value)))
+            .collect::<tera::TeraResult<Vec<_>>>()?;
+        let mut context = tera::Context::new();
+        for (name, value) in values {
+            context.insert_value(name, value);
+        }
+        Ok(context)
+    }
+}
+
 impl<'a> SiteData<'a> {
     pub fn new(input: &'a Input<'a>) -> Self {
         let content = input.content;
@@ -606,29 +648,63 @@ pub fn api_files(input: &Input<'_>, data: &SiteData<'_>) -> Vec<(String, Vec<u8>
         map.values().collect()
     }
     let now = input.now;
-    let mut out = vec![
-        file("hosts", now, items(&data.hosts)),
-        file("certificates", now, items(&data.certificates)),
-        file("domains", now, items(&data.domains)),
-        file("modules", now, items(&data.modules)),
-        file("releases", now, items(&data.releases)),
-        file("procedures", now, items(&data.procedures)),
-        file("logbook", now, items(&data.logbook)),
-        file("tickets", now, items(&data.tickets)),
-        file("services", now, items(&data.services)),
-        file("sites", now, items(&data.sites)),
-        file("features", now, items(&data.features)),
-        file("account_sets", now, items(&data.account_sets)),
-        file("news", now, items(&data.news)),
-        file("overrides", now, &data.overrides),
-        file("alerts", now, data.alerts),
-        file(
-            "procedure_status",
-            now,
-            data.status.values().collect::<Vec<_>>(),
-        ),
+    type Job<'d> = Box<dyn Fn() -> (String, Vec<u8>) + Sync + Send + 'd>;
+    // Each file on its own, in parallel: tickets and logbook are most of the bytes.
+    let jobs: Vec<Job<'_>> = vec![
+        Box::new(|| file("hosts", now, items(&data.hosts))),
+        Box::new(|| file("certificates", now, items(&data.certificates))),
+        Box::new(|| file("domains", now, items(&data.domains))),
+        Box::new(|| file("modules", now, items(&data.modules))),
+        Box::new(|| file("releases", now, items(&data.releases))),
+        Box::new(|| file("procedures", now, items(&data.procedures))),
+        Box::new(|| file("logbook", now, items(&data.logbook))),
+        Box::new(|| file("tickets", now, items(&data.tickets))),
+        Box::new(|| file("services", now, items(&data.services))),
+        Box::new(|| file("sites", now, items(&data.sites))),
+        Box::new(|| file("features", now, items(&data.features))),
+        Box::new(|| file("account_sets", now, items(&data.account_sets))),
+        Box::new(|| file("news", now, items(&data.news))),
+        Box::new(|| file("overrides", now, &data.overrides)),
+        Box::new(|| file("alerts", now, data.alerts)),
+        Box::new(|| {
+            file(
+                "procedure_status",
+                now,
+                data.status.values().collect::<Vec<_>>(),
+            )
+        }),
     ];
+    let mut out: Vec<(String, Vec<u8>)> = jobs.par_iter().map(|job| job()).collect();
     let kinds: BTreeSet<String> = out.iter().map(|(path, _)| path.clone()).collect();
     out.push(file("index", now, kinds));
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_parallel_context_equals_serializing_the_whole_site_data()
+    -> Result<(), Box<dyn std::error::Error>> {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("content-example");
+        let tree = crate::source::read_dir(&root)?;
+        let loaded = content::load(&tree);
+        assert!(!loaded.diagnostics.has_errors());
+        let now: Moment = "2026-11-22T00:00:00Z".parse()?;
+        let derived = derive::derive(&loaded.content, now);
+        let input = Input {
+            tree: &tree,
+            content: &loaded.content,
+            derived: &derived,
+            now,
+            preview: false,
+            trust: None,
+        };
+        let data = SiteData::new(&input);
+        let parallel = data.to_context()?;
+        assert_eq!(parallel, tera::Context::from_serialize(&data)?);
+        assert!(parallel.get("tickets").is_some() && parallel.get("alerts").is_some());
+        Ok(())
+    }
 }

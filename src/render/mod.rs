@@ -117,16 +117,20 @@ pub fn render_into(
         }
         problems
     })?;
+    crate::timings::mark("load the theme");
     let data = data::SiteData::new(input);
-    let global = tera::Context::from_serialize(&data).map_err(|err| {
+    crate::timings::mark("site data (incl. markdown)");
+    let global = data.to_context().map_err(|err| {
         vec![Diagnostic::error(
             "render",
             format!("cannot prepare the page data: {err}"),
         )]
     })?;
     theme.tera.global_context().extend(global);
+    crate::timings::mark("serialize the global context");
 
     let pages = pages::pages(input.content, &data);
+    crate::timings::mark("page list");
     // Detail pages have input keys, so a rebuild can reuse the ones whose inputs did not
     // change; only with the default theme's own templates, whose inputs are known.
     let page_keys = if theme.is_default() {
@@ -135,6 +139,7 @@ pub fn render_into(
     } else {
         BTreeMap::new()
     };
+    crate::timings::mark("page list and keys");
     progress.start(pages.len() as u64);
     // Pages are handed to the sink as they are rendered; only failures are kept.
     enum Failure {
@@ -171,6 +176,7 @@ pub fn render_into(
         diagnostics.dedup();
         return Err(diagnostics);
     }
+    crate::timings::mark("pages");
     for feed in feeds::atom_feeds(input, &data) {
         let context = tera::Context::from_serialize(&feed.context).map_err(|err| {
             vec![Diagnostic::error(
@@ -185,11 +191,13 @@ pub fn render_into(
             Err(err) => return Err(vec![theme.diagnose(&err, files)]),
         }
     }
-    let mut rest = vec![(
-        "calendar.ics".to_owned(),
-        feeds::calendar(input).into_bytes(),
-    )];
-    rest.extend(data::api_files(input, &data));
+    crate::timings::mark("atom feeds");
+    let (calendar, api) = rayon::join(
+        || feeds::calendar(input).into_bytes(),
+        || data::api_files(input, &data),
+    );
+    let mut rest = vec![("calendar.ics".to_owned(), calendar)];
+    rest.extend(api);
     rest.extend(theme.static_files);
     for (path, bytes) in rest {
         sink.put(&path, bytes)
