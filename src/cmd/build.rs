@@ -5,6 +5,7 @@ use std::io::{IsTerminal, Write};
 use super::{Outcome, ignore_broken_pipe, print_diagnostics, repository};
 use crate::cli::BuildArgs;
 use crate::render::Progress;
+use crate::render::markdown_cache::Cache;
 use crate::{output, pipeline};
 
 pub fn run(args: &BuildArgs) -> Result<Outcome, Box<dyn std::error::Error>> {
@@ -17,10 +18,14 @@ pub fn run(args: &BuildArgs) -> Result<Outcome, Box<dyn std::error::Error>> {
     // Files go straight into a staging directory beside `out`; it replaces `out` only
     // if the whole build succeeds, and disappears otherwise.
     let cache = args.cache.clone().unwrap_or_else(|| default_cache(&out));
+    let markdown_file = cache.with_extension("markdown");
     let staging = output::Staging::new(&out)?.with_cache(cache);
+    let markdown = std::fs::read(&markdown_file)
+        .map(|bytes| Cache::from_bytes(&bytes))
+        .unwrap_or_default();
     crate::timings::mark("read the build cache");
     let bar = ProgressBar::new();
-    let built = pipeline::build_into(&opened, args.now, clock, &bar, &staging);
+    let built = pipeline::build_into(&opened, args.now, clock, &bar, &staging, &markdown);
     bar.finish();
     let built = match built {
         Ok(built) => built,
@@ -34,6 +39,10 @@ pub fn run(args: &BuildArgs) -> Result<Outcome, Box<dyn std::error::Error>> {
         print_diagnostics(&built.sources, &built.warnings, &args.output)?;
     }
     staging.commit()?;
+    if markdown.changed() {
+        // Like the build cache, it only saves time: failing to write it is not an error.
+        let _ = output::write_atomically(&markdown_file, &markdown.to_bytes());
+    }
     crate::timings::mark("swap the output in place");
     let mut stdout = std::io::stdout().lock();
     ignore_broken_pipe(writeln!(

@@ -206,21 +206,30 @@ impl Staging {
 
 /// Writes the build cache atomically; a cache that cannot be written only costs speed.
 fn write_cache(path: &Path, files: BTreeMap<String, CacheEntry>) {
-    let Some(dir) = path.parent() else { return };
-    if std::fs::create_dir_all(dir).is_err() {
-        return;
-    }
     let cache = CacheFile {
         version: CACHE_VERSION,
         files,
     };
-    let Ok(bytes) = serde_json::to_vec(&cache) else {
-        return;
-    };
-    let temporary = path.with_extension("json.tmp");
-    if std::fs::write(&temporary, bytes).is_ok() {
-        let _ = std::fs::rename(&temporary, path);
+    if let Ok(bytes) = serde_json::to_vec(&cache) {
+        let _ = write_atomically(path, &bytes);
     }
+}
+
+/// Writes `bytes` to `path` through a temporary file beside it, creating the directory:
+/// a reader sees the old file or the new one, never a part.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), OutputError> {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    std::fs::create_dir_all(dir).map_err(io(dir))?;
+    let mut temporary = tempfile::NamedTempFile::new_in(dir).map_err(io(dir))?;
+    temporary.write_all(bytes).map_err(io(path))?;
+    temporary.persist(path).map_err(|err| OutputError::Io {
+        path: path.to_path_buf(),
+        source: err.error,
+    })?;
+    Ok(())
 }
 
 impl crate::render::Sink for Staging {

@@ -44,9 +44,10 @@ pub fn build(
     now: Option<Moment>,
     clock: i64,
     progress: &dyn Progress,
+    markdown: &render::markdown_cache::Cache,
 ) -> Result<Built, Failed> {
     let sink = std::sync::Mutex::new(render::Output::new());
-    let mut built = build_into(opened, now, clock, progress, &sink)?;
+    let mut built = build_into(opened, now, clock, progress, &sink, markdown)?;
     built.files = sink.into_inner().unwrap_or_default();
     built.count = built.files.len();
     Ok(built)
@@ -86,12 +87,14 @@ impl render::Sink for Counting<'_> {
 
 /// Builds the site, handing every file to `sink` as soon as it is ready (a staging
 /// directory, for `glassroom build`), so the whole site is never held in memory.
+/// `markdown` holds bodies rendered by earlier builds (an empty cache renders them all).
 pub fn build_into(
     opened: &Opened,
     now: Option<Moment>,
     clock: i64,
     progress: &dyn Progress,
     sink: &dyn render::Sink,
+    markdown: &render::markdown_cache::Cache,
 ) -> Result<Built, Failed> {
     let sink = Counting {
         inner: sink,
@@ -122,6 +125,7 @@ pub fn build_into(
         now,
         preview: opened.preview,
         trust: opened.trust.as_ref(),
+        markdown,
     };
     match render::render_into(&input, &mut sources, progress, &sink) {
         Ok(()) => {}

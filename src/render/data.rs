@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use super::Input;
 use super::charts::{self, Row};
-use super::markdown;
+use super::markdown_cache;
 use super::theme::human_duration;
 use crate::content::types::{FlagType, FlagValue, Moment};
 use crate::content::{self, Content, Document, LogEntry, Ticket};
@@ -35,16 +35,17 @@ pub struct View<'a, T: Serialize> {
 fn views<'a, T: Serialize + Sync>(
     docs: &'a [Document<T>],
     dir: &str,
+    markdown: &markdown_cache::Cache,
 ) -> BTreeMap<&'a str, View<'a, T>> {
     docs.par_iter()
         .map(|doc| {
-            let (body_html, summary) = if doc.body.trim().is_empty() {
-                (String::new(), String::new())
+            let rendered = if doc.body.trim().is_empty() {
+                markdown_cache::Rendered {
+                    html: String::new(),
+                    summary: String::new(),
+                }
             } else {
-                (
-                    markdown::to_html(&doc.body),
-                    markdown::summary(&doc.body, 200),
-                )
+                markdown.render(&doc.body)
             };
             let view = View {
                 id: &doc.id,
@@ -52,8 +53,8 @@ fn views<'a, T: Serialize + Sync>(
                 url: format!("{dir}/{}.html", doc.id),
                 data: &doc.data,
                 body: &doc.body,
-                body_html,
-                summary,
+                body_html: rendered.html,
+                summary: rendered.summary,
             };
             (doc.id.as_str(), view)
         })
@@ -292,19 +293,19 @@ impl<'a> SiteData<'a> {
                 generator: concat!("glassroom ", env!("CARGO_PKG_VERSION")),
             },
             now: input.now,
-            hosts: views(&content.hosts, "hosts"),
-            certificates: views(&content.certificates, "certificates"),
-            domains: views(&content.domains, "domains"),
-            modules: views(&content.modules, "modules"),
-            releases: views(&content.releases, "releases"),
-            procedures: views(&content.procedures, "procedures"),
-            logbook: views(&content.logbook, "logbook"),
-            tickets: views(&content.tickets, "tickets"),
-            services: views(&content.services, "services"),
-            sites: views(&content.sites, "sites"),
-            features: views(&content.features, "flags/features"),
-            account_sets: views(&content.account_sets, "flags/account_sets"),
-            news: views(&content.news, "news"),
+            hosts: views(&content.hosts, "hosts", input.markdown),
+            certificates: views(&content.certificates, "certificates", input.markdown),
+            domains: views(&content.domains, "domains", input.markdown),
+            modules: views(&content.modules, "modules", input.markdown),
+            releases: views(&content.releases, "releases", input.markdown),
+            procedures: views(&content.procedures, "procedures", input.markdown),
+            logbook: views(&content.logbook, "logbook", input.markdown),
+            tickets: views(&content.tickets, "tickets", input.markdown),
+            services: views(&content.services, "services", input.markdown),
+            sites: views(&content.sites, "sites", input.markdown),
+            features: views(&content.features, "flags/features", input.markdown),
+            account_sets: views(&content.account_sets, "flags/account_sets", input.markdown),
+            news: views(&content.news, "news", input.markdown),
             news_order: news_order.iter().map(|d| d.id.as_str()).collect(),
             logbook_order: logbook_order.iter().map(|d| d.id.as_str()).collect(),
             overrides_by_feature: overrides_by_feature(&override_rows(content)),
@@ -700,6 +701,7 @@ mod tests {
             now,
             preview: false,
             trust: None,
+            markdown: &crate::render::markdown_cache::Cache::new(),
         };
         let data = SiteData::new(&input);
         let parallel = data.to_context()?;

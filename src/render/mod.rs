@@ -9,6 +9,7 @@ mod data;
 mod feeds;
 pub mod keys;
 pub mod markdown;
+pub mod markdown_cache;
 mod pages;
 pub mod theme;
 
@@ -36,6 +37,8 @@ pub struct Input<'a> {
     /// The verification of history, when the tree is an approved tree: audit and
     /// pending pages.
     pub trust: Option<&'a crate::trust::history::Report>,
+    /// Bodies rendered by earlier builds.
+    pub markdown: &'a markdown_cache::Cache,
 }
 
 /// Every output file: repository-relative path → bytes.

@@ -186,6 +186,8 @@ struct Builder {
     now: Option<Moment>,
     clock: Clock,
     want_rules: bool,
+    /// Bodies rendered by the previous build, so a rebuild renders only changed ones.
+    markdown: std::sync::Mutex<crate::render::markdown_cache::Cache>,
 }
 
 /// The result of one build.
@@ -265,7 +267,18 @@ impl Builder {
         } else {
             self.now
         };
-        match pipeline::build(&opened, now, clock, &crate::render::Quiet) {
+        let markdown = self
+            .markdown
+            .lock()
+            .map(|cache| cache.carried())
+            .unwrap_or_default();
+        let result = pipeline::build(&opened, now, clock, &crate::render::Quiet, &markdown);
+        if result.is_ok()
+            && let Ok(mut cache) = self.markdown.lock()
+        {
+            *cache = markdown;
+        }
+        match result {
             Ok(built) => {
                 if !built.warnings.is_empty() {
                     report.diagnostics(&built.sources, &built.warnings);
@@ -393,6 +406,7 @@ impl Server {
             _ => None,
         };
         let builder = Builder {
+            markdown: std::sync::Mutex::default(),
             origin: config.origin.clone(),
             now: config.now,
             clock: Arc::clone(&config.clock),
