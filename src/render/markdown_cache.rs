@@ -69,7 +69,7 @@ impl Cache {
     /// content are dropped, so the cache never outgrows the repository.
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut entries = self.used_entries();
-        entries.sort_by(|a, b| a.0.cmp(&b.0));
+        entries.sort_by_key(|a| a.0);
         postcard::to_stdvec(&Stored {
             format: format(),
             entries,
