@@ -1011,33 +1011,48 @@ fn the_preview_rebuilds_reloads_and_shows_build_errors_in_the_browser() {
     copy_tree(&root().join("tests/bad/base"), dir.path());
     let repo = dir.path();
     let served = Served::start(
-        &["--repo", repo.to_str().expect("utf-8"), "--preview"],
+        &[
+            "--repo",
+            repo.to_str().expect("utf-8"),
+            "--preview",
+            "--now",
+            "2026-11-22T00:00:00Z",
+        ],
         None,
     );
     let http = client();
-    let generation = || -> u64 {
-        let live: Value = http
-            .get(served.url("/_glassroom/live"))
+    let live = |page: &str| -> Value {
+        http.get(served.url(&format!("/_glassroom/live?page={page}")))
             .send()
             .expect("GET")
             .json()
-            .expect("JSON");
-        live["generation"].as_u64().expect("a generation")
+            .expect("JSON")
+    };
+    let generation = || live("%2F")["generation"].as_u64().expect("a generation");
+    let tag_of = |page: &str| live(page)["tag"].as_str().expect("a tag").to_owned();
+    let embedded_tag = |path: &str| -> String {
+        let page = http
+            .get(served.url(path))
+            .send()
+            .expect("GET")
+            .text()
+            .expect("page");
+        assert!(
+            page.contains("/_glassroom/live"),
+            "the page carries the live-reload script"
+        );
+        let start = page.find("var t=\"").expect("the page's tag") + 7;
+        page[start..start + 64].to_owned()
     };
     let first = generation();
-    let page = http
-        .get(served.url("/"))
-        .send()
-        .expect("GET")
-        .text()
-        .expect("page");
-    assert!(
-        page.contains("/_glassroom/live"),
-        "the page carries the live-reload script"
-    );
-    assert!(page.contains(&format!("var g={first};")));
+    // Each page knows its tag, and the server answers the tag of what it shows now.
+    let host_tag = embedded_tag("/hosts/web1.html");
+    assert_eq!(tag_of("%2Fhosts%2Fweb1.html"), host_tag);
+    let news_tag = embedded_tag("/news/");
+    assert_eq!(tag_of("%2Fnews%2F"), news_tag);
 
-    // An edit: a new build, and the pages say so.
+    // An edit: a new build that renders only what changed; the edited page's tag
+    // changes (it reloads), an unrelated page's does not.
     let host = std::fs::read_to_string(repo.join("hosts/web1.yaml")).expect("host");
     std::fs::write(
         repo.join("hosts/web1.yaml"),
@@ -1052,6 +1067,28 @@ fn the_preview_rebuilds_reloads_and_shows_build_errors_in_the_browser() {
         .text()
         .expect("page");
     assert!(page.contains("web1-renamed-in-preview"), "{page}");
+    assert_ne!(
+        tag_of("%2Fhosts%2Fweb1.html"),
+        host_tag,
+        "the host page reloads"
+    );
+    assert_eq!(
+        embedded_tag("/hosts/web1.html"),
+        tag_of("%2Fhosts%2Fweb1.html")
+    );
+    assert_eq!(tag_of("%2Fnews%2F"), news_tag, "the news page stays");
+    let log = served.stderr();
+    let rebuilt = log
+        .lines()
+        .find(|l| l.contains("rebuilt:"))
+        .unwrap_or_else(|| panic!("{log}"));
+    let unchanged: usize = rebuilt
+        .split(" rendered, ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{rebuilt}"));
+    assert!(unchanged > 0, "unchanged pages are reused: {rebuilt}");
 
     // A broken file: the browser shows the diagnostics instead of a stale site.
     std::fs::write(repo.join("hosts/web1.yaml"), "name: [unclosed\n").expect("write");
@@ -1068,6 +1105,12 @@ fn the_preview_rebuilds_reloads_and_shows_build_errors_in_the_browser() {
     assert!(
         text.contains("/_glassroom/live"),
         "the error page reloads too"
+    );
+    let start = text.find("var t=\"").expect("the error page's tag") + 7;
+    assert_eq!(
+        tag_of("%2Fhosts%2Fweb1.html"),
+        &text[start..start + 64],
+        "an open error page stays until the files change"
     );
 
     // Fixed: the site is back.

@@ -6,6 +6,8 @@
 
 mod open;
 
+use std::collections::BTreeMap;
+
 use crate::content::types::Moment;
 use crate::diag::{Diagnostics, Files};
 use crate::render::{self, Progress};
@@ -18,6 +20,10 @@ pub use open::{Opened, Source, open};
 pub struct Built {
     /// Output path → bytes (empty when the files went to a sink instead).
     pub files: render::Output,
+    /// Pages not rendered because the previous build's are the same ([`build_reusing`]).
+    pub reused: std::collections::BTreeSet<String>,
+    /// The key of every keyed page, to reuse pages in the next build ([`build_reusing`]).
+    pub keys: BTreeMap<String, render::keys::Key>,
     /// How many files were produced.
     pub count: usize,
     /// The moment it was built for.
@@ -46,10 +52,27 @@ pub fn build(
     progress: &dyn Progress,
     markdown: &render::markdown_cache::Cache,
 ) -> Result<Built, Failed> {
-    let sink = std::sync::Mutex::new(render::Output::new());
+    build_reusing(opened, now, clock, progress, markdown, &BTreeMap::new())
+}
+
+/// Like [`build`], but pages whose inputs have the keys they had in `previous` (the
+/// `keys` of an earlier build whose files the caller still has) are not rendered: they
+/// are listed in `reused`, for the caller to take from the earlier build.
+pub fn build_reusing(
+    opened: &Opened,
+    now: Option<Moment>,
+    clock: i64,
+    progress: &dyn Progress,
+    markdown: &render::markdown_cache::Cache,
+    previous: &BTreeMap<String, render::keys::Key>,
+) -> Result<Built, Failed> {
+    let sink = render::Reusing::new(previous);
     let mut built = build_into(opened, now, clock, progress, &sink, markdown)?;
-    built.files = sink.into_inner().unwrap_or_default();
-    built.count = built.files.len();
+    let collected = sink.into_collected();
+    built.count = collected.files.len() + collected.reused.len();
+    built.files = collected.files;
+    built.reused = collected.reused;
+    built.keys = collected.keys;
     Ok(built)
 }
 
@@ -156,6 +179,8 @@ pub fn build_into(
     crate::timings::mark("flag bundle");
     Ok(Built {
         files: render::Output::new(),
+        reused: Default::default(),
+        keys: BTreeMap::new(),
         count: sink.count.load(std::sync::atomic::Ordering::Relaxed),
         now,
         alerts: derived.alerts.len(),

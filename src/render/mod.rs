@@ -84,6 +84,77 @@ impl Sink for std::sync::Mutex<Output> {
     }
 }
 
+/// Collects the site in memory like `Mutex<Output>`, but does not render pages whose key
+/// equals the one they had in `previous` (the keys of a site the caller still holds):
+/// those are listed in `reused` instead, for the caller to take from its previous site.
+pub struct Reusing<'p> {
+    previous: &'p BTreeMap<String, keys::Key>,
+    files: std::sync::Mutex<Output>,
+    reused: std::sync::Mutex<std::collections::BTreeSet<String>>,
+    keys: std::sync::Mutex<BTreeMap<String, keys::Key>>,
+}
+
+/// What a [`Reusing`] sink collected.
+#[derive(Debug, Default)]
+pub struct Collected {
+    /// Files rendered this time.
+    pub files: Output,
+    /// Pages not rendered: the previous site's are the same.
+    pub reused: std::collections::BTreeSet<String>,
+    /// Every keyed page's key (rendered or reused), for the next build.
+    pub keys: BTreeMap<String, keys::Key>,
+}
+
+impl<'p> Reusing<'p> {
+    pub fn new(previous: &'p BTreeMap<String, keys::Key>) -> Self {
+        Self {
+            previous,
+            files: std::sync::Mutex::default(),
+            reused: std::sync::Mutex::default(),
+            keys: std::sync::Mutex::default(),
+        }
+    }
+
+    pub fn into_collected(self) -> Collected {
+        Collected {
+            files: self.files.into_inner().unwrap_or_default(),
+            reused: self.reused.into_inner().unwrap_or_default(),
+            keys: self.keys.into_inner().unwrap_or_default(),
+        }
+    }
+}
+
+impl Sink for Reusing<'_> {
+    fn put(&self, path: &str, bytes: Vec<u8>) -> Result<(), String> {
+        self.files.put(path, bytes)
+    }
+
+    fn put_keyed(&self, path: &str, bytes: Vec<u8>, key: Option<&keys::Key>) -> Result<(), String> {
+        if let Some(key) = key {
+            let mut keys = self
+                .keys
+                .lock()
+                .map_err(|_| "the key map was poisoned".to_owned())?;
+            keys.insert(path.to_owned(), *key);
+        }
+        self.files.put(path, bytes)
+    }
+
+    fn reuse(&self, path: &str, key: &keys::Key) -> bool {
+        if self.previous.get(path) != Some(key) {
+            return false;
+        }
+        match (self.reused.lock(), self.keys.lock()) {
+            (Ok(mut reused), Ok(mut keys)) => {
+                reused.insert(path.to_owned());
+                keys.insert(path.to_owned(), *key);
+                true
+            }
+            _ => false,
+        }
+    }
+}
+
 /// Renders the whole site into memory.
 pub fn render(
     input: &Input<'_>,

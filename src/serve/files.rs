@@ -3,7 +3,7 @@
 //!
 //! A [`Site`] is immutable; a rebuild makes a new one and the server swaps it in whole.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -39,15 +39,27 @@ pub struct Asset {
     pub identity: Bytes,
     pub gzip: Option<Bytes>,
     pub brotli: Option<Bytes>,
+    /// blake3 of the file as built, before the preview's script went in: equal sources
+    /// give equal assets, so a rebuild reuses them instead of compressing again, and the
+    /// preview's script asks whether its page's source changed.
+    pub source: blake3::Hash,
 }
 
 impl Asset {
     /// Computes everything about `bytes` served as `path`.
     pub fn new(path: &str, bytes: Vec<u8>) -> Asset {
+        let source = blake3::hash(&bytes);
+        Self::with_source(path, bytes, source, true)
+    }
+
+    /// Like [`Asset::new`], for `bytes` made from a file whose blake3 is `source`;
+    /// without compressed variants unless `compress`.
+    pub fn with_source(path: &str, bytes: Vec<u8>, source: blake3::Hash, compress: bool) -> Asset {
         let sha = sha256_hex(&bytes);
         let immutable = is_content_addressed(path, &sha);
         let content_type = content_type(path);
-        let compressible = is_compressible(content_type) && bytes.len() >= MIN_COMPRESS_BYTES;
+        let compressible =
+            compress && is_compressible(content_type) && bytes.len() >= MIN_COMPRESS_BYTES;
         let (gzip, brotli) = if compressible {
             (
                 smaller(&bytes, gzip(&bytes)),
@@ -63,6 +75,7 @@ impl Asset {
             identity: Bytes::from(bytes),
             gzip,
             brotli,
+            source,
         }
     }
 
@@ -71,6 +84,9 @@ impl Asset {
         self.gzip.is_some() || self.brotli.is_some()
     }
 }
+
+/// A rewrite of every HTML page, given the page's source hash (the preview's script).
+pub type HtmlRewrite = dyn Fn(Vec<u8>, &blake3::Hash) -> Vec<u8> + Sync;
 
 /// A whole site: URL path (without the leading `/`) → file.
 #[derive(Debug, Default)]
@@ -84,25 +100,48 @@ pub struct Site {
 impl Site {
     /// Prepares every file of a built site (compressing in parallel). `html` may rewrite
     /// HTML pages first (the preview's live-reload script).
-    pub fn from_files(
+    pub fn from_files(files: BTreeMap<String, Vec<u8>>, html: Option<&HtmlRewrite>) -> Site {
+        Self::rebuilt(files, html, None, true)
+    }
+
+    /// The site of `files` (HTML rewritten by `html`, given the page's source hash), taking
+    /// from `previous` every file whose source did not change, and the files listed in
+    /// its `reused` (not rendered this time because their inputs did not change).
+    /// Compressed variants are made only if `compress` (a preview on the same machine has
+    /// no use for them, and compressing a large API file takes longer than building it).
+    pub fn rebuilt(
         files: BTreeMap<String, Vec<u8>>,
-        html: Option<&(dyn Fn(Vec<u8>) -> Vec<u8> + Sync)>,
+        html: Option<&HtmlRewrite>,
+        previous: Option<(&Site, &BTreeSet<String>)>,
+        compress: bool,
     ) -> Site {
-        let files = files
+        let old = |path: &str| previous.and_then(|(site, _)| site.files.get(path));
+        let mut files = files
             .into_par_iter()
             .filter(|(path, _)| is_servable(path))
             .map(|(path, bytes)| {
+                let source = blake3::hash(&bytes);
+                if let Some(asset) = old(&path).filter(|a| a.source == source) {
+                    return (path, asset.clone());
+                }
                 let bytes = match html {
-                    Some(rewrite) if is_html(&path) => rewrite(bytes),
+                    Some(rewrite) if is_html(&path) => rewrite(bytes, &source),
                     _ => bytes,
                 };
-                let asset = Asset::new(&path, bytes);
+                let asset = Asset::with_source(&path, bytes, source, compress);
                 (path, asset)
             })
             .collect::<HashMap<String, Asset>>();
-        let not_found = files
-            .get("404.html")
-            .map(|page| Asset::new("404.html", with_base(&page.identity)));
+        if let Some((site, reused)) = previous {
+            for path in reused {
+                if let Some(asset) = site.files.get(path) {
+                    files.insert(path.clone(), asset.clone());
+                }
+            }
+        }
+        let not_found = files.get("404.html").map(|page| {
+            Asset::with_source("404.html", with_base(&page.identity), page.source, compress)
+        });
         Site { files, not_found }
     }
 

@@ -13,6 +13,7 @@ pub mod preview;
 pub mod routes;
 pub mod watch;
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -186,8 +187,16 @@ struct Builder {
     now: Option<Moment>,
     clock: Clock,
     want_rules: bool,
-    /// Bodies rendered by the previous build, so a rebuild renders only changed ones.
-    markdown: std::sync::Mutex<crate::render::markdown_cache::Cache>,
+    /// What the last successful build leaves to the next, so a rebuild renders only what
+    /// changed.
+    memory: std::sync::Mutex<Memory>,
+}
+
+/// Bodies rendered by the last successful build and the keys of its pages.
+#[derive(Default)]
+struct Memory {
+    markdown: crate::render::markdown_cache::Cache,
+    keys: BTreeMap<String, crate::render::keys::Key>,
 }
 
 /// The result of one build.
@@ -210,12 +219,20 @@ impl Builder {
         matches!(&self.origin, Origin::Repo { source, .. } if source.worktree)
     }
 
-    fn build(&self, generation: u64, report: &dyn Report) -> Built {
+    /// Builds the site; `previous` is the site served now, whose unchanged files are
+    /// reused.
+    fn build(&self, previous: Option<&Site>, report: &dyn Report) -> Built {
         let started = Instant::now();
         match &self.origin {
             Origin::Root(root) => match files::read_dir(root) {
                 Ok(files) => {
-                    let site = Box::new(Site::from_files(files, None));
+                    let unchanged = BTreeSet::new();
+                    let site = Box::new(Site::rebuilt(
+                        files,
+                        None,
+                        previous.map(|site| (site, &unchanged)),
+                        true,
+                    ));
                     let summary = format!(
                         "{} files from {} in {} ms",
                         site.len(),
@@ -230,7 +247,7 @@ impl Builder {
                 }
                 Err(err) => Built::Retry(err.to_string()),
             },
-            Origin::Repo { path, source } => self.build_repo(path, source, generation, report),
+            Origin::Repo { path, source } => self.build_repo(path, source, previous, report),
         }
     }
 
@@ -238,7 +255,7 @@ impl Builder {
         &self,
         path: &Path,
         source: &Source,
-        generation: u64,
+        previous: Option<&Site>,
         report: &dyn Report,
     ) -> Built {
         let started = Instant::now();
@@ -262,22 +279,36 @@ impl Builder {
             report.warning(warning);
         }
         let now = if self.preview() {
-            self.now
-                .or_else(|| jiff::Timestamp::from_second(clock).ok().map(Moment))
+            self.now.or_else(|| {
+                jiff::Timestamp::from_second(preview_now(clock))
+                    .ok()
+                    .map(Moment)
+            })
         } else {
             self.now
         };
-        let markdown = self
-            .markdown
+        let memory = self
+            .memory
             .lock()
-            .map(|cache| cache.carried())
+            .map(|memory| Memory {
+                markdown: memory.markdown.carried(),
+                // Only pages the served site has can be taken from it.
+                keys: memory
+                    .keys
+                    .iter()
+                    .filter(|(path, _)| previous.is_some_and(|site| site.get(path).is_some()))
+                    .map(|(path, key)| (path.clone(), *key))
+                    .collect(),
+            })
             .unwrap_or_default();
-        let result = pipeline::build(&opened, now, clock, &crate::render::Quiet, &markdown);
-        if result.is_ok()
-            && let Ok(mut cache) = self.markdown.lock()
-        {
-            *cache = markdown;
-        }
+        let result = pipeline::build_reusing(
+            &opened,
+            now,
+            clock,
+            &crate::render::Quiet,
+            &memory.markdown,
+            &memory.keys,
+        );
         match result {
             Ok(built) => {
                 if !built.warnings.is_empty() {
@@ -287,15 +318,25 @@ impl Builder {
                     let loaded = crate::content::load(&opened.tree);
                     Box::new(Approved::from_content(&loaded.content))
                 });
-                let inject = preview::injector(generation);
-                let site = Box::new(Site::from_files(
+                let inject = preview::injector();
+                let rendered = built.files.len();
+                let site = Box::new(Site::rebuilt(
                     built.files,
-                    self.preview()
-                        .then_some(&inject as &(dyn Fn(Vec<u8>) -> Vec<u8> + Sync)),
+                    self.preview().then_some(&inject as &files::HtmlRewrite),
+                    previous.map(|site| (site, &built.reused)),
+                    !self.preview(),
                 ));
+                if let Ok(mut kept) = self.memory.lock() {
+                    *kept = Memory {
+                        markdown: memory.markdown,
+                        keys: built.keys,
+                    };
+                }
                 let summary = format!(
-                    "{} files, {} alerts, now = {}, in {} ms",
+                    "{} files ({} rendered, {} unchanged), {} alerts, now = {}, in {} ms",
                     site.len(),
+                    rendered,
+                    built.reused.len(),
                     built.alerts,
                     built.now,
                     started.elapsed().as_millis()
@@ -406,7 +447,7 @@ impl Server {
             _ => None,
         };
         let builder = Builder {
-            markdown: std::sync::Mutex::default(),
+            memory: std::sync::Mutex::default(),
             origin: config.origin.clone(),
             now: config.now,
             clock: Arc::clone(&config.clock),
@@ -416,11 +457,11 @@ impl Server {
 
         // The first build: a site directory that cannot be read is an error; a
         // repository whose content fails shows the failure in the browser.
-        let mut first = builder.build(1, &*report);
+        let mut first = builder.build(None, &*report);
         for _ in 0..20 {
             let Built::Retry(_) = first else { break };
             std::thread::sleep(Duration::from_millis(100));
-            first = builder.build(1, &*report);
+            first = builder.build(None, &*report);
         }
         let view = match first {
             Built::Site {
@@ -442,7 +483,7 @@ impl Server {
             }
             Built::Broken { title, details } => {
                 report.warning(&format!("{title}: serving an error page until it is fixed"));
-                View::Broken(preview::error_page(&title, &details, preview.then_some(1)))
+                View::Broken(preview::error_page(&title, &details, preview))
             }
             Built::Retry(message) => {
                 let Origin::Root(root) = &config.origin else {
@@ -522,10 +563,24 @@ fn check_signing_key(intake: &Intake, approved: &Approved, report: &dyn Report) 
     }
 }
 
+/// How finely a preview's "now" follows the clock. Every page shows "now", so a rebuild
+/// for another "now" renders every page again; rounded down to 10 minutes, edits within
+/// the same 10 minutes re-render only the pages they change.
+const PREVIEW_NOW_STEP_SECONDS: i64 = 600;
+
+fn preview_now(clock: i64) -> i64 {
+    clock - clock.rem_euclid(PREVIEW_NOW_STEP_SECONDS)
+}
+
 /// One rebuild on the watcher thread: build, then swap the snapshot in.
 fn rebuild(builder: &Builder, state: &State, generation: &AtomicU64) -> After {
     let next = generation.load(Ordering::SeqCst) + 1;
-    match builder.build(next, &*state.report) {
+    let served = state.current.load_full();
+    let previous = match &served.view {
+        View::Site(site) => Some(site),
+        View::Broken(_) => None,
+    };
+    match builder.build(previous, &*state.report) {
         Built::Site {
             site,
             approved,
@@ -548,11 +603,7 @@ fn rebuild(builder: &Builder, state: &State, generation: &AtomicU64) -> After {
                 generation.store(next, Ordering::SeqCst);
                 state.current.store(Arc::new(Snapshot {
                     generation: next,
-                    view: View::Broken(preview::error_page(
-                        &title,
-                        &details,
-                        state.preview.then_some(next),
-                    )),
+                    view: View::Broken(preview::error_page(&title, &details, state.preview)),
                 }));
                 state
                     .report
@@ -604,7 +655,7 @@ pub async fn dispatch(state: Arc<State>, request: Request<Incoming>) -> Response
     }
     let snapshot = state.current.load();
     if path == preview::LIVE_PATH && state.preview {
-        return live(snapshot.generation);
+        return live(&snapshot, request.uri().query());
     }
     match &snapshot.view {
         View::Broken(page) => {
@@ -639,8 +690,32 @@ fn not_found(site: &Site, headers: &http::HeaderMap) -> Response<Body> {
     }
 }
 
-fn live(generation: u64) -> Response<Body> {
-    let mut response = Response::new(Body::from(format!("{{\"generation\":{generation}}}\n")));
+/// `{"generation": N, "tag": T}`: T is the tag of what `?page=<path>` shows now (a
+/// page, the site's 404 page, the error page), which the page's script compares with its
+/// own; `null` without a page.
+fn live(snapshot: &Snapshot, query: Option<&str>) -> Response<Body> {
+    let page = query.and_then(|query| {
+        query.split('&').find_map(|pair| {
+            let value = pair.strip_prefix("page=")?;
+            percent_encoding::percent_decode_str(value)
+                .decode_utf8()
+                .ok()
+                .map(|v| v.into_owned())
+        })
+    });
+    let tag = page.map(|path| {
+        let source = match &snapshot.view {
+            View::Broken(page) => Some(page.source),
+            View::Site(site) => match routes::lookup(site, &path) {
+                routes::Lookup::File(asset) => Some(asset.source),
+                routes::Lookup::Redirect(_) => None,
+                routes::Lookup::NotFound => site.not_found().map(|page| page.source),
+            },
+        };
+        source.map_or_else(|| "none".to_owned(), |s| preview::tag(&s))
+    });
+    let body = serde_json::json!({ "generation": snapshot.generation, "tag": tag });
+    let mut response = Response::new(Body::from(format!("{body}\n")));
     let headers = response.headers_mut();
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));

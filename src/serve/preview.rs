@@ -7,27 +7,34 @@ use super::files::Asset;
 use crate::diag::render::write_rich;
 use crate::diag::{Diagnostics, Files};
 
-/// The endpoint the script polls: `{"generation": N}`, a number that changes with every
-/// rebuild.
+/// The endpoint the script polls: `GET /_glassroom/live?page=<its path>` answers
+/// `{"generation": N, "tag": "<source hash of what that path shows now>"}`.
 pub const LIVE_PATH: &str = "/_glassroom/live";
 
-/// How often open pages ask whether the site changed.
+/// How often open pages ask whether they changed.
 const POLL_MILLISECONDS: u32 = 1000;
 
-/// The script for a page of build `generation`: it reloads the page once the server's
-/// generation differs (and keeps asking while the server is away).
-pub fn script(generation: u64) -> String {
+/// The tag of a page: the blake3 of its source (as built, without this script), so a
+/// page whose bytes did not change keeps its tag across rebuilds and is not reloaded.
+pub fn tag(source: &blake3::Hash) -> String {
+    source.to_hex().to_string()
+}
+
+/// The script for a page whose source has `tag`: it reloads the page once the server
+/// shows something else at its path (and keeps asking while the server is away).
+pub fn script(tag: &str) -> String {
     format!(
-        "<script>/* glassroom preview: live reload */(function(){{var g={generation};\
-function poll(){{fetch(\"{LIVE_PATH}\",{{cache:\"no-store\"}}).then(function(r){{return r.json()}})\
-.then(function(d){{if(d.generation!==g){{location.reload()}}else{{setTimeout(poll,{POLL_MILLISECONDS})}}}})\
+        "<script>/* glassroom preview: live reload */(function(){{var t=\"{tag}\";\
+function poll(){{fetch(\"{LIVE_PATH}?page=\"+encodeURIComponent(location.pathname),{{cache:\"no-store\"}})\
+.then(function(r){{return r.json()}})\
+.then(function(d){{if(d.tag!==t){{location.reload()}}else{{setTimeout(poll,{POLL_MILLISECONDS})}}}})\
 .catch(function(){{setTimeout(poll,{POLL_MILLISECONDS})}})}}setTimeout(poll,{POLL_MILLISECONDS})}})();</script>"
     )
 }
 
 /// `html` with the live-reload script before its last `</body>` (or at the end).
-pub fn inject(mut html: Vec<u8>, generation: u64) -> Vec<u8> {
-    let script = script(generation);
+pub fn inject(mut html: Vec<u8>, source: &blake3::Hash) -> Vec<u8> {
+    let script = script(&tag(source));
     match rfind_ignore_case(&html, b"</body>") {
         Some(at) => {
             html.splice(at..at, script.into_bytes());
@@ -55,9 +62,9 @@ pub fn diagnostics_text(files: &Files, diagnostics: &Diagnostics) -> String {
     String::from_utf8_lossy(&out.into_inner()).into_owned()
 }
 
-/// The page shown instead of the site while the build fails. `generation` adds the
-/// live-reload script (preview), so the page goes away by itself once fixed.
-pub fn error_page(title: &str, details: &str, generation: Option<u64>) -> Asset {
+/// The page shown instead of the site while the build fails. `live` adds the live-reload
+/// script (preview), so the page goes away by itself once fixed.
+pub fn error_page(title: &str, details: &str, live: bool) -> Asset {
     let mut html = format!(
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
 <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
@@ -70,17 +77,18 @@ font-size:.9rem;line-height:1.35}}\
 <p>The site is not shown until this is fixed.{reload}</p><pre>{details}</pre></body></html>\n",
         title = escape(title),
         details = escape(details),
-        reload = if generation.is_some() {
+        reload = if live {
             " This page reloads by itself when the files change."
         } else {
             ""
         },
     )
     .into_bytes();
-    if let Some(generation) = generation {
-        html = inject(html, generation);
+    let source = blake3::hash(&html);
+    if live {
+        html = inject(html, &source);
     }
-    let mut asset = Asset::new("error.html", html);
+    let mut asset = Asset::with_source("error.html", html, source, true);
     asset.cache_control = http::HeaderValue::from_static("no-store");
     asset
 }
@@ -101,9 +109,9 @@ pub fn escape(text: &str) -> String {
     out
 }
 
-/// A rewrite of HTML pages for [`super::files::Site::from_files`].
-pub fn injector(generation: u64) -> impl Fn(Vec<u8>) -> Vec<u8> + Sync {
-    move |html| inject(html, generation)
+/// A rewrite of HTML pages for [`super::files::Site::rebuilt`].
+pub fn injector() -> impl Fn(Vec<u8>, &blake3::Hash) -> Vec<u8> + Sync {
+    inject
 }
 
 #[cfg(test)]
@@ -113,27 +121,28 @@ mod tests {
     #[test]
     fn the_script_goes_before_the_last_closing_body_tag() {
         let html = b"<html><body><p>x</p></BODY></html>".to_vec();
-        let out = String::from_utf8(inject(html, 7)).unwrap_or_default();
-        assert!(out.contains("var g=7;"), "{out}");
+        let source = blake3::hash(&html);
+        let out = String::from_utf8(inject(html, &source)).unwrap_or_default();
+        assert!(
+            out.contains(&format!("var t=\"{}\";", tag(&source))),
+            "{out}"
+        );
         let script_at = out.find("<script>").unwrap_or(usize::MAX);
         let body_at = out.find("</BODY>").unwrap_or(0);
         assert!(script_at < body_at, "{out}");
-        let bare = String::from_utf8(inject(b"<p>fragment</p>".to_vec(), 1)).unwrap_or_default();
+        let bare =
+            String::from_utf8(inject(b"<p>fragment</p>".to_vec(), &source)).unwrap_or_default();
         assert!(bare.starts_with("<p>fragment</p><script>"));
     }
 
     #[test]
     fn the_error_page_escapes_the_diagnostics() {
-        let page = error_page(
-            "Build failed",
-            "hosts/<web1>.yaml:1:1: error & more",
-            Some(3),
-        );
+        let page = error_page("Build failed", "hosts/<web1>.yaml:1:1: error & more", true);
         let text = String::from_utf8_lossy(&page.identity).into_owned();
         assert!(text.contains("hosts/&lt;web1&gt;.yaml:1:1: error &amp; more"));
-        assert!(text.contains("var g=3;"));
+        assert!(text.contains(&format!("var t=\"{}\";", tag(&page.source))));
         assert_eq!(page.cache_control, "no-store");
-        let quiet = error_page("Build failed", "x", None);
+        let quiet = error_page("Build failed", "x", false);
         assert!(!String::from_utf8_lossy(&quiet.identity).contains("<script>"));
     }
 }
