@@ -5,17 +5,18 @@
 #
 # Measures, with output on tmpfs (/dev/shm) so the disk does not dominate:
 #   - Hugo building the peer kit's corpus of N one-kilobyte Markdown pages
-#     (../shared/bench or $BENCH_KIT), pages/s and peak RSS;
+#     (benches/peer-kit, a copy of the shared kit, or $BENCH_KIT), pages/s and peak RSS;
 #   - glassroom building a generated ops repository of scale N
 #     (`cargo run --release --example genrepo`), pages/s and peak RSS;
 #   - glassroom rebuilding after one ticket changed (with its build cache);
+#   - the preview server (`glassroom serve --preview`) rebuilding after one ticket changed;
 #   - `glassroom check` alone;
 #   - history verification (benches/verify-history.sh, 10,000 signed commits);
 #   - flag evaluation (the criterion benchmark `flags`, quick mode).
 set -euo pipefail
 n=${1:-10000}
 root=$(cd "$(dirname "$0")/.." && pwd)
-kit=${BENCH_KIT:-$root/../shared/bench}
+kit=${BENCH_KIT:-$root/benches/peer-kit}
 work=$(mktemp -d /dev/shm/glassroom-bench.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 for tool in hugo hyperfine; do
@@ -59,6 +60,24 @@ hyperfine --style none --warmup 1 --runs 5 \
   --export-json "$work/rebuild.json" "$build" >/dev/null 2>&1
 rebuild=$(python3 -c "import json;print(json.load(open('$work/rebuild.json'))['results'][0]['mean'])")
 
+# --- preview rebuild after one ticket changed ------------------------------------
+# The server keeps its last build in memory; each rebuild logs "... in N ms".
+"$glassroom" serve --repo "$repo" --preview --now 2026-11-22 --addr 127.0.0.1:0 \
+  >"$work/serve.out" 2>"$work/serve.log" &
+serve_pid=$!
+trap 'kill $serve_pid 2>/dev/null; rm -rf "$work"' EXIT
+for _ in $(seq 1 300); do grep -q "http://" "$work/serve.out" 2>/dev/null && break; sleep 0.1; done
+for i in 1 2 3 4 5 6; do
+  sed -i "s/^title: .*/title: Preview edit $i/" "$repo/tickets/$ticket"
+  for _ in $(seq 1 300); do
+    [ "$(grep -c 'rebuilt:' "$work/serve.log")" -ge "$i" ] && break
+    sleep 0.1
+  done
+done
+kill "$serve_pid" 2>/dev/null || true
+preview=$(grep 'rebuilt:' "$work/serve.log" | sed -E 's/.* in ([0-9]+) ms$/\1/' |
+  awk '{s += $1; n++} END {if (n) printf "%.3f", s / n / 1000; else print "nan"}')
+
 # --- check alone ---------------------------------------------------------------------
 hyperfine --style none --warmup 1 --runs 10 --export-json "$work/check.json" "$glassroom check $repo" >/dev/null 2>&1
 check=$(python3 -c "import json;print(json.load(open('$work/check.json'))['results'][0]['mean'])")
@@ -67,10 +86,10 @@ check=$(python3 -c "import json;print(json.load(open('$work/check.json'))['resul
 history=$(bash "$root/benches/verify-history.sh" 10000 300 2>/dev/null | grep -E "cold|warm|ratio" || true)
 flags=$(cargo bench -q --bench flags -- --quick 'evaluate' 2>/dev/null | grep -E "^evaluate|time:" | paste -sd' ' | sed 's/evaluate\//\n&/g' | sed '/^ *$/d' || true)
 
-python3 - "$n" "$hugo_time" "$hugo_pages" "$hugo_rss" "$gr_time" "$gr_pages" "$gr_rss" "$rebuild" "$check" <<'PY'
+python3 - "$n" "$hugo_time" "$hugo_pages" "$hugo_rss" "$gr_time" "$gr_pages" "$gr_rss" "$rebuild" "$check" "$preview" <<'PY'
 import sys
-n, ht, hp, hr, gt, gp, gr, rb, ck = sys.argv[1:]
-ht, hp, hr, gt, gp, gr, rb, ck = float(ht), int(hp), int(hr), float(gt), int(gp), int(gr), float(rb), float(ck)
+n, ht, hp, hr, gt, gp, gr, rb, ck, pv = sys.argv[1:]
+ht, hp, hr, gt, gp, gr, rb, ck, pv = float(ht), int(hp), int(hr), float(gt), int(gp), int(gr), float(rb), float(ck), float(pv)
 hps, gps = hp / ht, gp / gt
 print(f"| measure (N = {n}) | Hugo | glassroom | ratio |")
 print("|---|---|---|---|")
@@ -79,6 +98,7 @@ print(f"| full build, seconds | {ht:.3f} | {gt:.3f} | |")
 print(f"| full build, pages/s | {hps:,.0f} | {gps:,.0f} | {gps / hps:.2f}x |")
 print(f"| peak RSS, MiB | {hr / 1024:.0f} | {gr / 1024:.0f} | {gr / hr:.2f} |")
 print(f"| rebuild after one ticket changed, s | | {rb:.3f} | {100 * rb / gt:.1f} % of the full build |")
+print(f"| preview server rebuild after one ticket changed, s | | {pv:.3f} | {100 * pv / gt:.1f} % of the full build |")
 print(f"| check alone, s | | {ck:.3f} | |")
 PY
 echo

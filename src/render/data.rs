@@ -234,27 +234,52 @@ type ContextJob<'d> = (
 );
 
 macro_rules! context_jobs {
-    ($data:ident: $($field:ident),* $(,)?) => {{
+    ($data:ident: maps: $($map:ident),* ; values: $($field:ident),* $(,)?) => {{
         // Destructured so that a new field that is not listed here does not compile.
-        let SiteData { $($field),* } = $data;
-        vec![$((
-            stringify!($field),
-            Box::new(move || tera::Value::try_from_serializable($field))
-                as Box<dyn Fn() -> tera::TeraResult<tera::Value> + Sync>,
-        )),*]
+        let SiteData { $($map,)* $($field),* } = $data;
+        vec![
+            $((
+                stringify!($map),
+                Box::new(move || map_value($map))
+                    as Box<dyn Fn() -> tera::TeraResult<tera::Value> + Sync>,
+            ),)*
+            $((
+                stringify!($field),
+                Box::new(move || tera::Value::try_from_serializable($field))
+                    as Box<dyn Fn() -> tera::TeraResult<tera::Value> + Sync>,
+            ),)*
+        ]
     }};
+}
+
+/// A map of entity views as a tera value, its entries converted in parallel: equal to
+/// `Value::try_from_serializable(map)`, which converts the thousands of tickets one by one.
+fn map_value<T: Serialize + Sync>(
+    map: &BTreeMap<&str, View<'_, T>>,
+) -> tera::TeraResult<tera::Value> {
+    let entries = map
+        .par_iter()
+        .map(|(id, view)| tera::Value::try_from_serializable(view).map(|v| ((*id).to_owned(), v)))
+        .collect::<tera::TeraResult<Vec<_>>>()?;
+    Ok(tera::Value::from(
+        entries
+            .into_iter()
+            .collect::<BTreeMap<String, tera::Value>>(),
+    ))
 }
 
 impl SiteData<'_> {
     /// tera's global context: every field of the site data under its own name. The same
-    /// as `Context::from_serialize(self)`, converted field by field in parallel.
+    /// as `Context::from_serialize(self)`, converted field by field (and entity by
+    /// entity) in parallel.
     pub fn to_context(&self) -> tera::TeraResult<tera::Context> {
         let jobs: Vec<ContextJob<'_>> = context_jobs!(self:
-            site, now, hosts, certificates, domains, modules, releases, procedures, logbook,
-            tickets, services, sites, features, account_sets, news, news_order, logbook_order,
-            overrides, overrides_by_feature, feature_summaries, alerts, alerts_by_subject,
-            alert_counts, status, threads, thread_state, months, report, charts, ticket_groups,
-            upcoming, relations, plans, trust,
+            maps: hosts, certificates, domains, modules, releases, procedures, logbook, tickets,
+                services, sites, features, account_sets, news;
+            values: site, now, news_order, logbook_order, overrides, overrides_by_feature,
+                feature_summaries, alerts, alerts_by_subject, alert_counts, status, threads,
+                thread_state, months, report, charts, ticket_groups, upcoming, relations, plans,
+                trust,
         );
         let values = jobs
             .par_iter()

@@ -213,7 +213,7 @@ pub fn render_into(
     } else {
         BTreeMap::new()
     };
-    crate::timings::mark("page list and keys");
+    crate::timings::mark("page keys");
     progress.start(pages.len() as u64);
     // Pages are handed to the sink as they are rendered; only failures are kept.
     enum Failure {
