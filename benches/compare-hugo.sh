@@ -65,7 +65,7 @@ rebuild=$(python3 -c "import json;print(json.load(open('$work/rebuild.json'))['r
 "$glassroom" serve --repo "$repo" --preview --now 2026-11-22 --addr 127.0.0.1:0 \
   >"$work/serve.out" 2>"$work/serve.log" &
 serve_pid=$!
-trap 'kill $serve_pid 2>/dev/null; rm -rf "$work"' EXIT
+trap 'kill "$serve_pid" 2>/dev/null || true; rm -rf "$work"' EXIT
 for _ in $(seq 1 300); do grep -q "http://" "$work/serve.out" 2>/dev/null && break; sleep 0.1; done
 for i in 1 2 3 4 5 6; do
   sed -i "s/^title: .*/title: Preview edit $i/" "$repo/tickets/$ticket"
