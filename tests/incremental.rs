@@ -166,3 +166,61 @@ fn incremental_builds_equal_clean_builds_over_random_edits() {
         std::fs::remove_dir_all(&clean).expect("clean up");
     }
 }
+
+/// The preview server's way: builds in memory that reuse the pages (and rendered bodies)
+/// of the previous build, over the same random edits, equal clean builds file for file.
+#[test]
+fn in_memory_rebuilds_reusing_the_previous_build_equal_clean_builds() {
+    use glassroom::pipeline::{self, Source};
+    use glassroom::render::{Quiet, markdown_cache::Cache};
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let repo = dir.path().join("repo");
+    copy_tree(&root().join("content-example"), &repo);
+    let _ = std::fs::remove_dir_all(repo.join("public"));
+    let worktree = Source {
+        worktree: true,
+        ..Source::default()
+    };
+    let now = Some("2026-11-22T00:00:00Z".parse().expect("a moment"));
+    let open = || pipeline::open(&repo, &worktree, 0).expect("open");
+    let clean = || {
+        pipeline::build(&open(), now, 0, &Quiet, &Cache::new())
+            .unwrap_or_else(|_| panic!("a clean build"))
+    };
+    let first = clean();
+    let mut site = first.files;
+    let mut keys = first.keys;
+    let mut markdown = Cache::new();
+    let mut reused_any = false;
+    for step in 0..14 {
+        let what = edit(&repo, step);
+        let carried = markdown.carried();
+        let built = pipeline::build_reusing(&open(), now, 0, &Quiet, &carried, &keys)
+            .unwrap_or_else(|_| panic!("step {step} ({what}): a build"));
+        reused_any |= !built.reused.is_empty();
+        let mut next = built.files;
+        for path in &built.reused {
+            let previous = site
+                .get(path)
+                .unwrap_or_else(|| panic!("step {step}: reused {path} was not built before"));
+            next.insert(path.clone(), previous.clone());
+        }
+        let fresh = clean().files;
+        assert_eq!(
+            next.keys().collect::<Vec<_>>(),
+            fresh.keys().collect::<Vec<_>>(),
+            "step {step} ({what}): file lists differ"
+        );
+        for (path, bytes) in &fresh {
+            assert!(
+                next.get(path) == Some(bytes),
+                "step {step} ({what}): {path} differs from a clean build"
+            );
+        }
+        site = next;
+        keys = built.keys;
+        markdown = carried;
+    }
+    assert!(reused_any, "rebuilds reused pages");
+}
