@@ -171,8 +171,9 @@ fn incremental_builds_equal_clean_builds_over_random_edits() {
 /// of the previous build, over the same random edits, equal clean builds file for file.
 #[test]
 fn in_memory_rebuilds_reusing_the_previous_build_equal_clean_builds() {
-    use glassroom::pipeline::{self, Source};
-    use glassroom::render::{Quiet, markdown_cache::Cache};
+    use glassroom::content::ParseCache;
+    use glassroom::pipeline::{self, Memory, Source};
+    use glassroom::render::Quiet;
 
     let dir = tempfile::tempdir().expect("temp dir");
     let repo = dir.path().join("repo");
@@ -184,19 +185,20 @@ fn in_memory_rebuilds_reusing_the_previous_build_equal_clean_builds() {
     };
     let now = Some("2026-11-22T00:00:00Z".parse().expect("a moment"));
     let open = || pipeline::open(&repo, &worktree, 0).expect("open");
-    let clean = || {
-        pipeline::build(&open(), now, 0, &Quiet, &Cache::new())
-            .unwrap_or_else(|_| panic!("a clean build"))
-    };
+    let clean =
+        || pipeline::build(&open(), now, 0, &Quiet).unwrap_or_else(|_| panic!("a clean build"));
     let first = clean();
     let mut site = first.files;
-    let mut keys = first.keys;
-    let mut markdown = Cache::new();
+    let mut memory = Memory {
+        parsed: ParseCache::keeping(),
+        keys: first.keys,
+        ..Memory::default()
+    };
     let mut reused_any = false;
     for step in 0..14 {
         let what = edit(&repo, step);
-        let carried = markdown.carried();
-        let built = pipeline::build_reusing(&open(), now, 0, &Quiet, &carried, &keys)
+        memory.markdown = std::mem::take(&mut memory.markdown).carried();
+        let built = pipeline::build_reusing(&open(), now, 0, &Quiet, &memory)
             .unwrap_or_else(|_| panic!("step {step} ({what}): a build"));
         reused_any |= !built.reused.is_empty();
         let mut next = built.files;
@@ -219,8 +221,8 @@ fn in_memory_rebuilds_reusing_the_previous_build_equal_clean_builds() {
             );
         }
         site = next;
-        keys = built.keys;
-        markdown = carried;
+        memory.keys = built.keys;
+        assert!(!memory.parsed.is_empty(), "parsed files are kept");
     }
     assert!(reused_any, "rebuilds reused pages");
 }

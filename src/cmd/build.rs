@@ -20,12 +20,15 @@ pub fn run(args: &BuildArgs) -> Result<Outcome, Box<dyn std::error::Error>> {
     let cache = args.cache.clone().unwrap_or_else(|| default_cache(&out));
     let markdown_file = cache.with_extension("markdown");
     let staging = output::Staging::new(&out)?.with_cache(cache);
-    let markdown = std::fs::read(&markdown_file)
-        .map(|bytes| Cache::from_bytes(&bytes))
-        .unwrap_or_default();
+    let memory = pipeline::Memory {
+        markdown: std::fs::read(&markdown_file)
+            .map(|bytes| Cache::from_bytes(&bytes))
+            .unwrap_or_default(),
+        ..pipeline::Memory::default()
+    };
     crate::timings::mark("read the build cache");
     let bar = ProgressBar::new();
-    let built = pipeline::build_into(&opened, args.now, clock, &bar, &staging, &markdown);
+    let built = pipeline::build_into(&opened, args.now, clock, &bar, &staging, &memory);
     bar.finish();
     let built = match built {
         Ok(built) => built,
@@ -39,9 +42,9 @@ pub fn run(args: &BuildArgs) -> Result<Outcome, Box<dyn std::error::Error>> {
         print_diagnostics(&built.sources, &built.warnings, &args.output)?;
     }
     staging.commit()?;
-    if markdown.changed() {
+    if memory.markdown.changed() {
         // Like the build cache, it only saves time: failing to write it is not an error.
-        let _ = output::write_atomically(&markdown_file, &markdown.to_bytes());
+        let _ = output::write_atomically(&markdown_file, &memory.markdown.to_bytes());
     }
     crate::timings::mark("swap the output in place");
     let mut stdout = std::io::stdout().lock();

@@ -1,7 +1,7 @@
 //! From a tree of files to typed documents: classify each path, parse in parallel, then
 //! check the repository as a whole.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use rayon::prelude::*;
 use serde::de::DeserializeOwned;
@@ -169,6 +169,7 @@ pub fn is_valid_id(id: &str) -> bool {
 pub(super) type DeclaredIds = BTreeMap<Kind, BTreeSet<String>>;
 
 /// One parsed file, before it joins the rest.
+#[derive(Clone)]
 enum Parsed {
     Config(Document<SiteConfig>),
     Policy(Document<Policy>),
@@ -188,6 +189,9 @@ enum Parsed {
     News(Document<News>),
 }
 
+/// A file's path, text hash, whether it came from the cache, and what parsing it gave.
+type ParseOutcome<'a> = (&'a str, blake3::Hash, bool, Result<Parsed, Box<Diagnostic>>);
+
 struct Job<'a> {
     file: FileId,
     kind: Kind,
@@ -204,6 +208,12 @@ pub fn load(tree: &Tree) -> Loaded {
 /// Like [`load`], for an approved tree: `pending` maps files that exist but wait for
 /// approval to who could sign them, so a reference to one says that instead of "unknown".
 pub fn load_with_pending(tree: &Tree, pending: &BTreeMap<String, String>) -> Loaded {
+    load_cached(tree, pending, &ParseCache::default())
+}
+
+/// Like [`load_with_pending`], taking unchanged files from `cache` instead of parsing
+/// them again, and leaving this load's files in it.
+pub fn load_cached(tree: &Tree, pending: &BTreeMap<String, String>, cache: &ParseCache) -> Loaded {
     let mut files = Files::new();
     let mut diagnostics = Diagnostics::default();
     let mut jobs = Vec::new();
@@ -246,17 +256,47 @@ pub fn load_with_pending(tree: &Tree, pending: &BTreeMap<String, String>) -> Loa
         })
         .collect();
 
-    let results: Vec<Result<Parsed, Box<Diagnostic>>> = jobs
+    crate::timings::mark("classify files (load)");
+    // Read without locking while files are parsed in parallel.
+    let mut known = cache.take();
+    let results: Vec<ParseOutcome<'_>> = jobs
         .par_iter()
-        .filter_map(|job| job.text.map(|text| parse_job(job, text)))
+        .filter_map(|job| {
+            job.text.map(|text| {
+                if !cache.keep {
+                    let unhashed = blake3::Hash::from_bytes([0; 32]);
+                    return (job.path, unhashed, false, parse_job(job, text));
+                }
+                let hash = blake3::hash(text.as_bytes());
+                match known.get(job.path).filter(|(seen, _)| *seen == hash) {
+                    Some((_, parsed)) => {
+                        (job.path, hash, true, Ok(parsed.clone().in_file(job.file)))
+                    }
+                    None => (job.path, hash, false, parse_job(job, text)),
+                }
+            })
+        })
         .collect();
 
     let mut content = Content::default();
-    for result in results {
+    let mut parsed_now = HashMap::new();
+    for (path, hash, hit, result) in results {
         match result {
-            Ok(parsed) => insert(&mut content, parsed),
+            Ok(parsed) => {
+                if hit {
+                    if let Some(entry) = known.remove(path) {
+                        parsed_now.insert(path.to_owned(), entry);
+                    }
+                } else if cache.keep {
+                    parsed_now.insert(path.to_owned(), (hash, parsed.clone()));
+                }
+                insert(&mut content, parsed);
+            }
             Err(diagnostic) => diagnostics.push(*diagnostic),
         }
+    }
+    if cache.keep {
+        cache.replace(parsed_now);
     }
     sort_by_id(&mut content);
     content.files = files;
@@ -276,7 +316,9 @@ pub fn load_with_pending(tree: &Tree, pending: &BTreeMap<String, String>) -> Loa
             .with_help("declare who may sign what: users with their SSH keys, groups and grants"),
         );
     }
+    crate::timings::mark("parse files");
     diagnostics.extend(super::validate::validate(&content, &declared, pending));
+    crate::timings::mark("validate");
     diagnostics.sort(&content.files);
     Loaded {
         content,
@@ -358,6 +400,85 @@ fn parse_with_origin<T: DeserializeOwned>(
         diagnostic.help = err.help;
         Box::new(diagnostic)
     })
+}
+
+impl Parsed {
+    /// The same document, as read from the file `file` (ids change when files come and go).
+    fn in_file(mut self, file: FileId) -> Self {
+        macro_rules! set {
+            ($($variant:ident),*) => {
+                match &mut self {
+                    $(Parsed::$variant(d) => d.origin.file = file,)*
+                }
+            };
+        }
+        set!(
+            Config,
+            Policy,
+            Host,
+            Certificate,
+            Domain,
+            Module,
+            Release,
+            Procedure,
+            LogEntry,
+            Ticket,
+            Service,
+            Site,
+            Feature,
+            AccountSet,
+            Overrides,
+            News
+        );
+        self
+    }
+}
+
+/// Files parsed by earlier loads in this process (the preview server), by path and the
+/// blake3 of their text: a load parses only files that changed. Files that failed to
+/// parse are not kept, so their diagnostics are always fresh. The default cache keeps
+/// nothing (a one-off build has no use for copies of every document).
+#[derive(Default)]
+pub struct ParseCache {
+    keep: bool,
+    entries: std::sync::Mutex<HashMap<String, (blake3::Hash, Parsed)>>,
+}
+
+impl ParseCache {
+    /// A cache that keeps what each load parsed for the next one.
+    pub fn keeping() -> Self {
+        Self {
+            keep: true,
+            entries: std::sync::Mutex::default(),
+        }
+    }
+
+    /// Everything it holds, leaving it empty until [`ParseCache::replace`].
+    fn take(&self) -> HashMap<String, (blake3::Hash, Parsed)> {
+        if !self.keep {
+            return HashMap::new();
+        }
+        self.entries
+            .lock()
+            .map(|mut entries| std::mem::take(&mut *entries))
+            .unwrap_or_default()
+    }
+
+    /// Keeps exactly `entries`: files no longer in the tree are forgotten.
+    fn replace(&self, entries: HashMap<String, (blake3::Hash, Parsed)>) {
+        if let Ok(mut kept) = self.entries.lock() {
+            *kept = entries;
+        }
+    }
+
+    /// How many files it holds.
+    pub fn len(&self) -> usize {
+        self.entries.lock().map_or(0, |e| e.len())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
 fn insert(content: &mut Content, parsed: Parsed) {

@@ -12,7 +12,7 @@ mod validate;
 use crate::diag::{Diagnostics, FileId, Files, Origin};
 use crate::trust::Policy;
 
-pub use load::{Kind, classify, is_valid_id, load, load_with_pending};
+pub use load::{Kind, ParseCache, classify, is_valid_id, load, load_cached, load_with_pending};
 pub use model::*;
 
 /// One entity read from one file.

@@ -36,6 +36,20 @@ pub struct Built {
     pub sources: Files,
 }
 
+/// Work earlier builds already did, for a build to skip: all empty for a one-off build.
+/// The preview server keeps one between rebuilds; `glassroom build` fills `markdown`
+/// from its cache on disk.
+#[derive(Default)]
+pub struct Memory {
+    /// Files parsed before, by path and content hash.
+    pub parsed: content::ParseCache,
+    /// Markdown bodies rendered before.
+    pub markdown: render::markdown_cache::Cache,
+    /// The keys of the pages of an earlier build whose files the caller still has
+    /// ([`build_reusing`]).
+    pub keys: BTreeMap<String, render::keys::Key>,
+}
+
 /// Why a build produced nothing.
 pub struct Failed {
     /// The content or a template has errors: `diagnostics` say where, in `sources`.
@@ -50,24 +64,23 @@ pub fn build(
     now: Option<Moment>,
     clock: i64,
     progress: &dyn Progress,
-    markdown: &render::markdown_cache::Cache,
 ) -> Result<Built, Failed> {
-    build_reusing(opened, now, clock, progress, markdown, &BTreeMap::new())
+    build_reusing(opened, now, clock, progress, &Memory::default())
 }
 
-/// Like [`build`], but pages whose inputs have the keys they had in `previous` (the
-/// `keys` of an earlier build whose files the caller still has) are not rendered: they
-/// are listed in `reused`, for the caller to take from the earlier build.
+/// Like [`build`], skipping what `memory` holds: unchanged files are not parsed again,
+/// unchanged bodies not rendered again, and pages whose inputs have the keys they had in
+/// `memory.keys` are not rendered but listed in `reused`, for the caller to take from
+/// the earlier build.
 pub fn build_reusing(
     opened: &Opened,
     now: Option<Moment>,
     clock: i64,
     progress: &dyn Progress,
-    markdown: &render::markdown_cache::Cache,
-    previous: &BTreeMap<String, render::keys::Key>,
+    memory: &Memory,
 ) -> Result<Built, Failed> {
-    let sink = render::Reusing::new(previous);
-    let mut built = build_into(opened, now, clock, progress, &sink, markdown)?;
+    let sink = render::Reusing::new(&memory.keys);
+    let mut built = build_into(opened, now, clock, progress, &sink, memory)?;
     let collected = sink.into_collected();
     built.count = collected.files.len() + collected.reused.len();
     built.files = collected.files;
@@ -110,20 +123,20 @@ impl render::Sink for Counting<'_> {
 
 /// Builds the site, handing every file to `sink` as soon as it is ready (a staging
 /// directory, for `glassroom build`), so the whole site is never held in memory.
-/// `markdown` holds bodies rendered by earlier builds (an empty cache renders them all).
+/// `memory` holds work earlier builds did (its page keys are the sink's business).
 pub fn build_into(
     opened: &Opened,
     now: Option<Moment>,
     clock: i64,
     progress: &dyn Progress,
     sink: &dyn render::Sink,
-    markdown: &render::markdown_cache::Cache,
+    memory: &Memory,
 ) -> Result<Built, Failed> {
     let sink = Counting {
         inner: sink,
         count: std::sync::atomic::AtomicUsize::new(0),
     };
-    let loaded = content::load_with_pending(&opened.tree, &opened.pending_notes);
+    let loaded = content::load_cached(&opened.tree, &opened.pending_notes, &memory.parsed);
     crate::timings::mark("load and validate content");
     let mut sources = loaded.content.files.clone();
     if loaded.diagnostics.has_errors() {
@@ -148,7 +161,7 @@ pub fn build_into(
         now,
         preview: opened.preview,
         trust: opened.trust.as_ref(),
-        markdown,
+        markdown: &memory.markdown,
     };
     match render::render_into(&input, &mut sources, progress, &sink) {
         Ok(()) => {}

@@ -13,6 +13,8 @@
 
 use std::collections::BTreeMap;
 
+use rayon::prelude::*;
+
 use super::Input;
 use crate::content::{Content, Document};
 use crate::derive::Derived;
@@ -27,7 +29,6 @@ struct Fingerprints {
 
 impl Fingerprints {
     fn new(content: &Content) -> Self {
-        use rayon::prelude::*;
         let files = (0..content.files.len())
             .into_par_iter()
             .map(|i| {
@@ -190,7 +191,8 @@ pub fn page_keys(input: &Input<'_>, global: &blake3::Hash) -> BTreeMap<String, K
         .iter()
         .flat_map(|t| t.entries.iter().map(move |e| (e.as_str(), t)))
         .collect();
-    for entry in &content.logbook {
+    // The two kinds with thousands of pages, in parallel.
+    let entry_key = |entry: &Document<crate::content::LogEntry>| {
         let mut k = KeyBuilder::new(global, "entry");
         k.doc(&fp, Some(entry));
         if let Some(p) = &entry.data.procedure {
@@ -202,9 +204,9 @@ pub fn page_keys(input: &Input<'_>, global: &blake3::Hash) -> BTreeMap<String, K
                 k.doc(&fp, find(&content.logbook, e));
             }
         }
-        put(format!("logbook/{}.html", entry.id), k.finish());
-    }
-    for ticket in &content.tickets {
+        (format!("logbook/{}.html", entry.id), k.finish())
+    };
+    let ticket_key = |ticket: &Document<crate::content::Ticket>| {
         let mut k = KeyBuilder::new(global, "ticket");
         k.doc(&fp, Some(ticket));
         if let Some(m) = &ticket.data.module {
@@ -218,7 +220,15 @@ pub fn page_keys(input: &Input<'_>, global: &blake3::Hash) -> BTreeMap<String, K
                 release.and_then(|r| find(&content.modules, r.data.module.as_str())),
             );
         }
-        put(format!("tickets/{}.html", ticket.id), k.finish());
+        (format!("tickets/{}.html", ticket.id), k.finish())
+    };
+    type Keyed = Vec<(String, Key)>;
+    let (entries, tickets): (Keyed, Keyed) = rayon::join(
+        || content.logbook.par_iter().map(entry_key).collect(),
+        || content.tickets.par_iter().map(ticket_key).collect(),
+    );
+    for (path, key) in entries.into_iter().chain(tickets) {
+        put(path, key);
     }
     for site in &content.sites {
         let mut k = KeyBuilder::new(global, "site");

@@ -79,9 +79,13 @@ impl Cache {
 
     /// This build's bodies as the known ones of the next build in the same process (the
     /// preview server).
-    pub fn carried(&self) -> Self {
+    pub fn carried(self) -> Self {
+        let used = self.used.into_inner().unwrap_or_default();
+        let mut known = self.known;
+        known.retain(|key, _| used.hits.contains(key));
+        known.extend(used.fresh);
         Self {
-            known: self.used_entries().into_iter().collect(),
+            known,
             used: Mutex::default(),
         }
     }
@@ -160,6 +164,22 @@ mod tests {
         assert_eq!(third.known.len(), 2);
         third.render("old body");
         assert_eq!(third.stats(), (0, 1), "the dropped body is rendered again");
+    }
+
+    #[test]
+    fn carried_into_the_next_build_keeps_what_this_one_used() {
+        let first = Cache::new();
+        first.render("old body");
+        first.render("kept body");
+        let second = first.carried();
+        second.render("kept body");
+        second.render("new body");
+        assert_eq!(second.stats(), (1, 1));
+        let third = second.carried();
+        assert_eq!(third.known.len(), 2);
+        third.render("new body");
+        third.render("old body");
+        assert_eq!(third.stats(), (1, 1), "the body no longer used was dropped");
     }
 
     #[test]

@@ -189,14 +189,7 @@ struct Builder {
     want_rules: bool,
     /// What the last successful build leaves to the next, so a rebuild renders only what
     /// changed.
-    memory: std::sync::Mutex<Memory>,
-}
-
-/// Bodies rendered by the last successful build and the keys of its pages.
-#[derive(Default)]
-struct Memory {
-    markdown: crate::render::markdown_cache::Cache,
-    keys: BTreeMap<String, crate::render::keys::Key>,
+    memory: std::sync::Mutex<pipeline::Memory>,
 }
 
 /// The result of one build.
@@ -217,6 +210,13 @@ enum Built {
 impl Builder {
     fn preview(&self) -> bool {
         matches!(&self.origin, Origin::Repo { source, .. } if source.worktree)
+    }
+
+    /// Keeps what a build did for the next one.
+    fn keep(&self, memory: pipeline::Memory) {
+        if let Ok(mut kept) = self.memory.lock() {
+            *kept = memory;
+        }
     }
 
     /// Builds the site; `previous` is the site served now, whose unchanged files are
@@ -287,35 +287,27 @@ impl Builder {
         } else {
             self.now
         };
-        let memory = self
+        crate::timings::mark("open (read the tree)");
+        let mut memory = self
             .memory
             .lock()
-            .map(|memory| Memory {
-                markdown: memory.markdown.carried(),
-                // Only pages the served site has can be taken from it.
-                keys: memory
-                    .keys
-                    .iter()
-                    .filter(|(path, _)| previous.is_some_and(|site| site.get(path).is_some()))
-                    .map(|(path, key)| (path.clone(), *key))
-                    .collect(),
-            })
+            .map(|mut kept| std::mem::take(&mut *kept))
             .unwrap_or_default();
-        let result = pipeline::build_reusing(
-            &opened,
-            now,
-            clock,
-            &crate::render::Quiet,
-            &memory.markdown,
-            &memory.keys,
-        );
+        // Only pages the served site has can be taken from it.
+        memory
+            .keys
+            .retain(|path, _| previous.is_some_and(|site| site.get(path).is_some()));
+        memory.markdown = std::mem::take(&mut memory.markdown).carried();
+        let result = pipeline::build_reusing(&opened, now, clock, &crate::render::Quiet, &memory);
         match result {
             Ok(built) => {
                 if !built.warnings.is_empty() {
                     report.diagnostics(&built.sources, &built.warnings);
                 }
                 let approved = self.want_rules.then(|| {
-                    let loaded = crate::content::load(&opened.tree);
+                    let no_pending = BTreeMap::new();
+                    let loaded =
+                        crate::content::load_cached(&opened.tree, &no_pending, &memory.parsed);
                     Box::new(Approved::from_content(&loaded.content))
                 });
                 let inject = preview::injector();
@@ -326,12 +318,9 @@ impl Builder {
                     previous.map(|site| (site, &built.reused)),
                     !self.preview(),
                 ));
-                if let Ok(mut kept) = self.memory.lock() {
-                    *kept = Memory {
-                        markdown: memory.markdown,
-                        keys: built.keys,
-                    };
-                }
+                crate::timings::mark("files to serve");
+                memory.keys = built.keys;
+                self.keep(memory);
                 let summary = format!(
                     "{} files ({} rendered, {} unchanged), {} alerts, now = {}, in {} ms",
                     site.len(),
@@ -348,6 +337,8 @@ impl Builder {
                 }
             }
             Err(failed) => {
+                // The keys still describe the site served now, if any.
+                self.keep(memory);
                 report.diagnostics(&failed.sources, &failed.diagnostics);
                 let count = failed.diagnostics.iter().count();
                 Built::Broken {
@@ -447,7 +438,10 @@ impl Server {
             _ => None,
         };
         let builder = Builder {
-            memory: std::sync::Mutex::default(),
+            memory: std::sync::Mutex::new(pipeline::Memory {
+                parsed: crate::content::ParseCache::keeping(),
+                ..pipeline::Memory::default()
+            }),
             origin: config.origin.clone(),
             now: config.now,
             clock: Arc::clone(&config.clock),

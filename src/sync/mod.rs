@@ -748,13 +748,7 @@ fn attempt(job: Job) -> Report {
         return report;
     }
     let built_at = job.clock.now();
-    let built = match pipeline::build(
-        &snap.opened,
-        None,
-        started / 1000,
-        &crate::render::Quiet,
-        &crate::render::markdown_cache::Cache::new(),
-    ) {
+    let built = match pipeline::build(&snap.opened, None, started / 1000, &crate::render::Quiet) {
         Ok(built) => built,
         Err(failed) => {
             let errors = failed.diagnostics.error_count();
