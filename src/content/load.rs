@@ -548,3 +548,41 @@ pub(super) fn duplicate_ids<T>(docs: &[Document<T>], what: &str) -> Vec<Diagnost
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn example() -> Tree {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("content-example");
+        crate::source::read_dir(&root).unwrap_or_default()
+    }
+
+    #[test]
+    fn a_cached_load_equals_a_fresh_one_after_files_come_and_change() {
+        let cache = ParseCache::keeping();
+        let mut tree = example();
+        let first = load_cached(&tree, &BTreeMap::new(), &cache);
+        assert!(!first.diagnostics.has_errors());
+        assert!(!cache.is_empty());
+        // A new file early in the order moves every later file's id; one file changes.
+        let (path, bytes) = tree
+            .iter()
+            .find(|(p, _)| p.starts_with("certificates/"))
+            .map(|(p, b)| (p.to_owned(), b.to_vec()))
+            .unwrap_or_default();
+        tree.insert("certificates/0-first.yaml".to_owned(), bytes.clone());
+        let changed = String::from_utf8_lossy(&bytes).replace("issuer:", "issuer: Other CA #");
+        tree.insert(path, changed.into_bytes());
+        let cached = load_cached(&tree, &BTreeMap::new(), &cache);
+        let fresh = load(&tree);
+        assert_eq!(
+            format!("{:?}", cached.content),
+            format!("{:?}", fresh.content),
+            "same documents, with file ids of this load"
+        );
+        for ticket in &cached.content.tickets {
+            assert_eq!(cached.content.files.path(ticket.file()), ticket.path);
+        }
+    }
+}
