@@ -66,7 +66,7 @@ fn edit(repo: &Path, step: u64) -> String {
     };
     let mut seed = step.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ 0x2545_f491;
     seed ^= seed >> 29;
-    match step % 9 {
+    match step % 10 {
         0 => {
             let t = pick("tickets", seed);
             replace_line(&t, "title:", &format!("title: \"Edited ticket {step}\""));
@@ -112,6 +112,25 @@ fn edit(repo: &Path, step: u64) -> String {
             replace_line(&f, "description:", &format!("description: Flag {step}"));
             format!("flag {f}")
         }
+        9 => {
+            // Open ticket counts on the host, module and release lists change.
+            let t = "tickets/api-cert-dns-challenge.md";
+            let full = repo.join(t);
+            let text = std::fs::read_to_string(&full).expect("read");
+            let toggled = if text.contains("\nstatus: open\n") {
+                text.replace(
+                    "\nstatus: open\n",
+                    "\nstatus: closed\nclosed: 2026-11-20T09:00:00Z\n",
+                )
+            } else {
+                text.replace(
+                    "\nstatus: closed\nclosed: 2026-11-20T09:00:00Z\n",
+                    "\nstatus: open\n",
+                )
+            };
+            std::fs::write(&full, toggled).expect("write");
+            format!("status of {t}")
+        }
         _ => {
             let n = pick("news", seed);
             replace_line(&n, "title:", &format!("title: \"News {step}\""));
@@ -129,7 +148,7 @@ fn incremental_builds_equal_clean_builds_over_random_edits() {
     let out = dir.path().join("site");
     let cache = dir.path().join("cache.json");
     build(&repo, &out, &cache);
-    for step in 0..14 {
+    for step in 0..20 {
         let what = edit(&repo, step);
         let before = snapshot(&out);
         let inode = |path: &str| std::fs::metadata(out.join(path)).map(|m| m.ino()).ok();
@@ -195,7 +214,7 @@ fn in_memory_rebuilds_reusing_the_previous_build_equal_clean_builds() {
         ..Memory::default()
     };
     let mut reused_any = false;
-    for step in 0..14 {
+    for step in 0..20 {
         let what = edit(&repo, step);
         memory.markdown = std::mem::take(&mut memory.markdown).carried();
         let built = pipeline::build_reusing(&open(), now, 0, &Quiet, &memory)

@@ -8,8 +8,11 @@
 //! repository overrides templates or uses another theme, no page has a key and every
 //! page is rendered.
 //!
-//! Index pages, the dashboard, reports, feeds and the API depend on everything and are
-//! always rendered (the output side still skips rewriting files whose bytes are equal).
+//! List pages (the index of each kind, logbook months) have keys too: the fingerprints of
+//! every file of the kinds they show, directly or through derived data, and of the alerts
+//! when they show alerts. The dashboard, the ticket lists and report, feeds and the API
+//! depend on nearly everything and are always rendered (the output side still skips
+//! rewriting files whose bytes are equal).
 
 use std::collections::BTreeMap;
 
@@ -100,12 +103,121 @@ pub fn global_key(input: &Input<'_>, theme_text: &[(&str, &[u8])]) -> blake3::Ha
     hasher.finalize()
 }
 
+/// What the list pages are made from: one fingerprint per kind of file, and the alerts.
+pub struct ListKeys {
+    global: blake3::Hash,
+    kinds: BTreeMap<&'static str, blake3::Hash>,
+    alerts: blake3::Hash,
+}
+
+fn kind_hash<T>(fp: &Fingerprints, docs: &[Document<T>]) -> blake3::Hash {
+    let mut hasher = blake3::Hasher::new();
+    for doc in docs {
+        hasher.update(&(doc.path.len() as u64).to_le_bytes());
+        hasher.update(doc.path.as_bytes());
+        if let Some(hash) = fp.files.get(doc.file().index()) {
+            hasher.update(hash.as_bytes());
+        }
+    }
+    hasher.finalize()
+}
+
+impl ListKeys {
+    fn new(input: &Input<'_>, global: &blake3::Hash, fp: &Fingerprints) -> Self {
+        let content = input.content;
+        let overrides: &[Document<crate::content::Overrides>] = content.overrides.as_slice();
+        let kinds = BTreeMap::from([
+            ("hosts", kind_hash(fp, &content.hosts)),
+            ("certificates", kind_hash(fp, &content.certificates)),
+            ("domains", kind_hash(fp, &content.domains)),
+            ("modules", kind_hash(fp, &content.modules)),
+            ("releases", kind_hash(fp, &content.releases)),
+            ("procedures", kind_hash(fp, &content.procedures)),
+            ("logbook", kind_hash(fp, &content.logbook)),
+            ("tickets", kind_hash(fp, &content.tickets)),
+            ("services", kind_hash(fp, &content.services)),
+            ("sites", kind_hash(fp, &content.sites)),
+            ("features", kind_hash(fp, &content.features)),
+            ("account_sets", kind_hash(fp, &content.account_sets)),
+            ("overrides", kind_hash(fp, overrides)),
+            ("news", kind_hash(fp, &content.news)),
+        ]);
+        let alerts = blake3::hash(&serde_json::to_vec(&input.derived.alerts).unwrap_or_default());
+        Self {
+            global: *global,
+            kinds,
+            alerts,
+        }
+    }
+
+    /// The key of the list page at `path` made with `template`, if it is a list page
+    /// whose inputs are known. What each template shows (see the default theme):
+    fn inputs(template: &str) -> Option<(&'static [&'static str], bool)> {
+        Some(match template {
+            // Open tickets per host, services per host.
+            "hosts.html" => (&["hosts", "services", "tickets"], false),
+            "certificates.html" => (&["certificates", "hosts"], true),
+            "domains.html" => (&["domains"], true),
+            // Releases and open tickets per module.
+            "modules.html" => (&["modules", "releases", "tickets"], false),
+            "releases.html" => (&["releases", "modules", "tickets"], true),
+            // A procedure's status comes from its logbook entries.
+            "procedures.html" => (&["procedures", "logbook"], false),
+            "logbook.html" | "logbook_month.html" => (&["logbook", "procedures"], false),
+            "sites.html" => (&["sites", "services"], false),
+            "services.html" => (&["services", "hosts", "sites"], false),
+            "news.html" => (&["news"], false),
+            "flags.html" => (&["features", "account_sets", "overrides"], false),
+            "404.html" => (&[], false),
+            _ => return None,
+        })
+    }
+
+    fn key(&self, template: &str, path: &str) -> Option<Key> {
+        let (kinds, alerts) = Self::inputs(template)?;
+        let mut k = KeyBuilder::new(&self.global, template);
+        k.text(path);
+        for kind in kinds {
+            k.text(kind);
+            if let Some(hash) = self.kinds.get(kind) {
+                k.0.update(hash.as_bytes());
+            }
+        }
+        if alerts {
+            k.0.update(self.alerts.as_bytes());
+        }
+        Some(k.finish())
+    }
+}
+
+/// Keys of the detail pages and of the list pages among `pages`, by output path.
+pub fn page_keys(
+    input: &Input<'_>,
+    global: &blake3::Hash,
+    pages: &[super::Page],
+) -> BTreeMap<String, Key> {
+    let fp = Fingerprints::new(input.content);
+    let mut keys = detail_keys(input, global, &fp);
+    let lists = ListKeys::new(input, global, &fp);
+    for page in pages {
+        if !keys.contains_key(&page.path)
+            && let Some(key) = lists.key(page.template, &page.path)
+        {
+            keys.insert(page.path.clone(), key);
+        }
+    }
+    keys
+}
+
 /// Keys of the detail pages, by output path.
-pub fn page_keys(input: &Input<'_>, global: &blake3::Hash) -> BTreeMap<String, Key> {
+fn detail_keys(
+    input: &Input<'_>,
+    global: &blake3::Hash,
+    fp: &Fingerprints,
+) -> BTreeMap<String, Key> {
     let content = input.content;
     let derived: &Derived = input.derived;
     let rel = &derived.relations;
-    let fp = Fingerprints::new(content);
     let list = |index: &BTreeMap<String, Vec<String>>, id: &str| {
         index.get(id).cloned().unwrap_or_default()
     };
@@ -116,31 +228,31 @@ pub fn page_keys(input: &Input<'_>, global: &blake3::Hash) -> BTreeMap<String, K
 
     for host in &content.hosts {
         let mut k = KeyBuilder::new(global, "host");
-        k.doc(&fp, Some(host));
+        k.doc(fp, Some(host));
         for s in list(&rel.services_by_host, &host.id) {
             let service = find(&content.services, &s);
-            k.doc(&fp, service);
+            k.doc(fp, service);
             k.doc(
-                &fp,
+                fp,
                 service.and_then(|sv| find(&content.sites, sv.data.site.as_str())),
             );
         }
         for c in list(&rel.certificates_by_host, &host.id) {
-            k.doc(&fp, find(&content.certificates, &c));
+            k.doc(fp, find(&content.certificates, &c));
         }
         for t in list(&rel.tickets_by_host, &host.id) {
-            k.doc(&fp, find(&content.tickets, &t));
+            k.doc(fp, find(&content.tickets, &t));
         }
         put(format!("hosts/{}.html", host.id), k.finish());
     }
     for cert in &content.certificates {
         let mut k = KeyBuilder::new(global, "certificate");
-        k.doc(&fp, Some(cert));
+        k.doc(fp, Some(cert));
         for h in &cert.data.hosts {
-            k.doc(&fp, find(&content.hosts, h));
+            k.doc(fp, find(&content.hosts, h));
         }
         if let Some(p) = &cert.data.renewal_procedure {
-            k.doc(&fp, find(&content.procedures, p));
+            k.doc(fp, find(&content.procedures, p));
         }
         put(format!("certificates/{}.html", cert.id), k.finish());
     }
@@ -148,41 +260,41 @@ pub fn page_keys(input: &Input<'_>, global: &blake3::Hash) -> BTreeMap<String, K
         put(
             format!("domains/{}.html", domain.id),
             KeyBuilder::new(global, "domain")
-                .doc(&fp, Some(domain))
+                .doc(fp, Some(domain))
                 .finish(),
         );
     }
     for module in &content.modules {
         let mut k = KeyBuilder::new(global, "module");
-        k.doc(&fp, Some(module));
+        k.doc(fp, Some(module));
         for r in list(&rel.releases_by_module, &module.id) {
-            k.doc(&fp, find(&content.releases, &r));
+            k.doc(fp, find(&content.releases, &r));
             for t in list(&rel.tickets_by_release, &r) {
                 k.text(&t);
             }
         }
         for t in list(&rel.tickets_by_module, &module.id) {
-            k.doc(&fp, find(&content.tickets, &t));
+            k.doc(fp, find(&content.tickets, &t));
         }
         put(format!("modules/{}.html", module.id), k.finish());
     }
     for release in &content.releases {
         let mut k = KeyBuilder::new(global, "release");
-        k.doc(&fp, Some(release));
-        k.doc(&fp, find(&content.modules, release.data.module.as_str()));
+        k.doc(fp, Some(release));
+        k.doc(fp, find(&content.modules, release.data.module.as_str()));
         for t in list(&rel.tickets_by_release, &release.id) {
-            k.doc(&fp, find(&content.tickets, &t));
+            k.doc(fp, find(&content.tickets, &t));
         }
         put(format!("releases/{}.html", release.id), k.finish());
     }
     for procedure in &content.procedures {
         let mut k = KeyBuilder::new(global, "procedure");
-        k.doc(&fp, Some(procedure));
+        k.doc(fp, Some(procedure));
         for e in list(&rel.entries_by_procedure, &procedure.id) {
-            k.doc(&fp, find(&content.logbook, &e));
+            k.doc(fp, find(&content.logbook, &e));
         }
         for c in list(&rel.certificates_by_procedure, &procedure.id) {
-            k.doc(&fp, find(&content.certificates, &c));
+            k.doc(fp, find(&content.certificates, &c));
         }
         put(format!("procedures/{}.html", procedure.id), k.finish());
     }
@@ -194,29 +306,29 @@ pub fn page_keys(input: &Input<'_>, global: &blake3::Hash) -> BTreeMap<String, K
     // The two kinds with thousands of pages, in parallel.
     let entry_key = |entry: &Document<crate::content::LogEntry>| {
         let mut k = KeyBuilder::new(global, "entry");
-        k.doc(&fp, Some(entry));
+        k.doc(fp, Some(entry));
         if let Some(p) = &entry.data.procedure {
-            k.doc(&fp, find(&content.procedures, p));
+            k.doc(fp, find(&content.procedures, p));
         }
         // The thread's state, its replies and the entry answered all come from the thread.
         if let Some(thread) = thread_of.get(entry.id.as_str()) {
             for e in &thread.entries {
-                k.doc(&fp, find(&content.logbook, e));
+                k.doc(fp, find(&content.logbook, e));
             }
         }
         (format!("logbook/{}.html", entry.id), k.finish())
     };
     let ticket_key = |ticket: &Document<crate::content::Ticket>| {
         let mut k = KeyBuilder::new(global, "ticket");
-        k.doc(&fp, Some(ticket));
+        k.doc(fp, Some(ticket));
         if let Some(m) = &ticket.data.module {
-            k.doc(&fp, find(&content.modules, m));
+            k.doc(fp, find(&content.modules, m));
         }
         if let Some(r) = &ticket.data.fixed_in {
             let release = find(&content.releases, r);
-            k.doc(&fp, release);
+            k.doc(fp, release);
             k.doc(
-                &fp,
+                fp,
                 release.and_then(|r| find(&content.modules, r.data.module.as_str())),
             );
         }
@@ -232,27 +344,25 @@ pub fn page_keys(input: &Input<'_>, global: &blake3::Hash) -> BTreeMap<String, K
     }
     for site in &content.sites {
         let mut k = KeyBuilder::new(global, "site");
-        k.doc(&fp, Some(site));
+        k.doc(fp, Some(site));
         for s in list(&rel.services_by_site, &site.id) {
-            k.doc(&fp, find(&content.services, &s));
+            k.doc(fp, find(&content.services, &s));
         }
         put(format!("sites/{}.html", site.id), k.finish());
     }
     for service in &content.services {
         let mut k = KeyBuilder::new(global, "service");
-        k.doc(&fp, Some(service));
-        k.doc(&fp, find(&content.sites, service.data.site.as_str()));
+        k.doc(fp, Some(service));
+        k.doc(fp, find(&content.sites, service.data.site.as_str()));
         for h in &service.data.hosts {
-            k.doc(&fp, find(&content.hosts, h));
+            k.doc(fp, find(&content.hosts, h));
         }
         put(format!("services/{}.html", service.id), k.finish());
     }
     for news in &content.news {
         put(
             format!("news/{}.html", news.id),
-            KeyBuilder::new(global, "news")
-                .doc(&fp, Some(news))
-                .finish(),
+            KeyBuilder::new(global, "news").doc(fp, Some(news)).finish(),
         );
     }
     let mut sets_of: BTreeMap<&str, Vec<&Document<crate::content::AccountSet>>> = BTreeMap::new();
@@ -263,18 +373,18 @@ pub fn page_keys(input: &Input<'_>, global: &blake3::Hash) -> BTreeMap<String, K
     }
     for feature in &content.features {
         let mut k = KeyBuilder::new(global, "feature");
-        k.doc(&fp, Some(feature));
+        k.doc(fp, Some(feature));
         for set in sets_of.get(feature.id.as_str()).into_iter().flatten() {
-            k.doc(&fp, Some(*set));
+            k.doc(fp, Some(*set));
         }
-        k.doc(&fp, content.overrides.as_ref());
+        k.doc(fp, content.overrides.as_ref());
         put(format!("flags/features/{}.html", feature.id), k.finish());
     }
     for set in &content.account_sets {
         put(
             format!("flags/account_sets/{}.html", set.id),
             KeyBuilder::new(global, "account_set")
-                .doc(&fp, Some(set))
+                .doc(fp, Some(set))
                 .finish(),
         );
     }

@@ -209,7 +209,7 @@ pub fn render_into(
     // change; only with the default theme's own templates, whose inputs are known.
     let page_keys = if theme.is_default() {
         let global = keys::global_key(input, &theme.fingerprint_parts());
-        keys::page_keys(input, &global)
+        keys::page_keys(input, &global, &pages)
     } else {
         BTreeMap::new()
     };
