@@ -652,7 +652,34 @@ fn plans(content: &Content) -> BTreeMap<&str, BTreeMap<&'static str, Plan>> {
 }
 
 /// `api/<kind>.json` for every entity kind, plus alerts and an index.
-pub fn api_files(input: &Input<'_>, data: &SiteData<'_>) -> Vec<(String, Vec<u8>)> {
+/// The kinds of the JSON API, each a file `api/<kind>.json`.
+pub const API_KINDS: [&str; 17] = [
+    "hosts",
+    "certificates",
+    "domains",
+    "modules",
+    "releases",
+    "procedures",
+    "logbook",
+    "tickets",
+    "services",
+    "sites",
+    "features",
+    "account_sets",
+    "news",
+    "overrides",
+    "alerts",
+    "procedure_status",
+    "index",
+];
+
+/// The JSON API: `api/<kind>.json` for every kind `wanted` says yes to (a rebuild
+/// skips files whose inputs did not change), made in parallel.
+pub fn api_files(
+    input: &Input<'_>,
+    data: &SiteData<'_>,
+    wanted: &(dyn Fn(&str) -> bool + Sync),
+) -> Vec<(String, Vec<u8>)> {
     #[derive(Serialize)]
     struct Envelope<'a, T: Serialize> {
         schema: u32,
@@ -660,50 +687,52 @@ pub fn api_files(input: &Input<'_>, data: &SiteData<'_>) -> Vec<(String, Vec<u8>
         generated: Moment,
         items: T,
     }
-    fn file<T: Serialize>(kind: &str, now: Moment, items: T) -> (String, Vec<u8>) {
+    fn file<T: Serialize>(kind: &str, now: Moment, items: T) -> Vec<u8> {
         let envelope = Envelope {
             schema: 1,
             kind,
             generated: now,
             items,
         };
-        let bytes = serde_json::to_vec_pretty(&envelope).unwrap_or_default();
-        (format!("api/{kind}.json"), bytes)
+        serde_json::to_vec_pretty(&envelope).unwrap_or_default()
     }
     fn items<'b, T: Serialize>(map: &'b BTreeMap<&str, View<'_, T>>) -> Vec<&'b View<'b, T>> {
         map.values().collect()
     }
     let now = input.now;
-    type Job<'d> = Box<dyn Fn() -> (String, Vec<u8>) + Sync + Send + 'd>;
-    // Each file on its own, in parallel: tickets and logbook are most of the bytes.
-    let jobs: Vec<Job<'_>> = vec![
-        Box::new(|| file("hosts", now, items(&data.hosts))),
-        Box::new(|| file("certificates", now, items(&data.certificates))),
-        Box::new(|| file("domains", now, items(&data.domains))),
-        Box::new(|| file("modules", now, items(&data.modules))),
-        Box::new(|| file("releases", now, items(&data.releases))),
-        Box::new(|| file("procedures", now, items(&data.procedures))),
-        Box::new(|| file("logbook", now, items(&data.logbook))),
-        Box::new(|| file("tickets", now, items(&data.tickets))),
-        Box::new(|| file("services", now, items(&data.services))),
-        Box::new(|| file("sites", now, items(&data.sites))),
-        Box::new(|| file("features", now, items(&data.features))),
-        Box::new(|| file("account_sets", now, items(&data.account_sets))),
-        Box::new(|| file("news", now, items(&data.news))),
-        Box::new(|| file("overrides", now, &data.overrides)),
-        Box::new(|| file("alerts", now, data.alerts)),
-        Box::new(|| {
-            file(
-                "procedure_status",
-                now,
-                data.status.values().collect::<Vec<_>>(),
-            )
-        }),
-    ];
-    let mut out: Vec<(String, Vec<u8>)> = jobs.par_iter().map(|job| job()).collect();
-    let kinds: BTreeSet<String> = out.iter().map(|(path, _)| path.clone()).collect();
-    out.push(file("index", now, kinds));
-    out
+    let bytes = |kind: &str| -> Vec<u8> {
+        match kind {
+            "hosts" => file(kind, now, items(&data.hosts)),
+            "certificates" => file(kind, now, items(&data.certificates)),
+            "domains" => file(kind, now, items(&data.domains)),
+            "modules" => file(kind, now, items(&data.modules)),
+            "releases" => file(kind, now, items(&data.releases)),
+            "procedures" => file(kind, now, items(&data.procedures)),
+            "logbook" => file(kind, now, items(&data.logbook)),
+            "tickets" => file(kind, now, items(&data.tickets)),
+            "services" => file(kind, now, items(&data.services)),
+            "sites" => file(kind, now, items(&data.sites)),
+            "features" => file(kind, now, items(&data.features)),
+            "account_sets" => file(kind, now, items(&data.account_sets)),
+            "news" => file(kind, now, items(&data.news)),
+            "overrides" => file(kind, now, &data.overrides),
+            "alerts" => file(kind, now, data.alerts),
+            "procedure_status" => file(kind, now, data.status.values().collect::<Vec<_>>()),
+            _ => {
+                let kinds: BTreeSet<String> = API_KINDS
+                    .iter()
+                    .filter(|k| **k != "index")
+                    .map(|k| format!("api/{k}.json"))
+                    .collect();
+                file("index", now, kinds)
+            }
+        }
+    };
+    API_KINDS
+        .par_iter()
+        .filter(|kind| wanted(kind))
+        .map(|kind| (format!("api/{kind}.json"), bytes(kind)))
+        .collect()
 }
 
 #[cfg(test)]

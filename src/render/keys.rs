@@ -108,6 +108,7 @@ pub struct ListKeys {
     global: blake3::Hash,
     kinds: BTreeMap<&'static str, blake3::Hash>,
     alerts: blake3::Hash,
+    statuses: blake3::Hash,
 }
 
 fn kind_hash<T>(fp: &Fingerprints, docs: &[Document<T>]) -> blake3::Hash {
@@ -142,12 +143,31 @@ impl ListKeys {
             ("overrides", kind_hash(fp, overrides)),
             ("news", kind_hash(fp, &content.news)),
         ]);
-        let alerts = blake3::hash(&serde_json::to_vec(&input.derived.alerts).unwrap_or_default());
         Self {
             global: *global,
             kinds,
-            alerts,
+            alerts: json_hash(&input.derived.alerts),
+            statuses: json_hash(&input.derived.procedures),
         }
+    }
+
+    /// The key of `api/<kind>.json`: the files of its kind (each item is one file's
+    /// fields and body), or the derived data it lists.
+    fn api_key(&self, kind: &str) -> Option<Key> {
+        let inputs: Vec<&blake3::Hash> = match kind {
+            "alerts" => vec![&self.alerts],
+            "procedure_status" => vec![&self.statuses],
+            // Override rows carry the feature's type.
+            "overrides" => vec![self.kinds.get("overrides")?, self.kinds.get("features")?],
+            "index" => Vec::new(),
+            kind => vec![self.kinds.get(kind)?],
+        };
+        let mut k = KeyBuilder::new(&self.global, "api");
+        k.text(kind);
+        for hash in inputs {
+            k.0.update(hash.as_bytes());
+        }
+        Some(k.finish())
     }
 
     /// The key of the list page at `path` made with `template`, if it is a list page
@@ -206,7 +226,17 @@ pub fn page_keys(
             keys.insert(page.path.clone(), key);
         }
     }
+    for kind in super::data::API_KINDS {
+        if let Some(key) = lists.api_key(kind) {
+            keys.insert(format!("api/{kind}.json"), key);
+        }
+    }
     keys
+}
+
+/// Derived data, hashed through its JSON form.
+fn json_hash<T: serde::Serialize>(value: &T) -> blake3::Hash {
+    blake3::hash(&serde_json::to_vec(value).unwrap_or_default())
 }
 
 /// Keys of the detail pages, by output path.

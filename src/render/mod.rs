@@ -266,12 +266,22 @@ pub fn render_into(
         }
     }
     crate::timings::mark("atom feeds");
+    // API files whose inputs did not change are taken from the previous build.
+    let wanted = |kind: &str| {
+        let path = format!("api/{kind}.json");
+        !page_keys
+            .get(&path)
+            .is_some_and(|key| sink.reuse(&path, key))
+    };
     let (calendar, api) = rayon::join(
         || feeds::calendar(input).into_bytes(),
-        || data::api_files(input, &data),
+        || data::api_files(input, &data, &wanted),
     );
+    for (path, bytes) in api {
+        sink.put_keyed(&path, bytes, page_keys.get(&path))
+            .map_err(|err| vec![sink_error(&path, err)])?;
+    }
     let mut rest = vec![("calendar.ics".to_owned(), calendar)];
-    rest.extend(api);
     rest.extend(theme.static_files);
     for (path, bytes) in rest {
         sink.put(&path, bytes)
