@@ -37,8 +37,19 @@ pub fn open(
     source: &Source,
     clock: i64,
 ) -> Result<Opened, Box<dyn std::error::Error>> {
+    open_cached(path, source, clock, &source::DirCache::default())
+}
+
+/// Like [`open`]; a directory is read through `files`, which remembers what an earlier
+/// read in this process saw (the preview server reads only files that changed).
+pub fn open_cached(
+    path: &Path,
+    source: &Source,
+    clock: i64,
+    files: &source::DirCache,
+) -> Result<Opened, Box<dyn std::error::Error>> {
     if source.worktree {
-        return Ok(directory(path, true, Vec::new())?);
+        return Ok(directory(path, true, Vec::new(), files)?);
     }
     let repo = match source::git::open(path) {
         Ok(repo) => repo,
@@ -47,7 +58,7 @@ pub fn open(
                 "{} is not a git repository: reading its files as they are; no signature is verified",
                 path.display()
             );
-            return Ok(directory(path, false, vec![warning])?);
+            return Ok(directory(path, false, vec![warning], files)?);
         }
         Err(err) => return Err(err.into()),
     };
@@ -95,9 +106,10 @@ fn directory(
     path: &Path,
     preview: bool,
     warnings: Vec<String>,
+    files: &source::DirCache,
 ) -> Result<Opened, source::SourceError> {
     Ok(Opened {
-        tree: source::read_dir(path)?,
+        tree: source::read_dir_cached(path, files)?,
         trust: None,
         preview,
         commit_time: None,

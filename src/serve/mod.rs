@@ -190,6 +190,8 @@ struct Builder {
     /// What the last successful build leaves to the next, so a rebuild renders only what
     /// changed.
     memory: std::sync::Mutex<pipeline::Memory>,
+    /// What the last read of a working tree saw, so a rebuild reads only changed files.
+    files: crate::source::DirCache,
 }
 
 /// The result of one build.
@@ -260,7 +262,7 @@ impl Builder {
     ) -> Built {
         let started = Instant::now();
         let clock = (self.clock)();
-        let opened = match pipeline::open(path, source, clock) {
+        let opened = match pipeline::open_cached(path, source, clock, &self.files) {
             Ok(opened) => opened,
             Err(err) => {
                 let mut details = err.to_string();
@@ -438,6 +440,7 @@ impl Server {
             _ => None,
         };
         let builder = Builder {
+            files: crate::source::DirCache::keeping(),
             memory: std::sync::Mutex::new(pipeline::Memory {
                 parsed: crate::content::ParseCache::keeping(),
                 ..pipeline::Memory::default()

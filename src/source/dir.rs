@@ -1,6 +1,7 @@
 //! A content tree read from a directory on disk.
 
-use std::path::{Component, Path};
+use std::collections::HashMap;
+use std::path::{Component, Path, PathBuf};
 
 use rayon::prelude::*;
 use walkdir::WalkDir;
@@ -16,6 +17,69 @@ const SKIPPED_DIRS: &[&str] = &[".git", "public", "target", "node_modules"];
 /// build output and VCS directories. Symbolic links are not followed: a link inside the
 /// repository could otherwise pull in files from anywhere on the machine.
 pub fn read_dir(root: &Path) -> Result<Tree, SourceError> {
+    read_dir_cached(root, &DirCache::default())
+}
+
+/// What one read of a directory saw of each file, so the next read of the same directory
+/// in this process (the preview server) reads again only files whose size, inode or
+/// change times differ. A file changed in the two seconds before it was read is always
+/// read again, since a second change within the file system's timestamp granularity
+/// could leave its times as they were. The default cache remembers nothing.
+#[derive(Default)]
+pub struct DirCache {
+    keep: bool,
+    seen: std::sync::Mutex<HashMap<PathBuf, Seen>>,
+}
+
+#[derive(Clone)]
+struct Seen {
+    /// `None` when the file's times cannot vouch for its content (it changed just
+    /// before or while it was read).
+    stamp: Option<Stamp>,
+    bytes: Vec<u8>,
+}
+
+/// The parts of a file's metadata that change whenever its content does.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Stamp {
+    len: u64,
+    inode: u64,
+    modified: (i64, i64),
+    changed: (i64, i64),
+}
+
+/// How long after a change a file's times are trusted to tell a later change.
+const SETTLE_SECONDS: i64 = 2;
+
+impl Stamp {
+    fn of(metadata: &std::fs::Metadata) -> Self {
+        use std::os::unix::fs::MetadataExt;
+        Stamp {
+            len: metadata.len(),
+            inode: metadata.ino(),
+            modified: (metadata.mtime(), metadata.mtime_nsec()),
+            changed: (metadata.ctime(), metadata.ctime_nsec()),
+        }
+    }
+
+    /// Whether a read at `read_at` (seconds) saw the file after it had settled.
+    fn settled_before(&self, read_at: i64) -> bool {
+        self.modified.0.max(self.changed.0) + SETTLE_SECONDS < read_at
+    }
+}
+
+impl DirCache {
+    /// A cache that remembers every read for the next one.
+    pub fn keeping() -> Self {
+        Self {
+            keep: true,
+            seen: std::sync::Mutex::default(),
+        }
+    }
+}
+
+/// Like [`read_dir`], reading only the files `cache` cannot vouch for.
+pub fn read_dir_cached(root: &Path, cache: &DirCache) -> Result<Tree, SourceError> {
     if !root.is_dir() {
         return Err(SourceError::NotADirectory {
             path: root.to_path_buf(),
@@ -43,18 +107,54 @@ pub fn read_dir(root: &Path) -> Result<Tree, SourceError> {
         };
         files.push((relative, entry.into_path()));
     }
+    let read_at = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+    let mut seen = if cache.keep {
+        cache
+            .seen
+            .lock()
+            .map(|mut seen| std::mem::take(&mut *seen))
+            .unwrap_or_default()
+    } else {
+        HashMap::new()
+    };
     // Reading is the slow part of a large repository: do it in parallel.
-    let read: Vec<(String, Vec<u8>)> = files
+    let read: Vec<(String, PathBuf, Seen)> = files
         .into_par_iter()
         .map(|(relative, path)| {
-            std::fs::read(&path)
-                .map(|bytes| (relative, bytes))
-                .map_err(|source| SourceError::Io { path, source })
+            let io = |source| SourceError::Io {
+                path: path.clone(),
+                source,
+            };
+            if cache.keep {
+                let stamp = Stamp::of(&std::fs::metadata(&path).map_err(io)?);
+                if let Some(known) = seen.get(&path).filter(|k| k.stamp == Some(stamp)) {
+                    return Ok((relative, path, known.clone()));
+                }
+                let bytes = std::fs::read(&path).map_err(io)?;
+                let after = Stamp::of(&std::fs::metadata(&path).map_err(io)?);
+                let stamp = (after == stamp && stamp.settled_before(read_at)).then_some(stamp);
+                return Ok((relative, path, Seen { stamp, bytes }));
+            }
+            let bytes = std::fs::read(&path).map_err(io)?;
+            Ok((relative, path, Seen { stamp: None, bytes }))
         })
-        .collect::<Result<_, _>>()?;
+        .collect::<Result<_, SourceError>>()?;
     let mut tree = Tree::new();
-    for (relative, bytes) in read {
-        tree.insert(relative, bytes);
+    seen.clear();
+    for (relative, path, file) in read {
+        if cache.keep {
+            tree.insert(relative, file.bytes.clone());
+            seen.insert(path, file);
+        } else {
+            tree.insert(relative, file.bytes);
+        }
+    }
+    if cache.keep
+        && let Ok(mut kept) = cache.seen.lock()
+    {
+        *kept = seen;
     }
     Ok(tree)
 }
@@ -120,6 +220,42 @@ mod tests {
             paths,
             [".glassroom/policy.yaml", "glassroom.yaml", "hosts/a.yaml"]
         );
+        Ok(())
+    }
+
+    #[test]
+    fn a_cached_read_sees_every_change() -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let root = dir.path();
+        std::fs::create_dir_all(root.join("hosts"))?;
+        let old = std::time::SystemTime::now() - std::time::Duration::from_secs(60);
+        for (path, text) in [("hosts/a.yaml", "os: one\n"), ("hosts/b.yaml", "os: two\n")] {
+            std::fs::write(root.join(path), text)?;
+            std::fs::File::options()
+                .write(true)
+                .open(root.join(path))?
+                .set_modified(old)?;
+        }
+        let cache = DirCache::keeping();
+        let first = read_dir_cached(root, &cache)?;
+        assert_eq!(first.get("hosts/a.yaml"), Some(&b"os: one\n"[..]));
+        // Same length, same modification time set back: the change time still differs.
+        std::fs::write(root.join("hosts/a.yaml"), "os: 111\n")?;
+        std::fs::File::options()
+            .write(true)
+            .open(root.join("hosts/a.yaml"))?
+            .set_modified(old)?;
+        std::fs::remove_file(root.join("hosts/b.yaml"))?;
+        std::fs::write(root.join("hosts/c.yaml"), "os: three\n")?;
+        let second = read_dir_cached(root, &cache)?;
+        assert_eq!(second.get("hosts/a.yaml"), Some(&b"os: 111\n"[..]));
+        assert_eq!(second.get("hosts/b.yaml"), None);
+        assert_eq!(second.get("hosts/c.yaml"), Some(&b"os: three\n"[..]));
+        // A file written just now is read again every time, whatever its times say.
+        std::fs::write(root.join("hosts/c.yaml"), "os: 33333\n")?;
+        let third = read_dir_cached(root, &cache)?;
+        assert_eq!(third.get("hosts/c.yaml"), Some(&b"os: 33333\n"[..]));
+        assert_eq!(third, read_dir(root)?);
         Ok(())
     }
 }

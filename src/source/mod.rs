@@ -11,7 +11,7 @@ pub mod git;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-pub use dir::read_dir;
+pub use dir::{DirCache, read_dir, read_dir_cached};
 
 /// The files of one content tree, sorted by path so every consumer sees the same order.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
