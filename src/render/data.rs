@@ -27,9 +27,9 @@ pub struct View<'a, T: Serialize> {
     /// The Markdown body (empty for YAML kinds).
     pub body: &'a str,
     /// The body as sanitised HTML.
-    pub body_html: String,
+    pub body_html: std::sync::Arc<str>,
     /// The body's first paragraph as plain text.
-    pub summary: String,
+    pub summary: std::sync::Arc<str>,
 }
 
 fn views<'a, T: Serialize + Sync>(
@@ -40,10 +40,7 @@ fn views<'a, T: Serialize + Sync>(
     docs.par_iter()
         .map(|doc| {
             let rendered = if doc.body.trim().is_empty() {
-                markdown_cache::Rendered {
-                    html: String::new(),
-                    summary: String::new(),
-                }
+                markdown_cache::Rendered::default()
             } else {
                 markdown.render(&doc.body)
             };

@@ -86,8 +86,8 @@ pub fn atom_feeds(input: &Input<'_>, data: &SiteData<'_>) -> Vec<Feed> {
             url: link(base, &n.url),
             updated: n.data.date.value,
             author: n.data.author.clone().unwrap_or_default(),
-            summary: n.summary.clone(),
-            content_html: n.body_html.clone(),
+            summary: n.summary.to_string(),
+            content_html: n.body_html.to_string(),
         })
         .collect();
     let logbook = data
@@ -119,7 +119,7 @@ pub fn atom_feeds(input: &Input<'_>, data: &SiteData<'_>) -> Vec<Feed> {
                 if e.summary.is_empty() {
                     e.id.to_owned()
                 } else {
-                    e.summary.clone()
+                    e.summary.to_string()
                 }
             });
             FeedEntry {
@@ -128,8 +128,8 @@ pub fn atom_feeds(input: &Input<'_>, data: &SiteData<'_>) -> Vec<Feed> {
                 url: link(base, &e.url),
                 updated: e.data.at.value,
                 author: e.data.by.clone(),
-                summary: e.summary.clone(),
-                content_html: e.body_html.clone(),
+                summary: e.summary.to_string(),
+                content_html: e.body_html.to_string(),
             }
         })
         .collect();

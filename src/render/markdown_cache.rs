@@ -5,17 +5,18 @@
 //! forgotten when glassroom's own rendering changes, which the key includes.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
 
 use super::markdown;
 
-/// A body rendered for templates: its HTML and its plain-text summary.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// A body rendered for templates: its HTML and its plain-text summary (shared, so the
+/// cache and the pages hold one copy).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Rendered {
-    pub html: String,
-    pub summary: String,
+    pub html: Arc<str>,
+    pub summary: Arc<str>,
 }
 
 type Key = [u8; 32];
@@ -112,8 +113,8 @@ impl Cache {
             return known.clone();
         }
         let rendered = Rendered {
-            html: markdown::to_html(markdown),
-            summary: markdown::summary(markdown, SUMMARY_CHARS),
+            html: markdown::to_html(markdown).into(),
+            summary: markdown::summary(markdown, SUMMARY_CHARS).into(),
         };
         if let Ok(mut used) = self.used.lock() {
             used.fresh.insert(key, rendered.clone());
@@ -145,7 +146,7 @@ mod tests {
         let body = "# Title\n\nSome *text* and <script>alert(1)</script>.\n";
         let first = Cache::new();
         let fresh = first.render(body);
-        assert_eq!(fresh.html, markdown::to_html(body));
+        assert_eq!(*fresh.html, markdown::to_html(body));
         assert_eq!(first.stats(), (0, 1));
         let second = Cache::from_bytes(&first.to_bytes());
         assert_eq!(second.render(body), fresh);
@@ -187,7 +188,7 @@ mod tests {
         for bytes in [&b""[..], b"\xff\xff\xff", b"not postcard at all"] {
             let cache = Cache::from_bytes(bytes);
             assert!(cache.known.is_empty());
-            assert_eq!(cache.render("x").html, markdown::to_html("x"));
+            assert_eq!(*cache.render("x").html, markdown::to_html("x"));
         }
     }
 }
