@@ -79,7 +79,8 @@ pub struct BuildArgs {
     #[arg(long, value_parser = parse_moment)]
     pub now: Option<Moment>,
     /// The build cache, so a rebuild renders and writes only what changed (default:
-    /// `.glassroom/cache/<name>.json` beside the output directory).
+    /// `.glassroom/cache/<name>.json` beside the output directory; rendered Markdown is
+    /// kept beside it, in `<name>.markdown`).
     #[arg(long)]
     pub cache: Option<PathBuf>,
     #[command(flatten)]
