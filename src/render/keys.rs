@@ -75,6 +75,12 @@ impl KeyBuilder {
         self
     }
 
+    /// Derived data the page shows that depends on "now" (alerts, a procedure's status,
+    /// a thread's state), through its JSON form.
+    fn json<T: serde::Serialize>(&mut self, value: &T) -> &mut Self {
+        self.text(&serde_json::to_string(value).unwrap_or_default())
+    }
+
     fn finish(&self) -> Key {
         *self.0.finalize().as_bytes()
     }
@@ -86,7 +92,7 @@ fn find<'c, T>(docs: &'c [Document<T>], id: &str) -> Option<&'c Document<T>> {
         .and_then(|i| docs.get(i))
 }
 
-/// The inputs every page shows: theme, configuration, now, preview and audit state.
+/// The inputs every page shows: theme, configuration, preview and audit state.
 pub fn global_key(input: &Input<'_>, theme_text: &[(&str, &[u8])]) -> blake3::Hash {
     let mut hasher = blake3::Hasher::new();
     hasher.update(env!("CARGO_PKG_VERSION").as_bytes());
@@ -98,7 +104,8 @@ pub fn global_key(input: &Input<'_>, theme_text: &[(&str, &[u8])]) -> blake3::Ha
     if let Some(config) = &input.content.config {
         hasher.update(input.content.files.text(config.file()).as_bytes());
     }
-    hasher.update(input.now.to_string().as_bytes());
+    // Not "now": detail pages do not show it, and their keys hold what they show that
+    // depends on it; list pages and the API add it to their own keys.
     hasher.update(&[u8::from(input.preview), u8::from(input.trust.is_some())]);
     hasher.finalize()
 }
@@ -106,6 +113,7 @@ pub fn global_key(input: &Input<'_>, theme_text: &[(&str, &[u8])]) -> blake3::Ha
 /// What the list pages are made from: one fingerprint per kind of file, and the alerts.
 pub struct ListKeys {
     global: blake3::Hash,
+    now: String,
     kinds: BTreeMap<&'static str, blake3::Hash>,
     alerts: blake3::Hash,
     statuses: blake3::Hash,
@@ -145,6 +153,7 @@ impl ListKeys {
         ]);
         Self {
             global: *global,
+            now: input.now.to_string(),
             kinds,
             alerts: json_hash(&input.derived.alerts),
             statuses: json_hash(&input.derived.procedures),
@@ -163,7 +172,7 @@ impl ListKeys {
             kind => vec![self.kinds.get(kind)?],
         };
         let mut k = KeyBuilder::new(&self.global, "api");
-        k.text(kind);
+        k.text(kind).text(&self.now);
         for hash in inputs {
             k.0.update(hash.as_bytes());
         }
@@ -196,7 +205,7 @@ impl ListKeys {
     fn key(&self, template: &str, path: &str) -> Option<Key> {
         let (kinds, alerts) = Self::inputs(template)?;
         let mut k = KeyBuilder::new(&self.global, template);
-        k.text(path);
+        k.text(path).text(&self.now);
         for kind in kinds {
             k.text(kind);
             if let Some(hash) = self.kinds.get(kind) {
@@ -251,6 +260,15 @@ fn detail_keys(
     let list = |index: &BTreeMap<String, Vec<String>>, id: &str| {
         index.get(id).cloned().unwrap_or_default()
     };
+    // A page's own alerts, as templates find them: `alerts_by_subject["<kind>/<id>"]`.
+    let mut alerts_of: BTreeMap<String, Vec<&crate::derive::Alert>> = BTreeMap::new();
+    for alert in &derived.alerts {
+        alerts_of
+            .entry(format!("{}/{}", alert.subject_kind, alert.subject))
+            .or_default()
+            .push(alert);
+    }
+    let alerts = |kind: &str, id: &str| alerts_of.get(&format!("{kind}/{id}"));
     let mut keys = BTreeMap::new();
     let mut put = |path: String, key: Key| {
         keys.insert(path, key);
@@ -284,6 +302,7 @@ fn detail_keys(
         if let Some(p) = &cert.data.renewal_procedure {
             k.doc(fp, find(&content.procedures, p));
         }
+        k.json(&alerts("certificate", &cert.id));
         put(format!("certificates/{}.html", cert.id), k.finish());
     }
     for domain in &content.domains {
@@ -291,6 +310,7 @@ fn detail_keys(
             format!("domains/{}.html", domain.id),
             KeyBuilder::new(global, "domain")
                 .doc(fp, Some(domain))
+                .json(&alerts("domain", &domain.id))
                 .finish(),
         );
     }
@@ -315,6 +335,7 @@ fn detail_keys(
         for t in list(&rel.tickets_by_release, &release.id) {
             k.doc(fp, find(&content.tickets, &t));
         }
+        k.json(&alerts("release", &release.id));
         put(format!("releases/{}.html", release.id), k.finish());
     }
     for procedure in &content.procedures {
@@ -326,6 +347,8 @@ fn detail_keys(
         for c in list(&rel.certificates_by_procedure, &procedure.id) {
             k.doc(fp, find(&content.certificates, &c));
         }
+        k.json(&alerts("procedure", &procedure.id));
+        k.json(&derived.procedures.get(&procedure.id));
         put(format!("procedures/{}.html", procedure.id), k.finish());
     }
     let thread_of: BTreeMap<&str, &crate::derive::Thread> = derived
@@ -345,6 +368,7 @@ fn detail_keys(
             for e in &thread.entries {
                 k.doc(fp, find(&content.logbook, e));
             }
+            k.json(thread);
         }
         (format!("logbook/{}.html", entry.id), k.finish())
     };
@@ -377,6 +401,15 @@ fn detail_keys(
         k.doc(fp, Some(site));
         for s in list(&rel.services_by_site, &site.id) {
             k.doc(fp, find(&content.services, &s));
+        }
+        // The runbook plans read services, hosts and procedures.
+        for op in [
+            crate::derive::Operation::Stop,
+            crate::derive::Operation::Start,
+            crate::derive::Operation::Status,
+            crate::derive::Operation::Update,
+        ] {
+            k.json(&crate::derive::plan(content, &site.id, op).ok());
         }
         put(format!("sites/{}.html", site.id), k.finish());
     }
