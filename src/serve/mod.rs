@@ -560,10 +560,9 @@ fn check_signing_key(intake: &Intake, approved: &Approved, report: &dyn Report) 
     }
 }
 
-/// How finely a preview's "now" follows the clock. Every page shows "now", so a rebuild
-/// for another "now" renders every page again; rounded down to 10 minutes, edits within
-/// the same 10 minutes re-render only the pages they change.
-const PREVIEW_NOW_STEP_SECONDS: i64 = 600;
+/// How finely a preview's "now" follows the clock: to the minute, so rebuilds within a
+/// minute reuse the lists and the API too (detail pages do not depend on "now").
+const PREVIEW_NOW_STEP_SECONDS: i64 = 60;
 
 fn preview_now(clock: i64) -> i64 {
     clock - clock.rem_euclid(PREVIEW_NOW_STEP_SECONDS)
