@@ -80,9 +80,17 @@ impl Cache {
 
     /// This build's bodies as the known ones of the next build in the same process (the
     /// preview server).
+    /// A build that rendered nothing (it stopped at an error in the content) keeps what
+    /// it knew.
     pub fn carried(self) -> Self {
         let used = self.used.into_inner().unwrap_or_default();
         let mut known = self.known;
+        if used.hits.is_empty() && used.fresh.is_empty() {
+            return Self {
+                known,
+                used: Mutex::default(),
+            };
+        }
         known.retain(|key, _| used.hits.contains(key));
         known.extend(used.fresh);
         Self {
@@ -181,6 +189,15 @@ mod tests {
         third.render("new body");
         third.render("old body");
         assert_eq!(third.stats(), (1, 1), "the body no longer used was dropped");
+    }
+
+    #[test]
+    fn a_build_that_rendered_nothing_keeps_the_cache() {
+        let first = Cache::new();
+        first.render("kept body");
+        let failed = first.carried().carried();
+        failed.render("kept body");
+        assert_eq!(failed.stats(), (1, 0));
     }
 
     #[test]
