@@ -79,9 +79,8 @@ impl Cache {
     }
 
     /// This build's bodies as the known ones of the next build in the same process (the
-    /// preview server).
-    /// A build that rendered nothing (it stopped at an error in the content) keeps what
-    /// it knew.
+    /// preview server). A build that rendered nothing (it stopped at an error in the
+    /// content) keeps what it knew.
     pub fn carried(self) -> Self {
         let used = self.used.into_inner().unwrap_or_default();
         let mut known = self.known;
