@@ -1,9 +1,8 @@
 //! `glassroom build`: the example site, its alerts, reproducibility, links, safety.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use crate::support::{copy_tree, root, run};
+use crate::support::{copy_tree, root, run, snapshot};
 
 fn build(repo: &Path, out: &Path) -> crate::support::Run {
     run(&[
@@ -26,24 +25,6 @@ fn built_example() -> (tempfile::TempDir, PathBuf) {
 
 fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
-/// Every file under `dir`, relative path → bytes.
-fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    walkdir::WalkDir::new(dir)
-        .into_iter()
-        .map(|e| e.expect("walk"))
-        .filter(|e| e.file_type().is_file())
-        .map(|e| {
-            let rel = e
-                .path()
-                .strip_prefix(dir)
-                .expect("inside")
-                .to_string_lossy()
-                .into_owned();
-            (rel, std::fs::read(e.path()).expect("read"))
-        })
-        .collect()
 }
 
 /// The `<li class="SEVERITY">` alert items of the dashboard, as (severity, text).

@@ -2,28 +2,10 @@
 //! exactly the bytes of a clean build, and files whose bytes did not change are not
 //! written again.
 
-use std::collections::BTreeMap;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
-use crate::support::{copy_tree, root, run};
-
-fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    walkdir::WalkDir::new(dir)
-        .into_iter()
-        .map(|e| e.expect("walk"))
-        .filter(|e| e.file_type().is_file())
-        .map(|e| {
-            let rel = e
-                .path()
-                .strip_prefix(dir)
-                .expect("inside")
-                .to_string_lossy()
-                .into_owned();
-            (rel, std::fs::read(e.path()).expect("read"))
-        })
-        .collect()
-}
+use crate::support::{copy_tree, root, run, snapshot};
 
 /// "Now" moves on every third step, across alert thresholds (days before expiries, due
 /// dates), so keys must follow everything a page shows that depends on it.

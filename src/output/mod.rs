@@ -233,10 +233,6 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), OutputError> {
 }
 
 impl crate::render::Sink for Staging {
-    fn put(&self, path: &str, bytes: Vec<u8>) -> Result<(), String> {
-        self.put_keyed(path, bytes, None)
-    }
-
     fn put_keyed(
         &self,
         path: &str,

@@ -96,10 +96,6 @@ struct Counting<'a> {
 }
 
 impl render::Sink for Counting<'_> {
-    fn put(&self, path: &str, bytes: Vec<u8>) -> Result<(), String> {
-        self.put_keyed(path, bytes, None)
-    }
-
     fn put_keyed(
         &self,
         path: &str,

@@ -137,7 +137,8 @@ impl Cache {
     }
 
     /// How many bodies this build took from the cache and how many it rendered.
-    pub fn stats(&self) -> (usize, usize) {
+    #[cfg(test)]
+    fn stats(&self) -> (usize, usize) {
         self.used
             .lock()
             .map_or((0, 0), |used| (used.hits.len(), used.fresh.len()))

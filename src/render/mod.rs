@@ -57,12 +57,12 @@ impl Progress for Quiet {}
 /// Where rendered files go as soon as they are ready (memory, or a staging directory),
 /// so a large site is never held in memory whole unless the caller wants it.
 pub trait Sink: Sync {
-    fn put(&self, path: &str, bytes: Vec<u8>) -> Result<(), String>;
+    /// Takes the file `path`, made from the inputs fingerprinted by `key` when it has one.
+    fn put_keyed(&self, path: &str, bytes: Vec<u8>, key: Option<&keys::Key>) -> Result<(), String>;
 
-    /// Like [`Sink::put`], for a page made from the inputs fingerprinted by `key`.
-    fn put_keyed(&self, path: &str, bytes: Vec<u8>, key: Option<&keys::Key>) -> Result<(), String> {
-        let _ = key;
-        self.put(path, bytes)
+    /// Takes a file that has no input key.
+    fn put(&self, path: &str, bytes: Vec<u8>) -> Result<(), String> {
+        self.put_keyed(path, bytes, None)
     }
 
     /// Offers to reuse the previous build's file for `path`, made from inputs with the
@@ -75,7 +75,7 @@ pub trait Sink: Sync {
 
 /// Collects the site in memory.
 impl Sink for std::sync::Mutex<Output> {
-    fn put(&self, path: &str, bytes: Vec<u8>) -> Result<(), String> {
+    fn put_keyed(&self, path: &str, bytes: Vec<u8>, _: Option<&keys::Key>) -> Result<(), String> {
         let mut output = self
             .lock()
             .map_err(|_| "the output map was poisoned".to_owned())?;
@@ -125,10 +125,6 @@ impl<'p> Reusing<'p> {
 }
 
 impl Sink for Reusing<'_> {
-    fn put(&self, path: &str, bytes: Vec<u8>) -> Result<(), String> {
-        self.files.put(path, bytes)
-    }
-
     fn put_keyed(&self, path: &str, bytes: Vec<u8>, key: Option<&keys::Key>) -> Result<(), String> {
         if let Some(key) = key {
             let mut keys = self

@@ -691,13 +691,9 @@ fn not_found(site: &Site, headers: &http::HeaderMap) -> Response<Body> {
 /// own; `null` without a page.
 fn live(snapshot: &Snapshot, query: Option<&str>) -> Response<Body> {
     let page = query.and_then(|query| {
-        query.split('&').find_map(|pair| {
-            let value = pair.strip_prefix("page=")?;
-            percent_encoding::percent_decode_str(value)
-                .decode_utf8()
-                .ok()
-                .map(|v| v.into_owned())
-        })
+        form_urlencoded::parse(query.as_bytes())
+            .find(|(name, _)| name == "page")
+            .map(|(_, value)| value.into_owned())
     });
     let tag = page.map(|path| {
         let source = match &snapshot.view {
