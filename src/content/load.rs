@@ -189,8 +189,14 @@ enum Parsed {
     News(Document<News>),
 }
 
-/// A file's path, text hash, whether it came from the cache, and what parsing it gave.
-type ParseOutcome<'a> = (&'a str, blake3::Hash, bool, Result<Parsed, Box<Diagnostic>>);
+/// What became of one file: parsed now or taken from the cache.
+struct ParseOutcome<'a> {
+    path: &'a str,
+    /// The blake3 of its text, when a cache keeps parses.
+    hash: Option<blake3::Hash>,
+    cached: bool,
+    result: Result<Parsed, Box<Diagnostic>>,
+}
 
 struct Job<'a> {
     file: FileId,
@@ -263,16 +269,19 @@ pub fn load_cached(tree: &Tree, pending: &BTreeMap<String, String>, cache: &Pars
         .par_iter()
         .filter_map(|job| {
             job.text.map(|text| {
-                if !cache.keep {
-                    let unhashed = blake3::Hash::from_bytes([0; 32]);
-                    return (job.path, unhashed, false, parse_job(job, text));
-                }
-                let hash = blake3::hash(text.as_bytes());
-                match known.get(job.path).filter(|(seen, _)| *seen == hash) {
-                    Some((_, parsed)) => {
-                        (job.path, hash, true, Ok(parsed.clone().in_file(job.file)))
-                    }
-                    None => (job.path, hash, false, parse_job(job, text)),
+                // Hashed only when there is a cache to look in and keep for next time.
+                let hash = cache.keep.then(|| blake3::hash(text.as_bytes()));
+                let known_parse = hash.and_then(|hash| {
+                    known
+                        .get(job.path)
+                        .filter(|(seen, _)| *seen == hash)
+                        .map(|(_, parsed)| parsed.clone().in_file(job.file))
+                });
+                ParseOutcome {
+                    path: job.path,
+                    hash,
+                    cached: known_parse.is_some(),
+                    result: known_parse.map_or_else(|| parse_job(job, text), Ok),
                 }
             })
         })
@@ -280,15 +289,15 @@ pub fn load_cached(tree: &Tree, pending: &BTreeMap<String, String>, cache: &Pars
 
     let mut content = Content::default();
     let mut parsed_now = HashMap::new();
-    for (path, hash, hit, result) in results {
-        match result {
+    for outcome in results {
+        match outcome.result {
             Ok(parsed) => {
-                if hit {
-                    if let Some(entry) = known.remove(path) {
-                        parsed_now.insert(path.to_owned(), entry);
+                if outcome.cached {
+                    if let Some(entry) = known.remove(outcome.path) {
+                        parsed_now.insert(outcome.path.to_owned(), entry);
                     }
-                } else if cache.keep {
-                    parsed_now.insert(path.to_owned(), (hash, parsed.clone()));
+                } else if let Some(hash) = outcome.hash {
+                    parsed_now.insert(outcome.path.to_owned(), (hash, parsed.clone()));
                 }
                 insert(&mut content, parsed);
             }
