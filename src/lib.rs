@@ -6,6 +6,7 @@
 pub mod cli;
 pub mod cmd;
 pub mod content;
+mod defer;
 pub mod derive;
 pub mod diag;
 pub mod flags;

@@ -269,8 +269,8 @@ pub fn load_cached(tree: &Tree, pending: &BTreeMap<String, String>, cache: &Pars
         .par_iter()
         .filter_map(|job| {
             job.text.map(|text| {
-                // Hashed only when there is a cache to look in and keep for next time.
-                let hash = cache.keep.then(|| blake3::hash(text.as_bytes()));
+                // Looked up only when there is a cache to look in and keep for next time.
+                let hash = cache.keep.then(|| tree.hash(job.path)).flatten();
                 let known_parse = hash.and_then(|hash| {
                     known
                         .get(job.path)

@@ -186,13 +186,15 @@ pub fn build_into(
         }
     }
     crate::timings::mark("flag bundle");
+    let alerts = derived.alerts.len();
+    crate::defer::drop_later((content, derived));
     Ok(Built {
         files: render::Output::new(),
         reused: Default::default(),
         keys: BTreeMap::new(),
         count: sink.count.load(std::sync::atomic::Ordering::Relaxed),
         now,
-        alerts: derived.alerts.len(),
+        alerts,
         trust: opened.trust.clone(),
         warnings: loaded.diagnostics,
         sources,

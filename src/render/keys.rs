@@ -31,12 +31,17 @@ struct Fingerprints {
 }
 
 impl Fingerprints {
-    fn new(content: &Content) -> Self {
+    /// The tree keeps each file's hash (computed once per read of the file), so a
+    /// rebuild does not hash the whole repository again.
+    fn new(content: &Content, tree: &crate::source::Tree) -> Self {
         let files = (0..content.files.len())
             .into_par_iter()
             .map(|i| {
-                let id = u32::try_from(i).ok().map(crate::diag::FileId::from_index);
-                blake3::hash(id.map_or("", |id| content.files.text(id)).as_bytes())
+                let Some(id) = u32::try_from(i).ok().map(crate::diag::FileId::from_index) else {
+                    return blake3::hash(b"");
+                };
+                tree.hash(content.files.path(id))
+                    .unwrap_or_else(|| blake3::hash(content.files.text(id).as_bytes()))
             })
             .collect();
         Self { files }
@@ -225,7 +230,7 @@ pub fn page_keys(
     global: &blake3::Hash,
     pages: &[super::Page],
 ) -> BTreeMap<String, Key> {
-    let fp = Fingerprints::new(input.content);
+    let fp = Fingerprints::new(input.content, input.tree);
     let mut keys = detail_keys(input, global, &fp);
     let lists = ListKeys::new(input, global, &fp);
     for page in pages {

@@ -278,7 +278,8 @@ pub fn render_into(
             .map_err(|err| vec![sink_error(&path, err)])?;
     }
     let mut rest = vec![("calendar.ics".to_owned(), calendar)];
-    rest.extend(theme.static_files);
+    rest.extend(std::mem::take(&mut theme.static_files));
+    crate::defer::drop_later((theme, pages));
     for (path, bytes) in rest {
         sink.put(&path, bytes)
             .map_err(|err| vec![sink_error(&path, err)])?;

@@ -6,6 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
 
 use bytes::Bytes;
 use http::HeaderValue;
@@ -33,7 +34,9 @@ const BROTLI_WINDOW: u32 = 22;
 #[derive(Debug, Clone)]
 pub struct Asset {
     /// `"<sha256 of the bytes>"`: the same for every encoding (see docs/serve.md).
-    pub etag: HeaderValue,
+    /// Computed when first asked for: a preview rebuild makes the 12 MB ticket API
+    /// again on every ticket edit, and hashing it took longer than rendering a page.
+    etag: OnceLock<HeaderValue>,
     pub content_type: HeaderValue,
     pub cache_control: HeaderValue,
     pub identity: Bytes,
@@ -55,8 +58,15 @@ impl Asset {
     /// Like [`Asset::new`], for `bytes` made from a file whose blake3 is `source`;
     /// without compressed variants unless `compress`.
     pub fn with_source(path: &str, bytes: Vec<u8>, source: blake3::Hash, compress: bool) -> Asset {
-        let sha = sha256_hex(&bytes);
-        let immutable = is_content_addressed(path, &sha);
+        let etag = OnceLock::new();
+        // Only a file named like a sha256 can be content-addressed; only its hash is
+        // needed now.
+        let immutable = looks_content_addressed(path) && {
+            let sha = sha256_hex(&bytes);
+            let named = is_content_addressed(path, &sha);
+            let _ = etag.set(header(&format!("\"{sha}\"")));
+            named
+        };
         let content_type = content_type(path);
         let compressible =
             compress && is_compressible(content_type) && bytes.len() >= MIN_COMPRESS_BYTES;
@@ -69,7 +79,7 @@ impl Asset {
             (None, None)
         };
         Asset {
-            etag: header(&format!("\"{sha}\"")),
+            etag,
             content_type: HeaderValue::from_static(content_type),
             cache_control: HeaderValue::from_static(if immutable { IMMUTABLE } else { REVALIDATE }),
             identity: Bytes::from(bytes),
@@ -77,6 +87,12 @@ impl Asset {
             brotli,
             source,
         }
+    }
+
+    /// The entity tag: the quoted sha256 of the bytes.
+    pub fn etag(&self) -> &HeaderValue {
+        self.etag
+            .get_or_init(|| header(&format!("\"{}\"", sha256_hex(&self.identity))))
     }
 
     /// Whether the file has compressed variants (and so responses `Vary`).
@@ -91,7 +107,9 @@ pub type HtmlRewrite = dyn Fn(Vec<u8>, &blake3::Hash) -> Vec<u8> + Sync;
 /// A whole site: URL path (without the leading `/`) → file.
 #[derive(Debug, Default)]
 pub struct Site {
-    files: HashMap<String, Asset>,
+    /// Shared with the sites of earlier and later rebuilds: a rebuild that changed a
+    /// few pages copies pointers, not twelve thousand files' headers.
+    files: HashMap<Arc<str>, Arc<Asset>>,
     /// `404.html` for answers at any depth: with `<base href="/">`, since the site's
     /// links are relative to where the page was meant to be.
     not_found: Option<Asset>,
@@ -116,29 +134,48 @@ impl Site {
         compress: bool,
     ) -> Site {
         let old = |path: &str| previous.and_then(|(site, _)| site.files.get(path));
-        let mut files = files
+        let fresh: Vec<(Arc<str>, Arc<Asset>)> = files
             .into_par_iter()
             .filter(|(path, _)| is_servable(path))
             .map(|(path, bytes)| {
                 let source = blake3::hash(&bytes);
                 if let Some(asset) = old(&path).filter(|a| a.source == source) {
-                    return (path, asset.clone());
+                    return (Arc::from(path), Arc::clone(asset));
                 }
                 let bytes = match html {
                     Some(rewrite) if is_html(&path) => rewrite(bytes, &source),
                     _ => bytes,
                 };
                 let asset = Asset::with_source(&path, bytes, source, compress);
-                (path, asset)
+                (Arc::from(path), Arc::new(asset))
             })
-            .collect::<HashMap<String, Asset>>();
-        if let Some((site, reused)) = previous {
-            for path in reused {
-                if let Some(asset) = site.files.get(path) {
-                    files.insert(path.clone(), asset.clone());
-                }
+            .collect();
+        let files = match previous {
+            // The usual edit adds and removes no file: copy the previous site's map
+            // and replace what was rendered.
+            Some((site, reused))
+                if reused.len() + fresh.len() == site.files.len()
+                    && fresh.iter().all(|(path, _)| site.files.contains_key(path))
+                    && reused
+                        .iter()
+                        .all(|path| site.files.contains_key(path.as_str())) =>
+            {
+                let mut files = site.files.clone();
+                files.extend(fresh);
+                files
             }
-        }
+            Some((site, reused)) => {
+                let mut files: HashMap<_, _> = fresh.into_iter().collect();
+                files.reserve(reused.len());
+                for path in reused {
+                    if let Some((path, asset)) = site.files.get_key_value(path.as_str()) {
+                        files.insert(Arc::clone(path), Arc::clone(asset));
+                    }
+                }
+                files
+            }
+            None => fresh.into_iter().collect(),
+        };
         let not_found = files.get("404.html").map(|page| {
             Asset::with_source("404.html", with_base(&page.identity), page.source, compress)
         });
@@ -151,7 +188,7 @@ impl Site {
     }
 
     pub fn get(&self, path: &str) -> Option<&Asset> {
-        self.files.get(path)
+        self.files.get(path).map(|asset| &**asset)
     }
 
     pub fn len(&self) -> usize {
@@ -275,6 +312,13 @@ fn is_servable(path: &str) -> bool {
     })
 }
 
+/// `flags/<64 hex digits>.json`: a name that may be the sha256 of the bytes.
+fn looks_content_addressed(path: &str) -> bool {
+    path.strip_prefix("flags/")
+        .and_then(|name| name.strip_suffix(".json"))
+        .is_some_and(|name| name.len() == 64 && name.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
 /// `flags/<sha256>.json` whose name is the sha256 of its bytes.
 fn is_content_addressed(path: &str, sha: &str) -> bool {
     path.strip_prefix("flags/")
@@ -380,13 +424,76 @@ mod tests {
         let bundle = br#"{"schema":1}"#.to_vec();
         let sha = sha256_hex(&bundle);
         let flags = Asset::new("flags.json", bundle.clone());
-        assert_eq!(flags.etag, format!("\"{sha}\"").as_str());
+        assert_eq!(flags.etag(), format!("\"{sha}\"").as_str());
         assert_eq!(flags.cache_control, REVALIDATE);
         let copy = Asset::new(&format!("flags/{sha}.json"), bundle.clone());
         assert_eq!(copy.cache_control, IMMUTABLE);
         // A file that merely looks content-addressed is not trusted to be.
         let liar = Asset::new(&format!("flags/{}.json", "0".repeat(64)), bundle);
         assert_eq!(liar.cache_control, REVALIDATE);
+    }
+
+    #[test]
+    fn a_rebuild_takes_reused_and_unchanged_files_from_the_previous_site() {
+        let page = |text: &str| text.as_bytes().to_vec();
+        let first = Site::rebuilt(
+            BTreeMap::from([
+                ("a.html".to_owned(), page("<p>a</p>")),
+                ("b.html".to_owned(), page("<p>b</p>")),
+                ("c.html".to_owned(), page("<p>c</p>")),
+            ]),
+            None,
+            None,
+            false,
+        );
+        let shared = |site: &Site, path: &str| {
+            std::ptr::eq(site.get(path).map_or(std::ptr::null(), |a| a), {
+                first.get(path).map_or(std::ptr::null(), |a| a)
+            })
+        };
+        // Same files: b reused, a rendered again unchanged, c rendered with new bytes.
+        let reused = BTreeSet::from(["b.html".to_owned()]);
+        let same = Site::rebuilt(
+            BTreeMap::from([
+                ("a.html".to_owned(), page("<p>a</p>")),
+                ("c.html".to_owned(), page("<p>C</p>")),
+            ]),
+            None,
+            Some((&first, &reused)),
+            false,
+        );
+        assert_eq!(same.len(), 3);
+        assert!(shared(&same, "a.html") && shared(&same, "b.html"));
+        assert!(!shared(&same, "c.html"));
+        assert_eq!(
+            same.get("c.html").map(|a| &a.identity[..]),
+            Some(&b"<p>C</p>"[..])
+        );
+        // c is gone and d is new: nothing of c remains.
+        let changed = Site::rebuilt(
+            BTreeMap::from([("d.html".to_owned(), page("<p>d</p>"))]),
+            None,
+            Some((
+                &first,
+                &BTreeSet::from(["a.html".to_owned(), "b.html".to_owned()]),
+            )),
+            false,
+        );
+        assert_eq!(changed.len(), 3);
+        assert!(changed.get("c.html").is_none());
+        assert!(shared(&changed, "a.html") && changed.get("d.html").is_some());
+        // A reused path the previous site never had is not invented, and c is dropped.
+        let odd = Site::rebuilt(
+            BTreeMap::from([("a.html".to_owned(), page("<p>a</p>"))]),
+            None,
+            Some((
+                &first,
+                &BTreeSet::from(["b.html".to_owned(), "x.html".to_owned()]),
+            )),
+            false,
+        );
+        assert_eq!(odd.len(), 2);
+        assert!(odd.get("c.html").is_none() && odd.get("x.html").is_none());
     }
 
     #[test]

@@ -323,6 +323,7 @@ impl Builder {
                 crate::timings::mark("files to serve");
                 memory.keys = built.keys;
                 self.keep(memory);
+                crate::defer::drop_later(opened);
                 let summary = format!(
                     "{} files ({} rendered, {} unchanged), {} alerts, now = {}, in {} ms",
                     site.len(),
@@ -591,6 +592,7 @@ fn rebuild(builder: &Builder, state: &State, generation: &AtomicU64) -> After {
                 view: View::Site(*site),
             }));
             state.report.info(&format!("rebuilt: {summary}"));
+            crate::defer::drop_later(served);
             After::Done
         }
         Built::Broken { title, details } => {

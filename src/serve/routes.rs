@@ -26,7 +26,7 @@ pub enum Lookup<'a> {
 
 impl PartialEq for Asset {
     fn eq(&self, other: &Self) -> bool {
-        self.etag == other.etag
+        self.etag() == other.etag()
     }
 }
 impl Eq for Asset {}
@@ -172,12 +172,12 @@ pub fn respond(headers: &HeaderMap, asset: &Asset) -> Response<Body> {
     // Room for every header at once: one allocation.
     *response.headers_mut() = HeaderMap::with_capacity(8);
     let out = response.headers_mut();
-    out.insert(ETAG, asset.etag.clone());
+    out.insert(ETAG, asset.etag().clone());
     out.insert(CACHE_CONTROL, asset.cache_control.clone());
     if asset.varies() {
         out.insert(VARY, HeaderValue::from_static("accept-encoding"));
     }
-    if none_match(headers, &asset.etag) {
+    if none_match(headers, asset.etag()) {
         *response.status_mut() = StatusCode::NOT_MODIFIED;
         return response;
     }
@@ -371,10 +371,10 @@ mod tests {
         assert_eq!(ok.headers()[VARY], "accept-encoding");
         assert_eq!(ok.headers()[CACHE_CONTROL], "no-cache");
         let mut conditional = HeaderMap::new();
-        conditional.insert(IF_NONE_MATCH, asset.etag.clone());
+        conditional.insert(IF_NONE_MATCH, asset.etag().clone());
         let not_modified = respond(&conditional, asset);
         assert_eq!(not_modified.status(), StatusCode::NOT_MODIFIED);
-        assert_eq!(not_modified.headers()[ETAG], asset.etag);
+        assert_eq!(not_modified.headers()[ETAG], asset.etag());
         assert!(not_modified.headers().get(CONTENT_TYPE).is_none());
     }
 }

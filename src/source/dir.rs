@@ -6,7 +6,8 @@ use std::path::{Component, Path, PathBuf};
 use rayon::prelude::*;
 use walkdir::WalkDir;
 
-use super::{SourceError, Tree};
+use super::{Blob, SourceError, Tree};
+use std::sync::Arc;
 
 /// Directories that hold output, caches or version control, never content.
 const SKIPPED_DIRS: &[&str] = &[".git", "public", "target", "node_modules"];
@@ -36,7 +37,7 @@ struct Seen {
     /// `None` when the file's times cannot vouch for its content (it changed just
     /// before or while it was read).
     stamp: Option<Stamp>,
-    bytes: Vec<u8>,
+    blob: Arc<Blob>,
 }
 
 /// The parts of a file's metadata that change whenever its content does.
@@ -132,23 +133,21 @@ pub fn read_dir_cached(root: &Path, cache: &DirCache) -> Result<Tree, SourceErro
                 if let Some(known) = seen.get(&path).filter(|k| k.stamp == Some(stamp)) {
                     return Ok((relative, path, known.clone()));
                 }
-                let bytes = std::fs::read(&path).map_err(io)?;
+                let blob = Arc::new(Blob::new(std::fs::read(&path).map_err(io)?));
                 let after = Stamp::of(&std::fs::metadata(&path).map_err(io)?);
                 let stamp = (after == stamp && stamp.settled_before(read_at)).then_some(stamp);
-                return Ok((relative, path, Seen { stamp, bytes }));
+                return Ok((relative, path, Seen { stamp, blob }));
             }
-            let bytes = std::fs::read(&path).map_err(io)?;
-            Ok((relative, path, Seen { stamp: None, bytes }))
+            let blob = Arc::new(Blob::new(std::fs::read(&path).map_err(io)?));
+            Ok((relative, path, Seen { stamp: None, blob }))
         })
         .collect::<Result<_, SourceError>>()?;
     let mut tree = Tree::new();
     seen.clear();
     for (relative, path, file) in read {
+        tree.insert_blob(relative, file.blob.clone());
         if cache.keep {
-            tree.insert(relative, file.bytes.clone());
             seen.insert(path, file);
-        } else {
-            tree.insert(relative, file.bytes);
         }
     }
     if cache.keep

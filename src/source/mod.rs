@@ -10,14 +10,50 @@ pub mod git;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
 
 pub use dir::{DirCache, read_dir, read_dir_cached};
 
 /// The files of one content tree, sorted by path so every consumer sees the same order.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Tree {
-    files: BTreeMap<String, Vec<u8>>,
+    files: BTreeMap<String, Arc<Blob>>,
 }
+
+/// One file's bytes and, once someone asked for it, their blake3. Shared (not copied)
+/// between the trees of successive reads of a directory, so a file read once is hashed
+/// once however many consumers (the parse cache, page keys) and rebuilds ask.
+#[derive(Debug, Default)]
+pub struct Blob {
+    bytes: Vec<u8>,
+    hash: OnceLock<blake3::Hash>,
+}
+
+impl Blob {
+    pub fn new(bytes: Vec<u8>) -> Self {
+        Self {
+            bytes,
+            hash: OnceLock::new(),
+        }
+    }
+
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// The blake3 of the bytes, computed on first use.
+    pub fn hash(&self) -> blake3::Hash {
+        *self.hash.get_or_init(|| blake3::hash(&self.bytes))
+    }
+}
+
+impl PartialEq for Blob {
+    fn eq(&self, other: &Self) -> bool {
+        self.bytes == other.bytes
+    }
+}
+
+impl Eq for Blob {}
 
 impl Tree {
     pub fn new() -> Self {
@@ -26,20 +62,32 @@ impl Tree {
 
     /// Adds or replaces a file. The path must already be a clean relative path.
     pub fn insert(&mut self, path: impl Into<String>, bytes: impl Into<Vec<u8>>) {
-        self.files.insert(path.into(), bytes.into());
+        self.insert_blob(path, Arc::new(Blob::new(bytes.into())));
+    }
+
+    /// Adds or replaces a file with a blob another tree may share.
+    pub fn insert_blob(&mut self, path: impl Into<String>, blob: Arc<Blob>) {
+        self.files.insert(path.into(), blob);
     }
 
     pub fn get(&self, path: &str) -> Option<&[u8]> {
-        self.files.get(path).map(Vec::as_slice)
+        self.files.get(path).map(|blob| blob.bytes())
+    }
+
+    /// The blake3 of a file's bytes.
+    pub fn hash(&self, path: &str) -> Option<blake3::Hash> {
+        self.files.get(path).map(|blob| blob.hash())
     }
 
     pub fn remove(&mut self, path: &str) -> Option<Vec<u8>> {
-        self.files.remove(path)
+        self.files.remove(path).map(|blob| {
+            Arc::try_unwrap(blob).map_or_else(|shared| shared.bytes.clone(), |own| own.bytes)
+        })
     }
 
     /// Files in path order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &[u8])> {
-        self.files.iter().map(|(p, b)| (p.as_str(), b.as_slice()))
+        self.files.iter().map(|(p, b)| (p.as_str(), b.bytes()))
     }
 
     pub fn len(&self) -> usize {
@@ -62,4 +110,29 @@ pub enum SourceError {
     },
     #[error("{} is not a directory", path.display())]
     NotADirectory { path: PathBuf },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_hash_is_the_blake3_of_its_bytes_and_survives_a_copy_of_the_tree() {
+        let mut tree = Tree::new();
+        tree.insert("hosts/a.yaml", "os: linux\n");
+        let expected = blake3::hash(b"os: linux\n");
+        let copy = tree.clone();
+        assert_eq!(tree.hash("hosts/a.yaml"), Some(expected));
+        // The copy shares the blob, and with it the hash computed above.
+        assert!(
+            copy.files
+                .get("hosts/a.yaml")
+                .is_some_and(|b| b.hash.get() == Some(&expected))
+        );
+        assert_eq!(copy.hash("missing"), None);
+        tree.insert("hosts/a.yaml", "os: bsd\n");
+        assert_eq!(tree.hash("hosts/a.yaml"), Some(blake3::hash(b"os: bsd\n")));
+        assert_eq!(copy.hash("hosts/a.yaml"), Some(expected));
+        assert_eq!(tree.remove("hosts/a.yaml"), Some(b"os: bsd\n".to_vec()));
+    }
 }
