@@ -48,6 +48,58 @@ pub struct Memory {
     /// The keys of the pages of an earlier build whose files the caller still has
     /// ([`build_reusing`]).
     pub keys: BTreeMap<String, render::keys::Key>,
+    /// The last flag bundle published, by the fingerprint of the files it came from.
+    pub flags: std::sync::Mutex<Option<(blake3::Hash, crate::flags::Published)>>,
+}
+
+/// The fingerprint of everything a flag bundle is compiled from: the feature, account
+/// set and override files (their paths and the hashes of their bytes).
+fn flag_inputs(content: &content::Content, tree: &crate::source::Tree) -> blake3::Hash {
+    let mut hasher = blake3::Hasher::new();
+    hasher.update(env!("CARGO_PKG_VERSION").as_bytes());
+    let paths = content
+        .features
+        .iter()
+        .map(|d| ("feature", &d.path))
+        .chain(
+            content
+                .account_sets
+                .iter()
+                .map(|d| ("account_set", &d.path)),
+        )
+        .chain(content.overrides.iter().map(|d| ("overrides", &d.path)));
+    for (kind, path) in paths {
+        for part in [kind, path.as_str()] {
+            hasher.update(&(part.len() as u64).to_le_bytes());
+            hasher.update(part.as_bytes());
+        }
+        let hash = tree.hash(path).unwrap_or_else(|| blake3::hash(b""));
+        hasher.update(hash.as_bytes());
+    }
+    hasher.finalize()
+}
+
+/// The published flag bundle of `content`, taken from `memory` when its inputs are the
+/// ones it was compiled from, and left there for the next build.
+fn flag_bundle(
+    content: &content::Content,
+    tree: &crate::source::Tree,
+    memory: &std::sync::Mutex<Option<(blake3::Hash, crate::flags::Published)>>,
+) -> crate::flags::Published {
+    let inputs = flag_inputs(content, tree);
+    let mut kept = memory.lock().ok();
+    if let Some((_, published)) = kept
+        .as_deref()
+        .and_then(Option::as_ref)
+        .filter(|(seen, _)| *seen == inputs)
+    {
+        return published.clone();
+    }
+    let published = crate::flags::Bundle::compile(content).publish();
+    if let Some(kept) = kept.as_deref_mut() {
+        *kept = Some((inputs, published.clone()));
+    }
+    published
 }
 
 /// Why a build produced nothing.
@@ -172,7 +224,7 @@ pub fn build_into(
     };
     // The flag bundle, from the same (approved) content as the pages.
     crate::timings::mark("render");
-    for (path, bytes) in crate::flags::Bundle::compile(&content).publish().files() {
+    for (path, bytes) in flag_bundle(&content, &opened.tree, &memory.flags).files() {
         if let Err(err) = render::Sink::put(&sink, &path, bytes) {
             let mut diagnostics = Diagnostics::default();
             diagnostics.push(crate::diag::Diagnostic::error(
@@ -199,4 +251,59 @@ pub fn build_into(
         warnings: loaded.diagnostics,
         sources,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::Tree;
+
+    fn tree(files: &[(&str, &str)]) -> Tree {
+        let mut tree = Tree::new();
+        for (path, text) in files {
+            tree.insert(*path, *text);
+        }
+        tree
+    }
+
+    #[test]
+    fn the_flag_bundle_is_compiled_again_exactly_when_its_files_change() {
+        let feature = ("flags/features/a.yaml", "default: false\nrollout: 25\n");
+        let set = (
+            "flags/account_sets/s.yaml",
+            "accounts: [x]\nfeatures: { a: true }\n",
+        );
+        let host = ("hosts/web1.yaml", "os: linux\n");
+        let memory = std::sync::Mutex::new(None);
+        let bundle = |files: &[(&str, &str)]| {
+            let tree = tree(files);
+            let loaded = content::load(&tree);
+            let published = flag_bundle(&loaded.content, &tree, &memory);
+            let clean = crate::flags::Bundle::compile(&loaded.content).publish();
+            assert_eq!(published, clean, "{files:?}");
+            published
+        };
+        let first = bundle(&[feature, set, host]);
+        let inputs = |m: &std::sync::Mutex<Option<(blake3::Hash, crate::flags::Published)>>| {
+            m.lock()
+                .ok()
+                .and_then(|kept| kept.as_ref().map(|(h, _)| *h))
+        };
+        let kept = inputs(&memory);
+        // Another kind of file changed: the same inputs, the same bundle.
+        assert_eq!(
+            bundle(&[feature, set, ("hosts/web1.yaml", "os: bsd\n")]),
+            first
+        );
+        assert_eq!(inputs(&memory), kept);
+        // An account set changed: a new bundle.
+        let changed = (
+            "flags/account_sets/s.yaml",
+            "accounts: [x, y]\nfeatures: { a: true }\n",
+        );
+        assert_ne!(bundle(&[feature, changed, host]), first);
+        assert_ne!(inputs(&memory), kept);
+        // Back as it was: the first bundle again.
+        assert_eq!(bundle(&[feature, set, host]), first);
+    }
 }
