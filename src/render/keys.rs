@@ -14,7 +14,7 @@
 //! depend on nearly everything and are always rendered (the output side still skips
 //! rewriting files whose bytes are equal).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use rayon::prelude::*;
 
@@ -253,18 +253,22 @@ fn json_hash<T: serde::Serialize>(value: &T) -> blake3::Hash {
     blake3::hash(&serde_json::to_vec(value).unwrap_or_default())
 }
 
-/// Keys of the detail pages, by output path.
+/// The ids an index lists for `id` (none when it has no entry).
+fn listed<'i>(index: &'i BTreeMap<String, Vec<String>>, id: &str) -> &'i [String] {
+    index.get(id).map_or(&[], Vec::as_slice)
+}
+
+/// Keys of the detail pages, by output path. Each kind is keyed in parallel with the
+/// others, and the kinds with many pages item by item.
 fn detail_keys(
     input: &Input<'_>,
     global: &blake3::Hash,
     fp: &Fingerprints,
 ) -> BTreeMap<String, Key> {
+    type Keyed = Vec<(String, Key)>;
     let content = input.content;
     let derived: &Derived = input.derived;
     let rel = &derived.relations;
-    let list = |index: &BTreeMap<String, Vec<String>>, id: &str| {
-        index.get(id).cloned().unwrap_or_default()
-    };
     // A page's own alerts, as templates find them: `alerts_by_subject["<kind>/<id>"]`.
     let mut alerts_of: BTreeMap<String, Vec<&crate::derive::Alert>> = BTreeMap::new();
     for alert in &derived.alerts {
@@ -274,201 +278,300 @@ fn detail_keys(
             .push(alert);
     }
     let alerts = |kind: &str, id: &str| alerts_of.get(&format!("{kind}/{id}"));
-    let mut keys = BTreeMap::new();
-    let mut put = |path: String, key: Key| {
-        keys.insert(path, key);
-    };
-
-    for host in &content.hosts {
-        let mut k = KeyBuilder::new(global, "host");
-        k.doc(fp, Some(host));
-        for s in list(&rel.services_by_host, &host.id) {
-            let service = find(&content.services, &s);
-            k.doc(fp, service);
-            k.doc(
-                fp,
-                service.and_then(|sv| find(&content.sites, sv.data.site.as_str())),
-            );
-        }
-        for c in list(&rel.certificates_by_host, &host.id) {
-            k.doc(fp, find(&content.certificates, &c));
-        }
-        for t in list(&rel.tickets_by_host, &host.id) {
-            k.doc(fp, find(&content.tickets, &t));
-        }
-        put(format!("hosts/{}.html", host.id), k.finish());
-    }
-    for cert in &content.certificates {
-        let mut k = KeyBuilder::new(global, "certificate");
-        k.doc(fp, Some(cert));
-        for h in &cert.data.hosts {
-            k.doc(fp, find(&content.hosts, h));
-        }
-        if let Some(p) = &cert.data.renewal_procedure {
-            k.doc(fp, find(&content.procedures, p));
-        }
-        k.json(&alerts("certificate", &cert.id));
-        put(format!("certificates/{}.html", cert.id), k.finish());
-    }
-    for domain in &content.domains {
-        put(
-            format!("domains/{}.html", domain.id),
-            KeyBuilder::new(global, "domain")
-                .doc(fp, Some(domain))
-                .json(&alerts("domain", &domain.id))
-                .finish(),
-        );
-    }
-    for module in &content.modules {
-        let mut k = KeyBuilder::new(global, "module");
-        k.doc(fp, Some(module));
-        for r in list(&rel.releases_by_module, &module.id) {
-            k.doc(fp, find(&content.releases, &r));
-            for t in list(&rel.tickets_by_release, &r) {
-                k.text(&t);
-            }
-        }
-        for t in list(&rel.tickets_by_module, &module.id) {
-            k.doc(fp, find(&content.tickets, &t));
-        }
-        put(format!("modules/{}.html", module.id), k.finish());
-    }
-    for release in &content.releases {
-        let mut k = KeyBuilder::new(global, "release");
-        k.doc(fp, Some(release));
-        k.doc(fp, find(&content.modules, release.data.module.as_str()));
-        for t in list(&rel.tickets_by_release, &release.id) {
-            k.doc(fp, find(&content.tickets, &t));
-        }
-        k.json(&alerts("release", &release.id));
-        put(format!("releases/{}.html", release.id), k.finish());
-    }
-    for procedure in &content.procedures {
-        let mut k = KeyBuilder::new(global, "procedure");
-        k.doc(fp, Some(procedure));
-        for e in list(&rel.entries_by_procedure, &procedure.id) {
-            k.doc(fp, find(&content.logbook, &e));
-        }
-        for c in list(&rel.certificates_by_procedure, &procedure.id) {
-            k.doc(fp, find(&content.certificates, &c));
-        }
-        k.json(&alerts("procedure", &procedure.id));
-        k.json(&derived.procedures.get(&procedure.id));
-        put(format!("procedures/{}.html", procedure.id), k.finish());
-    }
-    let thread_of: BTreeMap<&str, &crate::derive::Thread> = derived
+    // An entry's thread is the same for every entry in it: its JSON is made once.
+    let threads: Vec<String> = derived
+        .threads
+        .par_iter()
+        .map(|thread| serde_json::to_string(thread).unwrap_or_default())
+        .collect();
+    let thread_of: HashMap<&str, (&crate::derive::Thread, &str)> = derived
         .threads
         .iter()
-        .flat_map(|t| t.entries.iter().map(move |e| (e.as_str(), t)))
+        .zip(&threads)
+        .flat_map(|(t, json)| {
+            t.entries
+                .iter()
+                .map(move |e| (e.as_str(), (t, json.as_str())))
+        })
         .collect();
-    // The two kinds with thousands of pages, in parallel.
-    let entry_key = |entry: &Document<crate::content::LogEntry>| {
-        let mut k = KeyBuilder::new(global, "entry");
-        k.doc(fp, Some(entry));
-        if let Some(p) = &entry.data.procedure {
-            k.doc(fp, find(&content.procedures, p));
-        }
-        // The thread's state, its replies and the entry answered all come from the thread.
-        if let Some(thread) = thread_of.get(entry.id.as_str()) {
-            for e in &thread.entries {
-                k.doc(fp, find(&content.logbook, e));
-            }
-            k.json(thread);
-        }
-        (format!("logbook/{}.html", entry.id), k.finish())
+
+    let hosts = || -> Keyed {
+        content
+            .hosts
+            .par_iter()
+            .map(|host| {
+                let mut k = KeyBuilder::new(global, "host");
+                k.doc(fp, Some(host));
+                for s in listed(&rel.services_by_host, &host.id) {
+                    let service = find(&content.services, s);
+                    k.doc(fp, service);
+                    k.doc(
+                        fp,
+                        service.and_then(|sv| find(&content.sites, sv.data.site.as_str())),
+                    );
+                }
+                for c in listed(&rel.certificates_by_host, &host.id) {
+                    k.doc(fp, find(&content.certificates, c));
+                }
+                for t in listed(&rel.tickets_by_host, &host.id) {
+                    k.doc(fp, find(&content.tickets, t));
+                }
+                (format!("hosts/{}.html", host.id), k.finish())
+            })
+            .collect()
     };
-    let ticket_key = |ticket: &Document<crate::content::Ticket>| {
-        let mut k = KeyBuilder::new(global, "ticket");
-        k.doc(fp, Some(ticket));
-        if let Some(m) = &ticket.data.module {
-            k.doc(fp, find(&content.modules, m));
-        }
-        if let Some(r) = &ticket.data.fixed_in {
-            let release = find(&content.releases, r);
-            k.doc(fp, release);
-            k.doc(
-                fp,
-                release.and_then(|r| find(&content.modules, r.data.module.as_str())),
-            );
-        }
-        (format!("tickets/{}.html", ticket.id), k.finish())
+    let certificates = || -> Keyed {
+        content
+            .certificates
+            .par_iter()
+            .map(|cert| {
+                let mut k = KeyBuilder::new(global, "certificate");
+                k.doc(fp, Some(cert));
+                for h in &cert.data.hosts {
+                    k.doc(fp, find(&content.hosts, h));
+                }
+                if let Some(p) = &cert.data.renewal_procedure {
+                    k.doc(fp, find(&content.procedures, p));
+                }
+                k.json(&alerts("certificate", &cert.id));
+                (format!("certificates/{}.html", cert.id), k.finish())
+            })
+            .collect()
     };
-    type Keyed = Vec<(String, Key)>;
-    let (entries, tickets): (Keyed, Keyed) = rayon::join(
-        || content.logbook.par_iter().map(entry_key).collect(),
-        || content.tickets.par_iter().map(ticket_key).collect(),
-    );
-    for (path, key) in entries.into_iter().chain(tickets) {
-        put(path, key);
-    }
-    for site in &content.sites {
-        let mut k = KeyBuilder::new(global, "site");
-        k.doc(fp, Some(site));
-        for s in list(&rel.services_by_site, &site.id) {
-            k.doc(fp, find(&content.services, &s));
-        }
-        // The runbook plans read services, hosts and procedures.
-        for op in [
-            crate::derive::Operation::Stop,
-            crate::derive::Operation::Start,
-            crate::derive::Operation::Status,
-            crate::derive::Operation::Update,
-        ] {
-            k.json(&crate::derive::plan(content, &site.id, op).ok());
-        }
-        put(format!("sites/{}.html", site.id), k.finish());
-    }
-    for service in &content.services {
-        let mut k = KeyBuilder::new(global, "service");
-        k.doc(fp, Some(service));
-        k.doc(fp, find(&content.sites, service.data.site.as_str()));
-        for h in &service.data.hosts {
-            k.doc(fp, find(&content.hosts, h));
-        }
-        put(format!("services/{}.html", service.id), k.finish());
-    }
-    for news in &content.news {
-        put(
-            format!("news/{}.html", news.id),
-            KeyBuilder::new(global, "news").doc(fp, Some(news)).finish(),
-        );
-    }
-    let mut sets_of: BTreeMap<&str, Vec<&Document<crate::content::AccountSet>>> = BTreeMap::new();
-    for set in &content.account_sets {
-        for feature in set.data.features.keys() {
-            sets_of.entry(feature.as_str()).or_default().push(set);
-        }
-    }
-    for feature in &content.features {
-        let mut k = KeyBuilder::new(global, "feature");
-        k.doc(fp, Some(feature));
-        for set in sets_of.get(feature.id.as_str()).into_iter().flatten() {
-            k.doc(fp, Some(*set));
-        }
-        k.doc(fp, content.overrides.as_ref());
-        put(format!("flags/features/{}.html", feature.id), k.finish());
-    }
-    for set in &content.account_sets {
-        put(
-            format!("flags/account_sets/{}.html", set.id),
-            KeyBuilder::new(global, "account_set")
-                .doc(fp, Some(set))
-                .finish(),
-        );
-    }
-    if let Some(trust) = input.trust {
-        for (path, events) in &trust.events {
-            if !crate::trust::judge::is_clean_path(path) {
-                continue;
+    let domains = || -> Keyed {
+        content
+            .domains
+            .par_iter()
+            .map(|domain| {
+                let key = KeyBuilder::new(global, "domain")
+                    .doc(fp, Some(domain))
+                    .json(&alerts("domain", &domain.id))
+                    .finish();
+                (format!("domains/{}.html", domain.id), key)
+            })
+            .collect()
+    };
+    let modules = || -> Keyed {
+        content
+            .modules
+            .par_iter()
+            .map(|module| {
+                let mut k = KeyBuilder::new(global, "module");
+                k.doc(fp, Some(module));
+                for r in listed(&rel.releases_by_module, &module.id) {
+                    k.doc(fp, find(&content.releases, r));
+                    for t in listed(&rel.tickets_by_release, r) {
+                        k.text(t);
+                    }
+                }
+                for t in listed(&rel.tickets_by_module, &module.id) {
+                    k.doc(fp, find(&content.tickets, t));
+                }
+                (format!("modules/{}.html", module.id), k.finish())
+            })
+            .collect()
+    };
+    let releases = || -> Keyed {
+        content
+            .releases
+            .par_iter()
+            .map(|release| {
+                let mut k = KeyBuilder::new(global, "release");
+                k.doc(fp, Some(release));
+                k.doc(fp, find(&content.modules, release.data.module.as_str()));
+                for t in listed(&rel.tickets_by_release, &release.id) {
+                    k.doc(fp, find(&content.tickets, t));
+                }
+                k.json(&alerts("release", &release.id));
+                (format!("releases/{}.html", release.id), k.finish())
+            })
+            .collect()
+    };
+    let procedures = || -> Keyed {
+        content
+            .procedures
+            .par_iter()
+            .map(|procedure| {
+                let mut k = KeyBuilder::new(global, "procedure");
+                k.doc(fp, Some(procedure));
+                for e in listed(&rel.entries_by_procedure, &procedure.id) {
+                    k.doc(fp, find(&content.logbook, e));
+                }
+                for c in listed(&rel.certificates_by_procedure, &procedure.id) {
+                    k.doc(fp, find(&content.certificates, c));
+                }
+                k.json(&alerts("procedure", &procedure.id));
+                k.json(&derived.procedures.get(&procedure.id));
+                (format!("procedures/{}.html", procedure.id), k.finish())
+            })
+            .collect()
+    };
+    let entries = || -> Keyed {
+        content
+            .logbook
+            .par_iter()
+            .map(|entry| {
+                let mut k = KeyBuilder::new(global, "entry");
+                k.doc(fp, Some(entry));
+                if let Some(p) = &entry.data.procedure {
+                    k.doc(fp, find(&content.procedures, p));
+                }
+                // The thread's state, its replies and the entry answered all come from
+                // the thread.
+                if let Some((thread, json)) = thread_of.get(entry.id.as_str()) {
+                    for e in &thread.entries {
+                        k.doc(fp, find(&content.logbook, e));
+                    }
+                    k.text(json);
+                }
+                (format!("logbook/{}.html", entry.id), k.finish())
+            })
+            .collect()
+    };
+    let tickets = || -> Keyed {
+        content
+            .tickets
+            .par_iter()
+            .map(|ticket| {
+                let mut k = KeyBuilder::new(global, "ticket");
+                k.doc(fp, Some(ticket));
+                if let Some(m) = &ticket.data.module {
+                    k.doc(fp, find(&content.modules, m));
+                }
+                if let Some(r) = &ticket.data.fixed_in {
+                    let release = find(&content.releases, r);
+                    k.doc(fp, release);
+                    k.doc(
+                        fp,
+                        release.and_then(|r| find(&content.modules, r.data.module.as_str())),
+                    );
+                }
+                (format!("tickets/{}.html", ticket.id), k.finish())
+            })
+            .collect()
+    };
+    let sites = || -> Keyed {
+        content
+            .sites
+            .par_iter()
+            .map(|site| {
+                let mut k = KeyBuilder::new(global, "site");
+                k.doc(fp, Some(site));
+                for s in listed(&rel.services_by_site, &site.id) {
+                    k.doc(fp, find(&content.services, s));
+                }
+                // The runbook plans read services, hosts and procedures.
+                for op in [
+                    crate::derive::Operation::Stop,
+                    crate::derive::Operation::Start,
+                    crate::derive::Operation::Status,
+                    crate::derive::Operation::Update,
+                ] {
+                    k.json(&crate::derive::plan(content, &site.id, op).ok());
+                }
+                (format!("sites/{}.html", site.id), k.finish())
+            })
+            .collect()
+    };
+    let services = || -> Keyed {
+        content
+            .services
+            .par_iter()
+            .map(|service| {
+                let mut k = KeyBuilder::new(global, "service");
+                k.doc(fp, Some(service));
+                k.doc(fp, find(&content.sites, service.data.site.as_str()));
+                for h in &service.data.hosts {
+                    k.doc(fp, find(&content.hosts, h));
+                }
+                (format!("services/{}.html", service.id), k.finish())
+            })
+            .collect()
+    };
+    let news = || -> Keyed {
+        content
+            .news
+            .iter()
+            .map(|news| {
+                let key = KeyBuilder::new(global, "news").doc(fp, Some(news)).finish();
+                (format!("news/{}.html", news.id), key)
+            })
+            .collect()
+    };
+    let features = || -> Keyed {
+        let mut sets_of: BTreeMap<&str, Vec<&Document<crate::content::AccountSet>>> =
+            BTreeMap::new();
+        for set in &content.account_sets {
+            for feature in set.data.features.keys() {
+                sets_of.entry(feature.as_str()).or_default().push(set);
             }
-            let mut k = KeyBuilder::new(global, "audit_file");
-            k.text(path);
-            k.text(&serde_json::to_string(events).unwrap_or_default());
-            k.text(trust.approved.get(path).map_or("", String::as_str));
-            let pending = trust.pending.iter().find(|p| &p.path == path);
-            k.text(&serde_json::to_string(&pending).unwrap_or_default());
-            put(super::data::audit_url(path), k.finish());
         }
-    }
-    keys
+        content
+            .features
+            .par_iter()
+            .map(|feature| {
+                let mut k = KeyBuilder::new(global, "feature");
+                k.doc(fp, Some(feature));
+                for set in sets_of.get(feature.id.as_str()).into_iter().flatten() {
+                    k.doc(fp, Some(*set));
+                }
+                k.doc(fp, content.overrides.as_ref());
+                (format!("flags/features/{}.html", feature.id), k.finish())
+            })
+            .collect()
+    };
+    let account_sets = || -> Keyed {
+        content
+            .account_sets
+            .par_iter()
+            .map(|set| {
+                let key = KeyBuilder::new(global, "account_set")
+                    .doc(fp, Some(set))
+                    .finish();
+                (format!("flags/account_sets/{}.html", set.id), key)
+            })
+            .collect()
+    };
+    let audit = || -> Keyed {
+        let Some(trust) = input.trust else {
+            return Vec::new();
+        };
+        trust
+            .events
+            .par_iter()
+            .filter(|(path, _)| crate::trust::judge::is_clean_path(path))
+            .map(|(path, events)| {
+                let mut k = KeyBuilder::new(global, "audit_file");
+                k.text(path);
+                k.text(&serde_json::to_string(events).unwrap_or_default());
+                k.text(trust.approved.get(path).map_or("", String::as_str));
+                let pending = trust.pending.iter().find(|p| &p.path == path);
+                k.text(&serde_json::to_string(&pending).unwrap_or_default());
+                (super::data::audit_url(path), k.finish())
+            })
+            .collect()
+    };
+    let kinds: [&(dyn Fn() -> Keyed + Sync); 14] = [
+        &hosts,
+        &certificates,
+        &domains,
+        &modules,
+        &releases,
+        &procedures,
+        &entries,
+        &tickets,
+        &sites,
+        &services,
+        &news,
+        &features,
+        &account_sets,
+        &audit,
+    ];
+    kinds
+        .par_iter()
+        .map(|keyed| keyed())
+        .collect::<Vec<Keyed>>()
+        .into_iter()
+        .flatten()
+        .collect()
 }
