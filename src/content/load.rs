@@ -223,27 +223,45 @@ pub fn load_cached(tree: &Tree, pending: &BTreeMap<String, String>, cache: &Pars
     let mut files = Files::new();
     let mut diagnostics = Diagnostics::default();
     let mut jobs = Vec::new();
-    for (path, bytes) in tree.iter() {
-        let kind_and_id = match classify(path) {
+    // Classifying and decoding every file is independent work: in parallel, in path
+    // order; only numbering the files is sequential.
+    let classified: Vec<(&str, Classified, String, Option<usize>)> = tree
+        .iter()
+        .collect::<Vec<_>>()
+        .into_par_iter()
+        .filter_map(|(path, bytes)| {
+            let classified = classify(path);
+            if matches!(classified, Classified::Ignored) {
+                return None;
+            }
+            let (text, invalid_at) = match std::str::from_utf8(bytes) {
+                Ok(text) => (text.to_owned(), None),
+                Err(err) => (
+                    String::from_utf8_lossy(bytes).into_owned(),
+                    Some(err.valid_up_to()),
+                ),
+            };
+            Some((path, classified, text, invalid_at))
+        })
+        .collect();
+    for (path, classified, text, invalid_at) in classified {
+        let file = files.add(path, text);
+        let kind_and_id = match classified {
             Classified::Ignored => continue,
             Classified::Misplaced(diagnostic) => {
-                let file = files.add(path, String::from_utf8_lossy(bytes));
                 diagnostics.push(diagnostic.at(Location::file_start(file)));
                 continue;
             }
             Classified::Content(kind, id) => (kind, id),
         };
-        let text = std::str::from_utf8(bytes);
-        let file = files.add(path, String::from_utf8_lossy(bytes));
-        if let Err(err) = &text {
-            let at = err.valid_up_to();
+        if let Some(at) = invalid_at {
             diagnostics.push(
                 Diagnostic::error("invalid-utf8", "file is not valid UTF-8 text")
                     .at(Location::new(file, at..at))
                     .with_help("save the file as UTF-8"),
             );
         }
-        jobs.push((file, kind_and_id, path, text.is_ok()));
+        jobs.push((file, kind_and_id, path, invalid_at.is_none()));
     }
     // Every id that has a file, parsed or not: a reference to a file that failed to
     // parse is not also reported as dangling.
@@ -293,8 +311,8 @@ pub fn load_cached(tree: &Tree, pending: &BTreeMap<String, String>, cache: &Pars
         match outcome.result {
             Ok(parsed) => {
                 if outcome.cached {
-                    if let Some(entry) = known.remove(outcome.path) {
-                        parsed_now.insert(outcome.path.to_owned(), entry);
+                    if let Some((path, entry)) = known.remove_entry(outcome.path) {
+                        parsed_now.insert(path, entry);
                     }
                 } else if let Some(hash) = outcome.hash {
                     parsed_now.insert(outcome.path.to_owned(), (hash, parsed.clone()));

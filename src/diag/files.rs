@@ -2,6 +2,7 @@
 //! 1-based lines and columns.
 
 use std::ops::Range;
+use std::sync::{Arc, OnceLock};
 
 /// Index of a file in [`Files`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -14,17 +15,28 @@ pub struct LineColumn {
     pub column: usize,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 struct File {
     path: String,
     text: String,
-    line_starts: Vec<usize>,
+    /// Where each line starts, found when a diagnostic first needs a line.
+    line_starts: OnceLock<Vec<usize>>,
 }
 
-/// Every file a run has read, by [`FileId`].
+impl File {
+    fn line_starts(&self) -> &[usize] {
+        self.line_starts.get_or_init(|| {
+            std::iter::once(0)
+                .chain(self.text.match_indices('\n').map(|(i, _)| i + 1))
+                .collect()
+        })
+    }
+}
+
+/// Every file a run has read, by [`FileId`]. Copies share the files.
 #[derive(Debug, Clone, Default)]
 pub struct Files {
-    files: Vec<File>,
+    files: Vec<Arc<File>>,
 }
 
 impl FileId {
@@ -45,21 +57,17 @@ impl Files {
     }
 
     pub fn add(&mut self, path: impl Into<String>, text: impl Into<String>) -> FileId {
-        let text = text.into();
-        let line_starts = std::iter::once(0)
-            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
-            .collect();
         let id = FileId(u32::try_from(self.files.len()).unwrap_or(u32::MAX));
-        self.files.push(File {
+        self.files.push(Arc::new(File {
             path: path.into(),
-            text,
-            line_starts,
-        });
+            text: text.into(),
+            line_starts: OnceLock::new(),
+        }));
         id
     }
 
     fn file(&self, id: FileId) -> Option<&File> {
-        self.files.get(id.0 as usize)
+        self.files.get(id.0 as usize).map(|file| &**file)
     }
 
     pub fn path(&self, id: FileId) -> &str {
@@ -82,7 +90,7 @@ impl Files {
     /// 0-based index of the line containing `offset` (clamped to the file).
     pub fn line_index(&self, id: FileId, offset: usize) -> usize {
         let Some(file) = self.file(id) else { return 0 };
-        match file.line_starts.binary_search(&offset) {
+        match file.line_starts().binary_search(&offset) {
             Ok(line) => line,
             Err(next) => next.saturating_sub(1),
         }
@@ -91,9 +99,9 @@ impl Files {
     /// Byte range of a 0-based line, including its newline.
     pub fn line_range(&self, id: FileId, line: usize) -> Option<Range<usize>> {
         let file = self.file(id)?;
-        let start = *file.line_starts.get(line)?;
+        let start = *file.line_starts().get(line)?;
         let end = file
-            .line_starts
+            .line_starts()
             .get(line + 1)
             .copied()
             .unwrap_or(file.text.len());
@@ -153,7 +161,7 @@ impl<'a> codespan_reporting::files::Files<'a> for Files {
         match Files::line_range(self, id, line) {
             Some(range) => Ok(range),
             None => {
-                let max = self.file(id).map_or(0, |f| f.line_starts.len());
+                let max = self.file(id).map_or(0, |f| f.line_starts().len());
                 Ok(Files::line_range(self, id, max.saturating_sub(1)).unwrap_or(0..0))
             }
         }
