@@ -202,6 +202,7 @@ fn in_memory_rebuilds_reusing_the_previous_build_equal_clean_builds() {
     let mut site = first.files;
     let mut memory = Memory {
         parsed: ParseCache::keeping(),
+        values: glassroom::render::ValueCache::keeping(),
         keys: first.keys,
         ..Memory::default()
     };

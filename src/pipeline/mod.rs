@@ -45,6 +45,8 @@ pub struct Memory {
     pub parsed: content::ParseCache,
     /// Markdown bodies rendered before.
     pub markdown: render::markdown_cache::Cache,
+    /// Entity views made into template values before.
+    pub values: render::ValueCache,
     /// The keys of the pages of an earlier build whose files the caller still has
     /// ([`build_reusing`]).
     pub keys: BTreeMap<String, render::keys::Key>,
@@ -210,6 +212,7 @@ pub fn build_into(
         preview: opened.preview,
         trust: opened.trust.as_ref(),
         markdown: &memory.markdown,
+        values: &memory.values,
     };
     match render::render_into(&input, &mut sources, progress, &sink) {
         Ok(()) => {}

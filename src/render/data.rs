@@ -1,7 +1,8 @@
 //! The data every template sees (tera's global context) and the JSON API, computed once
 //! per build: entity views with rendered Markdown, groupings and charts.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Mutex;
 
 use rayon::prelude::*;
 use serde::Serialize;
@@ -231,13 +232,14 @@ type ContextJob<'d> = (
 );
 
 macro_rules! context_jobs {
-    ($data:ident: maps: $($map:ident),* ; values: $($field:ident),* $(,)?) => {{
+    ($data:ident, $tree:ident, $cache:ident: maps: $($map:ident),* ; values: $($field:ident),* $(,)?) => {{
         // Destructured so that a new field that is not listed here does not compile.
         let SiteData { $($map,)* $($field),* } = $data;
+        let (tree, cache) = ($tree, $cache);
         vec![
             $((
                 stringify!($map),
-                Box::new(move || map_value($map))
+                Box::new(move || map_value(stringify!($map), $map, tree, cache))
                     as Box<dyn Fn() -> tera::TeraResult<tera::Value> + Sync>,
             ),)*
             $((
@@ -249,9 +251,121 @@ macro_rules! context_jobs {
     }};
 }
 
+/// Entity views made into template values by earlier builds in this process (the
+/// preview server), by kind, with the hash of the file each entity came from. A view is
+/// a function of its file alone (its fields, body and rendered body), so when no file of
+/// a kind changed, the kind's value is taken as it is (a pointer copy); when some did,
+/// the previous value is copied and only their entries converted again. The default
+/// cache keeps nothing.
+#[derive(Default)]
+pub struct ValueCache {
+    keep: bool,
+    kinds: Mutex<HashMap<&'static str, KindValue>>,
+}
+
+/// One kind's map of views as a template value, and the file hash behind each entry.
+struct KindValue {
+    hashes: HashMap<String, blake3::Hash>,
+    value: tera::Value,
+}
+
+impl ValueCache {
+    /// A cache that keeps each build's values for the next one.
+    pub fn keeping() -> Self {
+        Self {
+            keep: true,
+            kinds: Mutex::default(),
+        }
+    }
+
+    fn take(&self, kind: &'static str) -> Option<KindValue> {
+        if !self.keep {
+            return None;
+        }
+        self.kinds
+            .lock()
+            .ok()
+            .and_then(|mut kinds| kinds.remove(kind))
+    }
+
+    fn put(&self, kind: &'static str, value: KindValue) {
+        if let Ok(mut kinds) = self.kinds.lock() {
+            kinds.insert(kind, value);
+        }
+    }
+
+    /// How many entities it holds values of.
+    #[cfg(test)]
+    fn entities(&self) -> usize {
+        self.kinds
+            .lock()
+            .map_or(0, |kinds| kinds.values().map(|k| k.hashes.len()).sum())
+    }
+}
+
 /// A map of entity views as a tera value, its entries converted in parallel: equal to
 /// `Value::try_from_serializable(map)`, which converts the thousands of tickets one by one.
+/// What `cache` holds of the kind is used as far as the files are unchanged.
 fn map_value<T: Serialize + Sync>(
+    kind: &'static str,
+    map: &BTreeMap<&str, View<'_, T>>,
+    tree: &crate::source::Tree,
+    cache: &ValueCache,
+) -> tera::TeraResult<tera::Value> {
+    if !cache.keep {
+        return map_value_afresh(map);
+    }
+    let known = cache.take(kind);
+    let hashes: HashMap<String, blake3::Hash> = map
+        .par_iter()
+        .filter_map(|(id, view)| tree.hash(view.path).map(|hash| ((*id).to_owned(), hash)))
+        .collect();
+    let same_ids = |known: &KindValue| {
+        hashes.len() == map.len()
+            && known.hashes.len() == map.len()
+            && hashes.keys().all(|id| known.hashes.contains_key(id))
+    };
+    let previous = known
+        .as_ref()
+        .filter(|known| same_ids(known))
+        .and_then(|known| Some((known, known.value.as_map()?)));
+    let value = match previous {
+        Some((known, previous)) => {
+            let changed: Vec<&str> = map
+                .keys()
+                .copied()
+                .filter(|id| hashes.get(*id) != known.hashes.get(*id))
+                .collect();
+            if changed.is_empty() {
+                known.value.clone()
+            } else {
+                // The same entities in the same order: copy the previous map (pointers)
+                // and replace the entries whose files changed.
+                let mut patched: tera::Map = previous.clone();
+                for id in changed {
+                    let Some(view) = map.get(id) else { continue };
+                    let key = tera::value::Key::String(std::sync::Arc::from(id));
+                    if let Some(entry) = patched.get_mut(&key) {
+                        *entry = tera::Value::try_from_serializable(view)?;
+                    }
+                }
+                tera::Value::from(patched)
+            }
+        }
+        None => map_value_afresh(map)?,
+    };
+    cache.put(
+        kind,
+        KindValue {
+            hashes,
+            value: value.clone(),
+        },
+    );
+    Ok(value)
+}
+
+/// Every entry converted, in parallel.
+fn map_value_afresh<T: Serialize + Sync>(
     map: &BTreeMap<&str, View<'_, T>>,
 ) -> tera::TeraResult<tera::Value> {
     let entries = map
@@ -268,9 +382,14 @@ fn map_value<T: Serialize + Sync>(
 impl SiteData<'_> {
     /// tera's global context: every field of the site data under its own name. The same
     /// as `Context::from_serialize(self)`, converted field by field (and entity by
-    /// entity) in parallel.
-    pub fn to_context(&self) -> tera::TeraResult<tera::Context> {
-        let jobs: Vec<ContextJob<'_>> = context_jobs!(self:
+    /// entity) in parallel, entities unchanged since a build that filled `cache` taken
+    /// from it (`tree` tells which).
+    pub fn to_context(
+        &self,
+        tree: &crate::source::Tree,
+        cache: &ValueCache,
+    ) -> tera::TeraResult<tera::Context> {
+        let jobs: Vec<ContextJob<'_>> = context_jobs!(self, tree, cache:
             maps: hosts, certificates, domains, modules, releases, procedures, logbook, tickets,
                 services, sites, features, account_sets, news;
             values: site, now, news_order, logbook_order, overrides, overrides_by_feature,
@@ -753,10 +872,16 @@ mod tests {
             preview: false,
             trust: None,
             markdown: &crate::render::markdown_cache::Cache::new(),
+            values: &ValueCache::default(),
         };
         let data = SiteData::new(&input);
-        let parallel = data.to_context()?;
+        let parallel = data.to_context(&tree, &ValueCache::default())?;
         assert_eq!(parallel, tera::Context::from_serialize(&data)?);
+        // Converted again with values kept from a first conversion: still the same.
+        let cache = ValueCache::keeping();
+        assert_eq!(data.to_context(&tree, &cache)?, parallel);
+        assert!(cache.entities() > 100, "values kept: {}", cache.entities());
+        assert_eq!(data.to_context(&tree, &cache)?, parallel);
         assert!(parallel.get("tickets").is_some() && parallel.get("alerts").is_some());
         Ok(())
     }

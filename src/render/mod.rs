@@ -23,6 +23,7 @@ use crate::derive::Derived;
 use crate::diag::{Diagnostic, Files};
 use crate::source::Tree;
 
+pub use data::ValueCache;
 pub use pages::Page;
 
 /// What a build renders.
@@ -39,6 +40,8 @@ pub struct Input<'a> {
     pub trust: Option<&'a crate::trust::history::Report>,
     /// Bodies rendered by earlier builds.
     pub markdown: &'a markdown_cache::Cache,
+    /// Entity views converted to template values by earlier builds.
+    pub values: &'a ValueCache,
 }
 
 /// Every output file: repository-relative path → bytes.
@@ -190,7 +193,7 @@ pub fn render_into(
     crate::timings::mark("load the theme");
     let data = data::SiteData::new(input);
     crate::timings::mark("site data (incl. markdown)");
-    let global = data.to_context().map_err(|err| {
+    let global = data.to_context(input.tree, input.values).map_err(|err| {
         vec![Diagnostic::error(
             "render",
             format!("cannot prepare the page data: {err}"),
@@ -224,7 +227,7 @@ pub fn render_into(
                 progress.advance();
                 return None;
             }
-            let outcome = match theme.tera.render(page.template, &page.context) {
+            let outcome = match theme.tera.render(page.template, &page.context()) {
                 Ok(html) => sink
                     .put_keyed(&page.path, html.into_bytes(), key)
                     .err()

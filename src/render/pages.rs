@@ -5,12 +5,18 @@ use serde::Serialize;
 use super::data::SiteData;
 use crate::content::{Content, Document};
 
-/// One HTML page to render.
+/// One HTML page to render. Its template context is made only when the page is
+/// rendered: a rebuild that reuses most pages never makes theirs.
 pub struct Page {
     /// Output path relative to the site root, e.g. `hosts/web1.html`.
     pub path: String,
     pub template: &'static str,
-    pub context: tera::Context,
+    /// Which section of the navigation is current.
+    section: &'static str,
+    /// The entity shown, for detail pages.
+    id: String,
+    /// What the template is told besides `root` and `page`.
+    extra: Vec<(&'static str, tera::Value)>,
 }
 
 #[derive(Serialize)]
@@ -23,24 +29,44 @@ struct PageInfo<'a> {
     url: &'a str,
 }
 
-fn page(path: String, template: &'static str, section: &str, id: &str) -> Page {
-    // Links are relative so the site works from file://, under any base path.
-    let depth = path.matches('/').count();
-    let root = "../".repeat(depth);
-    let mut context = tera::Context::new();
-    context.insert("root", &root);
-    context.insert(
-        "page",
-        &PageInfo {
-            section,
-            id,
-            url: &path,
-        },
-    );
+impl Page {
+    /// What the template is told beyond the global data.
+    pub fn context(&self) -> tera::Context {
+        // Links are relative so the site works from file://, under any base path.
+        let depth = self.path.matches('/').count();
+        let root = "../".repeat(depth);
+        let mut context = tera::Context::new();
+        context.insert("root", &root);
+        context.insert(
+            "page",
+            &PageInfo {
+                section: self.section,
+                id: &self.id,
+                url: &self.path,
+            },
+        );
+        for (name, value) in &self.extra {
+            context.insert_value(*name, value.clone());
+        }
+        context
+    }
+
+    /// Tells the template `name` as well.
+    fn with<T: Serialize + ?Sized>(mut self, name: &'static str, value: &T) -> Self {
+        let value =
+            tera::Value::try_from_serializable(value).unwrap_or_else(|_| tera::Value::undefined());
+        self.extra.push((name, value));
+        self
+    }
+}
+
+fn page(path: String, template: &'static str, section: &'static str, id: &str) -> Page {
     Page {
         path,
         template,
-        context,
+        section,
+        id: id.to_owned(),
+        extra: Vec::new(),
     }
 }
 
@@ -48,7 +74,7 @@ fn detail_pages<T>(
     docs: &[Document<T>],
     dir: &str,
     template: &'static str,
-    section: &str,
+    section: &'static str,
 ) -> impl Iterator<Item = Page> {
     docs.iter()
         .map(move |d| page(format!("{dir}/{}.html", d.id), template, section, &d.id))
@@ -167,31 +193,27 @@ pub fn pages(content: &Content, data: &SiteData<'_>) -> Vec<Page> {
         out.push(page("audit/index.html".into(), "audit.html", "audit", ""));
         out.push(page("pending.html".into(), "pending.html", "audit", ""));
         for (path, file) in &trust.files {
-            let mut audit = page(file.url.clone(), "audit_file.html", "audit", path);
-            audit.context.insert("file", file);
-            out.push(audit);
+            out.push(page(file.url.clone(), "audit_file.html", "audit", path).with("file", file));
         }
     }
     for (index, month) in data.months.iter().enumerate() {
-        let mut month_page = page(
-            month.url.clone(),
-            "logbook_month.html",
-            "logbook",
-            &month.month,
-        );
-        month_page.context.insert("month", month);
         // Months are listed newest first: the previous page is the next index.
-        month_page
-            .context
-            .insert("older", &data.months.get(index + 1).map(|m| &m.month));
-        month_page.context.insert(
-            "newer",
-            &index
-                .checked_sub(1)
-                .and_then(|i| data.months.get(i))
-                .map(|m| &m.month),
+        let older = data.months.get(index + 1).map(|m| &m.month);
+        let newer = index
+            .checked_sub(1)
+            .and_then(|i| data.months.get(i))
+            .map(|m| &m.month);
+        out.push(
+            page(
+                month.url.clone(),
+                "logbook_month.html",
+                "logbook",
+                &month.month,
+            )
+            .with("month", month)
+            .with("older", &older)
+            .with("newer", &newer),
         );
-        out.push(month_page);
     }
     out
 }

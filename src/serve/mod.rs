@@ -444,6 +444,7 @@ impl Server {
             files: crate::source::DirCache::keeping(),
             memory: std::sync::Mutex::new(pipeline::Memory {
                 parsed: crate::content::ParseCache::keeping(),
+                values: crate::render::ValueCache::keeping(),
                 ..pipeline::Memory::default()
             }),
             origin: config.origin.clone(),
