@@ -219,8 +219,14 @@ pub fn render_into(
         Template(tera::Error),
         Output(Box<Diagnostic>),
     }
-    let failures: Vec<Failure> = pages
+    // The few list pages at the front take most of the time (the ticket list alone
+    // ~20 ms at scale): each is a task of its own, or they would render one after the
+    // other in one chunk on one thread.
+    let (lists, details) = pages.split_at(pages.iter().take_while(|p| p.is_list()).count());
+    let failures: Vec<Failure> = lists
         .par_iter()
+        .with_max_len(1)
+        .chain(details.par_iter())
         .filter_map(|page| {
             let key = page_keys.get(&page.path);
             if key.is_some_and(|key| sink.reuse(&page.path, key)) {

@@ -51,6 +51,12 @@ impl Page {
         context
     }
 
+    /// A page that lists many things (the dashboard, an index, a report) rather than
+    /// showing one.
+    pub fn is_list(&self) -> bool {
+        self.id.is_empty()
+    }
+
     /// Tells the template `name` as well.
     fn with<T: Serialize + ?Sized>(mut self, name: &'static str, value: &T) -> Self {
         let value =
