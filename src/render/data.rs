@@ -537,18 +537,21 @@ fn thread_views(content: &Content, derived: &Derived) -> Vec<ThreadView> {
         .collect()
 }
 
-fn month_of(moment: Moment) -> String {
+/// A month as (year, month), which sorts like its `YYYY-MM` name.
+type MonthKey = (i16, i8);
+
+fn month_of(moment: Moment) -> MonthKey {
     let date = moment.date().0;
-    format!("{:04}-{:02}", date.year(), date.month())
+    (date.year(), date.month())
 }
 
 fn months(content: &Content, threads: &[ThreadView]) -> Vec<Month> {
-    let at: BTreeMap<&str, Moment> = content
+    let at: HashMap<&str, Moment> = content
         .logbook
         .iter()
         .map(|e| (e.id.as_str(), e.data.at.value))
         .collect();
-    let mut by_month: BTreeMap<String, (Vec<ThreadView>, Vec<String>, usize)> = BTreeMap::new();
+    let mut by_month: BTreeMap<MonthKey, (Vec<ThreadView>, Vec<String>, usize)> = BTreeMap::new();
     for entry in &content.logbook {
         by_month.entry(month_of(entry.data.at.value)).or_default().2 += 1;
     }
@@ -574,11 +577,12 @@ fn months(content: &Content, threads: &[ThreadView]) -> Vec<Month> {
     by_month
         .into_iter()
         .rev()
-        .map(|(month, (mut threads, late_replies, entries))| {
+        .map(|((year, number), (mut threads, late_replies, entries))| {
             threads.sort_by(|a, b| {
                 let when = |t: &ThreadView| at.get(t.root.as_str()).copied();
                 when(a).cmp(&when(b)).then_with(|| a.root.cmp(&b.root))
             });
+            let month = format!("{year:04}-{number:02}");
             Month {
                 url: format!("logbook/months/{month}.html"),
                 month,

@@ -4,7 +4,8 @@
 //! The cache is content-addressed, so it can never serve a stale body; it only has to be
 //! forgotten when glassroom's own rendering changes, which the key includes.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
@@ -38,14 +39,30 @@ fn format() -> String {
 /// Bodies rendered by an earlier build, and which of them (plus new ones) this build used.
 #[derive(Debug, Default)]
 pub struct Cache {
-    known: HashMap<Key, Rendered>,
-    used: Mutex<Used>,
+    known: HashMap<Key, Known>,
+    /// Bodies this build rendered that were not known.
+    fresh: Mutex<HashMap<Key, Rendered>>,
 }
 
+/// A body an earlier build rendered, and whether this build used it: a flag rather than
+/// a set under a lock, since thousands of bodies are looked up in parallel.
 #[derive(Debug, Default)]
-struct Used {
-    hits: HashSet<Key>,
-    fresh: HashMap<Key, Rendered>,
+struct Known {
+    rendered: Rendered,
+    used: AtomicBool,
+}
+
+impl Known {
+    fn new(rendered: Rendered) -> Self {
+        Self {
+            rendered,
+            used: AtomicBool::new(false),
+        }
+    }
+
+    fn is_used(&self) -> bool {
+        self.used.load(Ordering::Relaxed)
+    }
 }
 
 impl Cache {
@@ -59,8 +76,12 @@ impl Cache {
     pub fn from_bytes(bytes: &[u8]) -> Self {
         match postcard::from_bytes::<Stored>(bytes) {
             Ok(stored) if stored.format == format() => Self {
-                known: stored.entries.into_iter().collect(),
-                used: Mutex::default(),
+                known: stored
+                    .entries
+                    .into_iter()
+                    .map(|(key, rendered)| (key, Known::new(rendered)))
+                    .collect(),
+                fresh: Mutex::default(),
             },
             _ => Self::default(),
         }
@@ -82,66 +103,64 @@ impl Cache {
     /// preview server). A build that rendered nothing (it stopped at an error in the
     /// content) keeps what it knew.
     pub fn carried(self) -> Self {
-        let used = self.used.into_inner().unwrap_or_default();
+        let fresh = self.fresh.into_inner().unwrap_or_default();
         let mut known = self.known;
-        if used.hits.is_empty() && used.fresh.is_empty() {
-            return Self {
-                known,
-                used: Mutex::default(),
-            };
+        let any_used = known.values().any(Known::is_used);
+        if any_used || !fresh.is_empty() {
+            known.retain(|_, body| body.is_used());
         }
-        known.retain(|key, _| used.hits.contains(key));
-        known.extend(used.fresh);
+        let known = known
+            .into_iter()
+            .map(|(key, body)| (key, Known::new(body.rendered)))
+            .chain(fresh.into_iter().map(|(key, r)| (key, Known::new(r))))
+            .collect();
         Self {
             known,
-            used: Mutex::default(),
+            fresh: Mutex::default(),
         }
     }
 
     fn used_entries(&self) -> Vec<(Key, Rendered)> {
-        match self.used.lock() {
-            Ok(used) => used
-                .hits
-                .iter()
-                .filter_map(|key| self.known.get(key).map(|r| (*key, r.clone())))
-                .chain(used.fresh.iter().map(|(k, r)| (*k, r.clone())))
-                .collect(),
+        let fresh = match self.fresh.lock() {
+            Ok(fresh) => fresh.iter().map(|(k, r)| (*k, r.clone())).collect(),
             Err(_) => Vec::new(),
-        }
+        };
+        self.known
+            .iter()
+            .filter(|(_, body)| body.is_used())
+            .map(|(key, body)| (*key, body.rendered.clone()))
+            .chain(fresh)
+            .collect()
     }
 
     /// `markdown` rendered: from the cache when this exact body was rendered before.
     pub fn render(&self, markdown: &str) -> Rendered {
         let key = *blake3::hash(markdown.as_bytes()).as_bytes();
         if let Some(known) = self.known.get(&key) {
-            if let Ok(mut used) = self.used.lock() {
-                used.hits.insert(key);
-            }
-            return known.clone();
+            known.used.store(true, Ordering::Relaxed);
+            return known.rendered.clone();
         }
         let rendered = Rendered {
             html: markdown::to_html(markdown).into(),
             summary: markdown::summary(markdown, SUMMARY_CHARS).into(),
         };
-        if let Ok(mut used) = self.used.lock() {
-            used.fresh.insert(key, rendered.clone());
+        if let Ok(mut fresh) = self.fresh.lock() {
+            fresh.insert(key, rendered.clone());
         }
         rendered
     }
 
     /// Whether the next build would read something else than this build read.
     pub fn changed(&self) -> bool {
-        self.used.lock().map_or(true, |used| {
-            !used.fresh.is_empty() || used.hits.len() != self.known.len()
-        })
+        let fresh = self.fresh.lock().map_or(true, |fresh| !fresh.is_empty());
+        fresh || self.known.values().any(|body| !body.is_used())
     }
 
     /// How many bodies this build took from the cache and how many it rendered.
     #[cfg(test)]
     fn stats(&self) -> (usize, usize) {
-        self.used
-            .lock()
-            .map_or((0, 0), |used| (used.hits.len(), used.fresh.len()))
+        let hits = self.known.values().filter(|body| body.is_used()).count();
+        (hits, self.fresh.lock().map_or(0, |fresh| fresh.len()))
     }
 }
 
