@@ -511,7 +511,12 @@ impl Server {
         });
         let generation = Arc::new(AtomicU64::new(1));
         let rebuild_state = Arc::clone(&state);
-        let rebuild = move || rebuild(&builder, &rebuild_state, &generation);
+        let rebuild = move |changed: watch::Changed| {
+            builder
+                .files
+                .expect(changed.map(|paths| paths.into_iter().collect()));
+            rebuild(&builder, &rebuild_state, &generation)
+        };
         let warn_report = Arc::clone(&report);
         let watch_path = match &config.origin {
             Origin::Root(path) | Origin::Repo { path, .. } => path.clone(),

@@ -165,6 +165,47 @@ fn is_editor_file(path: &Path) -> bool {
         || (name.starts_with('#') && name.ends_with('#'))
 }
 
+/// The files a burst of events changed, relative to the working tree's root, when the
+/// events tell them all; `None` when they do not (another layout, a lost event, an
+/// error, a rebuild asked for): then a rebuild reads everything.
+pub type Changed = Option<std::collections::BTreeSet<PathBuf>>;
+
+/// Adds what `signal` tells of changed files to `changed`.
+pub fn note(layout: &Layout, signal: &Signal, changed: &mut Changed) {
+    let Layout::Worktree {
+        root,
+        git_dir,
+        common_dir,
+    } = layout
+    else {
+        *changed = None;
+        return;
+    };
+    let Signal::Fs(Ok(event)) = signal else {
+        *changed = None;
+        return;
+    };
+    if event.need_rescan() || event.paths.is_empty() {
+        *changed = None;
+        return;
+    }
+    for path in &event.paths {
+        if !relevant(layout, &event.kind, path)
+            || path.starts_with(git_dir)
+            || path.starts_with(common_dir)
+        {
+            continue;
+        }
+        match (path.strip_prefix(root), changed.as_mut()) {
+            (Ok(relative), Some(paths)) => {
+                paths.insert(relative.to_path_buf());
+            }
+            (Ok(_), None) => {}
+            (Err(_), _) => *changed = None,
+        }
+    }
+}
+
 /// What the watcher thread receives.
 #[derive(Debug)]
 pub enum Signal {
@@ -188,7 +229,7 @@ pub fn spawn(
     layout: Layout,
     sender: Sender<Signal>,
     receiver: Receiver<Signal>,
-    mut rebuild: impl FnMut() -> After + Send + 'static,
+    mut rebuild: impl FnMut(Changed) -> After + Send + 'static,
     warn: impl Fn(String) + Send + 'static,
 ) -> Result<std::thread::JoinHandle<()>, notify::Error> {
     let events = sender.clone();
@@ -220,13 +261,19 @@ pub fn spawn(
                 if !matters(&first) {
                     continue;
                 }
-                if !settle(&receiver, &matters) {
+                let mut changed = Some(Default::default());
+                note(&layout, &first, &mut changed);
+                if !settle(&receiver, &matters, &mut |signal| {
+                    note(&layout, signal, &mut changed)
+                }) {
                     return;
                 }
                 let mut attempts = 0;
-                while rebuild() == After::Retry && attempts < MAX_RETRIES {
+                let mut after = rebuild(changed);
+                while after == After::Retry && attempts < MAX_RETRIES {
                     attempts += 1;
                     std::thread::sleep(RETRY_AFTER);
+                    after = rebuild(None);
                 }
                 if let Layout::Root { root } = &layout {
                     // A swapped-in directory is a new directory: watch it afresh.
@@ -243,7 +290,11 @@ pub fn spawn(
 
 /// Waits until no relevant signal came for [`QUIET`] (at most [`MAX_WAIT`]). `false`
 /// when the thread should stop.
-fn settle(receiver: &Receiver<Signal>, matters: &impl Fn(&Signal) -> bool) -> bool {
+fn settle(
+    receiver: &Receiver<Signal>,
+    matters: &impl Fn(&Signal) -> bool,
+    seen: &mut impl FnMut(&Signal),
+) -> bool {
     let deadline = Instant::now() + MAX_WAIT;
     let mut quiet_until = Instant::now() + QUIET;
     loop {
@@ -255,6 +306,7 @@ fn settle(receiver: &Receiver<Signal>, matters: &impl Fn(&Signal) -> bool) -> bo
             Ok(Signal::Stop) | Err(RecvTimeoutError::Disconnected) => return false,
             Ok(signal) => {
                 if matters(&signal) {
+                    seen(&signal);
                     quiet_until = Instant::now() + QUIET;
                 }
             }
@@ -330,6 +382,72 @@ mod tests {
             "/repo/.git/refs/heads/main"
         ));
         assert!(yes(&layout, WRITE, "/repo/.git/HEAD"));
+    }
+
+    #[test]
+    fn a_burst_tells_the_files_it_changed_unless_it_cannot() {
+        use notify::event::{Flag, ModifyKind};
+        let layout = worktree();
+        let event = |kind: EventKind, paths: &[&str]| {
+            let mut event = notify::Event::new(kind);
+            for path in paths {
+                event = event.add_path(PathBuf::from(path));
+            }
+            Signal::Fs(Ok(event))
+        };
+        let mut changed: Changed = Some(Default::default());
+        note(
+            &layout,
+            &event(WRITE, &["/repo/hosts/a.yaml"]),
+            &mut changed,
+        );
+        let renamed = EventKind::Modify(ModifyKind::Name(RenameMode::Both));
+        note(
+            &layout,
+            &event(renamed, &["/repo/hosts/sedX1", "/repo/hosts/b.yaml"]),
+            &mut changed,
+        );
+        // A ref moving and editor droppings add no file.
+        note(
+            &layout,
+            &event(WRITE, &["/repo/.git/refs/heads/main"]),
+            &mut changed,
+        );
+        note(
+            &layout,
+            &event(WRITE, &["/repo/hosts/.a.yaml.swp"]),
+            &mut changed,
+        );
+        let files: Vec<PathBuf> = changed.clone().unwrap_or_default().into_iter().collect();
+        assert_eq!(
+            files,
+            ["hosts/a.yaml", "hosts/b.yaml", "hosts/sedX1"].map(PathBuf::from)
+        );
+        // A lost event, an error or a rebuild asked for: everything may have changed.
+        let lost = notify::Event::new(EventKind::Other).set_flag(Flag::Rescan);
+        for signal in [Signal::Fs(Ok(lost)), Signal::Poke] {
+            let mut changed: Changed = Some(Default::default());
+            note(&layout, &signal, &mut changed);
+            assert_eq!(changed, None);
+        }
+        // Once unknown, it stays unknown; other layouts never know.
+        let mut changed: Changed = None;
+        note(
+            &layout,
+            &event(WRITE, &["/repo/hosts/a.yaml"]),
+            &mut changed,
+        );
+        assert_eq!(changed, None);
+        let site = Layout::Root {
+            root: "/srv/public".into(),
+        };
+        let mut changed: Changed = Some(Default::default());
+        note(
+            &site,
+            &event(WRITE, &["/srv/public/index.html"]),
+            &mut changed,
+        );
+        assert_eq!(changed, None);
     }
 
     #[test]

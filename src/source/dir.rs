@@ -30,6 +30,9 @@ pub fn read_dir(root: &Path) -> Result<Tree, SourceError> {
 pub struct DirCache {
     keep: bool,
     seen: std::sync::Mutex<HashMap<PathBuf, Seen>>,
+    /// Paths (relative to the root) that a watcher saw change since the last read, when
+    /// it knows that nothing else did: the next read looks only at those.
+    only: std::sync::Mutex<Option<Vec<PathBuf>>>,
 }
 
 #[derive(Clone)]
@@ -75,8 +78,118 @@ impl DirCache {
         Self {
             keep: true,
             seen: std::sync::Mutex::default(),
+            only: std::sync::Mutex::default(),
         }
     }
+
+    /// Tells the next read what changed since the last one: `Some(paths)` (relative to
+    /// the root; files or directories) when a watcher knows nothing else did, so the
+    /// read need not walk the whole directory; `None` when it does not know. Anything a
+    /// read cannot settle from the paths alone (a directory, a path that held a
+    /// directory) makes it walk after all.
+    pub fn expect(&self, changed: Option<Vec<PathBuf>>) {
+        if let Ok(mut only) = self.only.lock() {
+            *only = changed;
+        }
+    }
+}
+
+/// What a read did with a hint of changed paths.
+enum Hinted {
+    /// The tree, read from the previous read and the changed paths.
+    Read(Tree),
+    /// The hint cannot be trusted alone: walk the directory.
+    Walk,
+}
+
+/// A read of `root` that looks only at `changed` (relative paths) and files whose times
+/// could not vouch for them last time, taking every other file from `seen`.
+fn read_changed(
+    root: &Path,
+    changed: &[PathBuf],
+    seen: &mut HashMap<PathBuf, Seen>,
+) -> Result<Hinted, SourceError> {
+    if seen.is_empty() {
+        return Ok(Hinted::Walk);
+    }
+    let read_at = now_seconds();
+    let mut look: Vec<PathBuf> = changed
+        .iter()
+        .filter(|relative| is_content_path(root, relative))
+        .map(|relative| root.join(relative))
+        .collect();
+    look.extend(
+        seen.iter()
+            .filter(|(_, file)| file.stamp.is_none())
+            .map(|(path, _)| path.clone()),
+    );
+    look.sort();
+    look.dedup();
+    for path in look {
+        match std::fs::symlink_metadata(&path) {
+            Ok(metadata) if metadata.is_file() => {
+                let io = |source| SourceError::Io {
+                    path: path.clone(),
+                    source,
+                };
+                let file =
+                    read_file(&path, Stamp::of(&metadata), seen.get(&path), read_at).map_err(io)?;
+                seen.insert(path, file);
+            }
+            Ok(metadata) if metadata.is_dir() => return Ok(Hinted::Walk),
+            // Gone, or no longer a regular file (the walk skips links): if it was a
+            // directory, what was under it is gone too, which only a walk settles.
+            _ => {
+                if seen.remove(&path).is_none() && seen.keys().any(|p| p.starts_with(&path)) {
+                    return Ok(Hinted::Walk);
+                }
+            }
+        }
+    }
+    let mut tree = Tree::new();
+    for (path, file) in seen.iter() {
+        if let Some(relative) = relative_path(root, path) {
+            tree.insert_blob(relative, file.blob.clone());
+        }
+    }
+    Ok(Hinted::Read(tree))
+}
+
+/// Whether the walk would take `relative` as content: no part of it is skipped.
+fn is_content_path(root: &Path, relative: &Path) -> bool {
+    let mut path = root.to_path_buf();
+    for component in relative.components() {
+        let Component::Normal(part) = component else {
+            return false;
+        };
+        path.push(part);
+        if is_skipped(&path, root) {
+            return false;
+        }
+    }
+    path != root
+}
+
+/// Reads one file that `stamp` describes now, unless `known` saw it with the same stamp.
+fn read_file(
+    path: &Path,
+    stamp: Stamp,
+    known: Option<&Seen>,
+    read_at: i64,
+) -> std::io::Result<Seen> {
+    if let Some(known) = known.filter(|k| k.stamp == Some(stamp)) {
+        return Ok(known.clone());
+    }
+    let blob = Arc::new(Blob::new(std::fs::read(path)?));
+    let after = Stamp::of(&std::fs::metadata(path)?);
+    let stamp = (after == stamp && stamp.settled_before(read_at)).then_some(stamp);
+    Ok(Seen { stamp, blob })
+}
+
+fn now_seconds() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
 /// Like [`read_dir`], reading only the files `cache` cannot vouch for.
@@ -85,6 +198,17 @@ pub fn read_dir_cached(root: &Path, cache: &DirCache) -> Result<Tree, SourceErro
         return Err(SourceError::NotADirectory {
             path: root.to_path_buf(),
         });
+    }
+    let hint = if cache.keep {
+        cache.only.lock().ok().and_then(|mut only| only.take())
+    } else {
+        None
+    };
+    if let Some(changed) = hint
+        && let Ok(mut seen) = cache.seen.lock()
+        && let Hinted::Read(tree) = read_changed(root, &changed, &mut seen)?
+    {
+        return Ok(tree);
     }
     let mut files = Vec::new();
     let walker = WalkDir::new(root)
@@ -108,9 +232,7 @@ pub fn read_dir_cached(root: &Path, cache: &DirCache) -> Result<Tree, SourceErro
         };
         files.push((relative, entry.into_path()));
     }
-    let read_at = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+    let read_at = now_seconds();
     let mut seen = if cache.keep {
         cache
             .seen
@@ -130,13 +252,8 @@ pub fn read_dir_cached(root: &Path, cache: &DirCache) -> Result<Tree, SourceErro
             };
             if cache.keep {
                 let stamp = Stamp::of(&std::fs::metadata(&path).map_err(io)?);
-                if let Some(known) = seen.get(&path).filter(|k| k.stamp == Some(stamp)) {
-                    return Ok((relative, path, known.clone()));
-                }
-                let blob = Arc::new(Blob::new(std::fs::read(&path).map_err(io)?));
-                let after = Stamp::of(&std::fs::metadata(&path).map_err(io)?);
-                let stamp = (after == stamp && stamp.settled_before(read_at)).then_some(stamp);
-                return Ok((relative, path, Seen { stamp, blob }));
+                let file = read_file(&path, stamp, seen.get(&path), read_at).map_err(io)?;
+                return Ok((relative, path, file));
             }
             let blob = Arc::new(Blob::new(std::fs::read(&path).map_err(io)?));
             Ok((relative, path, Seen { stamp: None, blob }))
@@ -255,6 +372,52 @@ mod tests {
         let third = read_dir_cached(root, &cache)?;
         assert_eq!(third.get("hosts/c.yaml"), Some(&b"os: 33333\n"[..]));
         assert_eq!(third, read_dir(root)?);
+        Ok(())
+    }
+
+    #[test]
+    fn a_read_told_what_changed_equals_a_walk() -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let root = dir.path();
+        std::fs::create_dir_all(root.join("hosts"))?;
+        let old = std::time::SystemTime::now() - std::time::Duration::from_secs(60);
+        for (path, text) in [("hosts/a.yaml", "os: one\n"), ("hosts/b.yaml", "os: two\n")] {
+            std::fs::write(root.join(path), text)?;
+            std::fs::File::options()
+                .write(true)
+                .open(root.join(path))?
+                .set_modified(old)?;
+        }
+        let cache = DirCache::keeping();
+        read_dir_cached(root, &cache)?;
+        let told = |paths: &[&str]| -> Result<Tree, SourceError> {
+            cache.expect(Some(paths.iter().map(PathBuf::from).collect()));
+            read_dir_cached(root, &cache)
+        };
+        // A file changed, one added, one removed, a hidden one written: as a walk sees it.
+        std::fs::write(root.join("hosts/a.yaml"), "os: 111\n")?;
+        std::fs::write(root.join("hosts/c.yaml"), "os: three\n")?;
+        std::fs::remove_file(root.join("hosts/b.yaml"))?;
+        std::fs::write(root.join("hosts/.d.yaml"), "os: hidden\n")?;
+        let tree = told(&[
+            "hosts/a.yaml",
+            "hosts/c.yaml",
+            "hosts/b.yaml",
+            "hosts/.d.yaml",
+        ])?;
+        assert_eq!(tree, read_dir(root)?);
+        assert_eq!(tree.get("hosts/c.yaml"), Some(&b"os: three\n"[..]));
+        // A file the hint leaves out is still seen while its times cannot vouch for it.
+        std::fs::write(root.join("hosts/c.yaml"), "os: 3333\n")?;
+        assert_eq!(told(&[])?.get("hosts/c.yaml"), Some(&b"os: 3333\n"[..]));
+        // A new directory, and a removed one: the read walks.
+        std::fs::create_dir_all(root.join("sites"))?;
+        std::fs::write(root.join("sites/x.yaml"), "name: x\n")?;
+        assert_eq!(told(&["sites"])?, read_dir(root)?);
+        std::fs::remove_dir_all(root.join("hosts"))?;
+        let tree = told(&["hosts"])?;
+        assert_eq!(tree, read_dir(root)?);
+        assert!(tree.get("hosts/a.yaml").is_none());
         Ok(())
     }
 }
