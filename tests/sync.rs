@@ -187,6 +187,19 @@ fn the_watcher_publishes_each_signed_change_once_and_ignores_unsigned_ones() {
         "{second}"
     );
     assert!(text(&site.join("hosts/web1.html")).contains("bob"));
+    // The robot commits its record of the push right after it: committing before that
+    // would race it for HEAD.
+    let robot_commits = || {
+        repo.git(&["log", "--format=%s", "--author=sync-bot"])
+            .lines()
+            .count()
+    };
+    wait_until(
+        "the second attempt is recorded",
+        Duration::from_secs(10),
+        || robot_commits() == 2,
+        context,
+    );
 
     // An unsigned change: no push (wait well past the quiet window and the record).
     change_host(&repo, "mallory");
