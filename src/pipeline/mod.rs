@@ -51,8 +51,11 @@ pub struct Memory {
     /// ([`build_reusing`]).
     pub keys: BTreeMap<String, render::keys::Key>,
     /// The last flag bundle published, by the fingerprint of the files it came from.
-    pub flags: std::sync::Mutex<Option<(blake3::Hash, crate::flags::Published)>>,
+    pub flags: KeptBundle,
 }
+
+/// A published flag bundle and the fingerprint of its inputs ([`flag_inputs`]).
+pub type KeptBundle = std::sync::Mutex<Option<(blake3::Hash, crate::flags::Published)>>;
 
 /// The fingerprint of everything a flag bundle is compiled from: the feature, account
 /// set and override files (their paths and the hashes of their bytes).
@@ -86,7 +89,7 @@ fn flag_inputs(content: &content::Content, tree: &crate::source::Tree) -> blake3
 fn flag_bundle(
     content: &content::Content,
     tree: &crate::source::Tree,
-    memory: &std::sync::Mutex<Option<(blake3::Hash, crate::flags::Published)>>,
+    memory: &KeptBundle,
 ) -> crate::flags::Published {
     let inputs = flag_inputs(content, tree);
     let mut kept = memory.lock().ok();
@@ -287,7 +290,7 @@ mod tests {
             published
         };
         let first = bundle(&[feature, set, host]);
-        let inputs = |m: &std::sync::Mutex<Option<(blake3::Hash, crate::flags::Published)>>| {
+        let inputs = |m: &KeptBundle| {
             m.lock()
                 .ok()
                 .and_then(|kept| kept.as_ref().map(|(h, _)| *h))

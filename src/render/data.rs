@@ -771,8 +771,8 @@ fn plans(content: &Content) -> BTreeMap<&str, BTreeMap<&'static str, Plan>> {
         .collect()
 }
 
-/// `api/<kind>.json` for every entity kind, plus alerts and an index.
-/// The kinds of the JSON API, each a file `api/<kind>.json`.
+/// The kinds of the JSON API, each a file `api/<kind>.json`: every entity kind, plus
+/// alerts, procedure status and an index.
 pub const API_KINDS: [&str; 17] = [
     "hosts",
     "certificates",

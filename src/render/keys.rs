@@ -258,6 +258,17 @@ fn listed<'i>(index: &'i BTreeMap<String, Vec<String>>, id: &str) -> &'i [String
     index.get(id).map_or(&[], Vec::as_slice)
 }
 
+/// The keys of one kind's detail pages, `<dir>/<id>.html`, made in parallel.
+fn each<T: Sync>(
+    docs: &[Document<T>],
+    dir: &str,
+    key: impl Fn(&Document<T>) -> Key + Sync,
+) -> Vec<(String, Key)> {
+    docs.par_iter()
+        .map(|doc| (format!("{dir}/{}.html", doc.id), key(doc)))
+        .collect()
+}
+
 /// Keys of the detail pages, by output path. Each kind is keyed in parallel with the
 /// others, and the kinds with many pages item by item.
 fn detail_keys(
@@ -295,210 +306,164 @@ fn detail_keys(
         })
         .collect();
 
-    let hosts = || -> Keyed {
-        content
-            .hosts
-            .par_iter()
-            .map(|host| {
-                let mut k = KeyBuilder::new(global, "host");
-                k.doc(fp, Some(host));
-                for s in listed(&rel.services_by_host, &host.id) {
-                    let service = find(&content.services, s);
-                    k.doc(fp, service);
-                    k.doc(
-                        fp,
-                        service.and_then(|sv| find(&content.sites, sv.data.site.as_str())),
-                    );
-                }
-                for c in listed(&rel.certificates_by_host, &host.id) {
-                    k.doc(fp, find(&content.certificates, c));
-                }
-                for t in listed(&rel.tickets_by_host, &host.id) {
-                    k.doc(fp, find(&content.tickets, t));
-                }
-                (format!("hosts/{}.html", host.id), k.finish())
-            })
-            .collect()
+    let hosts = || {
+        each(&content.hosts, "hosts", |host| {
+            let mut k = KeyBuilder::new(global, "host");
+            k.doc(fp, Some(host));
+            for s in listed(&rel.services_by_host, &host.id) {
+                let service = find(&content.services, s);
+                k.doc(fp, service);
+                k.doc(
+                    fp,
+                    service.and_then(|sv| find(&content.sites, sv.data.site.as_str())),
+                );
+            }
+            for c in listed(&rel.certificates_by_host, &host.id) {
+                k.doc(fp, find(&content.certificates, c));
+            }
+            for t in listed(&rel.tickets_by_host, &host.id) {
+                k.doc(fp, find(&content.tickets, t));
+            }
+            k.finish()
+        })
     };
-    let certificates = || -> Keyed {
-        content
-            .certificates
-            .par_iter()
-            .map(|cert| {
-                let mut k = KeyBuilder::new(global, "certificate");
-                k.doc(fp, Some(cert));
-                for h in &cert.data.hosts {
-                    k.doc(fp, find(&content.hosts, h));
-                }
-                if let Some(p) = &cert.data.renewal_procedure {
-                    k.doc(fp, find(&content.procedures, p));
-                }
-                k.json(&alerts("certificate", &cert.id));
-                (format!("certificates/{}.html", cert.id), k.finish())
-            })
-            .collect()
+    let certificates = || {
+        each(&content.certificates, "certificates", |cert| {
+            let mut k = KeyBuilder::new(global, "certificate");
+            k.doc(fp, Some(cert));
+            for h in &cert.data.hosts {
+                k.doc(fp, find(&content.hosts, h));
+            }
+            if let Some(p) = &cert.data.renewal_procedure {
+                k.doc(fp, find(&content.procedures, p));
+            }
+            k.json(&alerts("certificate", &cert.id));
+            k.finish()
+        })
     };
-    let domains = || -> Keyed {
-        content
-            .domains
-            .par_iter()
-            .map(|domain| {
-                let key = KeyBuilder::new(global, "domain")
-                    .doc(fp, Some(domain))
-                    .json(&alerts("domain", &domain.id))
-                    .finish();
-                (format!("domains/{}.html", domain.id), key)
-            })
-            .collect()
+    let domains = || {
+        each(&content.domains, "domains", |domain| {
+            KeyBuilder::new(global, "domain")
+                .doc(fp, Some(domain))
+                .json(&alerts("domain", &domain.id))
+                .finish()
+        })
     };
-    let modules = || -> Keyed {
-        content
-            .modules
-            .par_iter()
-            .map(|module| {
-                let mut k = KeyBuilder::new(global, "module");
-                k.doc(fp, Some(module));
-                for r in listed(&rel.releases_by_module, &module.id) {
-                    k.doc(fp, find(&content.releases, r));
-                    for t in listed(&rel.tickets_by_release, r) {
-                        k.text(t);
-                    }
+    let modules = || {
+        each(&content.modules, "modules", |module| {
+            let mut k = KeyBuilder::new(global, "module");
+            k.doc(fp, Some(module));
+            for r in listed(&rel.releases_by_module, &module.id) {
+                k.doc(fp, find(&content.releases, r));
+                for t in listed(&rel.tickets_by_release, r) {
+                    k.text(t);
                 }
-                for t in listed(&rel.tickets_by_module, &module.id) {
-                    k.doc(fp, find(&content.tickets, t));
-                }
-                (format!("modules/{}.html", module.id), k.finish())
-            })
-            .collect()
+            }
+            for t in listed(&rel.tickets_by_module, &module.id) {
+                k.doc(fp, find(&content.tickets, t));
+            }
+            k.finish()
+        })
     };
-    let releases = || -> Keyed {
-        content
-            .releases
-            .par_iter()
-            .map(|release| {
-                let mut k = KeyBuilder::new(global, "release");
-                k.doc(fp, Some(release));
-                k.doc(fp, find(&content.modules, release.data.module.as_str()));
-                for t in listed(&rel.tickets_by_release, &release.id) {
-                    k.doc(fp, find(&content.tickets, t));
-                }
-                k.json(&alerts("release", &release.id));
-                (format!("releases/{}.html", release.id), k.finish())
-            })
-            .collect()
+    let releases = || {
+        each(&content.releases, "releases", |release| {
+            let mut k = KeyBuilder::new(global, "release");
+            k.doc(fp, Some(release));
+            k.doc(fp, find(&content.modules, release.data.module.as_str()));
+            for t in listed(&rel.tickets_by_release, &release.id) {
+                k.doc(fp, find(&content.tickets, t));
+            }
+            k.json(&alerts("release", &release.id));
+            k.finish()
+        })
     };
-    let procedures = || -> Keyed {
-        content
-            .procedures
-            .par_iter()
-            .map(|procedure| {
-                let mut k = KeyBuilder::new(global, "procedure");
-                k.doc(fp, Some(procedure));
-                for e in listed(&rel.entries_by_procedure, &procedure.id) {
+    let procedures = || {
+        each(&content.procedures, "procedures", |procedure| {
+            let mut k = KeyBuilder::new(global, "procedure");
+            k.doc(fp, Some(procedure));
+            for e in listed(&rel.entries_by_procedure, &procedure.id) {
+                k.doc(fp, find(&content.logbook, e));
+            }
+            for c in listed(&rel.certificates_by_procedure, &procedure.id) {
+                k.doc(fp, find(&content.certificates, c));
+            }
+            k.json(&alerts("procedure", &procedure.id));
+            k.json(&derived.procedures.get(&procedure.id));
+            k.finish()
+        })
+    };
+    let entries = || {
+        each(&content.logbook, "logbook", |entry| {
+            let mut k = KeyBuilder::new(global, "entry");
+            k.doc(fp, Some(entry));
+            if let Some(p) = &entry.data.procedure {
+                k.doc(fp, find(&content.procedures, p));
+            }
+            // The thread's state, its replies and the entry answered all come from
+            // the thread.
+            if let Some((thread, json)) = thread_of.get(entry.id.as_str()) {
+                for e in &thread.entries {
                     k.doc(fp, find(&content.logbook, e));
                 }
-                for c in listed(&rel.certificates_by_procedure, &procedure.id) {
-                    k.doc(fp, find(&content.certificates, c));
-                }
-                k.json(&alerts("procedure", &procedure.id));
-                k.json(&derived.procedures.get(&procedure.id));
-                (format!("procedures/{}.html", procedure.id), k.finish())
-            })
-            .collect()
+                k.text(json);
+            }
+            k.finish()
+        })
     };
-    let entries = || -> Keyed {
-        content
-            .logbook
-            .par_iter()
-            .map(|entry| {
-                let mut k = KeyBuilder::new(global, "entry");
-                k.doc(fp, Some(entry));
-                if let Some(p) = &entry.data.procedure {
-                    k.doc(fp, find(&content.procedures, p));
-                }
-                // The thread's state, its replies and the entry answered all come from
-                // the thread.
-                if let Some((thread, json)) = thread_of.get(entry.id.as_str()) {
-                    for e in &thread.entries {
-                        k.doc(fp, find(&content.logbook, e));
-                    }
-                    k.text(json);
-                }
-                (format!("logbook/{}.html", entry.id), k.finish())
-            })
-            .collect()
+    let tickets = || {
+        each(&content.tickets, "tickets", |ticket| {
+            let mut k = KeyBuilder::new(global, "ticket");
+            k.doc(fp, Some(ticket));
+            if let Some(m) = &ticket.data.module {
+                k.doc(fp, find(&content.modules, m));
+            }
+            if let Some(r) = &ticket.data.fixed_in {
+                let release = find(&content.releases, r);
+                k.doc(fp, release);
+                k.doc(
+                    fp,
+                    release.and_then(|r| find(&content.modules, r.data.module.as_str())),
+                );
+            }
+            k.finish()
+        })
     };
-    let tickets = || -> Keyed {
-        content
-            .tickets
-            .par_iter()
-            .map(|ticket| {
-                let mut k = KeyBuilder::new(global, "ticket");
-                k.doc(fp, Some(ticket));
-                if let Some(m) = &ticket.data.module {
-                    k.doc(fp, find(&content.modules, m));
-                }
-                if let Some(r) = &ticket.data.fixed_in {
-                    let release = find(&content.releases, r);
-                    k.doc(fp, release);
-                    k.doc(
-                        fp,
-                        release.and_then(|r| find(&content.modules, r.data.module.as_str())),
-                    );
-                }
-                (format!("tickets/{}.html", ticket.id), k.finish())
-            })
-            .collect()
+    let sites = || {
+        each(&content.sites, "sites", |site| {
+            let mut k = KeyBuilder::new(global, "site");
+            k.doc(fp, Some(site));
+            for s in listed(&rel.services_by_site, &site.id) {
+                k.doc(fp, find(&content.services, s));
+            }
+            // The runbook plans read services, hosts and procedures.
+            for op in [
+                crate::derive::Operation::Stop,
+                crate::derive::Operation::Start,
+                crate::derive::Operation::Status,
+                crate::derive::Operation::Update,
+            ] {
+                k.json(&crate::derive::plan(content, &site.id, op).ok());
+            }
+            k.finish()
+        })
     };
-    let sites = || -> Keyed {
-        content
-            .sites
-            .par_iter()
-            .map(|site| {
-                let mut k = KeyBuilder::new(global, "site");
-                k.doc(fp, Some(site));
-                for s in listed(&rel.services_by_site, &site.id) {
-                    k.doc(fp, find(&content.services, s));
-                }
-                // The runbook plans read services, hosts and procedures.
-                for op in [
-                    crate::derive::Operation::Stop,
-                    crate::derive::Operation::Start,
-                    crate::derive::Operation::Status,
-                    crate::derive::Operation::Update,
-                ] {
-                    k.json(&crate::derive::plan(content, &site.id, op).ok());
-                }
-                (format!("sites/{}.html", site.id), k.finish())
-            })
-            .collect()
+    let services = || {
+        each(&content.services, "services", |service| {
+            let mut k = KeyBuilder::new(global, "service");
+            k.doc(fp, Some(service));
+            k.doc(fp, find(&content.sites, service.data.site.as_str()));
+            for h in &service.data.hosts {
+                k.doc(fp, find(&content.hosts, h));
+            }
+            k.finish()
+        })
     };
-    let services = || -> Keyed {
-        content
-            .services
-            .par_iter()
-            .map(|service| {
-                let mut k = KeyBuilder::new(global, "service");
-                k.doc(fp, Some(service));
-                k.doc(fp, find(&content.sites, service.data.site.as_str()));
-                for h in &service.data.hosts {
-                    k.doc(fp, find(&content.hosts, h));
-                }
-                (format!("services/{}.html", service.id), k.finish())
-            })
-            .collect()
+    let news = || {
+        each(&content.news, "news", |news| {
+            KeyBuilder::new(global, "news").doc(fp, Some(news)).finish()
+        })
     };
-    let news = || -> Keyed {
-        content
-            .news
-            .iter()
-            .map(|news| {
-                let key = KeyBuilder::new(global, "news").doc(fp, Some(news)).finish();
-                (format!("news/{}.html", news.id), key)
-            })
-            .collect()
-    };
-    let features = || -> Keyed {
+    let features = || {
         let mut sets_of: BTreeMap<&str, Vec<&Document<crate::content::AccountSet>>> =
             BTreeMap::new();
         for set in &content.account_sets {
@@ -506,31 +471,22 @@ fn detail_keys(
                 sets_of.entry(feature.as_str()).or_default().push(set);
             }
         }
-        content
-            .features
-            .par_iter()
-            .map(|feature| {
-                let mut k = KeyBuilder::new(global, "feature");
-                k.doc(fp, Some(feature));
-                for set in sets_of.get(feature.id.as_str()).into_iter().flatten() {
-                    k.doc(fp, Some(*set));
-                }
-                k.doc(fp, content.overrides.as_ref());
-                (format!("flags/features/{}.html", feature.id), k.finish())
-            })
-            .collect()
+        each(&content.features, "flags/features", |feature| {
+            let mut k = KeyBuilder::new(global, "feature");
+            k.doc(fp, Some(feature));
+            for set in sets_of.get(feature.id.as_str()).into_iter().flatten() {
+                k.doc(fp, Some(*set));
+            }
+            k.doc(fp, content.overrides.as_ref());
+            k.finish()
+        })
     };
-    let account_sets = || -> Keyed {
-        content
-            .account_sets
-            .par_iter()
-            .map(|set| {
-                let key = KeyBuilder::new(global, "account_set")
-                    .doc(fp, Some(set))
-                    .finish();
-                (format!("flags/account_sets/{}.html", set.id), key)
-            })
-            .collect()
+    let account_sets = || {
+        each(&content.account_sets, "flags/account_sets", |set| {
+            KeyBuilder::new(global, "account_set")
+                .doc(fp, Some(set))
+                .finish()
+        })
     };
     let audit = || -> Keyed {
         let Some(trust) = input.trust else {

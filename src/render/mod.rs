@@ -202,7 +202,12 @@ pub fn render_into(
     theme.tera.global_context().extend(global);
     crate::timings::mark("serialize the global context");
 
-    let pages = pages::pages(input.content, &data);
+    let pages = pages::pages(input.content, &data).map_err(|err| {
+        vec![Diagnostic::error(
+            "render",
+            format!("cannot prepare the page data: {err}"),
+        )]
+    })?;
     crate::timings::mark("page list");
     // Detail pages have input keys, so a rebuild can reuse the ones whose inputs did not
     // change; only with the default theme's own templates, whose inputs are known.

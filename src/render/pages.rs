@@ -58,11 +58,14 @@ impl Page {
     }
 
     /// Tells the template `name` as well.
-    fn with<T: Serialize + ?Sized>(mut self, name: &'static str, value: &T) -> Self {
-        let value =
-            tera::Value::try_from_serializable(value).unwrap_or_else(|_| tera::Value::undefined());
-        self.extra.push((name, value));
-        self
+    fn with<T: Serialize + ?Sized>(
+        mut self,
+        name: &'static str,
+        value: &T,
+    ) -> tera::TeraResult<Self> {
+        self.extra
+            .push((name, tera::Value::try_from_serializable(value)?));
+        Ok(self)
     }
 }
 
@@ -89,7 +92,7 @@ fn detail_pages<T>(
 }
 
 /// Every page of the site.
-pub fn pages(content: &Content, data: &SiteData<'_>) -> Vec<Page> {
+pub fn pages(content: &Content, data: &SiteData<'_>) -> tera::TeraResult<Vec<Page>> {
     let mut out = vec![
         page("index.html".into(), "dashboard.html", "dashboard", ""),
         page("404.html".into(), "404.html", "", ""),
@@ -199,7 +202,7 @@ pub fn pages(content: &Content, data: &SiteData<'_>) -> Vec<Page> {
         out.push(page("audit/index.html".into(), "audit.html", "audit", ""));
         out.push(page("pending.html".into(), "pending.html", "audit", ""));
         for (path, file) in &trust.files {
-            out.push(page(file.url.clone(), "audit_file.html", "audit", path).with("file", file));
+            out.push(page(file.url.clone(), "audit_file.html", "audit", path).with("file", file)?);
         }
     }
     for (index, month) in data.months.iter().enumerate() {
@@ -216,10 +219,10 @@ pub fn pages(content: &Content, data: &SiteData<'_>) -> Vec<Page> {
                 "logbook",
                 &month.month,
             )
-            .with("month", month)
-            .with("older", &older)
-            .with("newer", &newer),
+            .with("month", month)?
+            .with("older", &older)?
+            .with("newer", &newer)?,
         );
     }
-    out
+    Ok(out)
 }

@@ -514,7 +514,7 @@ impl Server {
         let rebuild = move |changed: watch::Changed| {
             builder
                 .files
-                .expect(changed.map(|paths| paths.into_iter().collect()));
+                .note_changes(changed.map(|paths| paths.into_iter().collect()));
             rebuild(&builder, &rebuild_state, &generation)
         };
         let warn_report = Arc::clone(&report);

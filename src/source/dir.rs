@@ -87,7 +87,7 @@ impl DirCache {
     /// read need not walk the whole directory; `None` when it does not know. Anything a
     /// read cannot settle from the paths alone (a directory, a path that held a
     /// directory) makes it walk after all.
-    pub fn expect(&self, changed: Option<Vec<PathBuf>>) {
+    pub fn note_changes(&self, changed: Option<Vec<PathBuf>>) {
         if let Ok(mut only) = self.only.lock() {
             *only = changed;
         }
@@ -339,10 +339,9 @@ mod tests {
         Ok(())
     }
 
-    #[test]
-    fn a_cached_read_sees_every_change() -> Result<(), Box<dyn std::error::Error>> {
-        let dir = tempfile::tempdir()?;
-        let root = dir.path();
+    /// Writes `hosts/a.yaml` and `hosts/b.yaml` modified a minute ago (so their times
+    /// vouch for them); returns that time.
+    fn settled_hosts(root: &Path) -> std::io::Result<std::time::SystemTime> {
         std::fs::create_dir_all(root.join("hosts"))?;
         let old = std::time::SystemTime::now() - std::time::Duration::from_secs(60);
         for (path, text) in [("hosts/a.yaml", "os: one\n"), ("hosts/b.yaml", "os: two\n")] {
@@ -352,6 +351,14 @@ mod tests {
                 .open(root.join(path))?
                 .set_modified(old)?;
         }
+        Ok(old)
+    }
+
+    #[test]
+    fn a_cached_read_sees_every_change() -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let root = dir.path();
+        let old = settled_hosts(root)?;
         let cache = DirCache::keeping();
         let first = read_dir_cached(root, &cache)?;
         assert_eq!(first.get("hosts/a.yaml"), Some(&b"os: one\n"[..]));
@@ -379,19 +386,11 @@ mod tests {
     fn a_read_told_what_changed_equals_a_walk() -> Result<(), Box<dyn std::error::Error>> {
         let dir = tempfile::tempdir()?;
         let root = dir.path();
-        std::fs::create_dir_all(root.join("hosts"))?;
-        let old = std::time::SystemTime::now() - std::time::Duration::from_secs(60);
-        for (path, text) in [("hosts/a.yaml", "os: one\n"), ("hosts/b.yaml", "os: two\n")] {
-            std::fs::write(root.join(path), text)?;
-            std::fs::File::options()
-                .write(true)
-                .open(root.join(path))?
-                .set_modified(old)?;
-        }
+        settled_hosts(root)?;
         let cache = DirCache::keeping();
         read_dir_cached(root, &cache)?;
         let told = |paths: &[&str]| -> Result<Tree, SourceError> {
-            cache.expect(Some(paths.iter().map(PathBuf::from).collect()));
+            cache.note_changes(Some(paths.iter().map(PathBuf::from).collect()));
             read_dir_cached(root, &cache)
         };
         // A file changed, one added, one removed, a hidden one written: as a walk sees it.
