@@ -169,7 +169,6 @@ pub fn is_valid_id(id: &str) -> bool {
 pub(super) type DeclaredIds = BTreeMap<Kind, BTreeSet<String>>;
 
 /// One parsed file, before it joins the rest.
-#[derive(Clone)]
 enum Parsed {
     Config(Document<SiteConfig>),
     Policy(Document<Policy>),
@@ -187,15 +186,6 @@ enum Parsed {
     AccountSet(Document<AccountSet>),
     Overrides(Document<Overrides>),
     News(Document<News>),
-}
-
-/// What became of one file: parsed now or taken from the cache.
-struct ParseOutcome<'a> {
-    path: &'a str,
-    /// The blake3 of its text, when a cache keeps parses.
-    hash: Option<blake3::Hash>,
-    cached: bool,
-    result: Result<Parsed, Box<Diagnostic>>,
 }
 
 struct Job<'a> {
@@ -217,15 +207,19 @@ pub fn load_with_pending(tree: &Tree, pending: &BTreeMap<String, String>) -> Loa
     load_cached(tree, pending, &ParseCache::default())
 }
 
-/// Like [`load_with_pending`], taking unchanged files from `cache` instead of parsing
-/// them again, and leaving this load's files in it.
+/// Like [`load_with_pending`], taking unchanged files from `cache` instead of decoding
+/// and parsing them again. The caller hands the content back to the cache when done
+/// with it ([`ParseCache::keep`]), for the next load.
 pub fn load_cached(tree: &Tree, pending: &BTreeMap<String, String>, cache: &ParseCache) -> Loaded {
     let mut files = Files::new();
     let mut diagnostics = Diagnostics::default();
     let mut jobs = Vec::new();
+    // What the previous load left: read without locking while files are classified.
+    let mut known = cache.take();
     // Classifying and decoding every file is independent work: in parallel, in path
-    // order; only numbering the files is sequential.
-    let classified: Vec<(&str, Classified, String, Option<usize>)> = tree
+    // order; only numbering the files is sequential. A file whose text is the one the
+    // cache holds is shared with the previous load, not decoded again.
+    let classified: Vec<(&str, Classified, Text)> = tree
         .iter()
         .collect::<Vec<_>>()
         .into_par_iter()
@@ -234,18 +228,29 @@ pub fn load_cached(tree: &Tree, pending: &BTreeMap<String, String>, cache: &Pars
             if matches!(classified, Classified::Ignored) {
                 return None;
             }
-            let (text, invalid_at) = match std::str::from_utf8(bytes) {
-                Ok(text) => (text.to_owned(), None),
-                Err(err) => (
+            let unchanged = match &classified {
+                Classified::Content(..) if !known.is_empty() => tree
+                    .hash(path)
+                    .and_then(|hash| known.get(path).filter(|kept| kept.hash == hash))
+                    .map(|kept| Text::Shared(kept.file.clone())),
+                _ => None,
+            };
+            let text = unchanged.unwrap_or_else(|| match std::str::from_utf8(bytes) {
+                Ok(text) => Text::Decoded(text.to_owned(), None),
+                Err(err) => Text::Decoded(
                     String::from_utf8_lossy(bytes).into_owned(),
                     Some(err.valid_up_to()),
                 ),
-            };
-            Some((path, classified, text, invalid_at))
+            });
+            Some((path, classified, text))
         })
         .collect();
-    for (path, classified, text, invalid_at) in classified {
-        let file = files.add(path, text);
+    let mut parsed: Vec<Option<Parsed>> = Vec::new();
+    for (path, classified, text) in classified {
+        let (file, invalid_at, shared) = match text {
+            Text::Shared(shared) => (files.add_shared(shared), None, true),
+            Text::Decoded(text, invalid_at) => (files.add(path, text), invalid_at, false),
+        };
         let kind_and_id = match classified {
             Classified::Ignored => continue,
             Classified::Misplaced(diagnostic) => {
@@ -261,8 +266,16 @@ pub fn load_cached(tree: &Tree, pending: &BTreeMap<String, String>, cache: &Pars
                     .with_help("save the file as UTF-8"),
             );
         }
+        // An unchanged file's document moves over from the previous load.
+        parsed.push(
+            shared
+                .then(|| known.remove(path))
+                .flatten()
+                .map(|kept| kept.parsed.in_file(file)),
+        );
         jobs.push((file, kind_and_id, path, invalid_at.is_none()));
     }
+    crate::defer::drop_later(known);
     // Every id that has a file, parsed or not: a reference to a file that failed to
     // parse is not also reported as dangling.
     let mut declared = DeclaredIds::new();
@@ -281,49 +294,21 @@ pub fn load_cached(tree: &Tree, pending: &BTreeMap<String, String>, cache: &Pars
         .collect();
 
     crate::timings::mark("classify files (load)");
-    // Read without locking while files are parsed in parallel.
-    let mut known = cache.take();
-    let results: Vec<ParseOutcome<'_>> = jobs
+    let results: Vec<Option<Result<Parsed, Box<Diagnostic>>>> = jobs
         .par_iter()
-        .filter_map(|job| {
-            job.text.map(|text| {
-                // Looked up only when there is a cache to look in and keep for next time.
-                let hash = cache.keep.then(|| tree.hash(job.path)).flatten();
-                let known_parse = hash.and_then(|hash| {
-                    known
-                        .get(job.path)
-                        .filter(|(seen, _)| *seen == hash)
-                        .map(|(_, parsed)| parsed.clone().in_file(job.file))
-                });
-                ParseOutcome {
-                    path: job.path,
-                    hash,
-                    cached: known_parse.is_some(),
-                    result: known_parse.map_or_else(|| parse_job(job, text), Ok),
-                }
-            })
+        .zip(parsed.par_iter_mut())
+        .map(|(job, kept)| match kept.take() {
+            Some(parsed) => Some(Ok(parsed)),
+            None => job.text.map(|text| parse_job(job, text)),
         })
         .collect();
 
     let mut content = Content::default();
-    let mut parsed_now = HashMap::new();
-    for outcome in results {
-        match outcome.result {
-            Ok(parsed) => {
-                if outcome.cached {
-                    if let Some((path, entry)) = known.remove_entry(outcome.path) {
-                        parsed_now.insert(path, entry);
-                    }
-                } else if let Some(hash) = outcome.hash {
-                    parsed_now.insert(outcome.path.to_owned(), (hash, parsed.clone()));
-                }
-                insert(&mut content, parsed);
-            }
+    for result in results.into_iter().flatten() {
+        match result {
+            Ok(parsed) => insert(&mut content, parsed),
             Err(diagnostic) => diagnostics.push(*diagnostic),
         }
-    }
-    if cache.keep {
-        cache.replace(parsed_now);
     }
     sort_by_id(&mut content);
     content.files = files;
@@ -351,6 +336,13 @@ pub fn load_cached(tree: &Tree, pending: &BTreeMap<String, String>, cache: &Pars
         content,
         diagnostics,
     }
+}
+
+/// A file's text for a load: shared with the previous load, or decoded now (with the
+/// offset of its first invalid UTF-8 byte, if any).
+enum Text {
+    Shared(std::sync::Arc<crate::diag::File>),
+    Decoded(String, Option<usize>),
 }
 
 fn parse_job(job: &Job<'_>, text: &str) -> Result<Parsed, Box<Diagnostic>> {
@@ -461,28 +453,38 @@ impl Parsed {
     }
 }
 
-/// Files parsed by earlier loads in this process (the preview server), by path and the
-/// blake3 of their text: a load parses only files that changed. Files that failed to
-/// parse are not kept, so their diagnostics are always fresh. The default cache keeps
-/// nothing (a one-off build has no use for copies of every document).
+/// The documents of the previous load in this process (the preview server), by path,
+/// with the blake3 of their text: a load decodes and parses only files that changed, and
+/// moves the others' documents over instead of copying them. Files that failed to parse
+/// are not kept, so their diagnostics are always fresh. The default cache keeps nothing
+/// (a one-off build has no use for the documents after it).
 #[derive(Default)]
 pub struct ParseCache {
-    keep: bool,
-    entries: std::sync::Mutex<HashMap<String, (blake3::Hash, Parsed)>>,
+    keeping: bool,
+    entries: std::sync::Mutex<Entries>,
+}
+
+type Entries = HashMap<String, Kept>;
+
+/// One document the cache holds, with the file it came from.
+struct Kept {
+    hash: blake3::Hash,
+    file: std::sync::Arc<crate::diag::File>,
+    parsed: Parsed,
 }
 
 impl ParseCache {
-    /// A cache that keeps what each load parsed for the next one.
+    /// A cache that keeps each load's documents for the next one.
     pub fn keeping() -> Self {
         Self {
-            keep: true,
+            keeping: true,
             entries: std::sync::Mutex::default(),
         }
     }
 
-    /// Everything it holds, leaving it empty until [`ParseCache::replace`].
-    fn take(&self) -> HashMap<String, (blake3::Hash, Parsed)> {
-        if !self.keep {
+    /// Everything it holds, leaving it empty until [`ParseCache::keep`].
+    fn take(&self) -> Entries {
+        if !self.keeping {
             return HashMap::new();
         }
         self.entries
@@ -491,10 +493,16 @@ impl ParseCache {
             .unwrap_or_default()
     }
 
-    /// Keeps exactly `entries`: files no longer in the tree are forgotten.
-    fn replace(&self, entries: HashMap<String, (blake3::Hash, Parsed)>) {
+    /// Takes back the documents of a load from `tree` once the caller is done with them,
+    /// for the next load; a cache that does not keep drops them (on another thread).
+    pub fn keep(&self, content: Content, tree: &Tree) {
+        if !self.keeping {
+            crate::defer::drop_later(content);
+            return;
+        }
+        let entries = entries_of(content, tree);
         if let Ok(mut kept) = self.entries.lock() {
-            *kept = entries;
+            crate::defer::drop_later(std::mem::replace(&mut *kept, entries));
         }
     }
 
@@ -506,6 +514,55 @@ impl ParseCache {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+}
+
+/// Every document of `content`, by path, with its file and that file's hash in `tree`.
+fn entries_of(content: Content, tree: &Tree) -> Entries {
+    let files = content.files;
+    let mut entries = HashMap::with_capacity(files.len());
+    let mut keep = |path: &str, file: FileId, parsed: Parsed| {
+        if let (Some(hash), Some(shared)) = (tree.hash(path), files.shared(file)) {
+            let kept = Kept {
+                hash,
+                file: shared,
+                parsed,
+            };
+            entries.insert(path.to_owned(), kept);
+        }
+    };
+    macro_rules! keep_all {
+        ($($field:ident => $variant:ident),* $(,)?) => {$(
+            for doc in content.$field {
+                let (path, file) = (doc.path.clone(), doc.file());
+                keep(&path, file, Parsed::$variant(doc));
+            }
+        )*};
+    }
+    macro_rules! keep_one {
+        ($($field:ident => $variant:ident),* $(,)?) => {$(
+            if let Some(doc) = content.$field {
+                let (path, file) = (doc.path.clone(), doc.file());
+                keep(&path, file, Parsed::$variant(doc));
+            }
+        )*};
+    }
+    keep_one!(config => Config, policy => Policy, overrides => Overrides);
+    keep_all!(
+        hosts => Host,
+        certificates => Certificate,
+        domains => Domain,
+        modules => Module,
+        releases => Release,
+        procedures => Procedure,
+        logbook => LogEntry,
+        tickets => Ticket,
+        services => Service,
+        sites => Site,
+        features => Feature,
+        account_sets => AccountSet,
+        news => News,
+    );
+    entries
 }
 
 fn insert(content: &mut Content, parsed: Parsed) {
@@ -591,7 +648,14 @@ mod tests {
         let mut tree = example();
         let first = load_cached(&tree, &BTreeMap::new(), &cache);
         assert!(!first.diagnostics.has_errors());
+        let documents = format!("{:?}", first.content);
+        cache.keep(first.content, &tree);
         assert!(!cache.is_empty());
+        // Nothing changed: the same documents, every one moved over from the cache.
+        let again = load_cached(&tree, &BTreeMap::new(), &cache);
+        assert_eq!(format!("{:?}", again.content), documents);
+        assert!(cache.is_empty(), "taken, not copied");
+        cache.keep(again.content, &tree);
         // A new file early in the order moves every later file's id; one file changes.
         let (path, bytes) = tree
             .iter()

@@ -15,8 +15,10 @@ pub struct LineColumn {
     pub column: usize,
 }
 
+/// One file's path and text, shared between the [`Files`] of successive loads when the
+/// file did not change ([`Files::add_shared`]).
 #[derive(Debug)]
-struct File {
+pub struct File {
     path: String,
     text: String,
     /// Where each line starts, found when a diagnostic first needs a line.
@@ -64,6 +66,18 @@ impl Files {
             line_starts: OnceLock::new(),
         }));
         id
+    }
+
+    /// Adds a file an earlier load read, without copying its text.
+    pub fn add_shared(&mut self, file: Arc<File>) -> FileId {
+        let id = FileId(u32::try_from(self.files.len()).unwrap_or(u32::MAX));
+        self.files.push(file);
+        id
+    }
+
+    /// The file `id`, to share with a later load ([`Files::add_shared`]).
+    pub fn shared(&self, id: FileId) -> Option<Arc<File>> {
+        self.files.get(id.0 as usize).cloned()
     }
 
     fn file(&self, id: FileId) -> Option<&File> {

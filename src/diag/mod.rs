@@ -8,7 +8,7 @@ pub mod render;
 
 use std::ops::Range;
 
-pub use files::{FileId, Files, LineColumn};
+pub use files::{File, FileId, Files, LineColumn};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
 #[serde(rename_all = "lowercase")]

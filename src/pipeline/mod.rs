@@ -191,25 +191,63 @@ pub fn build_into(
     };
     let loaded = content::load_cached(&opened.tree, &opened.pending_notes, &memory.parsed);
     crate::timings::mark("load and validate content");
-    let mut sources = loaded.content.files.clone();
+    let sources = loaded.content.files.clone();
     if loaded.diagnostics.has_errors() {
+        memory.parsed.keep(loaded.content, &opened.tree);
         return Err(Failed {
             diagnostics: loaded.diagnostics,
             sources,
         });
     }
-    let now = now
-        .or(opened.commit_time)
-        .unwrap_or_else(|| Moment(jiff::Timestamp::from_second(clock).unwrap_or_default()));
     let content = loaded.content;
-    let mut derived = derive::derive(&content, now);
+    let outcome = derive_and_render(
+        opened, &content, now, clock, progress, &sink, memory, sources,
+    );
+    // The documents go back to the parse cache, for the next build to take unchanged.
+    memory.parsed.keep(content, &opened.tree);
+    let (sources, derived) = outcome?;
+    let alerts = derived.alerts.len();
+    crate::defer::drop_later(derived);
+    Ok(Built {
+        files: render::Output::new(),
+        reused: Default::default(),
+        keys: BTreeMap::new(),
+        count: sink.count.load(std::sync::atomic::Ordering::Relaxed),
+        now: derived_now(opened, now, clock),
+        alerts,
+        trust: opened.trust.clone(),
+        warnings: loaded.diagnostics,
+        sources,
+    })
+}
+
+/// The moment a build is for: `now`, else the commit's time, else the clock.
+fn derived_now(opened: &Opened, now: Option<Moment>, clock: i64) -> Moment {
+    now.or(opened.commit_time)
+        .unwrap_or_else(|| Moment(jiff::Timestamp::from_second(clock).unwrap_or_default()))
+}
+
+/// Derives from valid content and renders the site and the flag bundle into `sink`.
+#[allow(clippy::too_many_arguments)]
+fn derive_and_render(
+    opened: &Opened,
+    content: &content::Content,
+    now: Option<Moment>,
+    clock: i64,
+    progress: &dyn Progress,
+    sink: &dyn render::Sink,
+    memory: &Memory,
+    mut sources: Files,
+) -> Result<(Files, derive::Derived), Failed> {
+    let now = derived_now(opened, now, clock);
+    let mut derived = derive::derive(content, now);
     if let Some(trust) = &opened.trust {
         derived.add_pending_alerts(trust);
     }
     crate::timings::mark("derive");
     let input = render::Input {
         tree: &opened.tree,
-        content: &content,
+        content,
         derived: &derived,
         now,
         preview: opened.preview,
@@ -217,21 +255,18 @@ pub fn build_into(
         markdown: &memory.markdown,
         values: &memory.values,
     };
-    match render::render_into(&input, &mut sources, progress, &sink) {
-        Ok(()) => {}
-        Err(problems) => {
-            let mut diagnostics = Diagnostics::default();
-            diagnostics.extend(problems);
-            return Err(Failed {
-                diagnostics,
-                sources,
-            });
-        }
-    };
+    if let Err(problems) = render::render_into(&input, &mut sources, progress, sink) {
+        let mut diagnostics = Diagnostics::default();
+        diagnostics.extend(problems);
+        return Err(Failed {
+            diagnostics,
+            sources,
+        });
+    }
     // The flag bundle, from the same (approved) content as the pages.
     crate::timings::mark("render");
-    for (path, bytes) in flag_bundle(&content, &opened.tree, &memory.flags).files() {
-        if let Err(err) = render::Sink::put(&sink, &path, bytes) {
+    for (path, bytes) in flag_bundle(content, &opened.tree, &memory.flags).files() {
+        if let Err(err) = sink.put(&path, bytes) {
             let mut diagnostics = Diagnostics::default();
             diagnostics.push(crate::diag::Diagnostic::error(
                 "output",
@@ -244,19 +279,7 @@ pub fn build_into(
         }
     }
     crate::timings::mark("flag bundle");
-    let alerts = derived.alerts.len();
-    crate::defer::drop_later((content, derived));
-    Ok(Built {
-        files: render::Output::new(),
-        reused: Default::default(),
-        keys: BTreeMap::new(),
-        count: sink.count.load(std::sync::atomic::Ordering::Relaxed),
-        now,
-        alerts,
-        trust: opened.trust.clone(),
-        warnings: loaded.diagnostics,
-        sources,
-    })
+    Ok((sources, derived))
 }
 
 #[cfg(test)]

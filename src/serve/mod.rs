@@ -310,7 +310,9 @@ impl Builder {
                     let no_pending = BTreeMap::new();
                     let loaded =
                         crate::content::load_cached(&opened.tree, &no_pending, &memory.parsed);
-                    Box::new(Approved::from_content(&loaded.content))
+                    let approved = Box::new(Approved::from_content(&loaded.content));
+                    memory.parsed.keep(loaded.content, &opened.tree);
+                    approved
                 });
                 let inject = preview::injector();
                 let rendered = built.files.len();
