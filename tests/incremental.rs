@@ -90,6 +90,12 @@ fn edit(repo: &Path, step: u64) -> String {
             replace_line(&c, "issuer:", &format!("issuer: Issuer {step}"));
             format!("issuer of {c}")
         }
+        6 if step > 10 => {
+            // The ticket list shows the version a closed ticket was fixed in.
+            let r = "releases/billing-api-4.1.yaml";
+            replace_line(r, "version:", &format!("version: \"4.1.{step}\""));
+            format!("version of {r}")
+        }
         6 => {
             let r = pick("releases", seed);
             replace_line(&r, "notes:", &format!("notes: Release note {step}"));
@@ -203,6 +209,7 @@ fn in_memory_rebuilds_reusing_the_previous_build_equal_clean_builds() {
     let mut memory = Memory {
         parsed: ParseCache::keeping(),
         values: glassroom::render::ValueCache::keeping(),
+        rows: glassroom::render::RowCache::keeping(),
         keys: first.keys,
         ..Memory::default()
     };

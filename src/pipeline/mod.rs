@@ -52,6 +52,8 @@ pub struct Memory {
     pub keys: BTreeMap<String, render::keys::Key>,
     /// The last flag bundle published, by the fingerprint of the files it came from.
     pub flags: KeptBundle,
+    /// Rows of the ticket list rendered before.
+    pub rows: render::RowCache,
 }
 
 /// A published flag bundle and the fingerprint of its inputs ([`flag_inputs`]).
@@ -254,6 +256,7 @@ fn derive_and_render(
         trust: opened.trust.as_ref(),
         markdown: &memory.markdown,
         values: &memory.values,
+        rows: &memory.rows,
     };
     if let Err(problems) = render::render_into(&input, &mut sources, progress, sink) {
         let mut diagnostics = Diagnostics::default();

@@ -877,6 +877,7 @@ mod tests {
             trust: None,
             markdown: &crate::render::markdown_cache::Cache::new(),
             values: &ValueCache::default(),
+            rows: &crate::render::RowCache::default(),
         };
         let data = SiteData::new(&input);
         let parallel = data.to_context(&tree, &ValueCache::default())?;

@@ -97,6 +97,44 @@ fn find<'c, T>(docs: &'c [Document<T>], id: &str) -> Option<&'c Document<T>> {
         .and_then(|i| docs.get(i))
 }
 
+/// The key of one row of the ticket list ([`super::rows`]): the ticket's file and the
+/// file of the release it was fixed in (the row shows its version), as a list page at
+/// depth `root` shows them in its open or closed table.
+pub fn ticket_row_key(
+    input: &Input<'_>,
+    global: &blake3::Hash,
+    id: &str,
+    open: bool,
+    root: &str,
+) -> Key {
+    let file = |path: &str| {
+        input
+            .tree
+            .hash(path)
+            .map_or([0; 32], |hash| *hash.as_bytes())
+    };
+    let mut k = KeyBuilder::new(global, super::rows::TEMPLATE);
+    k.text(root)
+        .text(if open { "open" } else { "closed" })
+        .text(id);
+    let ticket = find(&input.content.tickets, id);
+    let release = ticket
+        .and_then(|t| t.data.fixed_in.as_ref())
+        .and_then(|r| find(&input.content.releases, r));
+    for doc in [ticket.map(|t| &t.path), release.map(|r| &r.path)] {
+        match doc {
+            Some(path) => {
+                k.text(path);
+                k.0.update(&file(path));
+            }
+            None => {
+                k.text("-");
+            }
+        }
+    }
+    k.finish()
+}
+
 /// The inputs every page shows: theme, configuration, preview and audit state.
 pub fn global_key(input: &Input<'_>, theme_text: &[(&str, &[u8])]) -> blake3::Hash {
     let mut hasher = blake3::Hasher::new();

@@ -11,6 +11,7 @@ pub mod keys;
 pub mod markdown;
 pub mod markdown_cache;
 mod pages;
+mod rows;
 pub mod theme;
 
 use std::collections::BTreeMap;
@@ -25,6 +26,7 @@ use crate::source::Tree;
 
 pub use data::ValueCache;
 pub use pages::Page;
+pub use rows::RowCache;
 
 /// What a build renders.
 pub struct Input<'a> {
@@ -42,6 +44,8 @@ pub struct Input<'a> {
     pub markdown: &'a markdown_cache::Cache,
     /// Entity views converted to template values by earlier builds.
     pub values: &'a ValueCache,
+    /// Rows of the ticket list rendered by earlier builds.
+    pub rows: &'a RowCache,
 }
 
 /// Every output file: repository-relative path → bytes.
@@ -211,13 +215,27 @@ pub fn render_into(
     crate::timings::mark("page list");
     // Detail pages have input keys, so a rebuild can reuse the ones whose inputs did not
     // change; only with the default theme's own templates, whose inputs are known.
-    let page_keys = if theme.is_default() {
-        let global = keys::global_key(input, &theme.fingerprint_parts());
-        keys::page_keys(input, &global, &pages)
-    } else {
-        BTreeMap::new()
+    let global = theme
+        .is_default()
+        .then(|| keys::global_key(input, &theme.fingerprint_parts()));
+    let page_keys = match &global {
+        Some(global) => keys::page_keys(input, global, &pages),
+        None => BTreeMap::new(),
     };
     crate::timings::mark("page keys");
+    // The ticket list's rows are rendered one by one (and kept by the preview server),
+    // by the list's own task, in parallel with the other pages.
+    let row_template = theme.sources.contains_key(rows::TEMPLATE);
+    let ticket_rows = |page: &Page| -> tera::TeraResult<rows::TicketRows> {
+        rows::ticket_rows(
+            &theme.tera,
+            input,
+            &data,
+            global.as_ref(),
+            input.rows,
+            &page.root(),
+        )
+    };
     progress.start(pages.len() as u64);
     // Pages are handed to the sink as they are rendered; only failures are kept.
     enum Failure {
@@ -238,7 +256,14 @@ pub fn render_into(
                 progress.advance();
                 return None;
             }
-            let outcome = match theme.tera.render(page.template, &page.context()) {
+            let mut context = page.context();
+            if row_template && page.template == "tickets.html" {
+                match ticket_rows(page) {
+                    Ok(rows) => context.insert("ticket_rows", &rows),
+                    Err(err) => return Some(Failure::Template(err)),
+                }
+            }
+            let outcome = match theme.tera.render(page.template, &context) {
                 Ok(html) => sink
                     .put_keyed(&page.path, html.into_bytes(), key)
                     .err()

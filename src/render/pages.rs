@@ -32,11 +32,8 @@ struct PageInfo<'a> {
 impl Page {
     /// What the template is told beyond the global data.
     pub fn context(&self) -> tera::Context {
-        // Links are relative so the site works from file://, under any base path.
-        let depth = self.path.matches('/').count();
-        let root = "../".repeat(depth);
         let mut context = tera::Context::new();
-        context.insert("root", &root);
+        context.insert("root", &self.root());
         context.insert(
             "page",
             &PageInfo {
@@ -49,6 +46,12 @@ impl Page {
             context.insert_value(*name, value.clone());
         }
         context
+    }
+
+    /// The way from this page up to the site root: links are relative so the site
+    /// works from file://, under any base path.
+    pub fn root(&self) -> String {
+        "../".repeat(self.path.matches('/').count())
     }
 
     /// A page that lists many things (the dashboard, an index, a report) rather than

@@ -36,6 +36,7 @@ const DEFAULT_TEMPLATES: &[(&str, &str)] = builtin!(
     "entry.html",
     "tickets.html",
     "ticket.html",
+    "ticket_row.html",
     "ticket_report.html",
     "sites.html",
     "site.html",

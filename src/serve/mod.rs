@@ -447,6 +447,7 @@ impl Server {
             memory: std::sync::Mutex::new(pipeline::Memory {
                 parsed: crate::content::ParseCache::keeping(),
                 values: crate::render::ValueCache::keeping(),
+                rows: crate::render::RowCache::keeping(),
                 ..pipeline::Memory::default()
             }),
             origin: config.origin.clone(),
