@@ -257,11 +257,20 @@ macro_rules! context_jobs {
 /// a kind changed, the kind's value is taken as it is (a pointer copy); when some did,
 /// the previous value is copied and only their entries converted again. The default
 /// cache keeps nothing.
+///
+/// It keeps each entity's item of `api/<kind>.json` the same way, as the bytes it has in
+/// the file: a file whose kind changed is made again from the kept items and the few
+/// changed ones.
 #[derive(Default)]
 pub struct ValueCache {
     keep: bool,
     kinds: Mutex<HashMap<&'static str, KindValue>>,
+    items: Mutex<HashMap<&'static str, KindItems>>,
 }
+
+/// One kind's API items as JSON (indented as in the file), by id, with the hash of the
+/// file each came from.
+type KindItems = HashMap<String, (blake3::Hash, std::sync::Arc<[u8]>)>;
 
 /// One kind's map of views as a template value, and the file hash behind each entry.
 struct KindValue {
@@ -275,6 +284,24 @@ impl ValueCache {
         Self {
             keep: true,
             kinds: Mutex::default(),
+            items: Mutex::default(),
+        }
+    }
+
+    fn take_items(&self, kind: &'static str) -> KindItems {
+        if !self.keep {
+            return KindItems::new();
+        }
+        self.items
+            .lock()
+            .ok()
+            .and_then(|mut kinds| kinds.remove(kind))
+            .unwrap_or_default()
+    }
+
+    fn put_items(&self, kind: &'static str, items: KindItems) {
+        if let Ok(mut kinds) = self.items.lock() {
+            kinds.insert(kind, items);
         }
     }
 
@@ -795,11 +822,8 @@ pub const API_KINDS: [&str; 17] = [
 
 /// The JSON API: `api/<kind>.json` for every kind `wanted` says yes to (a rebuild
 /// skips files whose inputs did not change), made in parallel.
-pub fn api_files(
-    input: &Input<'_>,
-    data: &SiteData<'_>,
-    wanted: &(dyn Fn(&str) -> bool + Sync),
-) -> Vec<(String, Vec<u8>)> {
+/// `api/<kind>.json`: the envelope `{schema, kind, generated, items}`, pretty-printed.
+fn envelope<T: Serialize>(kind: &str, now: Moment, items: T) -> Vec<u8> {
     #[derive(Serialize)]
     struct Envelope<'a, T: Serialize> {
         schema: u32,
@@ -807,44 +831,144 @@ pub fn api_files(
         generated: Moment,
         items: T,
     }
-    fn file<T: Serialize>(kind: &str, now: Moment, items: T) -> Vec<u8> {
-        let envelope = Envelope {
-            schema: 1,
-            kind,
-            generated: now,
-            items,
-        };
-        serde_json::to_vec_pretty(&envelope).unwrap_or_default()
+    let envelope = Envelope {
+        schema: 1,
+        kind,
+        generated: now,
+        items,
+    };
+    serde_json::to_vec_pretty(&envelope).unwrap_or_default()
+}
+
+/// The same bytes as [`envelope`] `{schema, kind,
+/// generated, items}`, from items already serialised at the items' indentation.
+fn envelope_with_items<'i>(
+    kind: &str,
+    now: Moment,
+    items: impl ExactSizeIterator<Item = &'i [u8]>,
+) -> Vec<u8> {
+    let json = |text: &str| serde_json::to_string(text).unwrap_or_default();
+    let mut out = Vec::new();
+    out.extend_from_slice(b"{\n  \"schema\": 1,\n  \"kind\": ");
+    out.extend_from_slice(json(kind).as_bytes());
+    out.extend_from_slice(b",\n  \"generated\": ");
+    out.extend_from_slice(json(&now.to_string()).as_bytes());
+    out.extend_from_slice(b",\n  \"items\": [");
+    if items.len() == 0 {
+        out.extend_from_slice(b"]\n}");
+        return out;
     }
-    fn items<'b, T: Serialize>(map: &'b BTreeMap<&str, View<'_, T>>) -> Vec<&'b View<'b, T>> {
-        map.values().collect()
+    for (i, item) in items.enumerate() {
+        out.extend_from_slice(if i == 0 { b"\n    " } else { b",\n    " });
+        out.extend_from_slice(item);
     }
+    out.extend_from_slice(b"\n  ]\n}");
+    out
+}
+
+/// One entity's item as it stands in `api/<kind>.json`: pretty-printed, indented to the
+/// depth of the envelope's `items`.
+fn item_bytes<T: Serialize>(view: &View<'_, T>) -> Vec<u8> {
+    let pretty = serde_json::to_vec_pretty(view).unwrap_or_default();
+    // JSON strings escape their newlines: every raw newline is the printer's own.
+    let mut out = Vec::with_capacity(pretty.len() + pretty.len() / 8);
+    for line in pretty.split(|b| *b == b'\n') {
+        if !out.is_empty() {
+            out.extend_from_slice(b"\n    ");
+        }
+        out.extend_from_slice(line);
+    }
+    out
+}
+
+/// A kind's map of views, as `api/<kind>.json`.
+trait EntityItems: Sync {
+    /// The file made afresh.
+    fn afresh(&self, kind: &str, now: Moment) -> Vec<u8>;
+    /// The file made from the items `cache` kept (by file hash) and the changed ones.
+    fn file(
+        &self,
+        kind: &'static str,
+        now: Moment,
+        tree: &crate::source::Tree,
+        cache: &ValueCache,
+    ) -> Vec<u8>;
+}
+
+impl<T: Serialize + Sync> EntityItems for BTreeMap<&str, View<'_, T>> {
+    fn afresh(&self, kind: &str, now: Moment) -> Vec<u8> {
+        envelope(kind, now, self.values().collect::<Vec<_>>())
+    }
+
+    fn file(
+        &self,
+        kind: &'static str,
+        now: Moment,
+        tree: &crate::source::Tree,
+        cache: &ValueCache,
+    ) -> Vec<u8> {
+        let known = cache.take_items(kind);
+        let items: Vec<(&str, blake3::Hash, std::sync::Arc<[u8]>)> = self
+            .par_iter()
+            .map(|(id, view)| {
+                let hash = tree.hash(view.path).unwrap_or_else(|| blake3::hash(b""));
+                let bytes = match known.get(*id).filter(|(seen, _)| *seen == hash) {
+                    Some((_, bytes)) => std::sync::Arc::clone(bytes),
+                    None => std::sync::Arc::from(item_bytes(view)),
+                };
+                (*id, hash, bytes)
+            })
+            .collect();
+        crate::defer::drop_later(known);
+        let file = envelope_with_items(kind, now, items.iter().map(|(_, _, b)| &**b));
+        let kept = items
+            .into_iter()
+            .map(|(id, hash, bytes)| (id.to_owned(), (hash, bytes)))
+            .collect();
+        cache.put_items(kind, kept);
+        file
+    }
+}
+
+pub fn api_files(
+    input: &Input<'_>,
+    data: &SiteData<'_>,
+    wanted: &(dyn Fn(&str) -> bool + Sync),
+) -> Vec<(String, Vec<u8>)> {
     let now = input.now;
+    // Entity kinds: kept items are reused when the preview server keeps them.
+    let entities = |kind: &'static str, map: &dyn EntityItems| -> Vec<u8> {
+        if input.values.keep {
+            map.file(kind, now, input.tree, input.values)
+        } else {
+            map.afresh(kind, now)
+        }
+    };
     let bytes = |kind: &str| -> Vec<u8> {
         match kind {
-            "hosts" => file(kind, now, items(&data.hosts)),
-            "certificates" => file(kind, now, items(&data.certificates)),
-            "domains" => file(kind, now, items(&data.domains)),
-            "modules" => file(kind, now, items(&data.modules)),
-            "releases" => file(kind, now, items(&data.releases)),
-            "procedures" => file(kind, now, items(&data.procedures)),
-            "logbook" => file(kind, now, items(&data.logbook)),
-            "tickets" => file(kind, now, items(&data.tickets)),
-            "services" => file(kind, now, items(&data.services)),
-            "sites" => file(kind, now, items(&data.sites)),
-            "features" => file(kind, now, items(&data.features)),
-            "account_sets" => file(kind, now, items(&data.account_sets)),
-            "news" => file(kind, now, items(&data.news)),
-            "overrides" => file(kind, now, &data.overrides),
-            "alerts" => file(kind, now, data.alerts),
-            "procedure_status" => file(kind, now, data.status.values().collect::<Vec<_>>()),
+            "hosts" => entities("hosts", &data.hosts),
+            "certificates" => entities("certificates", &data.certificates),
+            "domains" => entities("domains", &data.domains),
+            "modules" => entities("modules", &data.modules),
+            "releases" => entities("releases", &data.releases),
+            "procedures" => entities("procedures", &data.procedures),
+            "logbook" => entities("logbook", &data.logbook),
+            "tickets" => entities("tickets", &data.tickets),
+            "services" => entities("services", &data.services),
+            "sites" => entities("sites", &data.sites),
+            "features" => entities("features", &data.features),
+            "account_sets" => entities("account_sets", &data.account_sets),
+            "news" => entities("news", &data.news),
+            "overrides" => envelope(kind, now, &data.overrides),
+            "alerts" => envelope(kind, now, data.alerts),
+            "procedure_status" => envelope(kind, now, data.status.values().collect::<Vec<_>>()),
             _ => {
                 let kinds: BTreeSet<String> = API_KINDS
                     .iter()
                     .filter(|k| **k != "index")
                     .map(|k| format!("api/{k}.json"))
                     .collect();
-                file("index", now, kinds)
+                envelope("index", now, kinds)
             }
         }
     };
@@ -888,6 +1012,58 @@ mod tests {
         assert!(cache.entities() > 100, "values kept: {}", cache.entities());
         assert_eq!(data.to_context(&tree, &cache)?, parallel);
         assert!(parallel.get("tickets").is_some() && parallel.get("alerts").is_some());
+        Ok(())
+    }
+
+    #[test]
+    fn api_files_from_kept_items_equal_files_made_afresh() -> Result<(), Box<dyn std::error::Error>>
+    {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("content-example");
+        let mut tree = crate::source::read_dir(&root)?;
+        let now: Moment = "2026-11-22T00:00:00Z".parse()?;
+        let cache = ValueCache::keeping();
+        let files = |tree: &crate::source::Tree, values: &ValueCache| {
+            let loaded = content::load(tree);
+            let derived = derive::derive(&loaded.content, now);
+            let input = Input {
+                tree,
+                content: &loaded.content,
+                derived: &derived,
+                now,
+                preview: false,
+                trust: None,
+                markdown: &crate::render::markdown_cache::Cache::new(),
+                values,
+                rows: &crate::render::RowCache::default(),
+            };
+            let data = SiteData::new(&input);
+            api_files(&input, &data, &|_| true)
+        };
+        let afresh = files(&tree, &ValueCache::default());
+        assert_eq!(afresh.len(), API_KINDS.len());
+        // Made from nothing kept, then from everything kept: the same bytes.
+        assert_eq!(files(&tree, &cache), afresh);
+        assert_eq!(files(&tree, &cache), afresh);
+        // One ticket changed, one added: the changed items are made again.
+        let (path, text) = tree
+            .iter()
+            .find(|(p, _)| p.starts_with("tickets/"))
+            .map(|(p, b)| (p.to_owned(), String::from_utf8_lossy(b).into_owned()))
+            .ok_or("no ticket")?;
+        tree.insert(
+            path,
+            text.replace("\ntitle: ", "\ntitle: Changed \\\"quoted\\\"\n  line "),
+        );
+        tree.insert("tickets/0-added.md".to_owned(), text.into_bytes());
+        let changed = files(&tree, &cache);
+        assert_eq!(changed, files(&tree, &ValueCache::default()));
+        assert_ne!(changed, afresh);
+        // A kind with no entities: the same envelope with empty items.
+        let none: [&[u8]; 0] = [];
+        assert_eq!(
+            envelope_with_items("news", now, none.into_iter()),
+            envelope("news", now, Vec::<u8>::new())
+        );
         Ok(())
     }
 }
