@@ -228,18 +228,20 @@ pub fn load_cached(tree: &Tree, pending: &BTreeMap<String, String>, cache: &Pars
             if matches!(classified, Classified::Ignored) {
                 return None;
             }
-            let unchanged = match &classified {
-                Classified::Content(..) if !known.is_empty() => tree
-                    .hash(path)
-                    .and_then(|hash| known.get(path).filter(|kept| kept.hash == hash))
-                    .map(|kept| Text::Shared(kept.file.clone())),
+            // Content files carry their hash, for fingerprints of what pages show.
+            let hash = match &classified {
+                Classified::Content(..) => tree.hash(path),
                 _ => None,
             };
+            let unchanged = hash
+                .and_then(|hash| known.get(path).filter(|kept| kept.hash == hash))
+                .map(|kept| Text::Shared(kept.file.clone()));
             let text = unchanged.unwrap_or_else(|| match std::str::from_utf8(bytes) {
-                Ok(text) => Text::Decoded(text.to_owned(), None),
+                Ok(text) => Text::Decoded(text.to_owned(), None, hash),
                 Err(err) => Text::Decoded(
                     String::from_utf8_lossy(bytes).into_owned(),
                     Some(err.valid_up_to()),
+                    hash,
                 ),
             });
             Some((path, classified, text))
@@ -249,7 +251,10 @@ pub fn load_cached(tree: &Tree, pending: &BTreeMap<String, String>, cache: &Pars
     for (path, classified, text) in classified {
         let (file, invalid_at, shared) = match text {
             Text::Shared(shared) => (files.add_shared(shared), None, true),
-            Text::Decoded(text, invalid_at) => (files.add(path, text), invalid_at, false),
+            Text::Decoded(text, invalid_at, Some(hash)) => {
+                (files.add_hashed(path, text, hash), invalid_at, false)
+            }
+            Text::Decoded(text, invalid_at, None) => (files.add(path, text), invalid_at, false),
         };
         let kind_and_id = match classified {
             Classified::Ignored => continue,
@@ -339,10 +344,10 @@ pub fn load_cached(tree: &Tree, pending: &BTreeMap<String, String>, cache: &Pars
 }
 
 /// A file's text for a load: shared with the previous load, or decoded now (with the
-/// offset of its first invalid UTF-8 byte, if any).
+/// offset of its first invalid UTF-8 byte, if any, and the hash of its bytes).
 enum Text {
     Shared(std::sync::Arc<crate::diag::File>),
-    Decoded(String, Option<usize>),
+    Decoded(String, Option<usize>, Option<blake3::Hash>),
 }
 
 fn parse_job(job: &Job<'_>, text: &str) -> Result<Parsed, Box<Diagnostic>> {
@@ -462,6 +467,8 @@ impl Parsed {
 pub struct ParseCache {
     keeping: bool,
     entries: std::sync::Mutex<Entries>,
+    /// Documents handed back and still being sorted into entries on another thread.
+    pending: std::sync::Mutex<Option<std::thread::JoinHandle<Entries>>>,
 }
 
 type Entries = HashMap<String, Kept>;
@@ -478,7 +485,7 @@ impl ParseCache {
     pub fn keeping() -> Self {
         Self {
             keeping: true,
-            entries: std::sync::Mutex::default(),
+            ..Self::default()
         }
     }
 
@@ -487,27 +494,44 @@ impl ParseCache {
         if !self.keeping {
             return HashMap::new();
         }
+        self.settle();
         self.entries
             .lock()
             .map(|mut entries| std::mem::take(&mut *entries))
             .unwrap_or_default()
     }
 
-    /// Takes back the documents of a load from `tree` once the caller is done with them,
-    /// for the next load; a cache that does not keep drops them (on another thread).
-    pub fn keep(&self, content: Content, tree: &Tree) {
-        if !self.keeping {
-            crate::defer::drop_later(content);
+    /// Waits for documents handed back to be in the entries.
+    fn settle(&self) {
+        let pending = self.pending.lock().ok().and_then(|mut p| p.take());
+        let Some(entries) = pending.and_then(|handle| handle.join().ok()) else {
             return;
-        }
-        let entries = entries_of(content, tree);
+        };
         if let Ok(mut kept) = self.entries.lock() {
             crate::defer::drop_later(std::mem::replace(&mut *kept, entries));
         }
     }
 
+    /// Takes back the documents of a load once the caller is done with them, for the
+    /// next load. They are sorted by path on another thread, off the caller's way; a
+    /// cache that does not keep drops them (on another thread too).
+    pub fn keep(&self, content: Content) {
+        if !self.keeping {
+            crate::defer::drop_later(content);
+            return;
+        }
+        self.settle();
+        let spawned = std::thread::Builder::new()
+            .name("glassroom-parses".into())
+            .spawn(move || entries_of(content));
+        if let (Ok(handle), Ok(mut pending)) = (spawned, self.pending.lock()) {
+            *pending = Some(handle);
+        }
+    }
+
     /// How many files it holds.
     pub fn len(&self) -> usize {
+        self.settle();
         self.entries.lock().map_or(0, |e| e.len())
     }
 
@@ -516,12 +540,12 @@ impl ParseCache {
     }
 }
 
-/// Every document of `content`, by path, with its file and that file's hash in `tree`.
-fn entries_of(content: Content, tree: &Tree) -> Entries {
+/// Every document of `content`, by path, with its file and that file's hash.
+fn entries_of(content: Content) -> Entries {
     let files = content.files;
     let mut entries = HashMap::with_capacity(files.len());
     let mut keep = |path: &str, file: FileId, parsed: Parsed| {
-        if let (Some(hash), Some(shared)) = (tree.hash(path), files.shared(file)) {
+        if let (Some(hash), Some(shared)) = (files.hash(file), files.shared(file)) {
             let kept = Kept {
                 hash,
                 file: shared,
@@ -649,13 +673,13 @@ mod tests {
         let first = load_cached(&tree, &BTreeMap::new(), &cache);
         assert!(!first.diagnostics.has_errors());
         let documents = format!("{:?}", first.content);
-        cache.keep(first.content, &tree);
+        cache.keep(first.content);
         assert!(!cache.is_empty());
         // Nothing changed: the same documents, every one moved over from the cache.
         let again = load_cached(&tree, &BTreeMap::new(), &cache);
         assert_eq!(format!("{:?}", again.content), documents);
         assert!(cache.is_empty(), "taken, not copied");
-        cache.keep(again.content, &tree);
+        cache.keep(again.content);
         // A new file early in the order moves every later file's id; one file changes.
         let (path, bytes) = tree
             .iter()

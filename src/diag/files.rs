@@ -21,6 +21,8 @@ pub struct LineColumn {
 pub struct File {
     path: String,
     text: String,
+    /// The blake3 of the file's bytes, when the reader knew it (content files).
+    hash: Option<blake3::Hash>,
     /// Where each line starts, found when a diagnostic first needs a line.
     line_starts: OnceLock<Vec<usize>>,
 }
@@ -59,13 +61,28 @@ impl Files {
     }
 
     pub fn add(&mut self, path: impl Into<String>, text: impl Into<String>) -> FileId {
+        self.add_file(path.into(), text.into(), None)
+    }
+
+    /// Adds a file with the blake3 of its bytes, for fingerprints ([`Files::hash`]).
+    pub fn add_hashed(&mut self, path: &str, text: String, hash: blake3::Hash) -> FileId {
+        self.add_file(path.to_owned(), text, Some(hash))
+    }
+
+    fn add_file(&mut self, path: String, text: String, hash: Option<blake3::Hash>) -> FileId {
         let id = FileId(u32::try_from(self.files.len()).unwrap_or(u32::MAX));
         self.files.push(Arc::new(File {
-            path: path.into(),
-            text: text.into(),
+            path,
+            text,
+            hash,
             line_starts: OnceLock::new(),
         }));
         id
+    }
+
+    /// The blake3 of the bytes of file `id`, if it was added with it.
+    pub fn hash(&self, id: FileId) -> Option<blake3::Hash> {
+        self.file(id).and_then(|f| f.hash)
     }
 
     /// Adds a file an earlier load read, without copying its text.

@@ -195,7 +195,7 @@ pub fn build_into(
     crate::timings::mark("load and validate content");
     let sources = loaded.content.files.clone();
     if loaded.diagnostics.has_errors() {
-        memory.parsed.keep(loaded.content, &opened.tree);
+        memory.parsed.keep(loaded.content);
         return Err(Failed {
             diagnostics: loaded.diagnostics,
             sources,
@@ -206,7 +206,7 @@ pub fn build_into(
         opened, &content, now, clock, progress, &sink, memory, sources,
     );
     // The documents go back to the parse cache, for the next build to take unchanged.
-    memory.parsed.keep(content, &opened.tree);
+    memory.parsed.keep(content);
     let (sources, derived) = outcome?;
     let alerts = derived.alerts.len();
     crate::defer::drop_later(derived);

@@ -31,13 +31,24 @@ pub struct View<'a, T: Serialize> {
     pub body_html: std::sync::Arc<str>,
     /// The body's first paragraph as plain text.
     pub summary: std::sync::Arc<str>,
+    /// The blake3 of the source file: a view is a function of its file alone.
+    #[serde(skip)]
+    pub hash: Option<blake3::Hash>,
+}
+
+impl<T: Serialize> View<'_, T> {
+    /// The hash of the file the view was made from, as the tree has it.
+    fn file_hash(&self, tree: &crate::source::Tree) -> Option<blake3::Hash> {
+        self.hash.or_else(|| tree.hash(self.path))
+    }
 }
 
 fn views<'a, T: Serialize + Sync>(
     docs: &'a [Document<T>],
     dir: &str,
-    markdown: &markdown_cache::Cache,
+    input: &Input<'_>,
 ) -> BTreeMap<&'a str, View<'a, T>> {
+    let markdown = input.markdown;
     docs.par_iter()
         .map(|doc| {
             let rendered = if doc.body.trim().is_empty() {
@@ -53,6 +64,7 @@ fn views<'a, T: Serialize + Sync>(
                 body: &doc.body,
                 body_html: rendered.html,
                 summary: rendered.summary,
+                hash: input.content.files.hash(doc.file()),
             };
             (doc.id.as_str(), view)
         })
@@ -345,7 +357,7 @@ fn map_value<T: Serialize + Sync>(
     let known = cache.take(kind);
     let hashes: HashMap<String, blake3::Hash> = map
         .par_iter()
-        .filter_map(|(id, view)| tree.hash(view.path).map(|hash| ((*id).to_owned(), hash)))
+        .filter_map(|(id, view)| view.file_hash(tree).map(|hash| ((*id).to_owned(), hash)))
         .collect();
     let same_ids = |known: &KindValue| {
         hashes.len() == map.len()
@@ -461,19 +473,19 @@ impl<'a> SiteData<'a> {
                 generator: concat!("glassroom ", env!("CARGO_PKG_VERSION")),
             },
             now: input.now,
-            hosts: views(&content.hosts, "hosts", input.markdown),
-            certificates: views(&content.certificates, "certificates", input.markdown),
-            domains: views(&content.domains, "domains", input.markdown),
-            modules: views(&content.modules, "modules", input.markdown),
-            releases: views(&content.releases, "releases", input.markdown),
-            procedures: views(&content.procedures, "procedures", input.markdown),
-            logbook: views(&content.logbook, "logbook", input.markdown),
-            tickets: views(&content.tickets, "tickets", input.markdown),
-            services: views(&content.services, "services", input.markdown),
-            sites: views(&content.sites, "sites", input.markdown),
-            features: views(&content.features, "flags/features", input.markdown),
-            account_sets: views(&content.account_sets, "flags/account_sets", input.markdown),
-            news: views(&content.news, "news", input.markdown),
+            hosts: views(&content.hosts, "hosts", input),
+            certificates: views(&content.certificates, "certificates", input),
+            domains: views(&content.domains, "domains", input),
+            modules: views(&content.modules, "modules", input),
+            releases: views(&content.releases, "releases", input),
+            procedures: views(&content.procedures, "procedures", input),
+            logbook: views(&content.logbook, "logbook", input),
+            tickets: views(&content.tickets, "tickets", input),
+            services: views(&content.services, "services", input),
+            sites: views(&content.sites, "sites", input),
+            features: views(&content.features, "flags/features", input),
+            account_sets: views(&content.account_sets, "flags/account_sets", input),
+            news: views(&content.news, "news", input),
             news_order: news_order.iter().map(|d| d.id.as_str()).collect(),
             logbook_order: logbook_order.iter().map(|d| d.id.as_str()).collect(),
             overrides_by_feature: overrides_by_feature(&override_rows(content)),
@@ -911,7 +923,7 @@ impl<T: Serialize + Sync> EntityItems for BTreeMap<&str, View<'_, T>> {
         let items: Vec<(&str, blake3::Hash, std::sync::Arc<[u8]>)> = self
             .par_iter()
             .map(|(id, view)| {
-                let hash = tree.hash(view.path).unwrap_or_else(|| blake3::hash(b""));
+                let hash = view.file_hash(tree).unwrap_or_else(|| blake3::hash(b""));
                 let bytes = match known.get(*id).filter(|(seen, _)| *seen == hash) {
                     Some((_, bytes)) => std::sync::Arc::clone(bytes),
                     None => std::sync::Arc::from(item_bytes(view)),

@@ -40,7 +40,10 @@ impl Fingerprints {
                 let Some(id) = u32::try_from(i).ok().map(crate::diag::FileId::from_index) else {
                     return blake3::hash(b"");
                 };
-                tree.hash(content.files.path(id))
+                content
+                    .files
+                    .hash(id)
+                    .or_else(|| tree.hash(content.files.path(id)))
                     .unwrap_or_else(|| blake3::hash(content.files.text(id).as_bytes()))
             })
             .collect();
@@ -101,31 +104,23 @@ fn find<'c, T>(docs: &'c [Document<T>], id: &str) -> Option<&'c Document<T>> {
 /// file of the release it was fixed in (the row shows its version), as a list page at
 /// depth `root` shows them in its open or closed table.
 pub fn ticket_row_key(
-    input: &Input<'_>,
     global: &blake3::Hash,
-    id: &str,
-    open: bool,
-    root: &str,
+    files: &crate::diag::Files,
+    (root, open): (&str, bool),
+    ticket: Option<&Document<crate::content::Ticket>>,
+    release: Option<&Document<crate::content::Release>>,
 ) -> Key {
-    let file = |path: &str| {
-        input
-            .tree
-            .hash(path)
-            .map_or([0; 32], |hash| *hash.as_bytes())
-    };
     let mut k = KeyBuilder::new(global, super::rows::TEMPLATE);
-    k.text(root)
-        .text(if open { "open" } else { "closed" })
-        .text(id);
-    let ticket = find(&input.content.tickets, id);
-    let release = ticket
-        .and_then(|t| t.data.fixed_in.as_ref())
-        .and_then(|r| find(&input.content.releases, r));
-    for doc in [ticket.map(|t| &t.path), release.map(|r| &r.path)] {
+    k.text(root).text(if open { "open" } else { "closed" });
+    for doc in [
+        ticket.map(|t| (&t.path, t.file())),
+        release.map(|r| (&r.path, r.file())),
+    ] {
         match doc {
-            Some(path) => {
+            Some((path, file)) => {
                 k.text(path);
-                k.0.update(&file(path));
+                let hash = files.hash(file).unwrap_or_else(|| blake3::hash(b""));
+                k.0.update(hash.as_bytes());
             }
             None => {
                 k.text("-");

@@ -91,11 +91,26 @@ pub fn ticket_rows(
         .chain(groups.closed.iter().map(|id| (id.as_str(), false)))
         .collect();
     let known = cache.take();
+    let content = input.content;
+    let tickets: HashMap<&str, _> = content.tickets.iter().map(|t| (t.id.as_str(), t)).collect();
+    let releases: HashMap<&str, _> = content
+        .releases
+        .iter()
+        .map(|r| (r.id.as_str(), r))
+        .collect();
+    let key = |id: &str, open: bool| {
+        let ticket = tickets.get(id).copied();
+        let release = ticket
+            .and_then(|t| t.data.fixed_in.as_ref())
+            .and_then(|r| releases.get(r.as_str()).copied());
+        global.map(|global| {
+            super::keys::ticket_row_key(global, &content.files, (root, open), ticket, release)
+        })
+    };
     let rendered: Vec<(Option<Key>, Arc<str>)> = wanted
         .par_iter()
         .map(|&(id, open)| {
-            let key =
-                global.map(|global| super::keys::ticket_row_key(input, global, id, open, root));
+            let key = key(id, open);
             if let Some((_, html)) = key
                 .as_ref()
                 .and_then(|key| known.get(id).filter(|(seen, _)| seen == key))

@@ -311,7 +311,7 @@ impl Builder {
                     let loaded =
                         crate::content::load_cached(&opened.tree, &no_pending, &memory.parsed);
                     let approved = Box::new(Approved::from_content(&loaded.content));
-                    memory.parsed.keep(loaded.content, &opened.tree);
+                    memory.parsed.keep(loaded.content);
                     approved
                 });
                 let inject = preview::injector();
