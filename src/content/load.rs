@@ -220,17 +220,18 @@ pub fn load_cached(tree: &Tree, pending: &BTreeMap<String, String>, cache: &Pars
     // order; only numbering the files is sequential. A file whose text is the one the
     // cache holds is shared with the previous load, not decoded again.
     let classified: Vec<(&str, Classified, Text)> = tree
-        .iter()
+        .blobs()
         .collect::<Vec<_>>()
         .into_par_iter()
-        .filter_map(|(path, bytes)| {
+        .filter_map(|(path, blob)| {
+            let bytes = blob.bytes();
             let classified = classify(path);
             if matches!(classified, Classified::Ignored) {
                 return None;
             }
             // Content files carry their hash, for fingerprints of what pages show.
             let hash = match &classified {
-                Classified::Content(..) => tree.hash(path),
+                Classified::Content(..) => Some(blob.hash()),
                 _ => None,
             };
             let unchanged = hash

@@ -1,5 +1,6 @@
 //! Checks that span files: references resolve, ids are unique, dates are consistent.
 
+use rayon::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::load::{DeclaredIds, Kind, duplicate_ids};
@@ -15,50 +16,76 @@ pub fn validate(
     declared: &DeclaredIds,
     pending: &BTreeMap<String, String>,
 ) -> Vec<Diagnostic> {
-    let mut out = Vec::new();
-    out.extend(duplicate_ids(&content.hosts, "host"));
-    out.extend(duplicate_ids(&content.certificates, "certificate"));
-    out.extend(duplicate_ids(&content.domains, "domain"));
-    out.extend(duplicate_ids(&content.modules, "module"));
-    out.extend(duplicate_ids(&content.releases, "release"));
-    out.extend(duplicate_ids(&content.procedures, "procedure"));
-    out.extend(duplicate_ids(&content.logbook, "logbook entry"));
-    out.extend(duplicate_ids(&content.tickets, "ticket"));
-    out.extend(duplicate_ids(&content.services, "service"));
-    out.extend(duplicate_ids(&content.sites, "site"));
-    out.extend(duplicate_ids(&content.features, "feature"));
-    out.extend(duplicate_ids(&content.account_sets, "account set"));
-    out.extend(duplicate_ids(&content.news, "news item"));
-
     let ids = Ids::new(declared, pending);
-    if let Some(policy) = &content.policy {
-        out.extend(policy::validate(&policy.data, policy.origin));
-    }
-    if let Some(config) = &content.config {
-        check_config(config, content, &mut out);
-    }
-    for host in &content.hosts {
-        check_host(host, content, &ids, &mut out);
-    }
-    for certificate in &content.certificates {
-        check_certificate(certificate, &ids, &mut out);
-    }
-    check_releases(&content.releases, &ids, &mut out);
-    for procedure in &content.procedures {
-        check_procedure(procedure, &mut out);
-    }
-    check_logbook(&content.logbook, &ids, &mut out);
-    for ticket in &content.tickets {
-        check_ticket(ticket, content, &ids, &mut out);
-    }
-    for site in &content.sites {
-        check_site(site, &mut out);
-    }
-    for service in &content.services {
-        check_service(service, content, &ids, &mut out);
-    }
-    check_flags(content, &mut out);
-    out
+    // Independent checks, run in parallel; the caller sorts what they find.
+    type Check<'c> = dyn Fn(&mut Vec<Diagnostic>) + Sync + 'c;
+    let ids = &ids;
+    let checks: [&Check<'_>; 13] = [
+        &|out| {
+            out.extend(duplicate_ids(&content.hosts, "host"));
+            out.extend(duplicate_ids(&content.certificates, "certificate"));
+            out.extend(duplicate_ids(&content.domains, "domain"));
+            out.extend(duplicate_ids(&content.modules, "module"));
+            out.extend(duplicate_ids(&content.releases, "release"));
+            out.extend(duplicate_ids(&content.procedures, "procedure"));
+        },
+        &|out| out.extend(duplicate_ids(&content.logbook, "logbook entry")),
+        &|out| out.extend(duplicate_ids(&content.tickets, "ticket")),
+        &|out| {
+            out.extend(duplicate_ids(&content.services, "service"));
+            out.extend(duplicate_ids(&content.sites, "site"));
+            out.extend(duplicate_ids(&content.features, "feature"));
+            out.extend(duplicate_ids(&content.account_sets, "account set"));
+            out.extend(duplicate_ids(&content.news, "news item"));
+        },
+        &|out| {
+            if let Some(policy) = &content.policy {
+                out.extend(policy::validate(&policy.data, policy.origin));
+            }
+            if let Some(config) = &content.config {
+                check_config(config, content, out);
+            }
+        },
+        &|out| {
+            for host in &content.hosts {
+                check_host(host, content, ids, out);
+            }
+        },
+        &|out| {
+            for certificate in &content.certificates {
+                check_certificate(certificate, ids, out);
+            }
+        },
+        &|out| check_releases(&content.releases, ids, out),
+        &|out| {
+            for procedure in &content.procedures {
+                check_procedure(procedure, out);
+            }
+            for site in &content.sites {
+                check_site(site, out);
+            }
+        },
+        &|out| check_logbook(&content.logbook, ids, out),
+        &|out| {
+            for ticket in &content.tickets {
+                check_ticket(ticket, content, ids, out);
+            }
+        },
+        &|out| {
+            for service in &content.services {
+                check_service(service, content, ids, out);
+            }
+        },
+        &|out| check_flags(content, out),
+    ];
+    checks
+        .par_iter()
+        .flat_map_iter(|check| {
+            let mut out = Vec::new();
+            check(&mut out);
+            out
+        })
+        .collect()
 }
 
 /// The ids of every kind, for reference checks.

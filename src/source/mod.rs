@@ -90,6 +90,11 @@ impl Tree {
         self.files.iter().map(|(p, b)| (p.as_str(), b.bytes()))
     }
 
+    /// Files in path order, as blobs (bytes and hash).
+    pub fn blobs(&self) -> impl Iterator<Item = (&str, &Blob)> {
+        self.files.iter().map(|(p, b)| (p.as_str(), &**b))
+    }
+
     pub fn len(&self) -> usize {
         self.files.len()
     }
