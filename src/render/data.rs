@@ -54,7 +54,7 @@ fn views<'a, T: Serialize + Sync>(
             let rendered = if doc.body.trim().is_empty() {
                 markdown_cache::Rendered::default()
             } else {
-                markdown.render(&doc.body)
+                markdown.render_file(input.content.files.hash(doc.file()), &doc.body)
             };
             let view = View {
                 id: &doc.id,

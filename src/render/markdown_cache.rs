@@ -42,6 +42,12 @@ pub struct Cache {
     known: HashMap<Key, Known>,
     /// Bodies this build rendered that were not known.
     fresh: Mutex<HashMap<Key, Rendered>>,
+    /// The body key of each source file seen by earlier builds in this process, by the
+    /// file's blake3: a file's bytes decide its body, so an unchanged file's body is
+    /// found without hashing the body again ([`Cache::render_file`]).
+    by_file: HashMap<blake3::Hash, Key>,
+    /// Files this build found bodies of by hashing them.
+    fresh_files: Mutex<Vec<(blake3::Hash, Key)>>,
 }
 
 /// A body an earlier build rendered, and whether this build used it: a flag rather than
@@ -81,7 +87,7 @@ impl Cache {
                     .into_iter()
                     .map(|(key, rendered)| (key, Known::new(rendered)))
                     .collect(),
-                fresh: Mutex::default(),
+                ..Self::default()
             },
             _ => Self::default(),
         }
@@ -109,14 +115,18 @@ impl Cache {
         if any_used || !fresh.is_empty() {
             known.retain(|_, body| body.is_used());
         }
-        let known = known
+        let known: HashMap<Key, Known> = known
             .into_iter()
             .map(|(key, body)| (key, Known::new(body.rendered)))
             .chain(fresh.into_iter().map(|(key, r)| (key, Known::new(r))))
             .collect();
+        let mut by_file = self.by_file;
+        by_file.extend(self.fresh_files.into_inner().unwrap_or_default());
+        by_file.retain(|_, key| known.contains_key(key));
         Self {
             known,
-            fresh: Mutex::default(),
+            by_file,
+            ..Self::default()
         }
     }
 
@@ -133,9 +143,31 @@ impl Cache {
             .collect()
     }
 
+    /// `markdown`, the body of the file whose bytes have the blake3 `file`, rendered:
+    /// like [`Cache::render`], without hashing the body when an earlier build in this
+    /// process saw the same file.
+    pub fn render_file(&self, file: Option<blake3::Hash>, markdown: &str) -> Rendered {
+        let Some(file) = file else {
+            return self.render(markdown);
+        };
+        if let Some(known) = self.by_file.get(&file).and_then(|key| self.known.get(key)) {
+            known.used.store(true, Ordering::Relaxed);
+            return known.rendered.clone();
+        }
+        let key = *blake3::hash(markdown.as_bytes()).as_bytes();
+        if let Ok(mut files) = self.fresh_files.lock() {
+            files.push((file, key));
+        }
+        self.render_key(key, markdown)
+    }
+
     /// `markdown` rendered: from the cache when this exact body was rendered before.
     pub fn render(&self, markdown: &str) -> Rendered {
         let key = *blake3::hash(markdown.as_bytes()).as_bytes();
+        self.render_key(key, markdown)
+    }
+
+    fn render_key(&self, key: Key, markdown: &str) -> Rendered {
         if let Some(known) = self.known.get(&key) {
             known.used.store(true, Ordering::Relaxed);
             return known.rendered.clone();
@@ -208,6 +240,27 @@ mod tests {
         third.render("new body");
         third.render("old body");
         assert_eq!(third.stats(), (1, 1), "the body no longer used was dropped");
+    }
+
+    #[test]
+    fn a_file_seen_before_finds_its_body_without_hashing_it_again() {
+        let file = blake3::hash(b"---\ntitle: x\n---\nthe body");
+        let first = Cache::new();
+        let fresh = first.render_file(Some(file), "the body");
+        let second = first.carried();
+        assert_eq!(
+            second.by_file.get(&file),
+            Some(blake3::hash(b"the body").as_bytes())
+        );
+        assert_eq!(second.render_file(Some(file), "the body"), fresh);
+        assert_eq!(second.stats(), (1, 0));
+        // The body no longer used: dropped, with the file that led to it.
+        let third = second.carried().carried();
+        let fourth = {
+            third.render("another body");
+            third.carried()
+        };
+        assert!(fourth.by_file.is_empty() && fourth.known.len() == 1);
     }
 
     #[test]
