@@ -6,8 +6,6 @@
 
 mod open;
 
-use std::collections::BTreeMap;
-
 use crate::content::types::Moment;
 use crate::diag::{Diagnostics, Files};
 use crate::render::{self, Progress};
@@ -20,10 +18,11 @@ pub use open::{Opened, Source, open, open_cached};
 pub struct Built {
     /// Output path → bytes (empty when the files went to a sink instead).
     pub files: render::Output,
-    /// Pages not rendered because the previous build's are the same ([`build_reusing`]).
-    pub reused: std::collections::BTreeSet<String>,
+    /// Pages not rendered because the previous build's are the same ([`build_reusing`]),
+    /// in no particular order.
+    pub reused: Vec<String>,
     /// The key of every keyed page, to reuse pages in the next build ([`build_reusing`]).
-    pub keys: BTreeMap<String, render::keys::Key>,
+    pub keys: render::keys::PageKeys,
     /// How many files were produced.
     pub count: usize,
     /// The moment it was built for.
@@ -49,7 +48,7 @@ pub struct Memory {
     pub values: render::ValueCache,
     /// The keys of the pages of an earlier build whose files the caller still has
     /// ([`build_reusing`]).
-    pub keys: BTreeMap<String, render::keys::Key>,
+    pub keys: render::keys::PageKeys,
     /// The last flag bundle published, by the fingerprint of the files it came from.
     pub flags: KeptBundle,
     /// Rows of the ticket list rendered before.
@@ -144,7 +143,6 @@ pub fn build_reusing(
     built.count = collected.files.len() + collected.reused.len();
     built.files = collected.files;
     built.reused = collected.reused;
-    built.keys = collected.keys;
     Ok(built)
 }
 
@@ -207,13 +205,13 @@ pub fn build_into(
     );
     // The documents go back to the parse cache, for the next build to take unchanged.
     memory.parsed.keep(content);
-    let (sources, derived) = outcome?;
+    let (sources, derived, keys) = outcome?;
     let alerts = derived.alerts.len();
     crate::defer::drop_later(derived);
     Ok(Built {
         files: render::Output::new(),
-        reused: Default::default(),
-        keys: BTreeMap::new(),
+        reused: Vec::new(),
+        keys,
         count: sink.count.load(std::sync::atomic::Ordering::Relaxed),
         now: derived_now(opened, now, clock),
         alerts,
@@ -240,7 +238,7 @@ fn derive_and_render(
     sink: &dyn render::Sink,
     memory: &Memory,
     mut sources: Files,
-) -> Result<(Files, derive::Derived), Failed> {
+) -> Result<(Files, derive::Derived, render::keys::PageKeys), Failed> {
     let now = derived_now(opened, now, clock);
     let mut derived = derive::derive(content, now);
     if let Some(trust) = &opened.trust {
@@ -258,14 +256,17 @@ fn derive_and_render(
         values: &memory.values,
         rows: &memory.rows,
     };
-    if let Err(problems) = render::render_into(&input, &mut sources, progress, sink) {
-        let mut diagnostics = Diagnostics::default();
-        diagnostics.extend(problems);
-        return Err(Failed {
-            diagnostics,
-            sources,
-        });
-    }
+    let keys = match render::render_into(&input, &mut sources, progress, sink) {
+        Ok(keys) => keys,
+        Err(problems) => {
+            let mut diagnostics = Diagnostics::default();
+            diagnostics.extend(problems);
+            return Err(Failed {
+                diagnostics,
+                sources,
+            });
+        }
+    };
     // The flag bundle, from the same (approved) content as the pages.
     crate::timings::mark("render");
     for (path, bytes) in flag_bundle(content, &opened.tree, &memory.flags).files() {
@@ -282,7 +283,7 @@ fn derive_and_render(
         }
     }
     crate::timings::mark("flag bundle");
-    Ok((sources, derived))
+    Ok((sources, derived, keys))
 }
 
 #[cfg(test)]

@@ -25,6 +25,9 @@ use crate::derive::Derived;
 /// A page's input fingerprint.
 pub type Key = [u8; 32];
 
+/// Every keyed page's key, by output path.
+pub type PageKeys = HashMap<String, Key>;
+
 /// blake3 of every file's text, by file index.
 struct Fingerprints {
     files: Vec<blake3::Hash>,
@@ -258,11 +261,7 @@ impl ListKeys {
 }
 
 /// Keys of the detail pages and of the list pages among `pages`, by output path.
-pub fn page_keys(
-    input: &Input<'_>,
-    global: &blake3::Hash,
-    pages: &[super::Page],
-) -> BTreeMap<String, Key> {
+pub fn page_keys(input: &Input<'_>, global: &blake3::Hash, pages: &[super::Page]) -> PageKeys {
     let fp = Fingerprints::new(input.content, input.tree);
     let mut keys = detail_keys(input, global, &fp);
     let lists = ListKeys::new(input, global, &fp);
@@ -304,11 +303,7 @@ fn each<T: Sync>(
 
 /// Keys of the detail pages, by output path. Each kind is keyed in parallel with the
 /// others, and the kinds with many pages item by item.
-fn detail_keys(
-    input: &Input<'_>,
-    global: &blake3::Hash,
-    fp: &Fingerprints,
-) -> BTreeMap<String, Key> {
+fn detail_keys(input: &Input<'_>, global: &blake3::Hash, fp: &Fingerprints) -> PageKeys {
     type Keyed = Vec<(String, Key)>;
     let content = input.content;
     let derived: &Derived = input.derived;

@@ -95,10 +95,9 @@ impl Sink for std::sync::Mutex<Output> {
 /// equals the one they had in `previous` (the keys of a site the caller still holds):
 /// those are listed in `reused` instead, for the caller to take from its previous site.
 pub struct Reusing<'p> {
-    previous: &'p BTreeMap<String, keys::Key>,
+    previous: &'p keys::PageKeys,
     files: std::sync::Mutex<Output>,
-    reused: std::sync::Mutex<std::collections::BTreeSet<String>>,
-    keys: std::sync::Mutex<BTreeMap<String, keys::Key>>,
+    reused: std::sync::Mutex<Vec<String>>,
 }
 
 /// What a [`Reusing`] sink collected.
@@ -106,19 +105,16 @@ pub struct Reusing<'p> {
 pub struct Collected {
     /// Files rendered this time.
     pub files: Output,
-    /// Pages not rendered: the previous site's are the same.
-    pub reused: std::collections::BTreeSet<String>,
-    /// Every keyed page's key (rendered or reused), for the next build.
-    pub keys: BTreeMap<String, keys::Key>,
+    /// Pages not rendered: the previous site's are the same (in no particular order).
+    pub reused: Vec<String>,
 }
 
 impl<'p> Reusing<'p> {
-    pub fn new(previous: &'p BTreeMap<String, keys::Key>) -> Self {
+    pub fn new(previous: &'p keys::PageKeys) -> Self {
         Self {
             previous,
             files: std::sync::Mutex::default(),
             reused: std::sync::Mutex::default(),
-            keys: std::sync::Mutex::default(),
         }
     }
 
@@ -126,20 +122,12 @@ impl<'p> Reusing<'p> {
         Collected {
             files: self.files.into_inner().unwrap_or_default(),
             reused: self.reused.into_inner().unwrap_or_default(),
-            keys: self.keys.into_inner().unwrap_or_default(),
         }
     }
 }
 
 impl Sink for Reusing<'_> {
-    fn put_keyed(&self, path: &str, bytes: Vec<u8>, key: Option<&keys::Key>) -> Result<(), String> {
-        if let Some(key) = key {
-            let mut keys = self
-                .keys
-                .lock()
-                .map_err(|_| "the key map was poisoned".to_owned())?;
-            keys.insert(path.to_owned(), *key);
-        }
+    fn put_keyed(&self, path: &str, bytes: Vec<u8>, _: Option<&keys::Key>) -> Result<(), String> {
         self.files.put(path, bytes)
     }
 
@@ -147,13 +135,12 @@ impl Sink for Reusing<'_> {
         if self.previous.get(path) != Some(key) {
             return false;
         }
-        match (self.reused.lock(), self.keys.lock()) {
-            (Ok(mut reused), Ok(mut keys)) => {
-                reused.insert(path.to_owned());
-                keys.insert(path.to_owned(), *key);
+        match self.reused.lock() {
+            Ok(mut reused) => {
+                reused.push(path.to_owned());
                 true
             }
-            _ => false,
+            Err(_) => false,
         }
     }
 }
@@ -174,13 +161,14 @@ fn sink_error(path: &str, err: String) -> Diagnostic {
     Diagnostic::error("output", format!("cannot write `{path}`: {err}"))
 }
 
-/// Renders the whole site, handing every file to `sink` as soon as it is ready.
+/// Renders the whole site, handing every file to `sink` as soon as it is ready. Returns
+/// the key of every keyed page (rendered or reused), for the next build.
 pub fn render_into(
     input: &Input<'_>,
     files: &mut Files,
     progress: &dyn Progress,
     sink: &dyn Sink,
-) -> Result<(), Vec<Diagnostic>> {
+) -> Result<keys::PageKeys, Vec<Diagnostic>> {
     let config = input.content.config.as_ref();
     let theme_name = config
         .and_then(|c| c.data.theme.as_ref())
@@ -220,7 +208,7 @@ pub fn render_into(
         .then(|| keys::global_key(input, &theme.fingerprint_parts()));
     let page_keys = match &global {
         Some(global) => keys::page_keys(input, global, &pages),
-        None => BTreeMap::new(),
+        None => keys::PageKeys::new(),
     };
     crate::timings::mark("page keys");
     // The ticket list's rows are rendered one by one (and kept by the preview server),
@@ -323,5 +311,5 @@ pub fn render_into(
         sink.put(&path, bytes)
             .map_err(|err| vec![sink_error(&path, err)])?;
     }
-    Ok(())
+    Ok(page_keys)
 }

@@ -3,7 +3,7 @@
 //!
 //! A [`Site`] is immutable; a rebuild makes a new one and the server swaps it in whole.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
@@ -130,7 +130,7 @@ impl Site {
     pub fn rebuilt(
         files: BTreeMap<String, Vec<u8>>,
         html: Option<&HtmlRewrite>,
-        previous: Option<(&Site, &BTreeSet<String>)>,
+        previous: Option<(&Site, &[String])>,
         compress: bool,
     ) -> Site {
         let old = |path: &str| previous.and_then(|(site, _)| site.files.get(path));
@@ -452,7 +452,7 @@ mod tests {
             })
         };
         // Same files: b reused, a rendered again unchanged, c rendered with new bytes.
-        let reused = BTreeSet::from(["b.html".to_owned()]);
+        let reused = vec!["b.html".to_owned()];
         let same = Site::rebuilt(
             BTreeMap::from([
                 ("a.html".to_owned(), page("<p>a</p>")),
@@ -473,10 +473,7 @@ mod tests {
         let changed = Site::rebuilt(
             BTreeMap::from([("d.html".to_owned(), page("<p>d</p>"))]),
             None,
-            Some((
-                &first,
-                &BTreeSet::from(["a.html".to_owned(), "b.html".to_owned()]),
-            )),
+            Some((&first, &["a.html".to_owned(), "b.html".to_owned()][..])),
             false,
         );
         assert_eq!(changed.len(), 3);
@@ -486,10 +483,7 @@ mod tests {
         let odd = Site::rebuilt(
             BTreeMap::from([("a.html".to_owned(), page("<p>a</p>"))]),
             None,
-            Some((
-                &first,
-                &BTreeSet::from(["b.html".to_owned(), "x.html".to_owned()]),
-            )),
+            Some((&first, &["b.html".to_owned(), "x.html".to_owned()][..])),
             false,
         );
         assert_eq!(odd.len(), 2);

@@ -13,7 +13,7 @@ pub mod preview;
 pub mod routes;
 pub mod watch;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -228,11 +228,10 @@ impl Builder {
         match &self.origin {
             Origin::Root(root) => match files::read_dir(root) {
                 Ok(files) => {
-                    let unchanged = BTreeSet::new();
                     let site = Box::new(Site::rebuilt(
                         files,
                         None,
-                        previous.map(|site| (site, &unchanged)),
+                        previous.map(|site| (site, &[][..])),
                         true,
                     ));
                     let summary = format!(
@@ -319,7 +318,7 @@ impl Builder {
                 let site = Box::new(Site::rebuilt(
                     built.files,
                     self.preview().then_some(&inject as &files::HtmlRewrite),
-                    previous.map(|site| (site, &built.reused)),
+                    previous.map(|site| (site, built.reused.as_slice())),
                     !self.preview(),
                 ));
                 crate::timings::mark("files to serve");
