@@ -857,10 +857,12 @@ fn envelope<T: Serialize>(kind: &str, now: Moment, items: T) -> Vec<u8> {
 fn envelope_with_items<'i>(
     kind: &str,
     now: Moment,
-    items: impl ExactSizeIterator<Item = &'i [u8]>,
+    items: impl ExactSizeIterator<Item = &'i [u8]> + Clone,
 ) -> Vec<u8> {
     let json = |text: &str| serde_json::to_string(text).unwrap_or_default();
-    let mut out = Vec::new();
+    // Sized once: the tickets file alone is megabytes.
+    let size = items.clone().map(|item| item.len() + 6).sum::<usize>() + 256;
+    let mut out = Vec::with_capacity(size);
     out.extend_from_slice(b"{\n  \"schema\": 1,\n  \"kind\": ");
     out.extend_from_slice(json(kind).as_bytes());
     out.extend_from_slice(b",\n  \"generated\": ");
