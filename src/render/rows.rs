@@ -125,6 +125,19 @@ pub fn ticket_rows(
     crate::defer::drop_later(known);
     let mut rows = TicketRows::default();
     let mut kept = HashMap::new();
+    let (open_size, closed_size) =
+        wanted
+            .iter()
+            .zip(&rendered)
+            .fold((0, 0), |(o, c), ((_, open), (_, html))| {
+                if *open {
+                    (o + html.len(), c)
+                } else {
+                    (o, c + html.len())
+                }
+            });
+    rows.open.reserve(open_size);
+    rows.closed.reserve(closed_size);
     for (&(id, open), (key, html)) in wanted.iter().zip(rendered) {
         let table = if open {
             &mut rows.open
@@ -132,7 +145,7 @@ pub fn ticket_rows(
             &mut rows.closed
         };
         table.push_str(&html);
-        if let Some(key) = key {
+        if let Some(key) = key.filter(|_| cache.keeping) {
             kept.insert(id.to_owned(), (key, html));
         }
     }
