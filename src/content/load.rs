@@ -7,6 +7,7 @@ use rayon::prelude::*;
 use serde::de::DeserializeOwned;
 
 use super::model::*;
+use super::validate::Checks;
 use super::{Content, Document, Loaded};
 use crate::diag::{Diagnostic, Diagnostics, FileId, Files, Location, Origin};
 use crate::source::Tree;
@@ -33,6 +34,57 @@ pub enum Kind {
     AccountSet,
     Overrides,
     News,
+}
+
+impl Kind {
+    pub const COUNT: usize = 16;
+
+    /// Every kind, in declaration order.
+    pub const ALL: [Kind; Kind::COUNT] = [
+        Kind::Config,
+        Kind::Policy,
+        Kind::Host,
+        Kind::Certificate,
+        Kind::Domain,
+        Kind::Module,
+        Kind::Release,
+        Kind::Procedure,
+        Kind::LogEntry,
+        Kind::Ticket,
+        Kind::Service,
+        Kind::Site,
+        Kind::Feature,
+        Kind::AccountSet,
+        Kind::Overrides,
+        Kind::News,
+    ];
+
+    /// The position of the kind in [`Kind::ALL`].
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    /// A name for labels and messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Config => "config",
+            Kind::Policy => "policy",
+            Kind::Host => "hosts",
+            Kind::Certificate => "certificates",
+            Kind::Domain => "domains",
+            Kind::Module => "modules",
+            Kind::Release => "releases",
+            Kind::Procedure => "procedures",
+            Kind::LogEntry => "logbook",
+            Kind::Ticket => "tickets",
+            Kind::Service => "services",
+            Kind::Site => "sites",
+            Kind::Feature => "features",
+            Kind::AccountSet => "account_sets",
+            Kind::Overrides => "overrides",
+            Kind::News => "news",
+        }
+    }
 }
 
 /// Directories of one-entity-per-file kinds: (directory, kind, is Markdown).
@@ -207,15 +259,100 @@ pub fn load_with_pending(tree: &Tree, pending: &BTreeMap<String, String>) -> Loa
     load_cached(tree, pending, &ParseCache::default())
 }
 
-/// Like [`load_with_pending`], taking unchanged files from `cache` instead of decoding
-/// and parsing them again. The caller hands the content back to the cache when done
-/// with it ([`ParseCache::keep`]), for the next load.
+/// Like [`load_with_pending`], reusing what `cache` kept of the previous load in this
+/// process. When that load was clean and a few content files changed since, only those
+/// are parsed, the previous content is patched and only the checks that read their kinds
+/// run again ([`ParseCache`]); otherwise every file is classified and the unchanged ones
+/// are taken from the previous load instead of being parsed again. The caller hands the
+/// content back to the cache when done with it ([`ParseCache::keep`]).
 pub fn load_cached(tree: &Tree, pending: &BTreeMap<String, String>, cache: &ParseCache) -> Loaded {
+    let (previous_content, mut state) = match cache.take() {
+        (Some(state), Some(content)) if state.clean && state.pending == *pending => {
+            match patch(state, content, tree) {
+                Ok(loaded) => {
+                    #[cfg(test)]
+                    cache
+                        .patched
+                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    crate::timings::mark("patch the content");
+                    return finish(loaded, tree, pending, cache);
+                }
+                Err((state, content)) => (Some(content), Some(state)),
+            }
+        }
+        (state, content) => (content, state),
+    };
+    // Files are numbered afresh: findings that point into them are stale.
+    if let Some(state) = &mut state {
+        state.checks.clear();
+    }
+    let known = previous_content.map(entries_of).unwrap_or_default();
+    let (content, declared, diagnostics) = load_all(tree, known);
+    let checks = state.map_or_else(
+        || {
+            if cache.keeping {
+                Checks::keeping()
+            } else {
+                Checks::default()
+            }
+        },
+        |state| state.checks,
+    );
+    let loaded = Patched {
+        content,
+        declared,
+        diagnostics,
+        checks,
+    };
+    finish(loaded, tree, pending, cache)
+}
+
+/// A load before its cross-file checks.
+struct Patched {
+    content: Content,
+    declared: DeclaredIds,
+    /// What classifying and parsing found.
+    diagnostics: Diagnostics,
+    checks: Checks,
+}
+
+/// Runs the checks, sorts the findings and leaves the cache what the next load needs.
+fn finish(
+    loaded: Patched,
+    tree: &Tree,
+    pending: &BTreeMap<String, String>,
+    cache: &ParseCache,
+) -> Loaded {
+    let Patched {
+        content,
+        declared,
+        mut diagnostics,
+        checks,
+    } = loaded;
+    diagnostics.extend(super::validate::validate_with(
+        &content, &declared, pending, &checks,
+    ));
+    crate::timings::mark("validate");
+    diagnostics.sort(&content.files);
+    cache.remember(State {
+        tree: tree.clone(),
+        pending: pending.clone(),
+        declared,
+        clean: !diagnostics.has_errors(),
+        checks,
+    });
+    Loaded {
+        content,
+        diagnostics,
+    }
+}
+
+/// Classifies, decodes and parses every file of `tree` (taking the documents of unchanged
+/// files from `known`, by path and hash), in parallel.
+fn load_all(tree: &Tree, mut known: Entries) -> (Content, DeclaredIds, Diagnostics) {
     let mut files = Files::new();
     let mut diagnostics = Diagnostics::default();
     let mut jobs = Vec::new();
-    // What the previous load left: read without locking while files are classified.
-    let mut known = cache.take();
     // Classifying and decoding every file is independent work: in parallel, in path
     // order; only numbering the files is sequential. A file whose text is the one the
     // cache holds is shared with the previous load, not decoded again.
@@ -237,14 +374,7 @@ pub fn load_cached(tree: &Tree, pending: &BTreeMap<String, String>, cache: &Pars
             let unchanged = hash
                 .and_then(|hash| known.get(path).filter(|kept| kept.hash == hash))
                 .map(|kept| Text::Shared(kept.file.clone()));
-            let text = unchanged.unwrap_or_else(|| match std::str::from_utf8(bytes) {
-                Ok(text) => Text::Decoded(text.to_owned(), None, hash),
-                Err(err) => Text::Decoded(
-                    String::from_utf8_lossy(bytes).into_owned(),
-                    Some(err.valid_up_to()),
-                    hash,
-                ),
-            });
+            let text = unchanged.unwrap_or_else(|| decode(bytes, hash));
             Some((path, classified, text))
         })
         .collect();
@@ -266,11 +396,7 @@ pub fn load_cached(tree: &Tree, pending: &BTreeMap<String, String>, cache: &Pars
             Classified::Content(kind, id) => (kind, id),
         };
         if let Some(at) = invalid_at {
-            diagnostics.push(
-                Diagnostic::error("invalid-utf8", "file is not valid UTF-8 text")
-                    .at(Location::new(file, at..at))
-                    .with_help("save the file as UTF-8"),
-            );
+            diagnostics.push(invalid_utf8(file, at));
         }
         // An unchanged file's document moves over from the previous load.
         parsed.push(
@@ -318,6 +444,7 @@ pub fn load_cached(tree: &Tree, pending: &BTreeMap<String, String>, cache: &Pars
     }
     sort_by_id(&mut content);
     content.files = files;
+    content.stamps = super::Stamps::of(&content);
 
     if content.config.is_none() && tree.get(CONFIG_PATH).is_none() {
         diagnostics.push(
@@ -335,13 +462,140 @@ pub fn load_cached(tree: &Tree, pending: &BTreeMap<String, String>, cache: &Pars
         );
     }
     crate::timings::mark("parse files");
-    diagnostics.extend(super::validate::validate(&content, &declared, pending));
-    crate::timings::mark("validate");
-    diagnostics.sort(&content.files);
-    Loaded {
-        content,
-        diagnostics,
+    (content, declared, diagnostics)
+}
+
+/// A file's bytes as text, with the offset of the first byte that is not UTF-8.
+fn decode(bytes: &[u8], hash: Option<blake3::Hash>) -> Text {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => Text::Decoded(text.to_owned(), None, hash),
+        Err(err) => Text::Decoded(
+            String::from_utf8_lossy(bytes).into_owned(),
+            Some(err.valid_up_to()),
+            hash,
+        ),
     }
+}
+
+fn invalid_utf8(file: FileId, at: usize) -> Diagnostic {
+    Diagnostic::error("invalid-utf8", "file is not valid UTF-8 text")
+        .at(Location::new(file, at..at))
+        .with_help("save the file as UTF-8")
+}
+
+/// More changed files than this are loaded the ordinary way (in parallel) rather than
+/// patched in one by one.
+const MAX_PATCHED_FILES: usize = 256;
+
+/// One changed content file, parsed, before it goes into the content.
+struct Patch<'t> {
+    kind: Kind,
+    id: String,
+    path: &'t str,
+    /// The new document, or `None` if the file is gone.
+    parsed: Option<(Parsed, std::sync::Arc<crate::diag::File>)>,
+    /// The file id the document had, if the file existed.
+    file: Option<FileId>,
+}
+
+/// The previous content with the files that changed since `state.tree` parsed and put
+/// in place; `Err` gives everything back when that is not the way to load `tree`: a
+/// changed file fails to parse or decode (the ordinary load reports it), is not where
+/// content belongs, or is the configuration or the policy (which everything reads).
+fn patch(state: State, mut content: Content, tree: &Tree) -> Result<Patched, (State, Content)> {
+    let changes = state.tree.changes(tree);
+    if changes.len() > MAX_PATCHED_FILES {
+        return Err((state, content));
+    }
+    let mut patches = Vec::new();
+    let mut next_file = content.files.len();
+    for change in &changes {
+        let (kind, id) = match classify(change.path) {
+            Classified::Ignored => continue,
+            Classified::Content(Kind::Config | Kind::Policy, _) | Classified::Misplaced(_) => {
+                return Err((state, content));
+            }
+            Classified::Content(kind, id) => (kind, id),
+        };
+        let file = change
+            .existed
+            .then(|| file_of(&content, kind, &id, change.path))
+            .flatten();
+        if change.existed && file.is_none() {
+            return Err((state, content));
+        }
+        let parsed = match change.now {
+            None => None,
+            Some(blob) => {
+                let Ok(text) = std::str::from_utf8(blob.bytes()) else {
+                    return Err((state, content));
+                };
+                let file_id = file.unwrap_or_else(|| {
+                    next_file += 1;
+                    FileId::from_index(u32::try_from(next_file - 1).unwrap_or(u32::MAX))
+                });
+                let shared = crate::diag::File::shared(change.path, text, blob.hash());
+                let job = Job {
+                    file: file_id,
+                    kind,
+                    id: id.clone(),
+                    path: change.path,
+                    text: Some(text),
+                };
+                match parse_job(&job, text) {
+                    Ok(parsed) => Some((parsed, shared)),
+                    Err(_) => return Err((state, content)),
+                }
+            }
+        };
+        patches.push(Patch {
+            kind,
+            id,
+            path: change.path,
+            parsed,
+            file,
+        });
+    }
+    let State {
+        mut declared,
+        checks,
+        ..
+    } = state;
+    let mut dirty = Vec::new();
+    for patch in patches {
+        if !dirty.contains(&patch.kind) {
+            dirty.push(patch.kind);
+        }
+        match patch.parsed {
+            Some((parsed, shared)) => {
+                match patch.file {
+                    Some(file) => content.files.replace(file, shared),
+                    None => {
+                        content.files.add_shared(shared);
+                    }
+                }
+                declared.entry(patch.kind).or_default().insert(patch.id);
+                put(&mut content, parsed);
+            }
+            None => {
+                remove(&mut content, patch.kind, &patch.id, patch.path);
+                if file_of_id(&content, patch.kind, &patch.id).is_none()
+                    && let Some(ids) = declared.get_mut(&patch.kind)
+                {
+                    ids.remove(&patch.id);
+                }
+            }
+        }
+    }
+    let mut stamps = content.stamps;
+    stamps.refresh(&content, &dirty);
+    content.stamps = stamps;
+    Ok(Patched {
+        content,
+        declared,
+        diagnostics: Diagnostics::default(),
+        checks,
+    })
 }
 
 /// A file's text for a load: shared with the previous load, or decoded now (with the
@@ -459,26 +713,30 @@ impl Parsed {
     }
 }
 
-/// The documents of the previous load in this process (the preview server), by path,
-/// with the blake3 of their text: a load decodes and parses only files that changed, and
-/// moves the others' documents over instead of copying them. Files that failed to parse
-/// are not kept, so their diagnostics are always fresh. The default cache keeps nothing
-/// (a one-off build has no use for the documents after it).
+/// What the previous load in this process (the preview server) leaves the next: the tree
+/// it read, its ids and check findings, and (handed back by the caller) its content. A
+/// load after a clean one parses only the files that differ between the two trees and
+/// patches the content; any other load takes the documents of unchanged files from it
+/// (by path and hash) instead of parsing them again. The default cache keeps nothing (a
+/// one-off build has no use for the documents after it).
 #[derive(Default)]
 pub struct ParseCache {
     keeping: bool,
-    entries: std::sync::Mutex<Entries>,
-    /// Documents handed back and still being sorted into entries on another thread.
-    pending: std::sync::Mutex<Option<std::thread::JoinHandle<Entries>>>,
+    /// How many loads patched the previous content (for tests).
+    #[cfg(test)]
+    patched: std::sync::atomic::AtomicUsize,
+    state: std::sync::Mutex<Option<State>>,
+    content: std::sync::Mutex<Option<Content>>,
 }
 
-type Entries = HashMap<String, Kept>;
-
-/// One document the cache holds, with the file it came from.
-struct Kept {
-    hash: blake3::Hash,
-    file: std::sync::Arc<crate::diag::File>,
-    parsed: Parsed,
+/// What a load knew besides its content.
+struct State {
+    tree: Tree,
+    pending: BTreeMap<String, String>,
+    declared: DeclaredIds,
+    /// The load had no errors: every content file of the tree is in its content.
+    clean: bool,
+    checks: Checks,
 }
 
 impl ParseCache {
@@ -490,56 +748,59 @@ impl ParseCache {
         }
     }
 
-    /// Everything it holds, leaving it empty until [`ParseCache::keep`].
-    fn take(&self) -> Entries {
+    /// The last load's state and content, leaving the cache empty.
+    fn take(&self) -> (Option<State>, Option<Content>) {
         if !self.keeping {
-            return HashMap::new();
+            return (None, None);
         }
-        self.settle();
-        self.entries
-            .lock()
-            .map(|mut entries| std::mem::take(&mut *entries))
-            .unwrap_or_default()
+        let state = self.state.lock().ok().and_then(|mut s| s.take());
+        let content = self.content.lock().ok().and_then(|mut c| c.take());
+        (state, content)
     }
 
-    /// Waits for documents handed back to be in the entries.
-    fn settle(&self) {
-        let pending = self.pending.lock().ok().and_then(|mut p| p.take());
-        let Some(entries) = pending.and_then(|handle| handle.join().ok()) else {
+    fn remember(&self, state: State) {
+        if !self.keeping {
             return;
-        };
-        if let Ok(mut kept) = self.entries.lock() {
-            crate::defer::drop_later(std::mem::replace(&mut *kept, entries));
+        }
+        if let Ok(mut slot) = self.state.lock() {
+            *slot = Some(state);
         }
     }
 
-    /// Takes back the documents of a load once the caller is done with them, for the
-    /// next load. They are sorted by path on another thread, off the caller's way; a
-    /// cache that does not keep drops them (on another thread too).
+    /// Takes back the content of a load once the caller is done with it, for the next
+    /// load; a cache that does not keep drops it (on another thread).
     pub fn keep(&self, content: Content) {
         if !self.keeping {
             crate::defer::drop_later(content);
             return;
         }
-        self.settle();
-        let spawned = std::thread::Builder::new()
-            .name("glassroom-parses".into())
-            .spawn(move || entries_of(content));
-        if let (Ok(handle), Ok(mut pending)) = (spawned, self.pending.lock()) {
-            *pending = Some(handle);
+        if let Ok(mut slot) = self.content.lock() {
+            if let Some(old) = slot.replace(content) {
+                crate::defer::drop_later(old);
+            }
         }
     }
 
-    /// How many files it holds.
+    /// How many documents it holds.
     pub fn len(&self) -> usize {
-        self.settle();
-        self.entries.lock().map_or(0, |e| e.len())
+        self.content
+            .lock()
+            .map_or(0, |c| c.as_ref().map_or(0, |c| c.files.len()))
     }
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 }
+
+/// One document of a previous load, with the file it came from.
+struct Kept {
+    hash: blake3::Hash,
+    file: std::sync::Arc<crate::diag::File>,
+    parsed: Parsed,
+}
+
+type Entries = HashMap<String, Kept>;
 
 /// Every document of `content`, by path, with its file and that file's hash.
 fn entries_of(content: Content) -> Entries {
@@ -611,6 +872,161 @@ fn insert(content: &mut Content, parsed: Parsed) {
     }
 }
 
+/// Runs `$body` with `$docs` bound to the documents of `$kind` in `$content` (the single
+/// documents as a one-element slice). The configuration and the policy are never patched
+/// in, so they have no arm.
+macro_rules! with_docs {
+    ($content:expr, $kind:expr, |$docs:ident| $body:expr, $single:expr) => {
+        match $kind {
+            Kind::Host => {
+                let $docs = &$content.hosts;
+                $body
+            }
+            Kind::Certificate => {
+                let $docs = &$content.certificates;
+                $body
+            }
+            Kind::Domain => {
+                let $docs = &$content.domains;
+                $body
+            }
+            Kind::Module => {
+                let $docs = &$content.modules;
+                $body
+            }
+            Kind::Release => {
+                let $docs = &$content.releases;
+                $body
+            }
+            Kind::Procedure => {
+                let $docs = &$content.procedures;
+                $body
+            }
+            Kind::LogEntry => {
+                let $docs = &$content.logbook;
+                $body
+            }
+            Kind::Ticket => {
+                let $docs = &$content.tickets;
+                $body
+            }
+            Kind::Service => {
+                let $docs = &$content.services;
+                $body
+            }
+            Kind::Site => {
+                let $docs = &$content.sites;
+                $body
+            }
+            Kind::Feature => {
+                let $docs = &$content.features;
+                $body
+            }
+            Kind::AccountSet => {
+                let $docs = &$content.account_sets;
+                $body
+            }
+            Kind::News => {
+                let $docs = &$content.news;
+                $body
+            }
+            Kind::Overrides => {
+                let $docs = $content.overrides.as_slice();
+                $body
+            }
+            Kind::Config | Kind::Policy => $single,
+        }
+    };
+}
+
+/// The position of the document of `path` (with `id`) among `docs`, sorted by id then
+/// path: `Ok` where it is, `Err` where it would go.
+fn position<T>(docs: &[Document<T>], id: &str, path: &str) -> Result<usize, usize> {
+    docs.binary_search_by(|d| {
+        d.id.as_str()
+            .cmp(id)
+            .then_with(|| d.path.as_str().cmp(path))
+    })
+}
+
+/// The file of the document of `path`.
+fn file_of(content: &Content, kind: Kind, id: &str, path: &str) -> Option<FileId> {
+    with_docs!(
+        content,
+        kind,
+        |docs| position(docs, id, path).ok().map(|i| docs[i].file()),
+        None
+    )
+}
+
+/// The file of some document with `id` (any path).
+fn file_of_id(content: &Content, kind: Kind, id: &str) -> Option<FileId> {
+    with_docs!(
+        content,
+        kind,
+        |docs| {
+            let at = docs.partition_point(|d| d.id.as_str() < id);
+            docs.get(at).filter(|d| d.id == id).map(Document::file)
+        },
+        None
+    )
+}
+
+/// Puts a document in its place: instead of the one of the same path, or where it sorts.
+fn put(content: &mut Content, parsed: Parsed) {
+    fn into<T>(docs: &mut Vec<Document<T>>, doc: Document<T>) {
+        match position(docs, &doc.id, &doc.path) {
+            Ok(i) => docs[i] = doc,
+            Err(i) => docs.insert(i, doc),
+        }
+    }
+    match parsed {
+        Parsed::Config(d) => content.config = Some(d),
+        Parsed::Policy(d) => content.policy = Some(d),
+        Parsed::Overrides(d) => content.overrides = Some(d),
+        Parsed::Host(d) => into(&mut content.hosts, d),
+        Parsed::Certificate(d) => into(&mut content.certificates, d),
+        Parsed::Domain(d) => into(&mut content.domains, d),
+        Parsed::Module(d) => into(&mut content.modules, d),
+        Parsed::Release(d) => into(&mut content.releases, d),
+        Parsed::Procedure(d) => into(&mut content.procedures, d),
+        Parsed::LogEntry(d) => into(&mut content.logbook, d),
+        Parsed::Ticket(d) => into(&mut content.tickets, d),
+        Parsed::Service(d) => into(&mut content.services, d),
+        Parsed::Site(d) => into(&mut content.sites, d),
+        Parsed::Feature(d) => into(&mut content.features, d),
+        Parsed::AccountSet(d) => into(&mut content.account_sets, d),
+        Parsed::News(d) => into(&mut content.news, d),
+    }
+}
+
+/// Takes the document of `path` out of the content.
+fn remove(content: &mut Content, kind: Kind, id: &str, path: &str) {
+    fn from<T>(docs: &mut Vec<Document<T>>, id: &str, path: &str) {
+        if let Ok(i) = position(docs, id, path) {
+            docs.remove(i);
+        }
+    }
+    match kind {
+        Kind::Config => content.config = None,
+        Kind::Policy => content.policy = None,
+        Kind::Overrides => content.overrides = None,
+        Kind::Host => from(&mut content.hosts, id, path),
+        Kind::Certificate => from(&mut content.certificates, id, path),
+        Kind::Domain => from(&mut content.domains, id, path),
+        Kind::Module => from(&mut content.modules, id, path),
+        Kind::Release => from(&mut content.releases, id, path),
+        Kind::Procedure => from(&mut content.procedures, id, path),
+        Kind::LogEntry => from(&mut content.logbook, id, path),
+        Kind::Ticket => from(&mut content.tickets, id, path),
+        Kind::Service => from(&mut content.services, id, path),
+        Kind::Site => from(&mut content.sites, id, path),
+        Kind::Feature => from(&mut content.features, id, path),
+        Kind::AccountSet => from(&mut content.account_sets, id, path),
+        Kind::News => from(&mut content.news, id, path),
+    }
+}
+
 fn sort_by_id(content: &mut Content) {
     fn sort<T>(docs: &mut [Document<T>]) {
         docs.sort_by(|a, b| a.id.cmp(&b.id).then_with(|| a.path.cmp(&b.path)));
@@ -667,21 +1083,67 @@ mod tests {
         crate::source::read_dir(&root).unwrap_or_default()
     }
 
+    /// Every document as a clean load has it, whatever the ids of their files: kind by
+    /// kind, each document's id, path, data, body and file text, then the stamps.
+    fn documents(content: &Content) -> String {
+        let mut out = String::new();
+        macro_rules! each {
+            ($($field:ident),*) => {$(
+                for doc in &content.$field {
+                    out.push_str(&format!(
+                        "{} {} {} {:?} {:?} {:?}\n",
+                        stringify!($field),
+                        doc.id,
+                        doc.path,
+                        doc.origin.offset,
+                        doc.data,
+                        doc.body
+                    ));
+                    out.push_str(content.files.text(doc.file()));
+                    assert_eq!(content.files.path(doc.file()), doc.path);
+                }
+            )*};
+        }
+        each!(
+            hosts,
+            certificates,
+            domains,
+            modules,
+            releases,
+            procedures,
+            logbook,
+            tickets,
+            services,
+            sites,
+            features,
+            account_sets,
+            news
+        );
+        for doc in content.config.iter() {
+            out.push_str(&format!("{:?}", doc.data));
+        }
+        for doc in content.overrides.iter() {
+            out.push_str(&format!("{:?}", doc.data));
+        }
+        out.push_str(&format!("{:?}", content.stamps));
+        out
+    }
+
     #[test]
     fn a_cached_load_equals_a_fresh_one_after_files_come_and_change() {
         let cache = ParseCache::keeping();
         let mut tree = example();
         let first = load_cached(&tree, &BTreeMap::new(), &cache);
         assert!(!first.diagnostics.has_errors());
-        let documents = format!("{:?}", first.content);
+        let documents_before = documents(&first.content);
         cache.keep(first.content);
         assert!(!cache.is_empty());
-        // Nothing changed: the same documents, every one moved over from the cache.
+        // Nothing changed: the same documents, the content taken back from the cache.
         let again = load_cached(&tree, &BTreeMap::new(), &cache);
-        assert_eq!(format!("{:?}", again.content), documents);
+        assert_eq!(documents(&again.content), documents_before);
         assert!(cache.is_empty(), "taken, not copied");
         cache.keep(again.content);
-        // A new file early in the order moves every later file's id; one file changes.
+        // A new file early in the order, a changed one and a removed one: patched in.
         let (path, bytes) = tree
             .iter()
             .find(|(p, _)| p.starts_with("certificates/"))
@@ -690,15 +1152,46 @@ mod tests {
         tree.insert("certificates/0-first.yaml".to_owned(), bytes.clone());
         let changed = String::from_utf8_lossy(&bytes).replace("issuer:", "issuer: Other CA #");
         tree.insert(path, changed.into_bytes());
+        let news = tree
+            .iter()
+            .find(|(p, _)| p.starts_with("news/"))
+            .map(|(p, _)| p.to_owned())
+            .unwrap_or_default();
+        tree.remove(&news);
         let cached = load_cached(&tree, &BTreeMap::new(), &cache);
         let fresh = load(&tree);
         assert_eq!(
-            format!("{:?}", cached.content),
-            format!("{:?}", fresh.content),
-            "same documents, with file ids of this load"
+            format!(
+                "{:?}",
+                cached
+                    .diagnostics
+                    .iter()
+                    .map(|d| &d.message)
+                    .collect::<Vec<_>>()
+            ),
+            format!(
+                "{:?}",
+                fresh
+                    .diagnostics
+                    .iter()
+                    .map(|d| &d.message)
+                    .collect::<Vec<_>>()
+            ),
         );
-        for ticket in &cached.content.tickets {
-            assert_eq!(cached.content.files.path(ticket.file()), ticket.path);
-        }
+        assert_eq!(documents(&cached.content), documents(&fresh.content));
+        assert_eq!(cache.patched.load(std::sync::atomic::Ordering::Relaxed), 2);
+        cache.keep(cached.content);
+        // A file that does not parse: loaded the ordinary way, which reports it.
+        tree.insert("hosts/broken.yaml", "os: [unclosed\n");
+        let broken = load_cached(&tree, &BTreeMap::new(), &cache);
+        assert!(broken.diagnostics.has_errors());
+        assert_eq!(documents(&broken.content), documents(&load(&tree).content));
+        cache.keep(broken.content);
+        // After a load with errors, the next is an ordinary one too (and the same).
+        tree.remove("hosts/broken.yaml");
+        let mended = load_cached(&tree, &BTreeMap::new(), &cache);
+        assert!(!mended.diagnostics.has_errors());
+        assert_eq!(documents(&mended.content), documents(&load(&tree).content));
+        assert_eq!(cache.patched.load(std::sync::atomic::Ordering::Relaxed), 2);
     }
 }

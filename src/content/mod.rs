@@ -6,6 +6,7 @@
 
 mod load;
 pub mod model;
+mod stamps;
 pub mod types;
 mod validate;
 
@@ -14,6 +15,7 @@ use crate::trust::Policy;
 
 pub use load::{Kind, ParseCache, classify, is_valid_id, load, load_cached, load_with_pending};
 pub use model::*;
+pub use stamps::Stamps;
 
 /// One entity read from one file.
 #[derive(Debug, Clone)]
@@ -56,6 +58,8 @@ pub struct Content {
     pub account_sets: Vec<Document<AccountSet>>,
     pub overrides: Option<Document<Overrides>>,
     pub news: Vec<Document<News>>,
+    /// Fingerprints of every kind's files, for the memos of later stages.
+    pub stamps: Stamps,
 }
 
 /// The result of loading: the content and what is wrong with it.

@@ -1,4 +1,8 @@
 //! Checks that span files: references resolve, ids are unique, dates are consistent.
+//!
+//! The checks come in groups, each reading a few kinds of file. A [`Checks`] memo keeps
+//! each group's findings with the fingerprints of what it read, so a load that changed
+//! one ticket runs the ticket checks again and nothing else.
 
 use rayon::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
@@ -8,82 +12,215 @@ use super::model::*;
 use super::types::FlagType;
 use super::{Content, Document};
 use crate::diag::{Diagnostic, Origin, suggest};
+use crate::memo::{Memo, Stamper};
 use crate::trust::policy;
 
-/// Every cross-file problem in `content`.
-pub fn validate(
+/// One group of checks: a name (for its stamp), what it reads, and the checks.
+struct Group<'c> {
+    name: &'static str,
+    /// Kinds whose files (paths and bytes) the checks read.
+    files: &'static [Kind],
+    /// Kinds whose ids alone the checks read.
+    ids: &'static [Kind],
+    check: Box<dyn Fn(&mut Vec<Diagnostic>) + Sync + 'c>,
+}
+
+/// How many groups [`validate`] runs.
+const GROUPS: usize = 13;
+
+/// The findings of every check group, kept between loads in one process with the
+/// fingerprints of what each group read. Findings point into files by id, so the memo is
+/// valid only while file ids are stable: a load that numbers files afresh clears it.
+#[derive(Debug, Default)]
+pub struct Checks {
+    groups: [Memo<Vec<Diagnostic>>; GROUPS],
+}
+
+impl Checks {
+    /// A memo that keeps findings for the next load.
+    pub fn keeping() -> Self {
+        Self {
+            groups: std::array::from_fn(|_| Memo::keeping()),
+        }
+    }
+
+    pub fn clear(&self) {
+        for group in &self.groups {
+            group.clear();
+        }
+    }
+}
+
+/// Every cross-file problem in `content`, taking from `memo` the findings of every group whose inputs are
+/// the ones it last ran on.
+pub fn validate_with(
     content: &Content,
     declared: &DeclaredIds,
     pending: &BTreeMap<String, String>,
+    memo: &Checks,
 ) -> Vec<Diagnostic> {
     let ids = Ids::new(declared, pending);
-    // Independent checks, run in parallel; the caller sorts what they find.
-    type Check<'c> = dyn Fn(&mut Vec<Diagnostic>) + Sync + 'c;
     let ids = &ids;
-    let checks: [&Check<'_>; 13] = [
-        &|out| {
-            out.extend(duplicate_ids(&content.hosts, "host"));
-            out.extend(duplicate_ids(&content.certificates, "certificate"));
-            out.extend(duplicate_ids(&content.domains, "domain"));
-            out.extend(duplicate_ids(&content.modules, "module"));
-            out.extend(duplicate_ids(&content.releases, "release"));
-            out.extend(duplicate_ids(&content.procedures, "procedure"));
-        },
-        &|out| out.extend(duplicate_ids(&content.logbook, "logbook entry")),
-        &|out| out.extend(duplicate_ids(&content.tickets, "ticket")),
-        &|out| {
-            out.extend(duplicate_ids(&content.services, "service"));
-            out.extend(duplicate_ids(&content.sites, "site"));
-            out.extend(duplicate_ids(&content.features, "feature"));
-            out.extend(duplicate_ids(&content.account_sets, "account set"));
-            out.extend(duplicate_ids(&content.news, "news item"));
-        },
-        &|out| {
-            if let Some(policy) = &content.policy {
-                out.extend(policy::validate(&policy.data, policy.origin));
-            }
-            if let Some(config) = &content.config {
-                check_config(config, content, out);
-            }
-        },
-        &|out| {
-            for host in &content.hosts {
-                check_host(host, content, ids, out);
-            }
-        },
-        &|out| {
-            for certificate in &content.certificates {
-                check_certificate(certificate, ids, out);
-            }
-        },
-        &|out| check_releases(&content.releases, ids, out),
-        &|out| {
-            for procedure in &content.procedures {
-                check_procedure(procedure, out);
-            }
-            for site in &content.sites {
-                check_site(site, out);
-            }
-        },
-        &|out| check_logbook(&content.logbook, ids, out),
-        &|out| {
-            for ticket in &content.tickets {
-                check_ticket(ticket, content, ids, out);
-            }
-        },
-        &|out| {
-            for service in &content.services {
-                check_service(service, content, ids, out);
-            }
-        },
-        &|out| check_flags(content, out),
+    use Kind::*;
+    fn group<'c>(
+        name: &'static str,
+        files: &'static [Kind],
+        ids: &'static [Kind],
+        check: Box<dyn Fn(&mut Vec<Diagnostic>) + Sync + 'c>,
+    ) -> Group<'c> {
+        Group {
+            name,
+            files,
+            ids,
+            check,
+        }
+    }
+    // Independent checks, run in parallel; the caller sorts what they find.
+    let groups: [Group<'_>; GROUPS] = [
+        group(
+            "duplicates",
+            &[],
+            &[Host, Certificate, Domain, Module, Release, Procedure],
+            Box::new(|out| {
+                out.extend(duplicate_ids(&content.hosts, "host"));
+                out.extend(duplicate_ids(&content.certificates, "certificate"));
+                out.extend(duplicate_ids(&content.domains, "domain"));
+                out.extend(duplicate_ids(&content.modules, "module"));
+                out.extend(duplicate_ids(&content.releases, "release"));
+                out.extend(duplicate_ids(&content.procedures, "procedure"));
+            }),
+        ),
+        group(
+            "duplicate entries",
+            &[],
+            &[LogEntry],
+            Box::new(|out| out.extend(duplicate_ids(&content.logbook, "logbook entry"))),
+        ),
+        group(
+            "duplicate tickets",
+            &[],
+            &[Ticket],
+            Box::new(|out| out.extend(duplicate_ids(&content.tickets, "ticket"))),
+        ),
+        group(
+            "more duplicates",
+            &[],
+            &[Service, Site, Feature, AccountSet, News],
+            Box::new(|out| {
+                out.extend(duplicate_ids(&content.services, "service"));
+                out.extend(duplicate_ids(&content.sites, "site"));
+                out.extend(duplicate_ids(&content.features, "feature"));
+                out.extend(duplicate_ids(&content.account_sets, "account set"));
+                out.extend(duplicate_ids(&content.news, "news item"));
+            }),
+        ),
+        group(
+            "policy and config",
+            &[Policy, Config],
+            &[],
+            Box::new(|out| {
+                if let Some(policy) = &content.policy {
+                    out.extend(policy::validate(&policy.data, policy.origin));
+                }
+                if let Some(config) = &content.config {
+                    check_config(config, content, out);
+                }
+            }),
+        ),
+        group(
+            "hosts",
+            &[Host, Service],
+            &[],
+            Box::new(|out| {
+                for host in &content.hosts {
+                    check_host(host, content, ids, out);
+                }
+            }),
+        ),
+        group(
+            "certificates",
+            &[Certificate],
+            &[Host, Procedure],
+            Box::new(|out| {
+                for certificate in &content.certificates {
+                    check_certificate(certificate, ids, out);
+                }
+            }),
+        ),
+        group(
+            "releases",
+            &[Release],
+            &[Module],
+            Box::new(|out| check_releases(&content.releases, ids, out)),
+        ),
+        group(
+            "procedures and sites",
+            &[Procedure, Site],
+            &[],
+            Box::new(|out| {
+                for procedure in &content.procedures {
+                    check_procedure(procedure, out);
+                }
+                for site in &content.sites {
+                    check_site(site, out);
+                }
+            }),
+        ),
+        group(
+            "logbook",
+            &[LogEntry],
+            &[Procedure],
+            Box::new(|out| check_logbook(&content.logbook, ids, out)),
+        ),
+        group(
+            "tickets",
+            &[Ticket, Release],
+            &[Module, Host],
+            Box::new(|out| {
+                for ticket in &content.tickets {
+                    check_ticket(ticket, content, ids, out);
+                }
+            }),
+        ),
+        group(
+            "services",
+            &[Service, Site],
+            &[Host],
+            Box::new(|out| {
+                for service in &content.services {
+                    check_service(service, content, ids, out);
+                }
+            }),
+        ),
+        group(
+            "flags",
+            &[Feature, AccountSet, Overrides],
+            &[],
+            Box::new(|out| check_flags(content, out)),
+        ),
     ];
-    checks
+    // What a reference to a file waiting for approval says depends on who could sign it.
+    let mut pending_stamp = Stamper::new("pending");
+    for (path, who) in pending {
+        pending_stamp.text(path).text(who);
+    }
+    let pending_stamp = pending_stamp.finish();
+    groups
         .par_iter()
-        .flat_map_iter(|check| {
-            let mut out = Vec::new();
-            check(&mut out);
-            out
+        .zip(memo.groups.par_iter())
+        .flat_map_iter(|(group, memo)| {
+            let mut stamp = Stamper::new(group.name);
+            stamp.stamp(&pending_stamp);
+            content.stamps.add(&mut stamp, group.files);
+            for kind in group.ids {
+                stamp.stamp(content.stamps.ids(*kind));
+            }
+            let found = memo.get(stamp.finish(), |_| {
+                let mut out = Vec::new();
+                (group.check)(&mut out);
+                out
+            });
+            found.value.iter().cloned().collect::<Vec<_>>()
         })
         .collect()
 }
@@ -102,11 +239,12 @@ struct Ids<'a> {
 /// The ids a reference may name, and the files that exist but still wait for approval
 /// (path → who could sign it), so a reference to one of those says so.
 struct KnownIds<'a> {
-    ids: BTreeSet<&'a str>,
+    ids: &'a BTreeSet<String>,
     pending: &'a BTreeMap<String, String>,
 }
 
 static NOTHING_PENDING: BTreeMap<String, String> = BTreeMap::new();
+static NO_IDS: BTreeSet<String> = BTreeSet::new();
 
 impl<'a> KnownIds<'a> {
     fn contains(&self, id: &str) -> bool {
@@ -117,10 +255,7 @@ impl<'a> KnownIds<'a> {
 impl<'a> Ids<'a> {
     fn new(declared: &'a DeclaredIds, pending: &'a BTreeMap<String, String>) -> Self {
         let ids = |kind| KnownIds {
-            ids: declared
-                .get(&kind)
-                .map(|set| set.iter().map(String::as_str).collect())
-                .unwrap_or_default(),
+            ids: declared.get(&kind).unwrap_or(&NO_IDS),
             pending,
         };
         Self {
@@ -133,6 +268,13 @@ impl<'a> Ids<'a> {
             sites: ids(Kind::Site),
         }
     }
+}
+
+/// The document with `id` among `docs` (sorted by id, as loaded).
+fn find<'c, T>(docs: &'c [Document<T>], id: &str) -> Option<&'c Document<T>> {
+    docs.binary_search_by(|d| d.id.as_str().cmp(id))
+        .ok()
+        .and_then(|i| docs.get(i))
 }
 
 /// Reports `reference` if it is not one of `known`. `what` is the kind ("host"),
@@ -163,7 +305,7 @@ fn check_ref(
     let diagnostic =
         Diagnostic::error("unknown-reference", format!("unknown {what} `{reference}`"))
             .at(origin.at_value(reference));
-    let help = match suggest(reference, known.ids.iter().copied()) {
+    let help = match suggest(reference, known.ids.iter().map(String::as_str)) {
         Some(near) => format!("did you mean `{near}`?"),
         None => format!(
             "there is no `{}`; create it or fix the id",
@@ -316,10 +458,7 @@ fn check_host(host: &Document<Host>, content: &Content, ids: &Ids<'_>, out: &mut
             "services/{}.yaml",
             out,
         );
-        let runs_here = content
-            .services
-            .iter()
-            .find(|s| s.id == service.as_str())
+        let runs_here = find(&content.services, service.as_str())
             .is_none_or(|s| s.data.hosts.iter().any(|h| h.as_str() == host.id));
         if !runs_here {
             out.push(
@@ -542,7 +681,7 @@ fn check_ticket(
             "releases/{}.yaml",
             out,
         );
-        let release = content.releases.iter().find(|r| r.id == fixed_in.as_str());
+        let release = find(&content.releases, fixed_in.as_str());
         if let (Some(release), Some(module)) = (release, &data.module)
             && release.data.module.as_str() != module.as_str()
         {
@@ -643,7 +782,7 @@ fn check_service(
             out,
         );
     }
-    let Some(site) = content.sites.iter().find(|s| s.id == data.site.as_str()) else {
+    let Some(site) = find(&content.sites, data.site.as_str()) else {
         return;
     };
     if site.data.update.value != UpdateStrategy::Rolling {
@@ -711,8 +850,9 @@ fn check_flags(content: &Content, out: &mut Vec<Diagnostic>) {
             (f.id.as_str(), ty)
         })
         .collect();
+    let feature_ids: BTreeSet<String> = types.keys().map(|id| (*id).to_owned()).collect();
     let features = KnownIds {
-        ids: types.keys().copied().collect(),
+        ids: &feature_ids,
         pending: &NOTHING_PENDING,
     };
     let check_value = |origin: Origin,

@@ -17,11 +17,13 @@ mod time;
 pub mod upcoming;
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde::Serialize;
 
-use crate::content::Content;
 use crate::content::types::Moment;
+use crate::content::{Content, Kind};
+use crate::memo::{Memo, Stamp, Stamper};
 
 pub use alerts::{Alert, AlertKind, Severity};
 pub use plans::{Action, Operation, Plan, Step, UnknownSite, plan};
@@ -31,67 +33,236 @@ pub use threads::{Thread, ThreadState};
 pub use tickets::{Breakdown, ReleaseDelivery, Stats, TicketReport};
 pub use upcoming::{DueItem, DueKind};
 
-/// Everything the site shows that is not written verbatim in a file.
+/// Everything the site shows that is not written verbatim in a file. The parts are
+/// shared with the memo that made them ([`Memos`]).
 #[derive(Debug, Clone, Serialize)]
 pub struct Derived {
     /// The moment everything was derived for.
     pub now: Moment,
     /// Most urgent first (see [`alerts::alerts`]).
-    pub alerts: Vec<Alert>,
+    pub alerts: Arc<Vec<Alert>>,
     /// Procedure id → its due state.
-    pub procedures: BTreeMap<String, ProcedureStatus>,
+    pub procedures: Arc<BTreeMap<String, ProcedureStatus>>,
     /// Most recently active first.
-    pub threads: Vec<Thread>,
-    pub ticket_report: TicketReport,
+    pub threads: Arc<Vec<Thread>>,
+    pub ticket_report: Arc<TicketReport>,
     /// Every due date, past or future, earliest first.
-    pub upcoming: Vec<DueItem>,
+    pub upcoming: Arc<Vec<DueItem>>,
     pub relations: Relations,
+    /// Fingerprints of each part's value, for the memos of later stages.
+    #[serde(skip)]
+    pub stamps: Stamps,
+}
+
+/// The fingerprint of the value of each part of [`Derived`] (of its JSON form), so a
+/// computation that reads a part is done again only when the part's value changed, not
+/// whenever it was derived again.
+#[derive(Debug, Clone, Default)]
+pub struct Stamps {
+    pub alerts: Stamp,
+    /// The alerts about each kind of subject (`"certificate"` → …), for pages that show
+    /// only their own kind's.
+    pub alerts_by_kind: BTreeMap<&'static str, Stamp>,
+    pub procedures: Stamp,
+    pub threads: Stamp,
+    pub ticket_report: Stamp,
+    pub upcoming: Stamp,
+    /// The relations, each join by its field name.
+    pub relations: BTreeMap<&'static str, Stamp>,
+}
+
+impl Stamps {
+    /// The fingerprint of the alerts about subjects of `kind` (an empty list's when there
+    /// are none).
+    pub fn alerts_of(&self, kind: &str) -> Stamp {
+        self.alerts_by_kind
+            .get(kind)
+            .copied()
+            .unwrap_or_else(|| value_stamp(&Vec::<Alert>::new()))
+    }
+
+    /// The fingerprint of the join `name` of the relations.
+    pub fn relation(&self, name: &str) -> Stamp {
+        self.relations.get(name).copied().unwrap_or_default()
+    }
+}
+
+/// The fingerprint of a value, through its JSON form.
+pub fn value_stamp<T: Serialize + ?Sized>(value: &T) -> Stamp {
+    *blake3::hash(&serde_json::to_vec(value).unwrap_or_default()).as_bytes()
 }
 
 impl Derived {
     /// Adds an alert for every pending or refused file of a verified history, keeping
     /// the most severe first.
     pub fn add_pending_alerts(&mut self, report: &crate::trust::history::Report) {
-        self.alerts.extend(alerts::pending_alerts(report));
-        self.alerts.sort_by(|a, b| {
+        let pending = alerts::pending_alerts(report);
+        if pending.is_empty() {
+            return;
+        }
+        let alerts = Arc::make_mut(&mut self.alerts);
+        alerts.extend(pending);
+        alerts.sort_by(|a, b| {
             a.severity
                 .cmp(&b.severity)
                 .then_with(|| (a.due.is_none(), a.due).cmp(&(b.due.is_none(), b.due)))
                 .then_with(|| a.path.cmp(&b.path))
         });
+        self.stamp_alerts();
     }
+
+    fn stamp_alerts(&mut self) {
+        let (all, by_kind) = alert_stamps(&self.alerts);
+        self.stamps.alerts = all;
+        self.stamps.alerts_by_kind = by_kind;
+    }
+}
+
+fn alert_stamps(alerts: &[Alert]) -> (Stamp, BTreeMap<&'static str, Stamp>) {
+    let mut by_kind: BTreeMap<&'static str, Vec<&Alert>> = BTreeMap::new();
+    for alert in alerts {
+        by_kind.entry(alert.subject_kind).or_default().push(alert);
+    }
+    let by_kind = by_kind
+        .into_iter()
+        .map(|(kind, alerts)| (kind, value_stamp(&alerts)))
+        .collect();
+    (value_stamp(alerts), by_kind)
+}
+
+/// A derived value (shared with the [`Derived`] of every build that uses it) with the
+/// fingerprint of its JSON form.
+type Stamped<T> = (Arc<T>, Stamp);
+
+fn stamped<T: Serialize>(value: T) -> Stamped<T> {
+    let stamp = value_stamp(&value);
+    (Arc::new(value), stamp)
+}
+
+/// What earlier derivations in this process computed, each part with the fingerprints
+/// of the kinds of content (and "now") it read. The default keeps nothing.
+#[derive(Debug, Default)]
+pub struct Memos {
+    procedures: Memo<Stamped<BTreeMap<String, ProcedureStatus>>>,
+    threads: Memo<Stamped<Vec<Thread>>>,
+    ticket_report: Memo<Stamped<TicketReport>>,
+    alerts: Memo<Arc<Vec<Alert>>>,
+    upcoming: Memo<Stamped<Vec<DueItem>>>,
+    relations: [Memo<Stamped<relations::Index>>; relations::JOINS.len()],
+}
+
+impl Memos {
+    pub fn keeping() -> Self {
+        Self {
+            procedures: Memo::keeping(),
+            threads: Memo::keeping(),
+            ticket_report: Memo::keeping(),
+            alerts: Memo::keeping(),
+            upcoming: Memo::keeping(),
+            relations: std::array::from_fn(|_| Memo::keeping()),
+        }
+    }
+}
+
+/// The stamp of a part named `name` that reads the files of `kinds` (and "now", if given).
+fn inputs(content: &Content, name: &str, kinds: &[Kind], now: Option<Moment>) -> Stamp {
+    let mut stamper = Stamper::new(name);
+    content.stamps.add(&mut stamper, kinds);
+    if let Some(now) = now {
+        stamper.text(&now.to_string());
+    }
+    stamper.finish()
 }
 
 /// Derives everything for the moment `now`.
 pub fn derive(content: &Content, now: Moment) -> Derived {
+    derive_with(content, now, &Memos::default())
+}
+
+/// Like [`derive`], taking from `memos` every part whose inputs did not change.
+pub fn derive_with(content: &Content, now: Moment, memos: &Memos) -> Derived {
+    use Kind::*;
+    let statuses = || {
+        let stamp = inputs(
+            content,
+            "statuses",
+            &[Procedure, LogEntry, Config],
+            Some(now),
+        );
+        memos
+            .procedures
+            .get(stamp, |_| stamped(procedures::statuses(content, now)))
+            .value
+    };
+    let threads = || {
+        let stamp = inputs(content, "threads", &[LogEntry], None);
+        memos
+            .threads
+            .get(stamp, |_| stamped(threads::threads(content)))
+            .value
+    };
+    let report = || {
+        let stamp = inputs(content, "ticket report", &[Ticket, Release], None);
+        memos
+            .ticket_report
+            .get(stamp, |_| stamped(tickets::report(content)))
+            .value
+    };
+    let relations = || relations::relations_with(content, &memos.relations);
     // Independent joins, two at a time (each pure).
     let ((procedures, threads), (ticket_report, relations)) = rayon::join(
-        || {
-            rayon::join(
-                || procedures::statuses(content, now),
-                || threads::threads(content),
-            )
-        },
-        || {
-            rayon::join(
-                || tickets::report(content),
-                || relations::relations(content),
-            )
-        },
+        || rayon::join(statuses, threads),
+        || rayon::join(report, relations),
     );
     let (alerts, upcoming) = rayon::join(
-        || alerts::alerts(content, &procedures, now),
-        || upcoming::upcoming(content, &procedures),
+        || {
+            let mut stamp = Stamper::new("alerts");
+            content.stamps.add(
+                &mut stamp,
+                &[Certificate, Domain, Procedure, Ticket, Release, Config],
+            );
+            stamp.stamp(&procedures.1).text(&now.to_string());
+            memos
+                .alerts
+                .get(stamp.finish(), |_| {
+                    Arc::new(alerts::alerts(content, &procedures.0, now))
+                })
+                .value
+        },
+        || {
+            let mut stamp = Stamper::new("upcoming");
+            content
+                .stamps
+                .add(&mut stamp, &[Certificate, Domain, Procedure, Release]);
+            stamp.stamp(&procedures.1);
+            memos
+                .upcoming
+                .get(stamp.finish(), |_| {
+                    stamped(upcoming::upcoming(content, &procedures.0))
+                })
+                .value
+        },
     );
-    Derived {
+    let (relations, relation_stamps) = relations;
+    let mut derived = Derived {
         now,
-        alerts,
-        threads,
-        ticket_report,
-        upcoming,
+        alerts: Arc::clone(&alerts),
+        threads: Arc::clone(&threads.0),
+        ticket_report: Arc::clone(&ticket_report.0),
+        upcoming: Arc::clone(&upcoming.0),
         relations,
-        procedures,
-    }
+        procedures: Arc::clone(&procedures.0),
+        stamps: Stamps {
+            procedures: procedures.1,
+            threads: threads.1,
+            ticket_report: ticket_report.1,
+            upcoming: upcoming.1,
+            relations: relation_stamps,
+            ..Stamps::default()
+        },
+    };
+    derived.stamp_alerts();
+    derived
 }
 
 /// Small in-memory repositories for the unit tests of every derive rule.

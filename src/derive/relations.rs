@@ -5,89 +5,195 @@
 //! nothing refers to it, so templates can index any id without checking first.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde::Serialize;
 
 use super::threads::chronological;
 use crate::content::types::Date;
-use crate::content::{Content, Document, LogEntry, Release};
+use crate::content::{Content, Document, Kind, LogEntry, Release};
+use crate::memo::{Memo, Stamp, Stamper};
 
 /// Id → ids of related entities.
 pub type Index = BTreeMap<String, Vec<String>>;
 
-/// The joins the pages need, each list in the order it is shown.
+/// The joins the pages need, each list in the order it is shown. Each join is shared
+/// with the memo that made it, and made again only when a kind it reads changed.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Relations {
     /// Host → services on it: the union of `service.hosts` and `host.services`, by id.
-    pub services_by_host: Index,
+    pub services_by_host: Arc<Index>,
     /// Host → certificates installed on it, by id.
-    pub certificates_by_host: Index,
+    pub certificates_by_host: Arc<Index>,
     /// Host → tickets that affect it, by id.
-    pub tickets_by_host: Index,
+    pub tickets_by_host: Arc<Index>,
     /// Module → its releases, by date (actual, else planned; undated last) then id.
-    pub releases_by_module: Index,
+    pub releases_by_module: Arc<Index>,
     /// Module → its tickets, by id.
-    pub tickets_by_module: Index,
+    pub tickets_by_module: Arc<Index>,
     /// Release → tickets fixed in it, by id.
-    pub tickets_by_release: Index,
+    pub tickets_by_release: Arc<Index>,
     /// Site → its services, in start order (startup_rank, then id).
-    pub services_by_site: Index,
+    pub services_by_site: Arc<Index>,
     /// Procedure → logbook entries recording it, newest first.
-    pub entries_by_procedure: Index,
+    pub entries_by_procedure: Arc<Index>,
     /// Procedure → certificates renewed by it, by id.
-    pub certificates_by_procedure: Index,
+    pub certificates_by_procedure: Arc<Index>,
     /// Logbook entry → its direct replies, oldest first.
-    pub replies: Index,
+    pub replies: Arc<Index>,
 }
+
+/// One join: its field name, the kinds it reads and how it is made.
+pub struct Join {
+    pub name: &'static str,
+    pub reads: &'static [Kind],
+    make: fn(&Content) -> Index,
+}
+
+/// Every join of [`Relations`], in field order.
+pub const JOINS: [Join; 10] = [
+    Join {
+        name: "services_by_host",
+        reads: &[Kind::Host, Kind::Service],
+        make: services_by_host,
+    },
+    Join {
+        name: "certificates_by_host",
+        reads: &[Kind::Host, Kind::Certificate],
+        make: |content| {
+            join(
+                &content.hosts,
+                content.certificates.iter().flat_map(|c| {
+                    c.data
+                        .hosts
+                        .iter()
+                        .map(move |h| (h.as_str(), c.id.as_str()))
+                }),
+            )
+        },
+    },
+    Join {
+        name: "tickets_by_host",
+        reads: &[Kind::Host, Kind::Ticket],
+        make: |content| {
+            join(
+                &content.hosts,
+                content.tickets.iter().flat_map(|t| {
+                    t.data
+                        .hosts
+                        .iter()
+                        .map(move |h| (h.as_str(), t.id.as_str()))
+                }),
+            )
+        },
+    },
+    Join {
+        name: "releases_by_module",
+        reads: &[Kind::Module, Kind::Release],
+        make: releases_by_module,
+    },
+    Join {
+        name: "tickets_by_module",
+        reads: &[Kind::Module, Kind::Ticket],
+        make: |content| {
+            join(
+                &content.modules,
+                content.tickets.iter().filter_map(|t| {
+                    let module = t.data.module.as_ref()?;
+                    Some((module.as_str(), t.id.as_str()))
+                }),
+            )
+        },
+    },
+    Join {
+        name: "tickets_by_release",
+        reads: &[Kind::Release, Kind::Ticket],
+        make: |content| {
+            join(
+                &content.releases,
+                content.tickets.iter().filter_map(|t| {
+                    let release = t.data.fixed_in.as_ref()?;
+                    Some((release.as_str(), t.id.as_str()))
+                }),
+            )
+        },
+    },
+    Join {
+        name: "services_by_site",
+        reads: &[Kind::Site, Kind::Service],
+        make: services_by_site,
+    },
+    Join {
+        name: "entries_by_procedure",
+        reads: &[Kind::Procedure, Kind::LogEntry],
+        make: entries_by_procedure,
+    },
+    Join {
+        name: "certificates_by_procedure",
+        reads: &[Kind::Procedure, Kind::Certificate],
+        make: |content| {
+            join(
+                &content.procedures,
+                content.certificates.iter().filter_map(|c| {
+                    let procedure = c.data.renewal_procedure.as_ref()?;
+                    Some((procedure.as_str(), c.id.as_str()))
+                }),
+            )
+        },
+    },
+    Join {
+        name: "replies",
+        reads: &[Kind::LogEntry],
+        make: replies,
+    },
+];
 
 /// Computes every join.
 pub fn relations(content: &Content) -> Relations {
-    Relations {
-        services_by_host: services_by_host(content),
-        certificates_by_host: join(
-            &content.hosts,
-            content.certificates.iter().flat_map(|c| {
-                c.data
-                    .hosts
-                    .iter()
-                    .map(move |h| (h.as_str(), c.id.as_str()))
-            }),
-        ),
-        tickets_by_host: join(
-            &content.hosts,
-            content.tickets.iter().flat_map(|t| {
-                t.data
-                    .hosts
-                    .iter()
-                    .map(move |h| (h.as_str(), t.id.as_str()))
-            }),
-        ),
-        releases_by_module: releases_by_module(content),
-        tickets_by_module: join(
-            &content.modules,
-            content.tickets.iter().filter_map(|t| {
-                let module = t.data.module.as_ref()?;
-                Some((module.as_str(), t.id.as_str()))
-            }),
-        ),
-        tickets_by_release: join(
-            &content.releases,
-            content.tickets.iter().filter_map(|t| {
-                let release = t.data.fixed_in.as_ref()?;
-                Some((release.as_str(), t.id.as_str()))
-            }),
-        ),
-        services_by_site: services_by_site(content),
-        entries_by_procedure: entries_by_procedure(content),
-        certificates_by_procedure: join(
-            &content.procedures,
-            content.certificates.iter().filter_map(|c| {
-                let procedure = c.data.renewal_procedure.as_ref()?;
-                Some((procedure.as_str(), c.id.as_str()))
-            }),
-        ),
-        replies: replies(content),
-    }
+    let memos: [Memo<(Arc<Index>, Stamp)>; JOINS.len()] = Default::default();
+    relations_with(content, &memos).0
+}
+
+/// Computes every join whose kinds changed since `memos` last saw them, in parallel, with
+/// the fingerprint of each join's value by name.
+pub fn relations_with(
+    content: &Content,
+    memos: &[Memo<(Arc<Index>, Stamp)>; JOINS.len()],
+) -> (Relations, BTreeMap<&'static str, Stamp>) {
+    use rayon::prelude::*;
+    let made: Vec<Arc<(Arc<Index>, Stamp)>> = JOINS
+        .par_iter()
+        .zip(memos.par_iter())
+        .map(|(join, memo)| {
+            let mut stamp = Stamper::new(join.name);
+            content.stamps.add(&mut stamp, join.reads);
+            memo.get(stamp.finish(), |_| {
+                let index = (join.make)(content);
+                let stamp = super::value_stamp(&index);
+                (Arc::new(index), stamp)
+            })
+            .value
+        })
+        .collect();
+    let stamps = JOINS
+        .iter()
+        .zip(&made)
+        .map(|(join, made)| (join.name, made.1))
+        .collect();
+    let take = |i: usize| made.get(i).map(|m| Arc::clone(&m.0)).unwrap_or_default();
+    let relations = Relations {
+        services_by_host: take(0),
+        certificates_by_host: take(1),
+        tickets_by_host: take(2),
+        releases_by_module: take(3),
+        tickets_by_module: take(4),
+        tickets_by_release: take(5),
+        services_by_site: take(6),
+        entries_by_procedure: take(7),
+        certificates_by_procedure: take(8),
+        replies: take(9),
+    };
+    (relations, stamps)
 }
 
 /// An index with a key for every owner and the given (owner, member) pairs, each list

@@ -28,6 +28,17 @@ pub struct File {
 }
 
 impl File {
+    /// A content file's path and text with the blake3 of its bytes, to put in [`Files`]
+    /// ([`Files::add_shared`], [`Files::replace`]).
+    pub fn shared(path: &str, text: &str, hash: blake3::Hash) -> Arc<File> {
+        Arc::new(File {
+            path: path.to_owned(),
+            text: text.to_owned(),
+            hash: Some(hash),
+            line_starts: OnceLock::new(),
+        })
+    }
+
     fn line_starts(&self) -> &[usize] {
         self.line_starts.get_or_init(|| {
             std::iter::once(0)
@@ -90,6 +101,13 @@ impl Files {
         let id = FileId(u32::try_from(self.files.len()).unwrap_or(u32::MAX));
         self.files.push(file);
         id
+    }
+
+    /// Puts `file` in the place of file `id` (a file whose text changed keeps its id).
+    pub fn replace(&mut self, id: FileId, file: Arc<File>) {
+        if let Some(slot) = self.files.get_mut(id.0 as usize) {
+            *slot = file;
+        }
     }
 
     /// The file `id`, to share with a later load ([`Files::add_shared`]).

@@ -42,6 +42,8 @@ pub struct Built {
 pub struct Memory {
     /// Files parsed before, by path and content hash.
     pub parsed: content::ParseCache,
+    /// What earlier derivations computed.
+    pub derived: derive::Memos,
     /// Markdown bodies rendered before.
     pub markdown: render::markdown_cache::Cache,
     /// Entity views made into template values before.
@@ -53,6 +55,19 @@ pub struct Memory {
     pub flags: KeptBundle,
     /// Rows of the ticket list rendered before.
     pub rows: render::RowCache,
+}
+
+impl Memory {
+    /// Memory that keeps what each build did for the next (the preview server's).
+    pub fn keeping() -> Self {
+        Self {
+            parsed: content::ParseCache::keeping(),
+            derived: derive::Memos::keeping(),
+            values: render::ValueCache::keeping(),
+            rows: render::RowCache::keeping(),
+            ..Self::default()
+        }
+    }
 }
 
 /// A published flag bundle and the fingerprint of its inputs ([`flag_inputs`]).
@@ -240,7 +255,7 @@ fn derive_and_render(
     mut sources: Files,
 ) -> Result<(Files, derive::Derived, render::keys::PageKeys), Failed> {
     let now = derived_now(opened, now, clock);
-    let mut derived = derive::derive(content, now);
+    let mut derived = derive::derive_with(content, now, &memory.derived);
     if let Some(trust) = &opened.trust {
         derived.add_pending_alerts(trust);
     }

@@ -193,7 +193,7 @@ pub fn calendar(input: &Input<'_>) -> String {
     let stamp = to_chrono(input.now);
     let mut calendar = Calendar::new();
     calendar.name(&format!("{title}: due dates"));
-    for item in &input.derived.upcoming {
+    for item in input.derived.upcoming.iter() {
         let mut event = Event::new();
         let kind = match item.kind {
             DueKind::CertificateExpiry => "certificate",

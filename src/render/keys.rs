@@ -310,7 +310,7 @@ fn detail_keys(input: &Input<'_>, global: &blake3::Hash, fp: &Fingerprints) -> P
     let rel = &derived.relations;
     // A page's own alerts, as templates find them: `alerts_by_subject["<kind>/<id>"]`.
     let mut alerts_of: BTreeMap<String, Vec<&crate::derive::Alert>> = BTreeMap::new();
-    for alert in &derived.alerts {
+    for alert in derived.alerts.iter() {
         alerts_of
             .entry(format!("{}/{}", alert.subject_kind, alert.subject))
             .or_default()

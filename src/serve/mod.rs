@@ -443,12 +443,7 @@ impl Server {
         };
         let builder = Builder {
             files: crate::source::DirCache::keeping(),
-            memory: std::sync::Mutex::new(pipeline::Memory {
-                parsed: crate::content::ParseCache::keeping(),
-                values: crate::render::ValueCache::keeping(),
-                rows: crate::render::RowCache::keeping(),
-                ..pipeline::Memory::default()
-            }),
+            memory: std::sync::Mutex::new(pipeline::Memory::keeping()),
             origin: config.origin.clone(),
             now: config.now,
             clock: Arc::clone(&config.clock),

@@ -33,6 +33,8 @@ pub struct DirCache {
     /// Paths (relative to the root) that a watcher saw change since the last read, when
     /// it knows that nothing else did: the next read looks only at those.
     only: std::sync::Mutex<Option<Vec<PathBuf>>>,
+    /// The tree the last read gave, which a read of a few changed paths patches.
+    last: std::sync::Mutex<Option<Tree>>,
 }
 
 #[derive(Clone)]
@@ -79,6 +81,7 @@ impl DirCache {
             keep: true,
             seen: std::sync::Mutex::default(),
             only: std::sync::Mutex::default(),
+            last: std::sync::Mutex::default(),
         }
     }
 
@@ -103,15 +106,17 @@ enum Hinted {
 }
 
 /// A read of `root` that looks only at `changed` (relative paths) and files whose times
-/// could not vouch for them last time, taking every other file from `seen`.
+/// could not vouch for them last time, taking every other file from `seen` and patching
+/// `last`, the tree of the last read.
 fn read_changed(
     root: &Path,
     changed: &[PathBuf],
     seen: &mut HashMap<PathBuf, Seen>,
+    last: Option<Tree>,
 ) -> Result<Hinted, SourceError> {
-    if seen.is_empty() {
+    let Some(mut tree) = last.filter(|_| !seen.is_empty()) else {
         return Ok(Hinted::Walk);
-    }
+    };
     let read_at = now_seconds();
     let mut look: Vec<PathBuf> = changed
         .iter()
@@ -134,6 +139,15 @@ fn read_changed(
                 };
                 let file =
                     read_file(&path, Stamp::of(&metadata), seen.get(&path), read_at).map_err(io)?;
+                let Some(relative) = relative_path(root, &path) else {
+                    return Ok(Hinted::Walk);
+                };
+                let same = seen
+                    .get(&path)
+                    .is_some_and(|known| Arc::ptr_eq(&known.blob, &file.blob));
+                if !same {
+                    tree.insert_blob(relative, Arc::clone(&file.blob));
+                }
                 seen.insert(path, file);
             }
             Ok(metadata) if metadata.is_dir() => return Ok(Hinted::Walk),
@@ -143,13 +157,10 @@ fn read_changed(
                 if seen.remove(&path).is_none() && seen.keys().any(|p| p.starts_with(&path)) {
                     return Ok(Hinted::Walk);
                 }
+                if let Some(relative) = relative_path(root, &path) {
+                    tree.remove(&relative);
+                }
             }
-        }
-    }
-    let mut tree = Tree::new();
-    for (path, file) in seen.iter() {
-        if let Some(relative) = relative_path(root, path) {
-            tree.insert_blob(relative, file.blob.clone());
         }
     }
     Ok(Hinted::Read(tree))
@@ -204,10 +215,12 @@ pub fn read_dir_cached(root: &Path, cache: &DirCache) -> Result<Tree, SourceErro
     } else {
         None
     };
+    let last = cache.last.lock().ok().and_then(|mut last| last.take());
     if let Some(changed) = hint
         && let Ok(mut seen) = cache.seen.lock()
-        && let Hinted::Read(tree) = read_changed(root, &changed, &mut seen)?
+        && let Hinted::Read(tree) = read_changed(root, &changed, &mut seen, last)?
     {
+        cache.remember(&tree);
         return Ok(tree);
     }
     let mut files = Vec::new();
@@ -272,7 +285,19 @@ pub fn read_dir_cached(root: &Path, cache: &DirCache) -> Result<Tree, SourceErro
     {
         *kept = seen;
     }
+    cache.remember(&tree);
     Ok(tree)
+}
+
+impl DirCache {
+    /// Keeps a copy of the tree a read gave (sharing its map), for the next read to patch.
+    fn remember(&self, tree: &Tree) {
+        if self.keep
+            && let Ok(mut last) = self.last.lock()
+        {
+            *last = Some(tree.clone());
+        }
+    }
 }
 
 fn is_skipped(path: &Path, root: &Path) -> bool {

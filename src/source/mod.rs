@@ -15,9 +15,21 @@ use std::sync::{Arc, OnceLock};
 pub use dir::{DirCache, read_dir, read_dir_cached};
 
 /// The files of one content tree, sorted by path so every consumer sees the same order.
+/// A copy shares the map until one of them changes (a build keeps the tree it read, to
+/// tell the next build which files changed).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Tree {
-    files: BTreeMap<String, Arc<Blob>>,
+    files: Arc<BTreeMap<String, Arc<Blob>>>,
+}
+
+/// A file that differs between two trees ([`Tree::changes`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Change<'a> {
+    pub path: &'a str,
+    /// The file in the newer tree; `None` if it is gone.
+    pub now: Option<&'a Blob>,
+    /// Whether the older tree had it.
+    pub existed: bool,
 }
 
 /// One file's bytes and, once someone asked for it, their blake3. Shared (not copied)
@@ -67,7 +79,7 @@ impl Tree {
 
     /// Adds or replaces a file with a blob another tree may share.
     pub fn insert_blob(&mut self, path: impl Into<String>, blob: Arc<Blob>) {
-        self.files.insert(path.into(), blob);
+        Arc::make_mut(&mut self.files).insert(path.into(), blob);
     }
 
     pub fn get(&self, path: &str) -> Option<&[u8]> {
@@ -80,7 +92,7 @@ impl Tree {
     }
 
     pub fn remove(&mut self, path: &str) -> Option<Vec<u8>> {
-        self.files.remove(path).map(|blob| {
+        Arc::make_mut(&mut self.files).remove(path).map(|blob| {
             Arc::try_unwrap(blob).map_or_else(|shared| shared.bytes.clone(), |own| own.bytes)
         })
     }
@@ -93,6 +105,70 @@ impl Tree {
     /// Files in path order, as blobs (bytes and hash).
     pub fn blobs(&self) -> impl Iterator<Item = (&str, &Blob)> {
         self.files.iter().map(|(p, b)| (p.as_str(), &**b))
+    }
+
+    /// Files whose path starts with `prefix`, in path order.
+    pub fn under<'a>(&'a self, prefix: &'a str) -> impl Iterator<Item = (&'a str, &'a Blob)> {
+        self.files
+            .range::<str, _>((
+                std::ops::Bound::Included(prefix),
+                std::ops::Bound::Unbounded,
+            ))
+            .take_while(move |(path, _)| path.starts_with(prefix))
+            .map(|(p, b)| (p.as_str(), &**b))
+    }
+
+    /// The files that differ from `self` in `newer` (added, changed or removed), in path
+    /// order. Blobs shared between the trees (a directory read again through a
+    /// [`DirCache`]) are not compared byte by byte.
+    pub fn changes<'a>(&'a self, newer: &'a Tree) -> Vec<Change<'a>> {
+        if Arc::ptr_eq(&self.files, &newer.files) {
+            return Vec::new();
+        }
+        let mut out = Vec::new();
+        let mut old = self.files.iter().peekable();
+        let mut new = newer.files.iter().peekable();
+        loop {
+            let order = match (old.peek(), new.peek()) {
+                (None, None) => break,
+                (Some(_), None) => std::cmp::Ordering::Less,
+                (None, Some(_)) => std::cmp::Ordering::Greater,
+                (Some((a, _)), Some((b, _))) => a.as_str().cmp(b.as_str()),
+            };
+            match order {
+                std::cmp::Ordering::Less => {
+                    if let Some((path, _)) = old.next() {
+                        out.push(Change {
+                            path: path.as_str(),
+                            now: None,
+                            existed: true,
+                        });
+                    }
+                }
+                std::cmp::Ordering::Greater => {
+                    if let Some((path, blob)) = new.next() {
+                        out.push(Change {
+                            path: path.as_str(),
+                            now: Some(&**blob),
+                            existed: false,
+                        });
+                    }
+                }
+                std::cmp::Ordering::Equal => {
+                    if let (Some((_, before)), Some((path, after))) = (old.next(), new.next())
+                        && !Arc::ptr_eq(before, after)
+                        && before.bytes != after.bytes
+                    {
+                        out.push(Change {
+                            path: path.as_str(),
+                            now: Some(&**after),
+                            existed: true,
+                        });
+                    }
+                }
+            }
+        }
+        out
     }
 
     pub fn len(&self) -> usize {
@@ -136,8 +212,44 @@ mod tests {
         );
         assert_eq!(copy.hash("missing"), None);
         tree.insert("hosts/a.yaml", "os: bsd\n");
+        assert_eq!(
+            copy.get("hosts/a.yaml"),
+            Some(&b"os: linux\n"[..]),
+            "copies are independent"
+        );
         assert_eq!(tree.hash("hosts/a.yaml"), Some(blake3::hash(b"os: bsd\n")));
         assert_eq!(copy.hash("hosts/a.yaml"), Some(expected));
         assert_eq!(tree.remove("hosts/a.yaml"), Some(b"os: bsd\n".to_vec()));
+    }
+
+    #[test]
+    fn changes_between_trees_are_the_added_changed_and_removed_files() {
+        let mut old = Tree::new();
+        for (path, text) in [("a", "1"), ("b", "2"), ("c", "3"), ("e", "5")] {
+            old.insert(path, text);
+        }
+        assert!(old.changes(&old.clone()).is_empty());
+        let mut new = old.clone();
+        new.insert("b", "2 changed");
+        new.insert("d", "4");
+        new.remove("e");
+        // Equal bytes in a blob of its own are not a change.
+        new.insert("c", "3");
+        let changes: Vec<(&str, Option<&[u8]>, bool)> = old
+            .changes(&new)
+            .into_iter()
+            .map(|c| (c.path, c.now.map(Blob::bytes), c.existed))
+            .collect();
+        assert_eq!(
+            changes,
+            [
+                ("b", Some(&b"2 changed"[..]), true),
+                ("d", Some(&b"4"[..]), false),
+                ("e", None, true),
+            ]
+        );
+        let under: Vec<&str> = new.under("b").map(|(p, _)| p).collect();
+        assert_eq!(under, ["b"]);
+        assert_eq!(new.under("x").count(), 0);
     }
 }

@@ -1,0 +1,140 @@
+//! Fingerprints of the content, kind by kind: what the memos of later stages are keyed by
+//! (see [`crate::memo`]). A computation that reads the hosts and the services has a stamp
+//! made of their two fingerprints, and is done again only when one of them changes.
+
+use super::load::Kind;
+use super::{Content, Document};
+use crate::memo::{Stamp, Stamper};
+
+/// Two fingerprints of every kind of file: of its files (paths and bytes), and of its
+/// ids alone (which entities exist), for what depends only on that (the list of pages).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stamps {
+    files: [Stamp; Kind::COUNT],
+    ids: [Stamp; Kind::COUNT],
+}
+
+impl Default for Stamps {
+    fn default() -> Self {
+        Self {
+            files: [[0; 32]; Kind::COUNT],
+            ids: [[0; 32]; Kind::COUNT],
+        }
+    }
+}
+
+impl Stamps {
+    /// The fingerprints of every kind of `content`.
+    pub fn of(content: &Content) -> Self {
+        let mut stamps = Self::default();
+        stamps.refresh(content, &Kind::ALL);
+        stamps
+    }
+
+    /// Computes the fingerprints of `kinds` again (the others are known unchanged).
+    pub fn refresh(&mut self, content: &Content, kinds: &[Kind]) {
+        use rayon::prelude::*;
+        let fresh: Vec<(Kind, Stamp, Stamp)> = kinds
+            .par_iter()
+            .map(|&kind| {
+                let (files, ids) = kind_stamps(content, kind);
+                (kind, files, ids)
+            })
+            .collect();
+        for (kind, files, ids) in fresh {
+            self.files[kind.index()] = files;
+            self.ids[kind.index()] = ids;
+        }
+    }
+
+    /// The fingerprint of the files of `kind`: their paths and their bytes.
+    pub fn files(&self, kind: Kind) -> &Stamp {
+        &self.files[kind.index()]
+    }
+
+    /// The fingerprint of the ids of `kind`: which entities exist.
+    pub fn ids(&self, kind: Kind) -> &Stamp {
+        &self.ids[kind.index()]
+    }
+
+    /// Adds the file fingerprints of `kinds` to `stamper`.
+    pub fn add(&self, stamper: &mut Stamper, kinds: &[Kind]) {
+        for kind in kinds {
+            stamper.stamp(self.files(*kind));
+        }
+    }
+}
+
+fn kind_stamps(content: &Content, kind: Kind) -> (Stamp, Stamp) {
+    fn docs<T>(content: &Content, docs: &[Document<T>], kind: Kind) -> (Stamp, Stamp) {
+        let mut files = Stamper::new(kind.name());
+        let mut ids = Stamper::new(kind.name());
+        for doc in docs {
+            files.text(&doc.path);
+            let hash = content
+                .files
+                .hash(doc.file())
+                .unwrap_or_else(|| blake3::hash(content.files.text(doc.file()).as_bytes()));
+            files.hash(&hash);
+            ids.text(&doc.path);
+        }
+        (files.finish(), ids.finish())
+    }
+    match kind {
+        Kind::Config => docs(content, content.config.as_slice(), kind),
+        Kind::Policy => docs(content, content.policy.as_slice(), kind),
+        Kind::Host => docs(content, &content.hosts, kind),
+        Kind::Certificate => docs(content, &content.certificates, kind),
+        Kind::Domain => docs(content, &content.domains, kind),
+        Kind::Module => docs(content, &content.modules, kind),
+        Kind::Release => docs(content, &content.releases, kind),
+        Kind::Procedure => docs(content, &content.procedures, kind),
+        Kind::LogEntry => docs(content, &content.logbook, kind),
+        Kind::Ticket => docs(content, &content.tickets, kind),
+        Kind::Service => docs(content, &content.services, kind),
+        Kind::Site => docs(content, &content.sites, kind),
+        Kind::Feature => docs(content, &content.features, kind),
+        Kind::AccountSet => docs(content, &content.account_sets, kind),
+        Kind::Overrides => docs(content, content.overrides.as_slice(), kind),
+        Kind::News => docs(content, &content.news, kind),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::Tree;
+
+    fn load(files: &[(&str, &str)]) -> Content {
+        let mut tree = Tree::new();
+        for (path, text) in files {
+            tree.insert(*path, *text);
+        }
+        crate::content::load(&tree).content
+    }
+
+    #[test]
+    fn a_kind_s_stamps_change_with_its_files_and_ids_only() {
+        let base = [
+            ("glassroom.yaml", "title: T\n"),
+            ("hosts/a.yaml", "os: linux\n"),
+            ("hosts/b.yaml", "os: bsd\n"),
+            ("modules/m.yaml", "kind: custom\n"),
+        ];
+        let stamps = Stamps::of(&load(&base));
+        let mut edited = base;
+        edited[1] = ("hosts/a.yaml", "os: plan9\n");
+        let after = Stamps::of(&load(&edited));
+        assert_ne!(after.files(Kind::Host), stamps.files(Kind::Host));
+        assert_eq!(after.ids(Kind::Host), stamps.ids(Kind::Host));
+        assert_eq!(after.files(Kind::Module), stamps.files(Kind::Module));
+        assert_eq!(after.files(Kind::Config), stamps.files(Kind::Config));
+        let fewer = Stamps::of(&load(&[base[0], base[1], base[3]]));
+        assert_ne!(fewer.ids(Kind::Host), stamps.ids(Kind::Host));
+        // Refreshing one kind gives what computing all of them gives.
+        let content = load(&edited);
+        let mut refreshed = stamps;
+        refreshed.refresh(&content, &[Kind::Host]);
+        assert_eq!(refreshed, Stamps::of(&content));
+    }
+}
