@@ -120,6 +120,18 @@ impl<T: Send + Sync + 'static> Memo<T> {
         Got { value, fresh: true }
     }
 
+    /// Remembers `value` as the one for `stamp` (for a value made outside [`Memo::get`]).
+    pub fn set(&self, stamp: Stamp, value: T) {
+        if !self.keeping {
+            return;
+        }
+        if let Ok(mut slot) = self.slot.lock()
+            && let Some((_, old)) = slot.replace((stamp, Arc::new(value)))
+        {
+            crate::defer::drop_later(old);
+        }
+    }
+
     /// The remembered value and its stamp, if any.
     pub fn peek(&self) -> Option<(Stamp, Arc<T>)> {
         self.slot.lock().ok().and_then(|slot| slot.clone())

@@ -25,6 +25,19 @@ fn clock() -> Option<&'static Clock> {
         .as_ref()
 }
 
+/// Whether each page's rendering time is wanted too (`GLASSROOM_TIMINGS=pages`).
+pub fn pages() -> bool {
+    static PAGES: OnceLock<bool> = OnceLock::new();
+    *PAGES.get_or_init(|| std::env::var_os("GLASSROOM_TIMINGS").is_some_and(|v| v == "pages"))
+}
+
+/// Notes how long rendering the page `path` took.
+pub fn page(path: &str, took: std::time::Duration) {
+    if pages() {
+        eprintln!("timing: page {path} {:.2} ms", took.as_secs_f64() * 1000.0);
+    }
+}
+
 /// Notes that the phase `label` just ended.
 pub fn mark(label: &str) {
     let Some(clock) = clock() else { return };

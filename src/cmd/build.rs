@@ -28,7 +28,7 @@ pub fn run(args: &BuildArgs) -> Result<Outcome, Box<dyn std::error::Error>> {
     };
     crate::timings::mark("read the build cache");
     let bar = ProgressBar::new();
-    let built = pipeline::build_into(&opened, args.now, clock, &bar, &staging, &memory);
+    let built = pipeline::build_into(&opened, args.now, clock, &bar, &staging, &memory, true);
     bar.finish();
     let built = match built {
         Ok(built) => built,

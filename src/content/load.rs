@@ -277,7 +277,10 @@ pub fn load_cached(tree: &Tree, pending: &BTreeMap<String, String>, cache: &Pars
                     crate::timings::mark("patch the content");
                     return finish(loaded, tree, pending, cache);
                 }
-                Err((state, content)) => (Some(content), Some(state)),
+                Err(back) => {
+                    let (state, content) = *back;
+                    (Some(content), Some(state))
+                }
             }
         }
         (state, content) => (content, state),
@@ -445,6 +448,7 @@ fn load_all(tree: &Tree, mut known: Entries) -> (Content, DeclaredIds, Diagnosti
     sort_by_id(&mut content);
     content.files = files;
     content.stamps = super::Stamps::of(&content);
+    content.generation = super::next_generation();
 
     if content.config.is_none() && tree.get(CONFIG_PATH).is_none() {
         diagnostics.push(
@@ -502,10 +506,14 @@ struct Patch<'t> {
 /// in place; `Err` gives everything back when that is not the way to load `tree`: a
 /// changed file fails to parse or decode (the ordinary load reports it), is not where
 /// content belongs, or is the configuration or the policy (which everything reads).
-fn patch(state: State, mut content: Content, tree: &Tree) -> Result<Patched, (State, Content)> {
+fn patch(
+    state: State,
+    mut content: Content,
+    tree: &Tree,
+) -> Result<Patched, Box<(State, Content)>> {
     let changes = state.tree.changes(tree);
     if changes.len() > MAX_PATCHED_FILES {
-        return Err((state, content));
+        return Err(Box::new((state, content)));
     }
     let mut patches = Vec::new();
     let mut next_file = content.files.len();
@@ -513,7 +521,7 @@ fn patch(state: State, mut content: Content, tree: &Tree) -> Result<Patched, (St
         let (kind, id) = match classify(change.path) {
             Classified::Ignored => continue,
             Classified::Content(Kind::Config | Kind::Policy, _) | Classified::Misplaced(_) => {
-                return Err((state, content));
+                return Err(Box::new((state, content)));
             }
             Classified::Content(kind, id) => (kind, id),
         };
@@ -522,13 +530,13 @@ fn patch(state: State, mut content: Content, tree: &Tree) -> Result<Patched, (St
             .then(|| file_of(&content, kind, &id, change.path))
             .flatten();
         if change.existed && file.is_none() {
-            return Err((state, content));
+            return Err(Box::new((state, content)));
         }
         let parsed = match change.now {
             None => None,
             Some(blob) => {
                 let Ok(text) = std::str::from_utf8(blob.bytes()) else {
-                    return Err((state, content));
+                    return Err(Box::new((state, content)));
                 };
                 let file_id = file.unwrap_or_else(|| {
                     next_file += 1;
@@ -544,7 +552,7 @@ fn patch(state: State, mut content: Content, tree: &Tree) -> Result<Patched, (St
                 };
                 match parse_job(&job, text) {
                     Ok(parsed) => Some((parsed, shared)),
-                    Err(_) => return Err((state, content)),
+                    Err(_) => return Err(Box::new((state, content))),
                 }
             }
         };
@@ -774,10 +782,10 @@ impl ParseCache {
             crate::defer::drop_later(content);
             return;
         }
-        if let Ok(mut slot) = self.content.lock() {
-            if let Some(old) = slot.replace(content) {
-                crate::defer::drop_later(old);
-            }
+        if let Ok(mut slot) = self.content.lock()
+            && let Some(old) = slot.replace(content)
+        {
+            crate::defer::drop_later(old);
         }
     }
 

@@ -60,6 +60,17 @@ pub struct Content {
     pub news: Vec<Document<News>>,
     /// Fingerprints of every kind's files, for the memos of later stages.
     pub stamps: Stamps,
+    /// Which numbering of files this content has: a load that numbers the files afresh
+    /// takes a new generation, a load that patches the previous content keeps it (file
+    /// ids of unchanged files stay what they were), so a memo that remembers file ids
+    /// can tell whether they still mean the same files.
+    pub generation: u64,
+}
+
+/// A generation no other load in this process had.
+pub(crate) fn next_generation() -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }
 
 /// The result of loading: the content and what is wrong with it.

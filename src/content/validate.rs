@@ -15,6 +15,9 @@ use crate::diag::{Diagnostic, Origin, suggest};
 use crate::memo::{Memo, Stamper};
 use crate::trust::policy;
 
+/// Checks that add what they find to the list.
+type Check<'c> = Box<dyn Fn(&mut Vec<Diagnostic>) + Sync + 'c>;
+
 /// One group of checks: a name (for its stamp), what it reads, and the checks.
 struct Group<'c> {
     name: &'static str,
@@ -22,7 +25,7 @@ struct Group<'c> {
     files: &'static [Kind],
     /// Kinds whose ids alone the checks read.
     ids: &'static [Kind],
-    check: Box<dyn Fn(&mut Vec<Diagnostic>) + Sync + 'c>,
+    check: Check<'c>,
 }
 
 /// How many groups [`validate`] runs.
@@ -66,7 +69,7 @@ pub fn validate_with(
         name: &'static str,
         files: &'static [Kind],
         ids: &'static [Kind],
-        check: Box<dyn Fn(&mut Vec<Diagnostic>) + Sync + 'c>,
+        check: Check<'c>,
     ) -> Group<'c> {
         Group {
             name,

@@ -41,6 +41,11 @@ pub struct Relations {
     pub certificates_by_procedure: Arc<Index>,
     /// Logbook entry → its direct replies, oldest first.
     pub replies: Arc<Index>,
+    /// Host → its open (or in progress) tickets, by id: what the host pages and list
+    /// show and count.
+    pub open_tickets_by_host: Arc<Index>,
+    /// Module → its open (or in progress) tickets, by id.
+    pub open_tickets_by_module: Arc<Index>,
 }
 
 /// One join: its field name, the kinds it reads and how it is made.
@@ -51,7 +56,7 @@ pub struct Join {
 }
 
 /// Every join of [`Relations`], in field order.
-pub const JOINS: [Join; 10] = [
+pub const JOINS: [Join; 12] = [
     Join {
         name: "services_by_host",
         reads: &[Kind::Host, Kind::Service],
@@ -146,6 +151,42 @@ pub const JOINS: [Join; 10] = [
         reads: &[Kind::LogEntry],
         make: replies,
     },
+    Join {
+        name: "open_tickets_by_host",
+        reads: &[Kind::Host, Kind::Ticket],
+        make: |content| {
+            join(
+                &content.hosts,
+                content
+                    .tickets
+                    .iter()
+                    .filter(|t| t.data.status.value.is_open())
+                    .flat_map(|t| {
+                        t.data
+                            .hosts
+                            .iter()
+                            .map(move |h| (h.as_str(), t.id.as_str()))
+                    }),
+            )
+        },
+    },
+    Join {
+        name: "open_tickets_by_module",
+        reads: &[Kind::Module, Kind::Ticket],
+        make: |content| {
+            join(
+                &content.modules,
+                content
+                    .tickets
+                    .iter()
+                    .filter(|t| t.data.status.value.is_open())
+                    .filter_map(|t| {
+                        let module = t.data.module.as_ref()?;
+                        Some((module.as_str(), t.id.as_str()))
+                    }),
+            )
+        },
+    },
 ];
 
 /// Computes every join.
@@ -192,6 +233,8 @@ pub fn relations_with(
         entries_by_procedure: take(7),
         certificates_by_procedure: take(8),
         replies: take(9),
+        open_tickets_by_host: take(10),
+        open_tickets_by_module: take(11),
     };
     (relations, stamps)
 }
@@ -397,6 +440,8 @@ mod tests {
         assert_eq!(relations.certificates_by_host["db1"], ids(&[]));
         assert_eq!(relations.tickets_by_host["web1"], ids(&["t1", "t2"]));
         assert_eq!(relations.tickets_by_host["db1"], ids(&["t2"]));
+        assert_eq!(relations.open_tickets_by_host["web1"], ids(&["t1"]));
+        assert_eq!(relations.open_tickets_by_host["db1"], ids(&[]));
     }
 
     #[test]
@@ -408,6 +453,8 @@ mod tests {
         );
         assert_eq!(relations.releases_by_module["lib"], ids(&[]));
         assert_eq!(relations.tickets_by_module["shop"], ids(&["t1", "t2"]));
+        assert_eq!(relations.open_tickets_by_module["shop"], ids(&["t1"]));
+        assert_eq!(relations.open_tickets_by_module["lib"], ids(&[]));
         assert_eq!(relations.tickets_by_release["shop-2"], ids(&["t2"]));
         assert_eq!(relations.tickets_by_release["shop-1"], ids(&[]));
     }

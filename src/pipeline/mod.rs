@@ -16,15 +16,18 @@ pub use open::{Opened, Source, open, open_cached};
 
 /// A built site, ready to be written or served.
 pub struct Built {
-    /// Output path → bytes (empty when the files went to a sink instead).
+    /// Output path → bytes (empty when the files went to a sink instead): every file of
+    /// the site if `complete`, else the files that changed since the build that last used
+    /// the same [`Memory`].
     pub files: render::Output,
-    /// Pages not rendered because the previous build's are the same ([`build_reusing`]),
-    /// in no particular order.
-    pub reused: Vec<String>,
-    /// The key of every keyed page, to reuse pages in the next build ([`build_reusing`]).
-    pub keys: render::keys::PageKeys,
-    /// How many files were produced.
+    /// Files of that earlier build the site no longer has (only when not `complete`).
+    pub removed: Vec<String>,
+    /// Whether the files are the whole site.
+    pub complete: bool,
+    /// How many files went to the sink (written or reused).
     pub count: usize,
+    /// How many pages were rendered.
+    pub pages: usize,
     /// The moment it was built for.
     pub now: Moment,
     pub alerts: usize,
@@ -36,25 +39,21 @@ pub struct Built {
 }
 
 /// Work earlier builds already did, for a build to skip: all empty for a one-off build.
-/// The preview server keeps one between rebuilds; `glassroom build` fills `markdown`
-/// from its cache on disk.
+/// The preview server keeps one between rebuilds ([`Memory::keeping`]); `glassroom
+/// build` fills `markdown` from its cache on disk.
 #[derive(Default)]
 pub struct Memory {
-    /// Files parsed before, by path and content hash.
+    /// The previous load: its content, check findings and tree.
     pub parsed: content::ParseCache,
     /// What earlier derivations computed.
     pub derived: derive::Memos,
+    /// What earlier builds rendered: the theme, the template context, page groups and
+    /// their keys, the other outputs.
+    pub render: render::Memos,
     /// Markdown bodies rendered before.
     pub markdown: render::markdown_cache::Cache,
-    /// Entity views made into template values before.
-    pub values: render::ValueCache,
-    /// The keys of the pages of an earlier build whose files the caller still has
-    /// ([`build_reusing`]).
-    pub keys: render::keys::PageKeys,
     /// The last flag bundle published, by the fingerprint of the files it came from.
     pub flags: KeptBundle,
-    /// Rows of the ticket list rendered before.
-    pub rows: render::RowCache,
 }
 
 impl Memory {
@@ -63,64 +62,49 @@ impl Memory {
         Self {
             parsed: content::ParseCache::keeping(),
             derived: derive::Memos::keeping(),
-            values: render::ValueCache::keeping(),
-            rows: render::RowCache::keeping(),
+            render: render::Memos::keeping(),
             ..Self::default()
         }
     }
 }
 
 /// A published flag bundle and the fingerprint of its inputs ([`flag_inputs`]).
-pub type KeptBundle = std::sync::Mutex<Option<(blake3::Hash, crate::flags::Published)>>;
+pub type KeptBundle = std::sync::Mutex<Option<(crate::memo::Stamp, crate::flags::Published)>>;
 
 /// The fingerprint of everything a flag bundle is compiled from: the feature, account
-/// set and override files (their paths and the hashes of their bytes).
-fn flag_inputs(content: &content::Content, tree: &crate::source::Tree) -> blake3::Hash {
-    let mut hasher = blake3::Hasher::new();
-    hasher.update(env!("CARGO_PKG_VERSION").as_bytes());
-    let paths = content
-        .features
-        .iter()
-        .map(|d| ("feature", &d.path))
-        .chain(
-            content
-                .account_sets
-                .iter()
-                .map(|d| ("account_set", &d.path)),
-        )
-        .chain(content.overrides.iter().map(|d| ("overrides", &d.path)));
-    for (kind, path) in paths {
-        for part in [kind, path.as_str()] {
-            hasher.update(&(part.len() as u64).to_le_bytes());
-            hasher.update(part.as_bytes());
-        }
-        let hash = tree.hash(path).unwrap_or_else(|| blake3::hash(b""));
-        hasher.update(hash.as_bytes());
-    }
-    hasher.finalize()
+/// set and override files.
+fn flag_inputs(content: &content::Content) -> crate::memo::Stamp {
+    use content::Kind;
+    let mut stamp = crate::memo::Stamper::new("flag bundle");
+    content.stamps.add(
+        &mut stamp,
+        &[Kind::Feature, Kind::AccountSet, Kind::Overrides],
+    );
+    stamp.finish()
 }
 
 /// The published flag bundle of `content`, taken from `memory` when its inputs are the
-/// ones it was compiled from, and left there for the next build.
+/// ones it was compiled from, and left there for the next build; with the bundle
+/// `memory` held before, if it was another.
 fn flag_bundle(
     content: &content::Content,
-    tree: &crate::source::Tree,
     memory: &KeptBundle,
-) -> crate::flags::Published {
-    let inputs = flag_inputs(content, tree);
+) -> (crate::flags::Published, Option<crate::flags::Published>) {
+    let inputs = flag_inputs(content);
     let mut kept = memory.lock().ok();
     if let Some((_, published)) = kept
         .as_deref()
         .and_then(Option::as_ref)
         .filter(|(seen, _)| *seen == inputs)
     {
-        return published.clone();
+        return (published.clone(), Some(published.clone()));
     }
     let published = crate::flags::Bundle::compile(content).publish();
-    if let Some(kept) = kept.as_deref_mut() {
-        *kept = Some((inputs, published.clone()));
-    }
-    published
+    let previous = kept
+        .as_deref_mut()
+        .and_then(|kept| kept.replace((inputs, published.clone())))
+        .map(|(_, previous)| previous);
+    (published, previous)
 }
 
 /// Why a build produced nothing.
@@ -130,34 +114,42 @@ pub struct Failed {
     pub sources: Files,
 }
 
-/// Builds the site of an opened repository into memory. `now` defaults to the commit's
-/// time (so the same commit always gives the same bytes), else `clock`.
+/// Builds the whole site of an opened repository into memory. `now` defaults to the
+/// commit's time (so the same commit always gives the same bytes), else `clock`.
 pub fn build(
     opened: &Opened,
     now: Option<Moment>,
     clock: i64,
     progress: &dyn Progress,
 ) -> Result<Built, Failed> {
-    build_reusing(opened, now, clock, progress, &Memory::default())
+    let sink = std::sync::Mutex::new(render::Output::new());
+    let mut built = build_into(
+        opened,
+        now,
+        clock,
+        progress,
+        &sink,
+        &Memory::default(),
+        true,
+    )?;
+    built.files = sink.into_inner().unwrap_or_default();
+    Ok(built)
 }
 
-/// Like [`build`], skipping what `memory` holds: unchanged files are not parsed again,
-/// unchanged bodies not rendered again, and pages whose inputs have the keys they had in
-/// `memory.keys` are not rendered but listed in `reused`, for the caller to take from
-/// the earlier build.
-pub fn build_reusing(
+/// Like [`build`], skipping what `memory` holds (the preview server's way): unless
+/// `complete`, only the files that changed since the last build with the same `memory`
+/// are made and returned, with the paths that are gone. The caller holds that build's
+/// output; `complete` asks for every file (when it does not, as after a failed build).
+pub fn rebuild(
     opened: &Opened,
     now: Option<Moment>,
     clock: i64,
-    progress: &dyn Progress,
     memory: &Memory,
+    complete: bool,
 ) -> Result<Built, Failed> {
-    let sink = render::Reusing::new(&memory.keys);
-    let mut built = build_into(opened, now, clock, progress, &sink, memory)?;
-    let collected = sink.into_collected();
-    built.count = collected.files.len() + collected.reused.len();
-    built.files = collected.files;
-    built.reused = collected.reused;
+    let sink = std::sync::Mutex::new(render::Output::new());
+    let mut built = build_into(opened, now, clock, &render::Quiet, &sink, memory, complete)?;
+    built.files = sink.into_inner().unwrap_or_default();
     Ok(built)
 }
 
@@ -190,8 +182,8 @@ impl render::Sink for Counting<'_> {
 }
 
 /// Builds the site, handing every file to `sink` as soon as it is ready (a staging
-/// directory, for `glassroom build`), so the whole site is never held in memory.
-/// `memory` holds work earlier builds did (its page keys are the sink's business).
+/// directory, for `glassroom build`), so the whole site is never held in memory; only
+/// the changed files unless `complete` (see [`rebuild`]).
 pub fn build_into(
     opened: &Opened,
     now: Option<Moment>,
@@ -199,6 +191,7 @@ pub fn build_into(
     progress: &dyn Progress,
     sink: &dyn render::Sink,
     memory: &Memory,
+    complete: bool,
 ) -> Result<Built, Failed> {
     let sink = Counting {
         inner: sink,
@@ -216,18 +209,30 @@ pub fn build_into(
     }
     let content = loaded.content;
     let outcome = derive_and_render(
-        opened, &content, now, clock, progress, &sink, memory, sources,
+        opened, &content, now, clock, progress, &sink, memory, sources, complete,
     );
-    // The documents go back to the parse cache, for the next build to take unchanged.
+    // The content goes back to the parse cache, for the next build to patch.
     memory.parsed.keep(content);
-    let (sources, derived, keys) = outcome?;
+    let (sources, derived, rendered) = match outcome {
+        Ok(done) => done,
+        Err(failed) => {
+            // Nothing of this build reaches the caller's output: the next build must
+            // not take anything as already there.
+            memory.render.forget_output();
+            if let Ok(mut flags) = memory.flags.lock() {
+                *flags = None;
+            }
+            return Err(failed);
+        }
+    };
     let alerts = derived.alerts.len();
     crate::defer::drop_later(derived);
     Ok(Built {
         files: render::Output::new(),
-        reused: Vec::new(),
-        keys,
+        removed: rendered.removed,
+        complete,
         count: sink.count.load(std::sync::atomic::Ordering::Relaxed),
+        pages: rendered.pages,
         now: derived_now(opened, now, clock),
         alerts,
         trust: opened.trust.clone(),
@@ -253,7 +258,8 @@ fn derive_and_render(
     sink: &dyn render::Sink,
     memory: &Memory,
     mut sources: Files,
-) -> Result<(Files, derive::Derived, render::keys::PageKeys), Failed> {
+    complete: bool,
+) -> Result<(Files, derive::Derived, render::Rendered), Failed> {
     let now = derived_now(opened, now, clock);
     let mut derived = derive::derive_with(content, now, &memory.derived);
     if let Some(trust) = &opened.trust {
@@ -267,12 +273,17 @@ fn derive_and_render(
         now,
         preview: opened.preview,
         trust: opened.trust.as_ref(),
+        trust_stamp: opened
+            .trust
+            .as_ref()
+            .map(derive::value_stamp)
+            .unwrap_or_default(),
         markdown: &memory.markdown,
-        values: &memory.values,
-        rows: &memory.rows,
+        memos: &memory.render,
+        complete,
     };
-    let keys = match render::render_into(&input, &mut sources, progress, sink) {
-        Ok(keys) => keys,
+    let mut rendered = match render::render_into(&input, &mut sources, progress, sink) {
+        Ok(rendered) => rendered,
         Err(problems) => {
             let mut diagnostics = Diagnostics::default();
             diagnostics.extend(problems);
@@ -282,23 +293,33 @@ fn derive_and_render(
             });
         }
     };
-    // The flag bundle, from the same (approved) content as the pages.
     crate::timings::mark("render");
-    for (path, bytes) in flag_bundle(content, &opened.tree, &memory.flags).files() {
-        if let Err(err) = sink.put(&path, bytes) {
-            let mut diagnostics = Diagnostics::default();
-            diagnostics.push(crate::diag::Diagnostic::error(
-                "output",
-                format!("cannot write `{path}`: {err}"),
-            ));
-            return Err(Failed {
-                diagnostics,
-                sources,
-            });
+    // The flag bundle, from the same (approved) content as the pages.
+    let (bundle, previous) = flag_bundle(content, &memory.flags);
+    let incremental = memory.render.is_keeping() && !complete;
+    let unchanged = previous.as_ref().is_some_and(|p| p.sha256 == bundle.sha256);
+    if !(incremental && unchanged) {
+        for (path, bytes) in bundle.files() {
+            if let Err(err) = sink.put(&path, bytes) {
+                let mut diagnostics = Diagnostics::default();
+                diagnostics.push(crate::diag::Diagnostic::error(
+                    "output",
+                    format!("cannot write `{path}`: {err}"),
+                ));
+                return Err(Failed {
+                    diagnostics,
+                    sources,
+                });
+            }
+        }
+        if let Some(previous) = previous.filter(|p| incremental && p.sha256 != bundle.sha256) {
+            rendered
+                .removed
+                .push(format!("flags/{}.json", previous.sha256));
         }
     }
     crate::timings::mark("flag bundle");
-    Ok((sources, derived, keys))
+    Ok((sources, derived, rendered))
 }
 
 #[cfg(test)]
@@ -326,7 +347,7 @@ mod tests {
         let bundle = |files: &[(&str, &str)]| {
             let tree = tree(files);
             let loaded = content::load(&tree);
-            let published = flag_bundle(&loaded.content, &tree, &memory);
+            let (published, _) = flag_bundle(&loaded.content, &memory);
             let clean = crate::flags::Bundle::compile(&loaded.content).publish();
             assert_eq!(published, clean, "{files:?}");
             published

@@ -1,19 +1,24 @@
-//! The data every template sees (tera's global context) and the JSON API, computed once
-//! per build: entity views with rendered Markdown, groupings and charts.
+//! The data every template sees (tera's global context) and the JSON API.
+//!
+//! Each part of the context is a template value made from a few kinds of content or
+//! derived data, kept in [`Values`] with the fingerprints of what it was made from: a
+//! rebuild makes again only the parts whose inputs changed, and a changed kind of
+//! entity is patched entity by entity (a changed ticket converts one ticket, not four
+//! thousand). The API's items are kept the same way, as the bytes they have in the file.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::Mutex;
+use std::sync::Arc;
 
 use rayon::prelude::*;
 use serde::Serialize;
 
 use super::Input;
 use super::charts::{self, Row};
-use super::markdown_cache;
 use super::theme::human_duration;
 use crate::content::types::{FlagType, FlagValue, Moment};
-use crate::content::{self, Content, Document, LogEntry, Ticket};
+use crate::content::{self, Content, Document, Kind, LogEntry, Ticket};
 use crate::derive::{self, Derived, Operation, Plan};
+use crate::memo::{Memo, Stamp, Stamper};
 
 /// An entity as templates and the API see it: its fields, plus id, file, URL and body.
 #[derive(Serialize)]
@@ -28,49 +33,171 @@ pub struct View<'a, T: Serialize> {
     /// The Markdown body (empty for YAML kinds).
     pub body: &'a str,
     /// The body as sanitised HTML.
-    pub body_html: std::sync::Arc<str>,
+    pub body_html: Arc<str>,
     /// The body's first paragraph as plain text.
-    pub summary: std::sync::Arc<str>,
-    /// The blake3 of the source file: a view is a function of its file alone.
-    #[serde(skip)]
-    pub hash: Option<blake3::Hash>,
+    pub summary: Arc<str>,
 }
 
-impl<T: Serialize> View<'_, T> {
-    /// The hash of the file the view was made from, as the tree has it.
-    fn file_hash(&self, tree: &crate::source::Tree) -> Option<blake3::Hash> {
-        self.hash.or_else(|| tree.hash(self.path))
+/// The view of one document, its body rendered through the build's Markdown cache.
+pub fn view<'a, T: Serialize>(doc: &'a Document<T>, dir: &str, input: &Input<'_>) -> View<'a, T> {
+    let rendered = if doc.body.trim().is_empty() {
+        super::markdown_cache::Rendered::default()
+    } else {
+        input
+            .markdown
+            .render_file(input.content.files.hash(doc.file()), &doc.body)
+    };
+    View {
+        id: &doc.id,
+        path: &doc.path,
+        url: format!("{dir}/{}.html", doc.id),
+        data: &doc.data,
+        body: &doc.body,
+        body_html: rendered.html,
+        summary: rendered.summary,
     }
 }
 
-fn views<'a, T: Serialize + Sync>(
-    docs: &'a [Document<T>],
-    dir: &str,
-    input: &Input<'_>,
-) -> BTreeMap<&'a str, View<'a, T>> {
-    let markdown = input.markdown;
-    docs.par_iter()
-        .map(|doc| {
-            let rendered = if doc.body.trim().is_empty() {
-                markdown_cache::Rendered::default()
-            } else {
-                markdown.render_file(input.content.files.hash(doc.file()), &doc.body)
-            };
-            let view = View {
-                id: &doc.id,
-                path: &doc.path,
-                url: format!("{dir}/{}.html", doc.id),
-                data: &doc.data,
-                body: &doc.body,
-                body_html: rendered.html,
-                summary: rendered.summary,
-                hash: input.content.files.hash(doc.file()),
-            };
-            (doc.id.as_str(), view)
-        })
-        .collect::<Vec<_>>()
-        .into_iter()
-        .collect()
+/// A kind of entity as the context and the API name it: the context's map and the API's
+/// `api/<name>.json`, and the directory of its pages.
+#[derive(Debug, Clone, Copy)]
+pub struct Entity {
+    pub name: &'static str,
+    pub kind: Kind,
+    pub dir: &'static str,
+}
+
+/// Every kind of entity with pages, in the order of the context and the API.
+pub const ENTITIES: [Entity; 13] = [
+    Entity {
+        name: "hosts",
+        kind: Kind::Host,
+        dir: "hosts",
+    },
+    Entity {
+        name: "certificates",
+        kind: Kind::Certificate,
+        dir: "certificates",
+    },
+    Entity {
+        name: "domains",
+        kind: Kind::Domain,
+        dir: "domains",
+    },
+    Entity {
+        name: "modules",
+        kind: Kind::Module,
+        dir: "modules",
+    },
+    Entity {
+        name: "releases",
+        kind: Kind::Release,
+        dir: "releases",
+    },
+    Entity {
+        name: "procedures",
+        kind: Kind::Procedure,
+        dir: "procedures",
+    },
+    Entity {
+        name: "logbook",
+        kind: Kind::LogEntry,
+        dir: "logbook",
+    },
+    Entity {
+        name: "tickets",
+        kind: Kind::Ticket,
+        dir: "tickets",
+    },
+    Entity {
+        name: "services",
+        kind: Kind::Service,
+        dir: "services",
+    },
+    Entity {
+        name: "sites",
+        kind: Kind::Site,
+        dir: "sites",
+    },
+    Entity {
+        name: "features",
+        kind: Kind::Feature,
+        dir: "flags/features",
+    },
+    Entity {
+        name: "account_sets",
+        kind: Kind::AccountSet,
+        dir: "flags/account_sets",
+    },
+    Entity {
+        name: "news",
+        kind: Kind::News,
+        dir: "news",
+    },
+];
+
+/// The documents of one kind, whatever their type, as the context and the API use them.
+pub trait Docs: Sync {
+    fn count(&self) -> usize;
+    fn id(&self, index: usize) -> &str;
+    /// The blake3 of the document's file: a view is a function of its file alone.
+    fn hash(&self, index: usize, files: &crate::diag::Files) -> blake3::Hash;
+    /// The document's view as a template value.
+    fn value(&self, index: usize, dir: &str, input: &Input<'_>) -> tera::TeraResult<tera::Value>;
+    /// The document's item of `api/<kind>.json`, as it stands in the file.
+    fn item(&self, index: usize, dir: &str, input: &Input<'_>) -> Vec<u8>;
+}
+
+impl<T: Serialize + Sync> Docs for Vec<Document<T>> {
+    fn count(&self) -> usize {
+        self.len()
+    }
+
+    fn id(&self, index: usize) -> &str {
+        self.get(index).map_or("", |d| d.id.as_str())
+    }
+
+    fn hash(&self, index: usize, files: &crate::diag::Files) -> blake3::Hash {
+        self.get(index)
+            .and_then(|d| files.hash(d.file()))
+            .unwrap_or_else(|| blake3::hash(b""))
+    }
+
+    fn value(&self, index: usize, dir: &str, input: &Input<'_>) -> tera::TeraResult<tera::Value> {
+        match self.get(index) {
+            Some(doc) => tera::Value::try_from_serializable(&view(doc, dir, input)),
+            None => Ok(tera::Value::none()),
+        }
+    }
+
+    fn item(&self, index: usize, dir: &str, input: &Input<'_>) -> Vec<u8> {
+        self.get(index)
+            .map(|doc| item_bytes(&view(doc, dir, input)))
+            .unwrap_or_default()
+    }
+}
+
+static NO_DOCS: Vec<Document<content::News>> = Vec::new();
+
+/// The documents of an entity kind.
+pub fn docs(content: &Content, kind: Kind) -> &dyn Docs {
+    match kind {
+        Kind::Host => &content.hosts,
+        Kind::Certificate => &content.certificates,
+        Kind::Domain => &content.domains,
+        Kind::Module => &content.modules,
+        Kind::Release => &content.releases,
+        Kind::Procedure => &content.procedures,
+        Kind::LogEntry => &content.logbook,
+        Kind::Ticket => &content.tickets,
+        Kind::Service => &content.services,
+        Kind::Site => &content.sites,
+        Kind::Feature => &content.features,
+        Kind::AccountSet => &content.account_sets,
+        Kind::News => &content.news,
+        // Not entities with pages: never asked for.
+        Kind::Config | Kind::Policy | Kind::Overrides => &NO_DOCS,
+    }
 }
 
 #[derive(Serialize)]
@@ -80,6 +207,18 @@ pub struct SiteInfo<'a> {
     pub base_url: Option<&'a str>,
     pub preview: bool,
     pub generator: &'static str,
+}
+
+/// The site's title, description and base URL, as templates see them.
+pub fn site_info<'a>(input: &Input<'a>) -> SiteInfo<'a> {
+    let config = input.content.config.as_ref().map(|c| &c.data);
+    SiteInfo {
+        title: config.map_or("glassroom", |c| c.title.as_str()),
+        description: config.and_then(|c| c.description.as_deref()),
+        base_url: config.and_then(|c| c.base_url.as_ref()).map(|u| u.as_str()),
+        preview: input.preview,
+        generator: concat!("glassroom ", env!("CARGO_PKG_VERSION")),
+    }
 }
 
 /// Tickets grouped for the ticket lists: key → ticket ids (sorted by priority, then id).
@@ -138,54 +277,6 @@ pub struct Charts {
     pub time_to_close_by_module: String,
 }
 
-/// Everything in the global template context.
-#[derive(Serialize)]
-pub struct SiteData<'a> {
-    pub site: SiteInfo<'a>,
-    pub now: Moment,
-    pub hosts: BTreeMap<&'a str, View<'a, content::Host>>,
-    pub certificates: BTreeMap<&'a str, View<'a, content::Certificate>>,
-    pub domains: BTreeMap<&'a str, View<'a, content::Domain>>,
-    pub modules: BTreeMap<&'a str, View<'a, content::Module>>,
-    pub releases: BTreeMap<&'a str, View<'a, content::Release>>,
-    pub procedures: BTreeMap<&'a str, View<'a, content::Procedure>>,
-    pub logbook: BTreeMap<&'a str, View<'a, LogEntry>>,
-    pub tickets: BTreeMap<&'a str, View<'a, Ticket>>,
-    pub services: BTreeMap<&'a str, View<'a, content::Service>>,
-    pub sites: BTreeMap<&'a str, View<'a, content::Site>>,
-    pub features: BTreeMap<&'a str, View<'a, content::Feature>>,
-    pub account_sets: BTreeMap<&'a str, View<'a, content::AccountSet>>,
-    pub news: BTreeMap<&'a str, View<'a, content::News>>,
-    /// News ids, newest first.
-    pub news_order: Vec<&'a str>,
-    /// Logbook ids, newest first.
-    pub logbook_order: Vec<&'a str>,
-    pub overrides: Vec<OverrideRow<'a>>,
-    /// Feature → (account, value) of its overrides.
-    pub overrides_by_feature: BTreeMap<&'a str, Vec<(&'a str, &'a FlagValue)>>,
-    pub feature_summaries: BTreeMap<&'a str, FeatureSummary>,
-    pub alerts: &'a [derive::Alert],
-    /// `"<subject_kind>/<subject>"` (e.g. `certificate/api-example-com`) → its alerts, so a
-    /// page finds its own alerts without scanning them all.
-    pub alerts_by_subject: BTreeMap<String, Vec<&'a derive::Alert>>,
-    pub alert_counts: BTreeMap<&'static str, usize>,
-    pub status: &'a BTreeMap<String, derive::ProcedureStatus>,
-    pub threads: Vec<ThreadView>,
-    /// Root entry id → its thread's state, for threads with replies.
-    pub thread_state: BTreeMap<String, derive::ThreadState>,
-    pub months: Vec<Month>,
-    pub report: &'a derive::TicketReport,
-    pub charts: Charts,
-    pub ticket_groups: TicketGroups,
-    /// Due dates from now on, earliest first.
-    pub upcoming: Vec<&'a derive::DueItem>,
-    pub relations: &'a derive::Relations,
-    /// Site id → operation → plan.
-    pub plans: BTreeMap<&'a str, BTreeMap<&'static str, Plan>>,
-    /// The verified history, when the site is built from an approved tree.
-    pub trust: Option<TrustView<'a>>,
-}
-
 /// What templates see of the verified history.
 #[derive(Serialize)]
 pub struct TrustView<'a> {
@@ -205,7 +296,7 @@ pub struct AuditFile<'a> {
     pub events: &'a [crate::trust::judge::Event],
 }
 
-fn trust_view<'a>(report: &'a crate::trust::history::Report) -> TrustView<'a> {
+pub fn trust_view(report: &crate::trust::history::Report) -> TrustView<'_> {
     let files = report
         .events
         .iter()
@@ -236,285 +327,395 @@ pub fn audit_url(path: &str) -> String {
     format!("audit/{path}.html")
 }
 
-/// One top-level value of the global context, converted on its own so the conversions of
-/// the big collections (tickets, logbook) run in parallel.
-type ContextJob<'d> = (
-    &'static str,
-    Box<dyn Fn() -> tera::TeraResult<tera::Value> + Sync + 'd>,
-);
-
-macro_rules! context_jobs {
-    ($data:ident, $tree:ident, $cache:ident: maps: $($map:ident),* ; values: $($field:ident),* $(,)?) => {{
-        // Destructured so that a new field that is not listed here does not compile.
-        let SiteData { $($map,)* $($field),* } = $data;
-        let (tree, cache) = ($tree, $cache);
-        vec![
-            $((
-                stringify!($map),
-                Box::new(move || map_value(stringify!($map), $map, tree, cache))
-                    as Box<dyn Fn() -> tera::TeraResult<tera::Value> + Sync>,
-            ),)*
-            $((
-                stringify!($field),
-                Box::new(move || tera::Value::try_from_serializable($field))
-                    as Box<dyn Fn() -> tera::TeraResult<tera::Value> + Sync>,
-            ),)*
-        ]
-    }};
-}
-
-/// Entity views made into template values by earlier builds in this process (the
-/// preview server), by kind, with the hash of the file each entity came from. A view is
-/// a function of its file alone (its fields, body and rendered body), so when no file of
-/// a kind changed, the kind's value is taken as it is (a pointer copy); when some did,
-/// the previous value is copied and only their entries converted again. The default
-/// cache keeps nothing.
-///
-/// It keeps each entity's item of `api/<kind>.json` the same way, as the bytes it has in
-/// the file: a file whose kind changed is made again from the kept items and the few
-/// changed ones.
-#[derive(Default)]
-pub struct ValueCache {
-    keep: bool,
-    kinds: Mutex<HashMap<&'static str, KindValue>>,
-    items: Mutex<HashMap<&'static str, KindItems>>,
-}
-
-/// One kind's API items as JSON (indented as in the file), by id, with the hash of the
-/// file each came from.
-type KindItems = HashMap<String, (blake3::Hash, std::sync::Arc<[u8]>)>;
-
-/// One kind's map of views as a template value, and the file hash behind each entry.
+/// One kind's map of views (id → view) as a template value, with the file hash behind
+/// each entry (in document order) and the fingerprint of the kind's ids.
 struct KindValue {
-    hashes: HashMap<String, blake3::Hash>,
+    ids: Stamp,
+    hashes: Vec<blake3::Hash>,
     value: tera::Value,
 }
 
-impl ValueCache {
-    /// A cache that keeps each build's values for the next one.
+/// One kind's API items, in document order, as the bytes they have in the file.
+pub struct KindItems {
+    ids: Stamp,
+    hashes: Vec<blake3::Hash>,
+    items: Vec<Arc<[u8]>>,
+}
+
+/// The logbook's parts of the context: threads as shown, their states and the months.
+struct LogbookParts {
+    months: Arc<Vec<Month>>,
+    threads: tera::Value,
+    /// The threads someone has to act on, in the order of `threads`.
+    attention: tera::Value,
+    thread_state: tera::Value,
+    months_value: tera::Value,
+}
+
+/// A part of the context made of several values, or an error converting them.
+type Made<T> = Result<T, String>;
+
+/// The template values of earlier builds in this process, each with the stamp of what it
+/// was made from. The default keeps nothing.
+#[derive(Default)]
+pub struct Values {
+    entities: [Memo<Made<KindValue>>; ENTITIES.len()],
+    items: [Memo<KindItems>; ENTITIES.len()],
+    relations: [Memo<Made<tera::Value>>; derive::relations::JOINS.len()],
+    logbook: Memo<Made<LogbookParts>>,
+    ticket_groups: Memo<Made<(Arc<TicketGroups>, tera::Value, Stamp)>>,
+    /// The other parts, by name.
+    parts: [Memo<Made<Vec<tera::Value>>>; PARTS.len()],
+}
+
+/// Parts of the context without a memo of their own type, by name: each is one or more
+/// values (named in order) made together from the same inputs.
+const PARTS: [&[&str]; 11] = [
+    &["site"],
+    &["news_order"],
+    &["logbook_order"],
+    &["overrides", "overrides_by_feature"],
+    &["feature_summaries"],
+    &["alerts", "alerts_by_subject", "alert_counts"],
+    &["status"],
+    &["report", "charts"],
+    &["upcoming"],
+    &["plans"],
+    &["trust"],
+];
+
+impl Values {
     pub fn keeping() -> Self {
         Self {
-            keep: true,
-            kinds: Mutex::default(),
-            items: Mutex::default(),
-        }
-    }
-
-    fn take_items(&self, kind: &'static str) -> KindItems {
-        if !self.keep {
-            return KindItems::new();
-        }
-        self.items
-            .lock()
-            .ok()
-            .and_then(|mut kinds| kinds.remove(kind))
-            .unwrap_or_default()
-    }
-
-    fn put_items(&self, kind: &'static str, items: KindItems) {
-        if let Ok(mut kinds) = self.items.lock() {
-            kinds.insert(kind, items);
-        }
-    }
-
-    fn take(&self, kind: &'static str) -> Option<KindValue> {
-        if !self.keep {
-            return None;
-        }
-        self.kinds
-            .lock()
-            .ok()
-            .and_then(|mut kinds| kinds.remove(kind))
-    }
-
-    fn put(&self, kind: &'static str, value: KindValue) {
-        if let Ok(mut kinds) = self.kinds.lock() {
-            kinds.insert(kind, value);
+            entities: std::array::from_fn(|_| Memo::keeping()),
+            items: std::array::from_fn(|_| Memo::keeping()),
+            relations: std::array::from_fn(|_| Memo::keeping()),
+            logbook: Memo::keeping(),
+            ticket_groups: Memo::keeping(),
+            parts: std::array::from_fn(|_| Memo::keeping()),
         }
     }
 
     /// How many entities it holds values of.
     #[cfg(test)]
     fn entities(&self) -> usize {
-        self.kinds
-            .lock()
-            .map_or(0, |kinds| kinds.values().map(|k| k.hashes.len()).sum())
+        self.entities
+            .iter()
+            .filter_map(|memo| memo.peek())
+            .filter_map(|(_, made)| made.as_ref().as_ref().ok().map(|k| k.hashes.len()))
+            .sum()
     }
 }
 
-/// A map of entity views as a tera value, its entries converted in parallel: equal to
-/// `Value::try_from_serializable(map)`, which converts the thousands of tickets one by one.
-/// What `cache` holds of the kind is used as far as the files are unchanged.
-fn map_value<T: Serialize + Sync>(
-    kind: &'static str,
-    map: &BTreeMap<&str, View<'_, T>>,
-    tree: &crate::source::Tree,
-    cache: &ValueCache,
-) -> tera::TeraResult<tera::Value> {
-    if !cache.keep {
-        return map_value_afresh(map);
-    }
-    let known = cache.take(kind);
-    let hashes: HashMap<String, blake3::Hash> = map
-        .par_iter()
-        .filter_map(|(id, view)| view.file_hash(tree).map(|hash| ((*id).to_owned(), hash)))
-        .collect();
-    let same_ids = |known: &KindValue| {
-        hashes.len() == map.len()
-            && known.hashes.len() == map.len()
-            && hashes.keys().all(|id| known.hashes.contains_key(id))
-    };
-    let previous = known
-        .as_ref()
-        .filter(|known| same_ids(known))
-        .and_then(|known| Some((known, known.value.as_map()?)));
-    let value = match previous {
-        Some((known, previous)) => {
-            let changed: Vec<&str> = map
-                .keys()
-                .copied()
-                .filter(|id| hashes.get(*id) != known.hashes.get(*id))
-                .collect();
-            if changed.is_empty() {
-                known.value.clone()
-            } else {
-                // The same entities in the same order: copy the previous map (pointers)
-                // and replace the entries whose files changed.
-                let mut patched: tera::Map = previous.clone();
-                for id in changed {
-                    let Some(view) = map.get(id) else { continue };
-                    let key = tera::value::Key::String(std::sync::Arc::from(id));
-                    if let Some(entry) = patched.get_mut(&key) {
-                        *entry = tera::Value::try_from_serializable(view)?;
-                    }
-                }
-                tera::Value::from(patched)
+/// The global context and what the render stage reads of it besides the templates.
+pub struct Globals {
+    pub context: tera::Context,
+    /// The logbook's months, newest first (each has a page).
+    pub months: Arc<Vec<Month>>,
+    /// The ticket list's groups (its rows are rendered one by one).
+    pub ticket_groups: Arc<TicketGroups>,
+    /// The fingerprint of `ticket_groups`.
+    pub ticket_groups_stamp: Stamp,
+}
+
+fn convert<T: Serialize + ?Sized>(value: &T) -> Made<tera::Value> {
+    tera::Value::try_from_serializable(value).map_err(|err| err.to_string())
+}
+
+/// One top-level part of the context, made on its own so the big ones (tickets, the
+/// logbook) are converted in parallel with the rest.
+type Job<'j> = Box<dyn Fn() -> Made<Vec<(&'static str, tera::Value)>> + Sync + 'j>;
+
+/// The global context of `input`: every part taken from `values` where its inputs are
+/// unchanged, the others made again, in parallel.
+pub fn globals(input: &Input<'_>, values: &Values) -> Made<Globals> {
+    let content = input.content;
+    let derived = input.derived;
+    let stamps = &content.stamps;
+    let dstamps = &derived.stamps;
+    let mut jobs: Vec<Job<'_>> = Vec::new();
+    for (entity, memo) in ENTITIES.iter().zip(&values.entities) {
+        jobs.push(Box::new(move || {
+            let made = memo
+                .get(*stamps.files(entity.kind), |previous| {
+                    entity_value(input, entity, previous.and_then(|p| p.as_ref().ok()))
+                })
+                .value;
+            match &*made {
+                Ok(kind) => Ok(vec![(entity.name, kind.value.clone())]),
+                Err(err) => Err(err.clone()),
             }
-        }
-        None => map_value_afresh(map)?,
-    };
-    cache.put(
-        kind,
-        KindValue {
-            hashes,
-            value: value.clone(),
-        },
-    );
-    Ok(value)
-}
-
-/// Every entry converted, in parallel.
-fn map_value_afresh<T: Serialize + Sync>(
-    map: &BTreeMap<&str, View<'_, T>>,
-) -> tera::TeraResult<tera::Value> {
-    let entries = map
-        .par_iter()
-        .map(|(id, view)| tera::Value::try_from_serializable(view).map(|v| ((*id).to_owned(), v)))
-        .collect::<tera::TeraResult<Vec<_>>>()?;
-    Ok(tera::Value::from(
-        entries
-            .into_iter()
-            .collect::<BTreeMap<String, tera::Value>>(),
-    ))
-}
-
-impl SiteData<'_> {
-    /// tera's global context: every field of the site data under its own name. The same
-    /// as `Context::from_serialize(self)`, converted field by field (and entity by
-    /// entity) in parallel, entities unchanged since a build that filled `cache` taken
-    /// from it (`tree` tells which).
-    pub fn to_context(
-        &self,
-        tree: &crate::source::Tree,
-        cache: &ValueCache,
-    ) -> tera::TeraResult<tera::Context> {
-        let jobs: Vec<ContextJob<'_>> = context_jobs!(self, tree, cache:
-            maps: hosts, certificates, domains, modules, releases, procedures, logbook, tickets,
-                services, sites, features, account_sets, news;
-            values: site, now, news_order, logbook_order, overrides, overrides_by_feature,
-                feature_summaries, alerts, alerts_by_subject, alert_counts, status, threads,
-                thread_state, months, report, charts, ticket_groups, upcoming, relations, plans,
-                trust,
-        );
-        let values = jobs
-            .par_iter()
-            .map(|(name, job)| job().map(|value| (*name, value)))
-            .collect::<tera::TeraResult<Vec<_>>>()?;
-        let mut context = tera::Context::new();
-        for (name, value) in values {
-            context.insert_value(name, value);
-        }
-        Ok(context)
+        }));
     }
+    jobs.push(Box::new(|| {
+        let made = values
+            .relations
+            .par_iter()
+            .zip(derive::relations::JOINS.par_iter())
+            .map(|(memo, join)| {
+                let mut stamp = Stamper::new(join.name);
+                stamp.stamp(&dstamps.relation(join.name));
+                let made = memo.get(stamp.finish(), |_| {
+                    convert(&relation(&derived.relations, join.name))
+                });
+                (*made.value).clone().map(|value| (join.name, value))
+            })
+            .collect::<Made<Vec<_>>>()?;
+        let mut map = tera::Map::new();
+        for (name, value) in made {
+            map.insert(tera::value::Key::String(Arc::from(name)), value);
+        }
+        Ok(vec![("relations", tera::Value::from(map))])
+    }));
+    let logbook = || {
+        let mut stamp = Stamper::new("logbook parts");
+        stamp
+            .stamp(stamps.files(Kind::LogEntry))
+            .stamp(&dstamps.threads);
+        values
+            .logbook
+            .get(stamp.finish(), |_| logbook_parts(content, derived))
+            .value
+    };
+    let ticket_groups = || {
+        values
+            .ticket_groups
+            .get(*stamps.files(Kind::Ticket), |_| {
+                let groups = ticket_groups(content);
+                let value = convert(&groups)?;
+                let stamp = derive::value_stamp(&groups);
+                Ok((Arc::new(groups), value, stamp))
+            })
+            .value
+    };
+    for (names, memo) in PARTS.iter().zip(&values.parts) {
+        jobs.push(Box::new(move || {
+            let stamp = part_stamp(input, names[0]);
+            let made = memo.get(stamp, |_| part_values(input, names[0])).value;
+            let made = made.as_ref().as_ref().map_err(Clone::clone)?;
+            Ok(names.iter().copied().zip(made.iter().cloned()).collect())
+        }));
+    }
+    let (parts, (logbook, ticket_groups)) = rayon::join(
+        || jobs.par_iter().map(|job| job()).collect::<Made<Vec<_>>>(),
+        || rayon::join(logbook, ticket_groups),
+    );
+    let logbook = logbook.as_ref().as_ref().map_err(Clone::clone)?;
+    let (groups, groups_value, groups_stamp) =
+        ticket_groups.as_ref().as_ref().map_err(Clone::clone)?;
+    let mut context = tera::Context::new();
+    context.insert("now", &input.now);
+    for (name, value) in parts?.into_iter().flatten() {
+        context.insert_value(name, value);
+    }
+    context.insert_value("threads", logbook.threads.clone());
+    context.insert_value("attention", logbook.attention.clone());
+    context.insert_value("thread_state", logbook.thread_state.clone());
+    context.insert_value("months", logbook.months_value.clone());
+    context.insert_value("ticket_groups", groups_value.clone());
+    Ok(Globals {
+        context,
+        months: Arc::clone(&logbook.months),
+        ticket_groups: Arc::clone(groups),
+        ticket_groups_stamp: *groups_stamp,
+    })
 }
 
-impl<'a> SiteData<'a> {
-    pub fn new(input: &'a Input<'a>) -> Self {
-        let content = input.content;
-        let derived = input.derived;
-        let config = content.config.as_ref().map(|c| &c.data);
-        let mut news_order: Vec<&Document<content::News>> = content.news.iter().collect();
-        news_order.sort_by(|a, b| {
-            b.data
-                .date
-                .value
-                .cmp(&a.data.date.value)
-                .then(a.id.cmp(&b.id))
-        });
-        let mut logbook_order: Vec<&Document<LogEntry>> = content.logbook.iter().collect();
-        logbook_order.sort_by(|a, b| b.data.at.value.cmp(&a.data.at.value).then(a.id.cmp(&b.id)));
-        let threads = thread_views(content, derived);
-        SiteData {
-            site: SiteInfo {
-                title: config.map_or("glassroom", |c| c.title.as_str()),
-                description: config.and_then(|c| c.description.as_deref()),
-                base_url: config.and_then(|c| c.base_url.as_ref()).map(|u| u.as_str()),
-                preview: input.preview,
-                generator: concat!("glassroom ", env!("CARGO_PKG_VERSION")),
-            },
-            now: input.now,
-            hosts: views(&content.hosts, "hosts", input),
-            certificates: views(&content.certificates, "certificates", input),
-            domains: views(&content.domains, "domains", input),
-            modules: views(&content.modules, "modules", input),
-            releases: views(&content.releases, "releases", input),
-            procedures: views(&content.procedures, "procedures", input),
-            logbook: views(&content.logbook, "logbook", input),
-            tickets: views(&content.tickets, "tickets", input),
-            services: views(&content.services, "services", input),
-            sites: views(&content.sites, "sites", input),
-            features: views(&content.features, "flags/features", input),
-            account_sets: views(&content.account_sets, "flags/account_sets", input),
-            news: views(&content.news, "news", input),
-            news_order: news_order.iter().map(|d| d.id.as_str()).collect(),
-            logbook_order: logbook_order.iter().map(|d| d.id.as_str()).collect(),
-            overrides_by_feature: overrides_by_feature(&override_rows(content)),
-            overrides: override_rows(content),
-            feature_summaries: feature_summaries(content),
-            alerts: &derived.alerts,
-            alerts_by_subject: alerts_by_subject(&derived.alerts),
-            alert_counts: alert_counts(&derived.alerts),
-            status: &derived.procedures,
-            months: months(content, &threads),
-            thread_state: threads
-                .iter()
-                .filter(|t| t.entries.len() > 1)
-                .map(|t| (t.root.clone(), t.state))
-                .collect(),
-            threads,
-            report: &derived.ticket_report,
-            charts: charts(&derived.ticket_report),
-            ticket_groups: ticket_groups(content),
-            upcoming: derived
+/// The stamp of the part of the context whose first value is `name` (see [`PARTS`]).
+fn part_stamp(input: &Input<'_>, name: &str) -> Stamp {
+    let content = input.content;
+    let dstamps = &input.derived.stamps;
+    let mut stamp = Stamper::new(name);
+    let files = |stamp: &mut Stamper, kinds: &[Kind]| content.stamps.add(stamp, kinds);
+    match name {
+        "site" => {
+            files(&mut stamp, &[Kind::Config]);
+            stamp.bytes(&[u8::from(input.preview)]);
+        }
+        "news_order" => files(&mut stamp, &[Kind::News]),
+        "logbook_order" => files(&mut stamp, &[Kind::LogEntry]),
+        "overrides" => files(&mut stamp, &[Kind::Overrides]),
+        "feature_summaries" => files(
+            &mut stamp,
+            &[Kind::Feature, Kind::AccountSet, Kind::Overrides],
+        ),
+        "alerts" => {
+            stamp.stamp(&dstamps.alerts);
+        }
+        "status" => {
+            stamp.stamp(&dstamps.procedures);
+        }
+        "report" => {
+            stamp.stamp(&dstamps.ticket_report);
+        }
+        "upcoming" => {
+            stamp.stamp(&dstamps.upcoming).text(&input.now.to_string());
+        }
+        "plans" => files(&mut stamp, &[Kind::Site, Kind::Service]),
+        _ => {
+            stamp.stamp(&input.trust_stamp);
+        }
+    }
+    stamp.finish()
+}
+
+/// The values of the part of the context whose first value is `name`, in [`PARTS`] order.
+fn part_values(input: &Input<'_>, name: &str) -> Made<Vec<tera::Value>> {
+    let content = input.content;
+    let derived = input.derived;
+    Ok(match name {
+        "site" => vec![convert(&site_info(input))?],
+        "news_order" => vec![convert(&news_order(content))?],
+        "logbook_order" => vec![convert(&logbook_order(content))?],
+        "overrides" => {
+            let rows = override_rows(content);
+            vec![convert(&rows)?, convert(&overrides_by_feature(&rows))?]
+        }
+        "feature_summaries" => vec![convert(&feature_summaries(content))?],
+        "alerts" => vec![
+            convert(&*derived.alerts)?,
+            convert(&alerts_by_subject(&derived.alerts))?,
+            convert(&alert_counts(&derived.alerts))?,
+        ],
+        "status" => vec![convert(&*derived.procedures)?],
+        "report" => vec![
+            convert(&*derived.ticket_report)?,
+            convert(&charts(&derived.ticket_report))?,
+        ],
+        "upcoming" => {
+            let upcoming: Vec<&derive::DueItem> = derived
                 .upcoming
                 .iter()
                 .filter(|d| d.when >= input.now)
-                .collect(),
-            relations: &derived.relations,
-            plans: plans(content),
-            trust: input.trust.map(trust_view),
+                .collect();
+            vec![convert(&upcoming)?]
         }
+        "plans" => vec![convert(&plans(content))?],
+        _ => vec![convert(&input.trust.map(trust_view))?],
+    })
+}
+
+/// News ids, newest first.
+pub fn news_order(content: &Content) -> Vec<&str> {
+    let mut news: Vec<&Document<content::News>> = content.news.iter().collect();
+    news.sort_by(|a, b| {
+        b.data
+            .date
+            .value
+            .cmp(&a.data.date.value)
+            .then(a.id.cmp(&b.id))
+    });
+    news.iter().map(|d| d.id.as_str()).collect()
+}
+
+/// Logbook ids, newest first.
+pub fn logbook_order(content: &Content) -> Vec<&str> {
+    let mut entries: Vec<&Document<LogEntry>> = content.logbook.iter().collect();
+    entries.sort_by(|a, b| b.data.at.value.cmp(&a.data.at.value).then(a.id.cmp(&b.id)));
+    entries.iter().map(|d| d.id.as_str()).collect()
+}
+
+/// One join of the relations, by field name.
+fn relation<'r>(relations: &'r derive::Relations, name: &str) -> &'r derive::relations::Index {
+    match name {
+        "services_by_host" => &relations.services_by_host,
+        "certificates_by_host" => &relations.certificates_by_host,
+        "tickets_by_host" => &relations.tickets_by_host,
+        "releases_by_module" => &relations.releases_by_module,
+        "tickets_by_module" => &relations.tickets_by_module,
+        "tickets_by_release" => &relations.tickets_by_release,
+        "services_by_site" => &relations.services_by_site,
+        "entries_by_procedure" => &relations.entries_by_procedure,
+        "certificates_by_procedure" => &relations.certificates_by_procedure,
+        "open_tickets_by_host" => &relations.open_tickets_by_host,
+        "open_tickets_by_module" => &relations.open_tickets_by_module,
+        _ => &relations.replies,
     }
+}
+
+/// The map of views of one kind as a template value: the previous value with only the
+/// entries whose files changed converted again, when the kind has the same ids as then;
+/// else every entry converted, in parallel.
+fn entity_value(
+    input: &Input<'_>,
+    entity: &Entity,
+    previous: Option<&KindValue>,
+) -> Made<KindValue> {
+    let docs = docs(input.content, entity.kind);
+    let files = &input.content.files;
+    let ids = *input.content.stamps.ids(entity.kind);
+    let hashes: Vec<blake3::Hash> = (0..docs.count()).map(|i| docs.hash(i, files)).collect();
+    let same_docs = previous.filter(|p| p.ids == ids && p.hashes.len() == hashes.len());
+    if let Some((previous, map)) = same_docs.and_then(|p| Some((p, p.value.as_map()?))) {
+        let mut patched: Option<tera::Map> = None;
+        for (i, hash) in hashes.iter().enumerate() {
+            if previous.hashes.get(i) == Some(hash) {
+                continue;
+            }
+            let entries = patched.get_or_insert_with(|| map.clone());
+            let key = tera::value::Key::String(Arc::from(docs.id(i)));
+            if let Some(entry) = entries.get_mut(&key) {
+                *entry = docs
+                    .value(i, entity.dir, input)
+                    .map_err(|err| err.to_string())?;
+            }
+        }
+        let value = patched.map_or_else(|| previous.value.clone(), tera::Value::from);
+        return Ok(KindValue { ids, hashes, value });
+    }
+    let entries = (0..docs.count())
+        .into_par_iter()
+        .map(|i| {
+            docs.value(i, entity.dir, input)
+                .map(|v| (docs.id(i).to_owned(), v))
+        })
+        .collect::<tera::TeraResult<Vec<_>>>()
+        .map_err(|err| err.to_string())?;
+    let value = tera::Value::from(
+        entries
+            .into_iter()
+            .collect::<BTreeMap<String, tera::Value>>(),
+    );
+    Ok(KindValue { ids, hashes, value })
+}
+
+/// The API items of one kind, in document order: the previous items where the files are
+/// unchanged (when the kind has the same ids as then), the others made again.
+fn entity_items(input: &Input<'_>, entity: &Entity, previous: Option<&KindItems>) -> KindItems {
+    let docs = docs(input.content, entity.kind);
+    let files = &input.content.files;
+    let ids = *input.content.stamps.ids(entity.kind);
+    let hashes: Vec<blake3::Hash> = (0..docs.count()).map(|i| docs.hash(i, files)).collect();
+    let previous = previous.filter(|p| p.ids == ids && p.hashes.len() == hashes.len());
+    let items = (0..docs.count())
+        .into_par_iter()
+        .map(|i| match previous {
+            Some(previous) if previous.hashes.get(i) == hashes.get(i) => previous
+                .items
+                .get(i)
+                .map_or_else(|| Arc::from(docs.item(i, entity.dir, input)), Arc::clone),
+            _ => Arc::from(docs.item(i, entity.dir, input)),
+        })
+        .collect();
+    KindItems { ids, hashes, items }
+}
+
+fn logbook_parts(content: &Content, derived: &Derived) -> Made<LogbookParts> {
+    let threads = thread_views(content, derived);
+    let months = months(content, &threads);
+    let thread_state: BTreeMap<String, derive::ThreadState> = threads
+        .iter()
+        .filter(|t| t.entries.len() > 1)
+        .map(|t| (t.root.clone(), t.state))
+        .collect();
+    let attention: Vec<&ThreadView> = threads.iter().filter(|t| t.needs_attention).collect();
+    Ok(LogbookParts {
+        attention: convert(&attention)?,
+        threads: convert(&threads)?,
+        thread_state: convert(&thread_state)?,
+        months_value: convert(&months)?,
+        months: Arc::new(months),
+    })
 }
 
 fn alerts_by_subject(alerts: &[derive::Alert]) -> BTreeMap<String, Vec<&derive::Alert>> {
@@ -832,8 +1033,6 @@ pub const API_KINDS: [&str; 17] = [
     "index",
 ];
 
-/// The JSON API: `api/<kind>.json` for every kind `wanted` says yes to (a rebuild
-/// skips files whose inputs did not change), made in parallel.
 /// `api/<kind>.json`: the envelope `{schema, kind, generated, items}`, pretty-printed.
 fn envelope<T: Serialize>(kind: &str, now: Moment, items: T) -> Vec<u8> {
     #[derive(Serialize)]
@@ -895,189 +1094,111 @@ fn item_bytes<T: Serialize>(view: &View<'_, T>) -> Vec<u8> {
     out
 }
 
-/// A kind's map of views, as `api/<kind>.json`.
-trait EntityItems: Sync {
-    /// The file made afresh.
-    fn afresh(&self, kind: &str, now: Moment) -> Vec<u8>;
-    /// The file made from the items `cache` kept (by file hash) and the changed ones.
-    fn file(
-        &self,
-        kind: &'static str,
-        now: Moment,
-        tree: &crate::source::Tree,
-        cache: &ValueCache,
-    ) -> Vec<u8>;
-}
-
-impl<T: Serialize + Sync> EntityItems for BTreeMap<&str, View<'_, T>> {
-    fn afresh(&self, kind: &str, now: Moment) -> Vec<u8> {
-        envelope(kind, now, self.values().collect::<Vec<_>>())
-    }
-
-    fn file(
-        &self,
-        kind: &'static str,
-        now: Moment,
-        tree: &crate::source::Tree,
-        cache: &ValueCache,
-    ) -> Vec<u8> {
-        let known = cache.take_items(kind);
-        let items: Vec<(&str, blake3::Hash, std::sync::Arc<[u8]>)> = self
-            .par_iter()
-            .map(|(id, view)| {
-                let hash = view.file_hash(tree).unwrap_or_else(|| blake3::hash(b""));
-                let bytes = match known.get(*id).filter(|(seen, _)| *seen == hash) {
-                    Some((_, bytes)) => std::sync::Arc::clone(bytes),
-                    None => std::sync::Arc::from(item_bytes(view)),
-                };
-                (*id, hash, bytes)
-            })
-            .collect();
-        crate::defer::drop_later(known);
-        let file = envelope_with_items(kind, now, items.iter().map(|(_, _, b)| &**b));
-        let kept = items
-            .into_iter()
-            .map(|(id, hash, bytes)| (id.to_owned(), (hash, bytes)))
-            .collect();
-        cache.put_items(kind, kept);
-        file
-    }
-}
-
-pub fn api_files(
-    input: &Input<'_>,
-    data: &SiteData<'_>,
-    wanted: &(dyn Fn(&str) -> bool + Sync),
-) -> Vec<(String, Vec<u8>)> {
+/// `api/<kind>.json` for the API kind `kind` (see [`API_KINDS`]); entity kinds from the
+/// items `values` kept, made again only for files that changed.
+pub fn api_file(input: &Input<'_>, values: &Values, kind: &str) -> Vec<u8> {
     let now = input.now;
-    // Entity kinds: kept items are reused when the preview server keeps them.
-    let entities = |kind: &'static str, map: &dyn EntityItems| -> Vec<u8> {
-        if input.values.keep {
-            map.file(kind, now, input.tree, input.values)
-        } else {
-            map.afresh(kind, now)
+    let content = input.content;
+    if let Some((entity, memo)) = ENTITIES
+        .iter()
+        .zip(&values.items)
+        .find(|(entity, _)| entity.name == kind)
+    {
+        let items = memo
+            .get(*content.stamps.files(entity.kind), |previous| {
+                entity_items(input, entity, previous)
+            })
+            .value;
+        return envelope_with_items(kind, now, items.items.iter().map(|item| &**item));
+    }
+    match kind {
+        "overrides" => envelope(kind, now, override_rows(content)),
+        "alerts" => envelope(kind, now, &*input.derived.alerts),
+        "procedure_status" => envelope(
+            kind,
+            now,
+            input.derived.procedures.values().collect::<Vec<_>>(),
+        ),
+        _ => {
+            let kinds: BTreeSet<String> = API_KINDS
+                .iter()
+                .filter(|k| **k != "index")
+                .map(|k| format!("api/{k}.json"))
+                .collect();
+            envelope("index", now, kinds)
         }
-    };
-    let bytes = |kind: &str| -> Vec<u8> {
-        match kind {
-            "hosts" => entities("hosts", &data.hosts),
-            "certificates" => entities("certificates", &data.certificates),
-            "domains" => entities("domains", &data.domains),
-            "modules" => entities("modules", &data.modules),
-            "releases" => entities("releases", &data.releases),
-            "procedures" => entities("procedures", &data.procedures),
-            "logbook" => entities("logbook", &data.logbook),
-            "tickets" => entities("tickets", &data.tickets),
-            "services" => entities("services", &data.services),
-            "sites" => entities("sites", &data.sites),
-            "features" => entities("features", &data.features),
-            "account_sets" => entities("account_sets", &data.account_sets),
-            "news" => entities("news", &data.news),
-            "overrides" => envelope(kind, now, &data.overrides),
-            "alerts" => envelope(kind, now, data.alerts),
-            "procedure_status" => envelope(kind, now, data.status.values().collect::<Vec<_>>()),
-            _ => {
-                let kinds: BTreeSet<String> = API_KINDS
-                    .iter()
-                    .filter(|k| **k != "index")
-                    .map(|k| format!("api/{k}.json"))
-                    .collect();
-                envelope("index", now, kinds)
-            }
-        }
-    };
-    API_KINDS
-        .par_iter()
-        .filter(|kind| wanted(kind))
-        .map(|kind| (format!("api/{kind}.json"), bytes(kind)))
-        .collect()
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn the_parallel_context_equals_serializing_the_whole_site_data()
-    -> Result<(), Box<dyn std::error::Error>> {
+    fn example() -> crate::source::Tree {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("content-example");
-        let tree = crate::source::read_dir(&root)?;
-        let loaded = content::load(&tree);
+        crate::source::read_dir(&root).unwrap_or_default()
+    }
+
+    /// The context and API files of `tree` made with `values`.
+    fn made(tree: &crate::source::Tree, values: &Values) -> (tera::Context, Vec<Vec<u8>>) {
+        let loaded = content::load(tree);
         assert!(!loaded.diagnostics.has_errors());
-        let now: Moment = "2026-11-22T00:00:00Z".parse()?;
+        let now: Moment = "2026-11-22T00:00:00Z".parse().expect("a moment");
         let derived = derive::derive(&loaded.content, now);
+        let markdown = crate::render::markdown_cache::Cache::new();
+        let memos = crate::render::Memos::default();
         let input = Input {
-            tree: &tree,
+            tree,
             content: &loaded.content,
             derived: &derived,
             now,
             preview: false,
             trust: None,
-            markdown: &crate::render::markdown_cache::Cache::new(),
-            values: &ValueCache::default(),
-            rows: &crate::render::RowCache::default(),
+            trust_stamp: [0; 32],
+            markdown: &markdown,
+            memos: &memos,
+            complete: true,
         };
-        let data = SiteData::new(&input);
-        let parallel = data.to_context(&tree, &ValueCache::default())?;
-        assert_eq!(parallel, tera::Context::from_serialize(&data)?);
-        // Converted again with values kept from a first conversion: still the same.
-        let cache = ValueCache::keeping();
-        assert_eq!(data.to_context(&tree, &cache)?, parallel);
-        assert!(cache.entities() > 100, "values kept: {}", cache.entities());
-        assert_eq!(data.to_context(&tree, &cache)?, parallel);
-        assert!(parallel.get("tickets").is_some() && parallel.get("alerts").is_some());
-        Ok(())
+        let globals = globals(&input, values).unwrap_or_else(|err| panic!("{err}"));
+        let api = API_KINDS
+            .iter()
+            .map(|kind| api_file(&input, values, kind))
+            .collect();
+        (globals.context, api)
     }
 
     #[test]
-    fn api_files_from_kept_items_equal_files_made_afresh() -> Result<(), Box<dyn std::error::Error>>
-    {
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("content-example");
-        let mut tree = crate::source::read_dir(&root)?;
-        let now: Moment = "2026-11-22T00:00:00Z".parse()?;
-        let cache = ValueCache::keeping();
-        let files = |tree: &crate::source::Tree, values: &ValueCache| {
-            let loaded = content::load(tree);
-            let derived = derive::derive(&loaded.content, now);
-            let input = Input {
-                tree,
-                content: &loaded.content,
-                derived: &derived,
-                now,
-                preview: false,
-                trust: None,
-                markdown: &crate::render::markdown_cache::Cache::new(),
-                values,
-                rows: &crate::render::RowCache::default(),
-            };
-            let data = SiteData::new(&input);
-            api_files(&input, &data, &|_| true)
-        };
-        let afresh = files(&tree, &ValueCache::default());
-        assert_eq!(afresh.len(), API_KINDS.len());
-        // Made from nothing kept, then from everything kept: the same bytes.
-        assert_eq!(files(&tree, &cache), afresh);
-        assert_eq!(files(&tree, &cache), afresh);
-        // One ticket changed, one added: the changed items are made again.
+    fn kept_values_and_items_equal_fresh_ones_after_an_edit() {
+        let mut tree = example();
+        let fresh = || Values::default();
+        let kept = Values::keeping();
+        let first = made(&tree, &kept);
+        assert_eq!(first, made(&tree, &fresh()));
+        assert!(kept.entities() > 100, "values kept: {}", kept.entities());
+        assert!(first.0.get("tickets").is_some() && first.0.get("alerts").is_some());
+        // Nothing changed: taken as they are.
+        assert_eq!(made(&tree, &kept), first);
+        // One ticket changed (a quote and a newline in its title) and one added.
         let (path, text) = tree
             .iter()
             .find(|(p, _)| p.starts_with("tickets/"))
             .map(|(p, b)| (p.to_owned(), String::from_utf8_lossy(b).into_owned()))
-            .ok_or("no ticket")?;
+            .unwrap_or_default();
         tree.insert(
             path,
             text.replace("\ntitle: ", "\ntitle: Changed \\\"quoted\\\"\n  line "),
         );
+        let changed = made(&tree, &kept);
+        assert_eq!(changed, made(&tree, &fresh()));
+        assert_ne!(changed, first);
         tree.insert("tickets/0-added.md".to_owned(), text.into_bytes());
-        let changed = files(&tree, &cache);
-        assert_eq!(changed, files(&tree, &ValueCache::default()));
-        assert_ne!(changed, afresh);
+        assert_eq!(made(&tree, &kept), made(&tree, &fresh()));
         // A kind with no entities: the same envelope with empty items.
         let none: [&[u8]; 0] = [];
+        let now: Moment = "2026-11-22T00:00:00Z".parse().expect("a moment");
         assert_eq!(
             envelope_with_items("news", now, none.into_iter()),
             envelope("news", now, Vec::<u8>::new())
         );
-        Ok(())
     }
 }

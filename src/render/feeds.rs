@@ -4,8 +4,9 @@ use icalendar::{Calendar, Component, Event, EventLike};
 use serde::Serialize;
 
 use super::Input;
-use super::data::SiteData;
+use super::data::{logbook_order, news_order, site_info, view};
 use crate::content::types::Moment;
+use crate::content::{Document, Kind};
 use crate::derive::DueKind;
 
 /// The data of one Atom feed, rendered by the theme's `atom.xml`.
@@ -57,9 +58,25 @@ fn id(base: Option<&str>, path: &str) -> String {
     }
 }
 
-pub fn atom_feeds(input: &Input<'_>, data: &SiteData<'_>) -> Vec<Feed> {
-    let base = data.site.base_url;
-    let title = data.site.title;
+/// The Atom feeds, by name (`feeds/<name>.atom`).
+pub const FEEDS: [&str; 3] = ["news", "logbook", "alerts"];
+
+/// What the feed `name` is made from (see [`FEEDS`]), as a stamp part: the kinds it
+/// shows, or the alerts; every feed also shows the site's title and base URL and "now".
+pub fn feed_reads(name: &str) -> (&'static [Kind], bool) {
+    match name {
+        "news" => (&[Kind::News, Kind::Config], false),
+        "logbook" => (&[Kind::LogEntry, Kind::Procedure, Kind::Config], false),
+        _ => (&[Kind::Config], true),
+    }
+}
+
+/// The data of the Atom feed `name` (see [`FEEDS`]).
+pub fn atom_feed(input: &Input<'_>, name: &str) -> Feed {
+    let info = site_info(input);
+    let base = info.base_url;
+    let title = info.title;
+    let content = input.content;
     let feed = |name: &str, what: &str, alternate: &str, entries: Vec<FeedEntry>| {
         let updated = entries.iter().map(|e| e.updated).max().unwrap_or(input.now);
         let path = format!("feeds/{name}.atom");
@@ -75,86 +92,102 @@ pub fn atom_feeds(input: &Input<'_>, data: &SiteData<'_>) -> Vec<Feed> {
             path,
         }
     };
-    let news = data
-        .news_order
-        .iter()
-        .take(FEED_LIMIT)
-        .filter_map(|id_| data.news.get(id_))
-        .map(|n| FeedEntry {
-            id: id(base, &n.url),
-            title: n.data.title.clone(),
-            url: link(base, &n.url),
-            updated: n.data.date.value,
-            author: n.data.author.clone().unwrap_or_default(),
-            summary: n.summary.to_string(),
-            content_html: n.body_html.to_string(),
-        })
-        .collect();
-    let logbook = data
-        .logbook_order
-        .iter()
-        .take(FEED_LIMIT)
-        .filter_map(|id_| data.logbook.get(id_))
-        .map(|e| {
-            let procedure = e
-                .data
-                .procedure
-                .as_ref()
-                .and_then(|p| data.procedures.get(p.as_str()))
-                .map(|p| p.data.title.clone());
-            let disposition = e
-                .data
-                .disposition
-                .map(|d| {
-                    format!(
-                        " ({})",
-                        serde_json::to_value(d)
-                            .ok()
-                            .and_then(|v| v.as_str().map(str::to_owned))
-                            .unwrap_or_default()
-                    )
+    fn find<'d, T>(docs: &'d [Document<T>], id_: &str) -> Option<&'d Document<T>> {
+        docs.binary_search_by(|d| d.id.as_str().cmp(id_))
+            .ok()
+            .and_then(|i| docs.get(i))
+    }
+    match name {
+        "news" => {
+            let news = news_order(content)
+                .into_iter()
+                .take(FEED_LIMIT)
+                .filter_map(|id_| find(&content.news, id_))
+                .map(|doc| {
+                    let n = view(doc, "news", input);
+                    FeedEntry {
+                        id: id(base, &n.url),
+                        title: n.data.title.clone(),
+                        url: link(base, &n.url),
+                        updated: n.data.date.value,
+                        author: n.data.author.clone().unwrap_or_default(),
+                        summary: n.summary.to_string(),
+                        content_html: n.body_html.to_string(),
+                    }
                 })
-                .unwrap_or_default();
-            let what = procedure.unwrap_or_else(|| {
-                if e.summary.is_empty() {
-                    e.id.to_owned()
-                } else {
-                    e.summary.to_string()
-                }
-            });
-            FeedEntry {
-                id: id(base, &e.url),
-                title: format!("{}: {what}{disposition}", e.data.by),
-                url: link(base, &e.url),
-                updated: e.data.at.value,
-                author: e.data.by.clone(),
-                summary: e.summary.to_string(),
-                content_html: e.body_html.to_string(),
-            }
-        })
-        .collect();
-    let alerts = data
-        .alerts
-        .iter()
-        .map(|a| {
-            let url = format!("{}/{}.html", section_dir(a.subject_kind), a.subject);
-            FeedEntry {
-                // The same alert on a later day is the same entry, updated.
-                id: id(base, &format!("alerts/{:?}/{}", a.kind, a.subject)),
-                title: format!("{:?}: {}", a.severity, a.message),
-                url: link(base, &url),
-                updated: input.now,
-                author: "glassroom".into(),
-                summary: format!("{} (caused by {})", a.message, a.path),
-                content_html: String::new(),
-            }
-        })
-        .collect();
-    vec![
-        feed("news", "news", "news/index.html", news),
-        feed("logbook", "logbook", "logbook/index.html", logbook),
-        feed("alerts", "alerts", "index.html", alerts),
-    ]
+                .collect();
+            feed("news", "news", "news/index.html", news)
+        }
+        "logbook" => {
+            let by_id = |id_: &str| find(&content.logbook, id_);
+            let procedure_title =
+                |id_: &str| find(&content.procedures, id_).map(|p| p.data.title.clone());
+            let logbook = logbook_order(content)
+                .into_iter()
+                .take(FEED_LIMIT)
+                .filter_map(by_id)
+                .map(|doc| {
+                    let e = view(doc, "logbook", input);
+                    let procedure = e
+                        .data
+                        .procedure
+                        .as_ref()
+                        .and_then(|p| procedure_title(p.as_str()));
+                    let disposition = e
+                        .data
+                        .disposition
+                        .map(|d| {
+                            format!(
+                                " ({})",
+                                serde_json::to_value(d)
+                                    .ok()
+                                    .and_then(|v| v.as_str().map(str::to_owned))
+                                    .unwrap_or_default()
+                            )
+                        })
+                        .unwrap_or_default();
+                    let what = procedure.unwrap_or_else(|| {
+                        if e.summary.is_empty() {
+                            e.id.to_owned()
+                        } else {
+                            e.summary.to_string()
+                        }
+                    });
+                    FeedEntry {
+                        id: id(base, &e.url),
+                        title: format!("{}: {what}{disposition}", e.data.by),
+                        url: link(base, &e.url),
+                        updated: e.data.at.value,
+                        author: e.data.by.clone(),
+                        summary: e.summary.to_string(),
+                        content_html: e.body_html.to_string(),
+                    }
+                })
+                .collect();
+            feed("logbook", "logbook", "logbook/index.html", logbook)
+        }
+        _ => {
+            let alerts = input
+                .derived
+                .alerts
+                .iter()
+                .map(|a| {
+                    let url = format!("{}/{}.html", section_dir(a.subject_kind), a.subject);
+                    FeedEntry {
+                        // The same alert on a later day is the same entry, updated.
+                        id: id(base, &format!("alerts/{:?}/{}", a.kind, a.subject)),
+                        title: format!("{:?}: {}", a.severity, a.message),
+                        url: link(base, &url),
+                        updated: input.now,
+                        author: "glassroom".into(),
+                        summary: format!("{} (caused by {})", a.message, a.path),
+                        content_html: String::new(),
+                    }
+                })
+                .collect();
+            feed("alerts", "alerts", "index.html", alerts)
+        }
+    }
 }
 
 /// The directory of a kind's pages.

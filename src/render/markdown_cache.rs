@@ -130,6 +130,24 @@ impl Cache {
         }
     }
 
+    /// This build's bodies added to the known ones, none dropped: for a server that
+    /// rebuilds after every edit and looks up only the bodies of changed files (the
+    /// others' pages and values are kept whole), so "unused" does not mean "gone". It
+    /// grows by the bodies edits make, which a server's life makes few.
+    pub fn absorbed(mut self) -> Self {
+        let fresh = self.fresh.get_mut().map(std::mem::take).unwrap_or_default();
+        for (key, rendered) in fresh {
+            self.known.insert(key, Known::new(rendered));
+        }
+        let files = self
+            .fresh_files
+            .get_mut()
+            .map(std::mem::take)
+            .unwrap_or_default();
+        self.by_file.extend(files);
+        self
+    }
+
     fn used_entries(&self) -> Vec<(Key, Rendered)> {
         let fresh = match self.fresh.lock() {
             Ok(fresh) => fresh.iter().map(|(k, r)| (*k, r.clone())).collect(),

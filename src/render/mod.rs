@@ -3,6 +3,13 @@
 //!
 //! Rendering is pure: the same input and "now" give the same bytes. Pages render in
 //! parallel; the caller decides where the files go.
+//!
+//! Everything here is remembered between builds in one process ([`Memos`]): the compiled
+//! theme, every part of the template context, each group of pages with its keys, and
+//! each other output with the stamp of its inputs. A rebuild that changed one ticket
+//! converts that ticket for the templates, keys the few groups of pages that read
+//! tickets, renders the pages whose keys changed and the outputs whose stamps changed,
+//! and hands the sink only those (unless the caller has no earlier output: `complete`).
 
 pub mod charts;
 mod data;
@@ -14,7 +21,8 @@ mod pages;
 mod rows;
 pub mod theme;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
 
 use rayon::prelude::*;
 
@@ -22,9 +30,10 @@ use crate::content::Content;
 use crate::content::types::Moment;
 use crate::derive::Derived;
 use crate::diag::{Diagnostic, Files};
+use crate::memo::{Memo, Stamp, Stamper};
 use crate::source::Tree;
 
-pub use data::ValueCache;
+pub use data::{API_KINDS, ENTITIES, Entity};
 pub use pages::Page;
 pub use rows::RowCache;
 
@@ -40,12 +49,16 @@ pub struct Input<'a> {
     /// The verification of history, when the tree is an approved tree: audit and
     /// pending pages.
     pub trust: Option<&'a crate::trust::history::Report>,
+    /// The fingerprint of `trust`, for the memos of what shows it.
+    pub trust_stamp: Stamp,
     /// Bodies rendered by earlier builds.
     pub markdown: &'a markdown_cache::Cache,
-    /// Entity views converted to template values by earlier builds.
-    pub values: &'a ValueCache,
-    /// Rows of the ticket list rendered by earlier builds.
-    pub rows: &'a RowCache,
+    /// What earlier builds in this process rendered.
+    pub memos: &'a Memos,
+    /// Every file goes to the sink. When false, the caller holds the output of the build
+    /// that last used `memos` and takes from it every file not handed over (and drops
+    /// the ones [`Rendered::removed`] lists).
+    pub complete: bool,
 }
 
 /// Every output file: repository-relative path → bytes.
@@ -81,7 +94,7 @@ pub trait Sink: Sync {
 }
 
 /// Collects the site in memory.
-impl Sink for std::sync::Mutex<Output> {
+impl Sink for Mutex<Output> {
     fn put_keyed(&self, path: &str, bytes: Vec<u8>, _: Option<&keys::Key>) -> Result<(), String> {
         let mut output = self
             .lock()
@@ -91,56 +104,95 @@ impl Sink for std::sync::Mutex<Output> {
     }
 }
 
-/// Collects the site in memory like `Mutex<Output>`, but does not render pages whose key
-/// equals the one they had in `previous` (the keys of a site the caller still holds):
-/// those are listed in `reused` instead, for the caller to take from its previous site.
-pub struct Reusing<'p> {
-    previous: &'p keys::PageKeys,
-    files: std::sync::Mutex<Output>,
-    reused: std::sync::Mutex<Vec<String>>,
-}
-
-/// What a [`Reusing`] sink collected.
+/// What rendering tells the caller beyond the files.
 #[derive(Debug, Default)]
-pub struct Collected {
-    /// Files rendered this time.
-    pub files: Output,
-    /// Pages not rendered: the previous site's are the same (in no particular order).
-    pub reused: Vec<String>,
+pub struct Rendered {
+    /// Files of the previous output (see [`Input::complete`]) that this build no longer
+    /// has (a removed entity's page, the previous flag bundle's immutable copy).
+    pub removed: Vec<String>,
+    /// How many pages were rendered.
+    pub pages: usize,
 }
 
-impl<'p> Reusing<'p> {
-    pub fn new(previous: &'p keys::PageKeys) -> Self {
+/// The outputs other than pages: each feed, the calendar, the static files and each API
+/// file, made again only when the stamp of their inputs changes.
+const OUTPUTS: usize = feeds::FEEDS.len() + 2 + API_KINDS.len();
+
+/// How many groups of pages a site has: each list page, each kind's detail pages, the
+/// logbook's months and the audit trail.
+const GROUPS: usize = pages::LISTS.len() + ENTITIES.len() + 2;
+
+/// A group of pages as the last build made it: its pages and their keys (`None` for a
+/// page rendered whenever its group changed).
+struct Group {
+    pages_stamp: Stamp,
+    pages: Arc<Vec<Page>>,
+    keys: Vec<Option<keys::Key>>,
+    /// For detail pages: the files each page's key read, and the stamp of what decided
+    /// which files those are ([`keys::structure_stamp`]): while it is unchanged, a page
+    /// needs a new key only if one of its files changed.
+    deps: Vec<keys::Deps>,
+    structure: Stamp,
+}
+
+/// A group's keys, with what [`Group::deps`] and [`Group::structure`] record.
+struct Keyed {
+    keys: Vec<Option<keys::Key>>,
+    deps: Vec<keys::Deps>,
+    structure: Stamp,
+}
+
+impl Keyed {
+    fn plain(keys: Vec<Option<keys::Key>>) -> Self {
         Self {
-            previous,
-            files: std::sync::Mutex::default(),
-            reused: std::sync::Mutex::default(),
-        }
-    }
-
-    pub fn into_collected(self) -> Collected {
-        Collected {
-            files: self.files.into_inner().unwrap_or_default(),
-            reused: self.reused.into_inner().unwrap_or_default(),
+            keys,
+            deps: Vec::new(),
+            structure: [0; 32],
         }
     }
 }
 
-impl Sink for Reusing<'_> {
-    fn put_keyed(&self, path: &str, bytes: Vec<u8>, _: Option<&keys::Key>) -> Result<(), String> {
-        self.files.put(path, bytes)
+/// How a group's pages are keyed, given the group's previous state.
+type MakeKeys<'a> = Box<dyn Fn(&[Page], Option<&Group>) -> Keyed + Sync + 'a>;
+
+/// What earlier builds in this process rendered. The default keeps nothing (a one-off
+/// build renders everything once).
+#[derive(Default)]
+pub struct Memos {
+    keeping: bool,
+    theme: Mutex<Option<(Stamp, theme::Theme)>>,
+    values: data::Values,
+    rows: RowCache,
+    groups: [Memo<Result<Group, String>>; GROUPS],
+    /// The paths each output last gave.
+    outputs: [Memo<Vec<String>>; OUTPUTS],
+}
+
+impl Memos {
+    /// Memos that keep each build's work for the next.
+    pub fn keeping() -> Self {
+        Self {
+            keeping: true,
+            theme: Mutex::new(None),
+            values: data::Values::keeping(),
+            rows: RowCache::keeping(),
+            groups: std::array::from_fn(|_| Memo::keeping()),
+            outputs: std::array::from_fn(|_| Memo::keeping()),
+        }
     }
 
-    fn reuse(&self, path: &str, key: &keys::Key) -> bool {
-        if self.previous.get(path) != Some(key) {
-            return false;
+    pub fn is_keeping(&self) -> bool {
+        self.keeping
+    }
+
+    /// Forgets what was handed to a sink (the groups' keys and the outputs), keeping the
+    /// values: the next build renders everything again, as after a failed one.
+    pub fn forget_output(&self) {
+        for group in &self.groups {
+            group.clear();
         }
-        match self.reused.lock() {
-            Ok(mut reused) => {
-                reused.push(path.to_owned());
-                true
-            }
-            Err(_) => false,
+        for output in &self.outputs {
+            output.clear();
         }
     }
 }
@@ -151,7 +203,7 @@ pub fn render(
     files: &mut Files,
     progress: &dyn Progress,
 ) -> Result<Output, Vec<Diagnostic>> {
-    let sink = std::sync::Mutex::new(Output::new());
+    let sink = Mutex::new(Output::new());
     render_into(input, files, progress, &sink)?;
     sink.into_inner()
         .map_err(|_| vec![Diagnostic::error("render", "the output map was poisoned")])
@@ -161,19 +213,49 @@ fn sink_error(path: &str, err: String) -> Diagnostic {
     Diagnostic::error("output", format!("cannot write `{path}`: {err}"))
 }
 
-/// Renders the whole site, handing every file to `sink` as soon as it is ready. Returns
-/// the key of every keyed page (rendered or reused), for the next build.
-pub fn render_into(
+fn render_error(err: String) -> Vec<Diagnostic> {
+    vec![Diagnostic::error(
+        "render",
+        format!("cannot prepare the page data: {err}"),
+    )]
+}
+
+/// The fingerprint of what the theme is made of: its name and every template and static
+/// file of the repository that could be part of it.
+fn theme_stamp(tree: &Tree, name: &str) -> Stamp {
+    let mut stamp = Stamper::new("theme");
+    stamp.text(name);
+    let prefix = format!("themes/{name}/");
+    for dir in [prefix.as_str(), "templates/", "static/"] {
+        for (path, blob) in tree.under(dir) {
+            stamp.text(path).hash(&blob.hash());
+        }
+    }
+    stamp.finish()
+}
+
+/// The theme, compiled again only when its files changed.
+fn load_theme(
     input: &Input<'_>,
     files: &mut Files,
-    progress: &dyn Progress,
-    sink: &dyn Sink,
-) -> Result<keys::PageKeys, Vec<Diagnostic>> {
+) -> Result<(Stamp, theme::Theme), Vec<Diagnostic>> {
     let config = input.content.config.as_ref();
     let theme_name = config
         .and_then(|c| c.data.theme.as_ref())
         .map_or("default", |t| t.as_str());
-    let mut theme = theme::load(input.tree, theme_name, files).map_err(|mut problems| {
+    let stamp = theme_stamp(input.tree, theme_name);
+    let kept = input
+        .memos
+        .theme
+        .lock()
+        .ok()
+        .and_then(|mut slot| slot.take());
+    if let Some((seen, theme)) = kept
+        && seen == stamp
+    {
+        return Ok((stamp, theme));
+    }
+    let theme = theme::load(input.tree, theme_name, files).map_err(|mut problems| {
         // An unknown theme is a problem of the `theme:` field in glassroom.yaml.
         if let Some((config, field)) = config.and_then(|c| c.data.theme.as_ref().map(|t| (c, t))) {
             for problem in problems.iter_mut().filter(|p| p.location.is_none()) {
@@ -182,35 +264,431 @@ pub fn render_into(
         }
         problems
     })?;
-    crate::timings::mark("load the theme");
-    let data = data::SiteData::new(input);
-    crate::timings::mark("site data (incl. markdown)");
-    let global = data.to_context(input.tree, input.values).map_err(|err| {
-        vec![Diagnostic::error(
-            "render",
-            format!("cannot prepare the page data: {err}"),
-        )]
-    })?;
-    theme.tera.global_context().extend(global);
-    crate::timings::mark("serialize the global context");
+    Ok((stamp, theme))
+}
 
-    let pages = pages::pages(input.content, &data).map_err(|err| {
-        vec![Diagnostic::error(
-            "render",
-            format!("cannot prepare the page data: {err}"),
-        )]
-    })?;
-    crate::timings::mark("page list");
-    // Detail pages have input keys, so a rebuild can reuse the ones whose inputs did not
+/// One page to render, and the key it is rendered for.
+struct Task<'g> {
+    page: &'g Page,
+    key: Option<keys::Key>,
+    /// A list page (rendered as a task of its own: they are the slow ones).
+    list: bool,
+}
+
+/// What became of one group in this build.
+struct Planned {
+    group: Arc<Result<Group, String>>,
+    /// Indices of the pages to hand to the sink; `None` for all of them.
+    render: Option<Vec<usize>>,
+    /// Ask the sink to reuse pages with a key before rendering them.
+    offer: bool,
+    removed: Vec<String>,
+}
+
+/// The stamp of the page list of group `index`, and the pages (made only on a miss).
+#[allow(clippy::type_complexity)]
+fn group_pages<'a>(
+    input: &'a Input<'a>,
+    globals: &data::Globals,
+    index: usize,
+) -> (
+    Stamp,
+    Box<dyn Fn() -> tera::TeraResult<Vec<Page>> + Sync + 'a>,
+) {
+    let lists = pages::LISTS.len();
+    let content = input.content;
+    if index < lists {
+        let mut stamp = Stamper::new("list");
+        stamp.text(&index.to_string());
+        return (
+            stamp.finish(),
+            Box::new(move || Ok(pages::list_page(index).into_iter().collect())),
+        );
+    }
+    if let Some(entity) = ENTITIES.get(index - lists) {
+        let mut stamp = Stamper::new("detail pages");
+        stamp.stamp(content.stamps.ids(entity.kind));
+        return (
+            stamp.finish(),
+            Box::new(move || Ok(pages::detail_pages(content, entity))),
+        );
+    }
+    if index == lists + ENTITIES.len() {
+        let mut stamp = Stamper::new("months");
+        stamp
+            .stamp(content.stamps.files(crate::content::Kind::LogEntry))
+            .stamp(&input.derived.stamps.threads);
+        let months = Arc::clone(&globals.months);
+        return (
+            stamp.finish(),
+            Box::new(move || pages::month_pages(&months)),
+        );
+    }
+    let mut stamp = Stamper::new("audit");
+    stamp.stamp(&input.trust_stamp);
+    (
+        stamp.finish(),
+        Box::new(move || pages::audit_pages(input.trust)),
+    )
+}
+
+/// The stamp of everything the pages of group `index` show (`None` when it is not known
+/// and they are rendered every time), and how their keys are made.
+fn group_keys<'a>(
+    input: &'a Input<'a>,
+    globals: &data::Globals,
+    global: Option<&'a blake3::Hash>,
+    index: usize,
+) -> (Option<Stamp>, MakeKeys<'a>) {
+    let groups_stamp = globals.ticket_groups_stamp;
+    let lists = pages::LISTS.len();
+    let unkeyed = || -> MakeKeys<'a> {
+        Box::new(|pages, _| Keyed::plain(pages.iter().map(|_| None).collect()))
+    };
+    let Some(global) = global else {
+        return (None, unkeyed());
+    };
+    if let Some((_, template, _)) = pages::LISTS.get(index) {
+        return match keys::list_stamp(input, global, template, &groups_stamp) {
+            Some(stamp) => (
+                Some(stamp),
+                Box::new(move |pages, _| {
+                    Keyed::plain(
+                        pages
+                            .iter()
+                            .map(|p| Some(keys::list_key(&stamp, &p.path)))
+                            .collect(),
+                    )
+                }),
+            ),
+            None => (None, unkeyed()),
+        };
+    }
+    if let Some(entity) = ENTITIES.get(index - lists) {
+        let stamp = keys::detail_stamp(input, global, entity);
+        return (
+            Some(stamp),
+            Box::new(move |pages, previous| detail_keyed(input, global, entity, pages, previous)),
+        );
+    }
+    if index == lists + ENTITIES.len() {
+        let stamp = keys::list_stamp(input, global, "logbook_month.html", &groups_stamp);
+        return (
+            stamp,
+            Box::new(move |pages, _| {
+                Keyed::plain(
+                    pages
+                        .iter()
+                        .map(|p| stamp.map(|s| keys::list_key(&s, &p.path)))
+                        .collect(),
+                )
+            }),
+        );
+    }
+    let mut stamp = Stamper::new("audit keys");
+    stamp
+        .hash(global)
+        .stamp(&input.trust_stamp)
+        .text(&input.now.to_string());
+    (
+        Some(stamp.finish()),
+        Box::new(move |pages, _| Keyed::plain(keys::audit_keys(input, global, pages))),
+    )
+}
+
+/// The keys of one kind's detail pages: the previous group's, made again only for pages
+/// one of whose files changed, while what decides which files they read did not;
+/// else all made again.
+fn detail_keyed(
+    input: &Input<'_>,
+    global: &blake3::Hash,
+    entity: &Entity,
+    pages: &[Page],
+    previous: Option<&Group>,
+) -> Keyed {
+    let structure = keys::structure_stamp(input, global, entity);
+    let (key, count) = keys::detail_key_fn(input, global, entity);
+    let files = &input.content.files;
+    let unchanged = |deps: &keys::Deps| {
+        deps.iter()
+            .all(|(file, hash)| files.hash(*file).as_ref() == Some(hash))
+    };
+    let patchable = previous.filter(|p| {
+        p.structure == structure
+            && p.keys.len() == count
+            && p.deps.len() == count
+            && pages.len() == count
+    });
+    let made: Vec<(Option<keys::Key>, keys::Deps)> = match patchable {
+        Some(previous) => (0..count)
+            .into_par_iter()
+            .with_min_len(256)
+            .map(|i| match (previous.keys.get(i), previous.deps.get(i)) {
+                (Some(Some(kept)), Some(deps)) if unchanged(deps) => (Some(*kept), deps.clone()),
+                _ => {
+                    let (key, deps) = key(i);
+                    (Some(key), deps)
+                }
+            })
+            .collect(),
+        None => (0..count)
+            .into_par_iter()
+            .map(|i| {
+                let (key, deps) = key(i);
+                (Some(key), deps)
+            })
+            .collect(),
+    };
+    let (keys, deps) = made.into_iter().unzip();
+    Keyed {
+        keys,
+        deps,
+        structure,
+    }
+}
+
+/// Decides what group `index` renders: nothing when its stamp is the one of the output
+/// the caller holds, else its pages whose keys changed (or all of them).
+fn plan_group(
+    input: &Input<'_>,
+    globals: &data::Globals,
+    global: Option<&blake3::Hash>,
+    index: usize,
+    memo: &Memo<Result<Group, String>>,
+) -> Planned {
+    let (pages_stamp, make_pages) = group_pages(input, globals, index);
+    let (keys_stamp, make_keys) = group_keys(input, globals, global, index);
+    let mut stamp = Stamper::new("group");
+    stamp.stamp(&pages_stamp);
+    // A group whose pages have no known inputs is never the same as before.
+    let unknown = keys_stamp.is_none();
+    if let Some(keys_stamp) = &keys_stamp {
+        stamp.stamp(keys_stamp);
+    } else {
+        stamp.text(&input.now.to_string());
+    }
+    let mut changes: Option<(Vec<usize>, Vec<String>)> = None;
+    let got = memo.get(stamp.finish(), |previous| {
+        let previous = previous.and_then(|p| p.as_ref().ok());
+        let pages = match previous.filter(|p| p.pages_stamp == pages_stamp) {
+            Some(previous) => Arc::clone(&previous.pages),
+            None => Arc::new(make_pages().map_err(|err| err.to_string())?),
+        };
+        let keyed = make_keys(&pages, previous.filter(|p| p.pages_stamp == pages_stamp));
+        if let Some(previous) = previous {
+            changes = Some(compare(previous, &pages, &keyed.keys));
+        }
+        Ok(Group {
+            pages_stamp,
+            pages,
+            keys: keyed.keys,
+            deps: keyed.deps,
+            structure: keyed.structure,
+        })
+    });
+    let incremental = input.memos.keeping && !input.complete;
+    let (render, removed) = match (got.fresh, changes) {
+        (false, _) if incremental && !unknown => (Some(Vec::new()), Vec::new()),
+        (true, Some((render, removed))) if incremental => (Some(render), removed),
+        _ => (None, Vec::new()),
+    };
+    Planned {
+        group: got.value,
+        render,
+        offer: !incremental,
+        removed,
+    }
+}
+
+/// The pages of a group to render again, by index, and the paths it no longer has,
+/// against its previous state.
+fn compare(
+    previous: &Group,
+    pages: &Arc<Vec<Page>>,
+    keys: &[Option<keys::Key>],
+) -> (Vec<usize>, Vec<String>) {
+    let same_pages = Arc::ptr_eq(&previous.pages, pages)
+        || previous.pages.len() == pages.len()
+            && previous
+                .pages
+                .iter()
+                .zip(pages.iter())
+                .all(|(a, b)| a.path == b.path);
+    let render: Vec<usize> = if same_pages {
+        (0..pages.len())
+            .filter(|&i| keys[i].is_none() || previous.keys.get(i) != Some(&keys[i]))
+            .collect()
+    } else {
+        let before: HashMap<&str, &Option<keys::Key>> = previous
+            .pages
+            .iter()
+            .zip(&previous.keys)
+            .map(|(page, key)| (page.path.as_str(), key))
+            .collect();
+        (0..pages.len())
+            .filter(|&i| keys[i].is_none() || before.get(pages[i].path.as_str()) != Some(&&keys[i]))
+            .collect()
+    };
+    let removed = if same_pages {
+        Vec::new()
+    } else {
+        let now: std::collections::HashSet<&str> = pages.iter().map(|p| p.path.as_str()).collect();
+        previous
+            .pages
+            .iter()
+            .filter(|p| !now.contains(p.path.as_str()))
+            .map(|p| p.path.clone())
+            .collect()
+    };
+    (render, removed)
+}
+
+/// Renders the site, handing every file to `sink` as soon as it is ready (only the
+/// files that changed, unless `input.complete`; see [`Input::complete`]).
+pub fn render_into(
+    input: &Input<'_>,
+    files: &mut Files,
+    progress: &dyn Progress,
+    sink: &dyn Sink,
+) -> Result<Rendered, Vec<Diagnostic>> {
+    let (theme_stamp, mut theme) = load_theme(input, files)?;
+    crate::timings::mark("load the theme");
+    let globals = data::globals(input, &input.memos.values).map_err(render_error)?;
+    crate::timings::mark("template context");
+    *theme.tera.global_context() = globals.context.clone();
+    // Pages have input keys, so a rebuild can reuse the ones whose inputs did not
     // change; only with the default theme's own templates, whose inputs are known.
     let global = theme
         .is_default()
         .then(|| keys::global_key(input, &theme.fingerprint_parts()));
-    let page_keys = match &global {
-        Some(global) => keys::page_keys(input, global, &pages),
-        None => keys::PageKeys::new(),
-    };
+    let outcome = render_with(
+        input,
+        &theme,
+        theme_stamp,
+        &globals,
+        global.as_ref(),
+        files,
+        progress,
+        sink,
+    );
+    if input.memos.keeping
+        && let Ok(mut slot) = input.memos.theme.lock()
+    {
+        *slot = Some((theme_stamp, theme));
+    } else {
+        crate::defer::drop_later(theme);
+    }
+    crate::defer::drop_later(globals);
+    outcome
+}
+
+#[allow(clippy::too_many_arguments)]
+fn render_with(
+    input: &Input<'_>,
+    theme: &theme::Theme,
+    theme_stamp: Stamp,
+    globals: &data::Globals,
+    global: Option<&blake3::Hash>,
+    files: &mut Files,
+    progress: &dyn Progress,
+    sink: &dyn Sink,
+) -> Result<Rendered, Vec<Diagnostic>> {
+    let planned: Vec<Planned> = input
+        .memos
+        .groups
+        .par_iter()
+        .enumerate()
+        .map(|(index, memo)| plan_group(input, globals, global, index, memo))
+        .collect();
     crate::timings::mark("page keys");
+    let mut removed = Vec::new();
+    let mut tasks: Vec<Task<'_>> = Vec::new();
+    let mut failures = Vec::new();
+    for (index, plan) in planned.iter().enumerate() {
+        removed.extend(plan.removed.iter().cloned());
+        let group = match &*plan.group {
+            Ok(group) => group,
+            Err(err) => {
+                failures.push(Diagnostic::error(
+                    "render",
+                    format!("cannot prepare the page data: {err}"),
+                ));
+                continue;
+            }
+        };
+        let list = index < pages::LISTS.len();
+        let wanted: Box<dyn Iterator<Item = usize>> = match &plan.render {
+            Some(indices) => Box::new(indices.iter().copied()),
+            None => Box::new(0..group.pages.len()),
+        };
+        for i in wanted {
+            let (Some(page), Some(key)) = (group.pages.get(i), group.keys.get(i)) else {
+                continue;
+            };
+            if plan.offer
+                && let Some(key) = key
+                && sink.reuse(&page.path, key)
+            {
+                continue;
+            }
+            tasks.push(Task {
+                page,
+                key: *key,
+                list,
+            });
+        }
+    }
+    if !failures.is_empty() {
+        input.memos.forget_output();
+        return Err(failures);
+    }
+    progress.start(tasks.len() as u64);
+    let rendered = render_pages(input, theme, globals, global, &tasks, progress, sink);
+    if let Err(problems) = rendered {
+        input.memos.forget_output();
+        let mut diagnostics = Vec::new();
+        for problem in problems {
+            diagnostics.push(match problem {
+                Failure::Template(err) => theme.diagnose(&err, files),
+                Failure::Output(diagnostic) => *diagnostic,
+            });
+        }
+        diagnostics.dedup();
+        return Err(diagnostics);
+    }
+    crate::timings::mark("pages");
+    match render_outputs(input, theme, theme_stamp, global, sink) {
+        Ok(gone) => removed.extend(gone),
+        Err(problem) => {
+            input.memos.forget_output();
+            return Err(vec![match problem {
+                Failure::Template(err) => theme.diagnose(&err, files),
+                Failure::Output(diagnostic) => *diagnostic,
+            }]);
+        }
+    }
+    crate::timings::mark("feeds, calendar and API");
+    Ok(Rendered {
+        removed,
+        pages: tasks.len(),
+    })
+}
+
+/// Why a file could not be made.
+enum Failure {
+    Template(tera::Error),
+    Output(Box<Diagnostic>),
+}
+
+fn render_pages(
+    input: &Input<'_>,
+    theme: &theme::Theme,
+    globals: &data::Globals,
+    global: Option<&blake3::Hash>,
+    tasks: &[Task<'_>],
+    progress: &dyn Progress,
+    sink: &dyn Sink,
+) -> Result<(), Vec<Failure>> {
     // The ticket list's rows are rendered one by one (and kept by the preview server),
     // by the list's own task, in parallel with the other pages.
     let row_template = theme.sources.contains_key(rows::TEMPLATE);
@@ -218,32 +696,22 @@ pub fn render_into(
         rows::ticket_rows(
             &theme.tera,
             input,
-            &data,
-            global.as_ref(),
-            input.rows,
+            &globals.ticket_groups,
+            global,
+            &input.memos.rows,
             &page.root(),
         )
     };
-    progress.start(pages.len() as u64);
-    // Pages are handed to the sink as they are rendered; only failures are kept.
-    enum Failure {
-        Template(tera::Error),
-        Output(Box<Diagnostic>),
-    }
-    // The few list pages at the front take most of the time (the ticket list alone
-    // ~20 ms at scale): each is a task of its own, or they would render one after the
-    // other in one chunk on one thread.
-    let (lists, details) = pages.split_at(pages.iter().take_while(|p| p.is_list()).count());
+    // The few list pages take most of the time (the ticket list alone ~20 ms at
+    // scale): each is a task of its own, or they would render one after the other in
+    // one chunk on one thread.
+    let (lists, details): (Vec<&Task<'_>>, Vec<&Task<'_>>) = tasks.iter().partition(|t| t.list);
     let failures: Vec<Failure> = lists
         .par_iter()
         .with_max_len(1)
         .chain(details.par_iter())
-        .filter_map(|page| {
-            let key = page_keys.get(&page.path);
-            if key.is_some_and(|key| sink.reuse(&page.path, key)) {
-                progress.advance();
-                return None;
-            }
+        .filter_map(|task| {
+            let page = task.page;
             let mut context = page.context();
             if row_template && page.template == "tickets.html" {
                 match ticket_rows(page) {
@@ -251,9 +719,18 @@ pub fn render_into(
                     Err(err) => return Some(Failure::Template(err)),
                 }
             }
-            let outcome = match theme.tera.render(page.template, &context) {
+            let t0 = std::time::Instant::now();
+            let rendered = theme.tera.render(page.template, &context);
+            if std::env::var_os("GLASSROOM_PAGE_TIMES").is_some() {
+                eprintln!(
+                    "page {} {:.2} ms",
+                    page.path,
+                    t0.elapsed().as_secs_f64() * 1000.0
+                );
+            }
+            let outcome = match rendered {
                 Ok(html) => sink
-                    .put_keyed(&page.path, html.into_bytes(), key)
+                    .put_keyed(&page.path, html.into_bytes(), task.key.as_ref())
                     .err()
                     .map(|err| Failure::Output(Box::new(sink_error(&page.path, err)))),
                 Err(err) => Some(Failure::Template(err)),
@@ -262,54 +739,144 @@ pub fn render_into(
             outcome
         })
         .collect();
-    let mut diagnostics = Vec::new();
-    for failure in failures {
-        match failure {
-            Failure::Template(err) => diagnostics.push(theme.diagnose(&err, files)),
-            Failure::Output(diagnostic) => diagnostics.push(*diagnostic),
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(failures)
+    }
+}
+
+/// One output other than a page: the stamp of its inputs, its key and path when it is one
+/// keyed file (an API file, which a sink may reuse), and how it is made.
+struct Out<'m> {
+    stamp: Stamp,
+    keyed: Option<(keys::Key, String)>,
+    make: MakeFiles<'m>,
+}
+
+/// How an output's files are made.
+type MakeFiles<'m> = Box<dyn Fn() -> Result<Vec<(String, Vec<u8>)>, Failure> + Sync + 'm>;
+
+/// The feeds, the calendar, the static files and the API: each made when the stamp of
+/// its inputs changed (or whenever the sink needs every file). Returns the paths of the
+/// previous output that are gone.
+fn render_outputs(
+    input: &Input<'_>,
+    theme: &theme::Theme,
+    theme_stamp: Stamp,
+    global: Option<&blake3::Hash>,
+    sink: &dyn Sink,
+) -> Result<Vec<String>, Failure> {
+    let incremental = input.memos.keeping && !input.complete;
+    let now = input.now.to_string();
+    let global_hash = global
+        .copied()
+        .unwrap_or_else(|| blake3::hash(&theme_stamp));
+    let mut outputs: Vec<Out<'_>> = Vec::new();
+    for name in feeds::FEEDS {
+        let (kinds, alerts) = feeds::feed_reads(name);
+        let mut stamp = Stamper::new("feed");
+        stamp.text(name).stamp(&theme_stamp).text(&now);
+        input.content.stamps.add(&mut stamp, kinds);
+        if alerts {
+            stamp.stamp(&input.derived.stamps.alerts);
         }
+        outputs.push(Out {
+            stamp: stamp.finish(),
+            keyed: None,
+            make: Box::new(move || {
+                let feed = feeds::atom_feed(input, name);
+                let context = tera::Context::from_serialize(&feed.context).map_err(|err| {
+                    Failure::Output(Box::new(Diagnostic::error(
+                        "render",
+                        format!("feed {}: {err}", feed.path),
+                    )))
+                })?;
+                let xml = theme
+                    .tera
+                    .render("atom.xml", &context)
+                    .map_err(Failure::Template)?;
+                Ok(vec![(feed.path, xml.into_bytes())])
+            }),
+        });
     }
-    if !diagnostics.is_empty() {
-        diagnostics.dedup();
-        return Err(diagnostics);
+    let mut calendar = Stamper::new("calendar");
+    calendar.stamp(&input.derived.stamps.upcoming).text(&now);
+    input
+        .content
+        .stamps
+        .add(&mut calendar, &[crate::content::Kind::Config]);
+    outputs.push(Out {
+        stamp: calendar.finish(),
+        keyed: None,
+        make: Box::new(|| {
+            Ok(vec![(
+                "calendar.ics".to_owned(),
+                feeds::calendar(input).into_bytes(),
+            )])
+        }),
+    });
+    outputs.push(Out {
+        stamp: theme_stamp,
+        keyed: None,
+        make: Box::new(|| {
+            Ok(theme
+                .static_files
+                .iter()
+                .map(|(path, bytes)| (path.clone(), bytes.clone()))
+                .collect())
+        }),
+    });
+    for kind in API_KINDS {
+        let key = keys::api_key(input, &global_hash, kind);
+        outputs.push(Out {
+            stamp: key,
+            keyed: Some((key, format!("api/{kind}.json"))),
+            make: Box::new(move || {
+                Ok(vec![(
+                    format!("api/{kind}.json"),
+                    data::api_file(input, &input.memos.values, kind),
+                )])
+            }),
+        });
     }
-    crate::timings::mark("pages");
-    for feed in feeds::atom_feeds(input, &data) {
-        let context = tera::Context::from_serialize(&feed.context).map_err(|err| {
-            vec![Diagnostic::error(
-                "render",
-                format!("feed {}: {err}", feed.path),
-            )]
-        })?;
-        match theme.tera.render("atom.xml", &context) {
-            Ok(xml) => sink
-                .put(&feed.path, xml.into_bytes())
-                .map_err(|err| vec![sink_error(&feed.path, err)])?,
-            Err(err) => return Err(vec![theme.diagnose(&err, files)]),
-        }
-    }
-    crate::timings::mark("atom feeds");
-    // API files whose inputs did not change are taken from the previous build.
-    let wanted = |kind: &str| {
-        let path = format!("api/{kind}.json");
-        !page_keys
-            .get(&path)
-            .is_some_and(|key| sink.reuse(&path, key))
-    };
-    let (calendar, api) = rayon::join(
-        || feeds::calendar(input).into_bytes(),
-        || data::api_files(input, &data, &wanted),
-    );
-    for (path, bytes) in api {
-        sink.put_keyed(&path, bytes, page_keys.get(&path))
-            .map_err(|err| vec![sink_error(&path, err)])?;
-    }
-    let mut rest = vec![("calendar.ics".to_owned(), calendar)];
-    rest.extend(std::mem::take(&mut theme.static_files));
-    crate::defer::drop_later((theme, pages));
-    for (path, bytes) in rest {
-        sink.put(&path, bytes)
-            .map_err(|err| vec![sink_error(&path, err)])?;
-    }
-    Ok(page_keys)
+    let removed: Vec<Vec<String>> = outputs
+        .par_iter()
+        .zip(input.memos.outputs.par_iter())
+        .map(|(out, memo)| {
+            let previous = memo.peek();
+            if incremental
+                && previous
+                    .as_ref()
+                    .is_some_and(|(seen, _)| *seen == out.stamp)
+            {
+                return Ok(Vec::new());
+            }
+            if !incremental
+                && let Some((key, path)) = &out.keyed
+                && sink.reuse(path, key)
+            {
+                memo.set(out.stamp, vec![path.clone()]);
+                return Ok(Vec::new());
+            }
+            let files = (out.make)()?;
+            let paths: Vec<String> = files.iter().map(|(path, _)| path.clone()).collect();
+            for (path, bytes) in files {
+                let key = out.keyed.as_ref().map(|(key, _)| key);
+                sink.put_keyed(&path, bytes, key)
+                    .map_err(|err| Failure::Output(Box::new(sink_error(&path, err))))?;
+            }
+            let gone = match previous {
+                Some((_, before)) if incremental => before
+                    .iter()
+                    .filter(|path| !paths.contains(path))
+                    .cloned()
+                    .collect(),
+                _ => Vec::new(),
+            };
+            memo.set(out.stamp, paths);
+            Ok(gone)
+        })
+        .collect::<Result<_, Failure>>()?;
+    Ok(removed.into_iter().flatten().collect())
 }

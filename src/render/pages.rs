@@ -1,8 +1,9 @@
-//! Which pages a site has, and what each page's template is told beyond the global data.
+//! Which pages a site has, in groups that are listed, keyed and kept together, and what
+//! each page's template is told beyond the global data.
 
 use serde::Serialize;
 
-use super::data::SiteData;
+use super::data::{Entity, Month};
 use crate::content::{Content, Document};
 
 /// One HTML page to render. Its template context is made only when the page is
@@ -54,12 +55,6 @@ impl Page {
         "../".repeat(self.path.matches('/').count())
     }
 
-    /// A page that lists many things (the dashboard, an index, a report) rather than
-    /// showing one.
-    pub fn is_list(&self) -> bool {
-        self.id.is_empty()
-    }
-
     /// Tells the template `name` as well.
     fn with<T: Serialize + ?Sized>(
         mut self,
@@ -82,138 +77,99 @@ fn page(path: String, template: &'static str, section: &'static str, id: &str) -
     }
 }
 
-fn detail_pages<T>(
-    docs: &[Document<T>],
-    dir: &str,
-    template: &'static str,
-    section: &'static str,
-) -> impl Iterator<Item = Page> {
-    docs.iter()
-        .map(move |d| page(format!("{dir}/{}.html", d.id), template, section, &d.id))
-        .collect::<Vec<_>>()
-        .into_iter()
+/// The pages that list many things (the dashboard, each kind's index, reports): path,
+/// template and section. Each is a group of its own.
+pub const LISTS: [(&str, &str, &str); 15] = [
+    ("index.html", "dashboard.html", "dashboard"),
+    ("404.html", "404.html", ""),
+    ("hosts/index.html", "hosts.html", "hosts"),
+    (
+        "certificates/index.html",
+        "certificates.html",
+        "certificates",
+    ),
+    ("domains/index.html", "domains.html", "domains"),
+    ("modules/index.html", "modules.html", "modules"),
+    ("releases/index.html", "releases.html", "releases"),
+    ("procedures/index.html", "procedures.html", "procedures"),
+    ("logbook/index.html", "logbook.html", "logbook"),
+    ("tickets/index.html", "tickets.html", "tickets"),
+    ("reports/tickets.html", "ticket_report.html", "tickets"),
+    ("sites/index.html", "sites.html", "sites"),
+    ("services/index.html", "services.html", "sites"),
+    ("news/index.html", "news.html", "news"),
+    ("flags/index.html", "flags.html", "flags"),
+];
+
+/// The list page `LISTS[index]`.
+pub fn list_page(index: usize) -> Option<Page> {
+    LISTS
+        .get(index)
+        .map(|(path, template, section)| page((*path).to_owned(), template, section, ""))
 }
 
-/// Every page of the site.
-pub fn pages(content: &Content, data: &SiteData<'_>) -> tera::TeraResult<Vec<Page>> {
-    let mut out = vec![
-        page("index.html".into(), "dashboard.html", "dashboard", ""),
-        page("404.html".into(), "404.html", "", ""),
-        page("hosts/index.html".into(), "hosts.html", "hosts", ""),
-        page(
-            "certificates/index.html".into(),
-            "certificates.html",
-            "certificates",
-            "",
-        ),
-        page("domains/index.html".into(), "domains.html", "domains", ""),
-        page("modules/index.html".into(), "modules.html", "modules", ""),
-        page(
-            "releases/index.html".into(),
-            "releases.html",
-            "releases",
-            "",
-        ),
-        page(
-            "procedures/index.html".into(),
-            "procedures.html",
-            "procedures",
-            "",
-        ),
-        page("logbook/index.html".into(), "logbook.html", "logbook", ""),
-        page("tickets/index.html".into(), "tickets.html", "tickets", ""),
-        page(
-            "reports/tickets.html".into(),
-            "ticket_report.html",
-            "tickets",
-            "",
-        ),
-        page("sites/index.html".into(), "sites.html", "sites", ""),
-        page("services/index.html".into(), "services.html", "sites", ""),
-        page("news/index.html".into(), "news.html", "news", ""),
-        page("flags/index.html".into(), "flags.html", "flags", ""),
-    ];
-    out.extend(detail_pages(&content.hosts, "hosts", "host.html", "hosts"));
-    out.extend(detail_pages(
-        &content.certificates,
-        "certificates",
-        "certificate.html",
-        "certificates",
-    ));
-    out.extend(detail_pages(
-        &content.domains,
-        "domains",
-        "domain.html",
-        "domains",
-    ));
-    out.extend(detail_pages(
-        &content.modules,
-        "modules",
-        "module.html",
-        "modules",
-    ));
-    out.extend(detail_pages(
-        &content.releases,
-        "releases",
-        "release.html",
-        "releases",
-    ));
-    out.extend(detail_pages(
-        &content.procedures,
-        "procedures",
-        "procedure.html",
-        "procedures",
-    ));
-    out.extend(detail_pages(
-        &content.logbook,
-        "logbook",
-        "entry.html",
-        "logbook",
-    ));
-    out.extend(detail_pages(
-        &content.tickets,
-        "tickets",
-        "ticket.html",
-        "tickets",
-    ));
-    out.extend(detail_pages(&content.sites, "sites", "site.html", "sites"));
-    out.extend(detail_pages(
-        &content.services,
-        "services",
-        "service.html",
-        "sites",
-    ));
-    out.extend(detail_pages(
-        &content.news,
-        "news",
-        "news_item.html",
-        "news",
-    ));
-    out.extend(detail_pages(
-        &content.features,
-        "flags/features",
-        "feature.html",
-        "flags",
-    ));
-    out.extend(detail_pages(
-        &content.account_sets,
-        "flags/account_sets",
-        "account_set.html",
-        "flags",
-    ));
-    if let Some(trust) = &data.trust {
-        out.push(page("audit/index.html".into(), "audit.html", "audit", ""));
-        out.push(page("pending.html".into(), "pending.html", "audit", ""));
-        for (path, file) in &trust.files {
-            out.push(page(file.url.clone(), "audit_file.html", "audit", path).with("file", file)?);
-        }
+/// A kind's detail template and navigation section.
+pub fn detail_template(entity: &Entity) -> (&'static str, &'static str) {
+    match entity.name {
+        "hosts" => ("host.html", "hosts"),
+        "certificates" => ("certificate.html", "certificates"),
+        "domains" => ("domain.html", "domains"),
+        "modules" => ("module.html", "modules"),
+        "releases" => ("release.html", "releases"),
+        "procedures" => ("procedure.html", "procedures"),
+        "logbook" => ("entry.html", "logbook"),
+        "tickets" => ("ticket.html", "tickets"),
+        "services" => ("service.html", "sites"),
+        "sites" => ("site.html", "sites"),
+        "features" => ("feature.html", "flags"),
+        "account_sets" => ("account_set.html", "flags"),
+        _ => ("news_item.html", "news"),
     }
-    for (index, month) in data.months.iter().enumerate() {
+}
+
+/// The detail pages of one kind, `<dir>/<id>.html`, in document order.
+pub fn detail_pages(content: &Content, entity: &Entity) -> Vec<Page> {
+    fn of<T>(docs: &[Document<T>], entity: &Entity) -> Vec<Page> {
+        let (template, section) = detail_template(entity);
+        docs.iter()
+            .map(|d| {
+                page(
+                    format!("{}/{}.html", entity.dir, d.id),
+                    template,
+                    section,
+                    &d.id,
+                )
+            })
+            .collect()
+    }
+    use crate::content::Kind;
+    match entity.kind {
+        Kind::Host => of(&content.hosts, entity),
+        Kind::Certificate => of(&content.certificates, entity),
+        Kind::Domain => of(&content.domains, entity),
+        Kind::Module => of(&content.modules, entity),
+        Kind::Release => of(&content.releases, entity),
+        Kind::Procedure => of(&content.procedures, entity),
+        Kind::LogEntry => of(&content.logbook, entity),
+        Kind::Ticket => of(&content.tickets, entity),
+        Kind::Service => of(&content.services, entity),
+        Kind::Site => of(&content.sites, entity),
+        Kind::Feature => of(&content.features, entity),
+        Kind::AccountSet => of(&content.account_sets, entity),
+        Kind::News => of(&content.news, entity),
+        Kind::Config | Kind::Policy | Kind::Overrides => Vec::new(),
+    }
+}
+
+/// A page for each month of the logbook, each told its month and its neighbours.
+pub fn month_pages(months: &[Month]) -> tera::TeraResult<Vec<Page>> {
+    let mut out = Vec::with_capacity(months.len());
+    for (index, month) in months.iter().enumerate() {
         // Months are listed newest first: the previous page is the next index.
-        let older = data.months.get(index + 1).map(|m| &m.month);
+        let older = months.get(index + 1).map(|m| &m.month);
         let newer = index
             .checked_sub(1)
-            .and_then(|i| data.months.get(i))
+            .and_then(|i| months.get(i))
             .map(|m| &m.month);
         out.push(
             page(
@@ -226,6 +182,23 @@ pub fn pages(content: &Content, data: &SiteData<'_>) -> tera::TeraResult<Vec<Pag
             .with("older", &older)?
             .with("newer", &newer)?,
         );
+    }
+    Ok(out)
+}
+
+/// The audit trail's pages, when the site is built from a verified history: its index,
+/// what is pending, and a page for every file with a trail.
+pub fn audit_pages(trust: Option<&crate::trust::history::Report>) -> tera::TeraResult<Vec<Page>> {
+    let Some(report) = trust else {
+        return Ok(Vec::new());
+    };
+    let view = super::data::trust_view(report);
+    let mut out = vec![
+        page("audit/index.html".into(), "audit.html", "audit", ""),
+        page("pending.html".into(), "pending.html", "audit", ""),
+    ];
+    for (path, file) in &view.files {
+        out.push(page(file.url.clone(), "audit_file.html", "audit", path).with("file", file)?);
     }
     Ok(out)
 }

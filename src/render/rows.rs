@@ -14,18 +14,33 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use super::Input;
-use super::data::SiteData;
-use super::keys::Key;
+use super::data::TicketGroups;
 
 /// The template of one row; a theme without it keeps its own loops in `tickets.html`.
 pub const TEMPLATE: &str = "ticket_row.html";
 
-/// Rows rendered by earlier builds, by ticket id, with the key of their inputs.
-/// The default keeps nothing (a one-off build renders every row once).
+/// What one row is made from: the table it is in, the ticket's file and the file of the
+/// release it was fixed in (the row shows its version).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct RowInputs {
+    open: bool,
+    ticket: Option<blake3::Hash>,
+    release: Option<blake3::Hash>,
+}
+
+/// Rows rendered by earlier builds in this process, by ticket id, with their inputs, for
+/// the pages of one theme (`global`) at one depth (`root`). The default keeps nothing (a
+/// one-off build renders every row once).
 #[derive(Default)]
 pub struct RowCache {
     keeping: bool,
-    rows: Mutex<HashMap<String, (Key, Arc<str>)>>,
+    kept: Mutex<Option<Kept>>,
+}
+
+struct Kept {
+    global: blake3::Hash,
+    root: String,
+    rows: HashMap<String, (RowInputs, Arc<str>)>,
 }
 
 impl RowCache {
@@ -33,26 +48,7 @@ impl RowCache {
     pub fn keeping() -> Self {
         Self {
             keeping: true,
-            rows: Mutex::default(),
-        }
-    }
-
-    fn take(&self) -> HashMap<String, (Key, Arc<str>)> {
-        if !self.keeping {
-            return HashMap::new();
-        }
-        self.rows
-            .lock()
-            .map(|mut rows| std::mem::take(&mut *rows))
-            .unwrap_or_default()
-    }
-
-    fn put(&self, rows: HashMap<String, (Key, Arc<str>)>) {
-        if !self.keeping {
-            return;
-        }
-        if let Ok(mut kept) = self.rows.lock() {
-            crate::defer::drop_later(std::mem::replace(&mut *kept, rows));
+            kept: Mutex::default(),
         }
     }
 }
@@ -72,83 +68,124 @@ struct RowContext<'a> {
     root: &'a str,
 }
 
-/// Renders the rows of the ticket list at depth `root`. Rows whose inputs have the key
+/// Renders the rows of the ticket list at depth `root`. Rows whose inputs are the ones
 /// they had in `cache` are taken from it; `global` is the key of what every page shows,
 /// and `None` (another theme, or overridden templates) means no row is taken.
 pub fn ticket_rows(
     tera: &tera::Tera,
     input: &Input<'_>,
-    data: &SiteData<'_>,
+    groups: &TicketGroups,
     global: Option<&blake3::Hash>,
     cache: &RowCache,
     root: &str,
 ) -> tera::TeraResult<TicketRows> {
-    let groups = &data.ticket_groups;
     let wanted: Vec<(&str, bool)> = groups
         .open
         .iter()
         .map(|id| (id.as_str(), true))
         .chain(groups.closed.iter().map(|id| (id.as_str(), false)))
         .collect();
-    let known = cache.take();
     let content = input.content;
-    let tickets: HashMap<&str, _> = content.tickets.iter().map(|t| (t.id.as_str(), t)).collect();
-    let releases: HashMap<&str, _> = content
-        .releases
-        .iter()
-        .map(|r| (r.id.as_str(), r))
-        .collect();
-    let key = |id: &str, open: bool| {
-        let ticket = tickets.get(id).copied();
+    fn find<'c, T>(
+        docs: &'c [crate::content::Document<T>],
+        id: &str,
+    ) -> Option<&'c crate::content::Document<T>> {
+        docs.binary_search_by(|d| d.id.as_str().cmp(id))
+            .ok()
+            .and_then(|i| docs.get(i))
+    }
+    let hash_of = |file| content.files.hash(file);
+    let inputs = |id: &str, open: bool| {
+        let ticket = find(&content.tickets, id);
         let release = ticket
             .and_then(|t| t.data.fixed_in.as_ref())
-            .and_then(|r| releases.get(r.as_str()).copied());
-        global.map(|global| {
-            super::keys::ticket_row_key(global, &content.files, (root, open), ticket, release)
-        })
+            .and_then(|r| find(&content.releases, r.as_str()));
+        RowInputs {
+            open,
+            ticket: ticket.and_then(|t| hash_of(t.file())),
+            release: release.and_then(|r| hash_of(r.file())),
+        }
     };
-    let rendered: Vec<(Option<Key>, Arc<str>)> = wanted
+    let mut kept = match (cache.keeping, global) {
+        (true, Some(global)) => cache
+            .kept
+            .lock()
+            .ok()
+            .and_then(|mut kept| kept.take())
+            .filter(|kept| kept.global == *global && kept.root == root),
+        _ => None,
+    };
+    let rendered: Vec<(RowInputs, Option<Arc<str>>)> = wanted
         .par_iter()
         .map(|&(id, open)| {
-            let key = key(id, open);
-            if let Some((_, html)) = key
+            let inputs = inputs(id, open);
+            let known = kept
                 .as_ref()
-                .and_then(|key| known.get(id).filter(|(seen, _)| seen == key))
-            {
-                return Ok((key, Arc::clone(html)));
+                .and_then(|kept| kept.rows.get(id))
+                .filter(|(seen, _)| *seen == inputs);
+            if known.is_some() {
+                return Ok((inputs, None));
             }
             let context = tera::Context::from_serialize(&RowContext { id, open, root })?;
             let html = tera.render(TEMPLATE, &context)?;
-            Ok((key, Arc::from(html)))
+            Ok((inputs, Some(Arc::from(html))))
         })
         .collect::<tera::TeraResult<_>>()?;
-    crate::defer::drop_later(known);
-    let mut rows = TicketRows::default();
-    let mut kept = HashMap::new();
+    let row = |i: usize, id: &str| -> Option<Arc<str>> {
+        match rendered.get(i) {
+            Some((_, Some(html))) => Some(Arc::clone(html)),
+            _ => kept
+                .as_ref()
+                .and_then(|kept| kept.rows.get(id))
+                .map(|(_, html)| Arc::clone(html)),
+        }
+    };
+    let rows: Vec<Arc<str>> = wanted
+        .iter()
+        .enumerate()
+        .map(|(i, (id, _))| row(i, id).unwrap_or_else(|| Arc::from("")))
+        .collect();
+    let mut tables = TicketRows::default();
     let (open_size, closed_size) =
         wanted
             .iter()
-            .zip(&rendered)
-            .fold((0, 0), |(o, c), ((_, open), (_, html))| {
+            .zip(&rows)
+            .fold((0, 0), |(o, c), ((_, open), html)| {
                 if *open {
                     (o + html.len(), c)
                 } else {
                     (o, c + html.len())
                 }
             });
-    rows.open.reserve(open_size);
-    rows.closed.reserve(closed_size);
-    for (&(id, open), (key, html)) in wanted.iter().zip(rendered) {
-        let table = if open {
-            &mut rows.open
+    tables.open.reserve(open_size);
+    tables.closed.reserve(closed_size);
+    for ((_, open), html) in wanted.iter().zip(&rows) {
+        let table = if *open {
+            &mut tables.open
         } else {
-            &mut rows.closed
+            &mut tables.closed
         };
-        table.push_str(&html);
-        if let Some(key) = key.filter(|_| cache.keeping) {
-            kept.insert(id.to_owned(), (key, html));
+        table.push_str(html);
+    }
+    if let (true, Some(global)) = (cache.keeping, global) {
+        let mut kept = kept.take().unwrap_or_else(|| Kept {
+            global: *global,
+            root: root.to_owned(),
+            rows: HashMap::with_capacity(wanted.len()),
+        });
+        for (((id, _), (inputs, html)), row) in wanted.iter().zip(rendered).zip(&rows) {
+            if html.is_some() || !kept.rows.contains_key(*id) {
+                kept.rows
+                    .insert((*id).to_owned(), (inputs, Arc::clone(row)));
+            }
+        }
+        if kept.rows.len() != wanted.len() {
+            let ids: std::collections::HashSet<&str> = wanted.iter().map(|(id, _)| *id).collect();
+            kept.rows.retain(|id, _| ids.contains(id.as_str()));
+        }
+        if let Ok(mut slot) = cache.kept.lock() {
+            *slot = Some(kept);
         }
     }
-    cache.put(kept);
-    Ok(rows)
+    Ok(tables)
 }

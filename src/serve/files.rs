@@ -122,18 +122,20 @@ impl Site {
         Self::rebuilt(files, html, None, true)
     }
 
-    /// The site of `files` (HTML rewritten by `html`, given the page's source hash), taking
-    /// from `previous` every file whose source did not change, and the files listed in
-    /// its `reused` (not rendered this time because their inputs did not change).
-    /// Compressed variants are made only if `compress` (a preview on the same machine has
-    /// no use for them, and compressing a large API file takes longer than building it).
+    /// The site of `files` (HTML rewritten by `html`, given the page's source hash).
+    /// With `previous` = `(site, removed, complete)`: when `complete`, `files` is the
+    /// whole site and only assets whose source did not change are taken from `site`
+    /// (not compressed again); otherwise `files` are the changes to `site`, which keeps
+    /// every other file but those `removed`. Compressed variants are made only if
+    /// `compress` (a preview on the same machine has no use for them, and compressing a
+    /// large API file takes longer than building it).
     pub fn rebuilt(
         files: BTreeMap<String, Vec<u8>>,
         html: Option<&HtmlRewrite>,
-        previous: Option<(&Site, &[String])>,
+        previous: Option<(&Site, &[String], bool)>,
         compress: bool,
     ) -> Site {
-        let old = |path: &str| previous.and_then(|(site, _)| site.files.get(path));
+        let old = |path: &str| previous.and_then(|(site, _, _)| site.files.get(path));
         let fresh: Vec<(Arc<str>, Arc<Asset>)> = files
             .into_par_iter()
             .filter(|(path, _)| is_servable(path))
@@ -151,34 +153,34 @@ impl Site {
             })
             .collect();
         let files = match previous {
-            // The usual edit adds and removes no file: copy the previous site's map
-            // and replace what was rendered.
-            Some((site, reused))
-                if reused.len() + fresh.len() == site.files.len()
-                    && fresh.iter().all(|(path, _)| site.files.contains_key(path))
-                    && reused
-                        .iter()
-                        .all(|path| site.files.contains_key(path.as_str())) =>
-            {
+            // Changes to the site served now: copy its map (pointers) and apply them.
+            Some((site, removed, false)) => {
                 let mut files = site.files.clone();
+                for path in removed {
+                    files.remove(path.as_str());
+                }
                 files.extend(fresh);
                 files
             }
-            Some((site, reused)) => {
-                let mut files: HashMap<_, _> = fresh.into_iter().collect();
-                files.reserve(reused.len());
-                for path in reused {
-                    if let Some((path, asset)) = site.files.get_key_value(path.as_str()) {
-                        files.insert(Arc::clone(path), Arc::clone(asset));
-                    }
-                }
-                files
-            }
-            None => fresh.into_iter().collect(),
+            _ => fresh.into_iter().collect(),
         };
-        let not_found = files.get("404.html").map(|page| {
-            Asset::with_source("404.html", with_base(&page.identity), page.source, compress)
-        });
+        let not_found = match (files.get("404.html"), previous) {
+            (Some(page), Some((site, _, _)))
+                if site
+                    .files
+                    .get("404.html")
+                    .is_some_and(|old| Arc::ptr_eq(old, page)) =>
+            {
+                site.not_found.clone()
+            }
+            (Some(page), _) => Some(Asset::with_source(
+                "404.html",
+                with_base(&page.identity),
+                page.source,
+                compress,
+            )),
+            (None, _) => None,
+        };
         Site { files, not_found }
     }
 
@@ -434,13 +436,14 @@ mod tests {
     }
 
     #[test]
-    fn a_rebuild_takes_reused_and_unchanged_files_from_the_previous_site() {
+    fn a_rebuild_applies_changes_to_the_previous_site_or_replaces_it_whole() {
         let page = |text: &str| text.as_bytes().to_vec();
         let first = Site::rebuilt(
             BTreeMap::from([
                 ("a.html".to_owned(), page("<p>a</p>")),
                 ("b.html".to_owned(), page("<p>b</p>")),
                 ("c.html".to_owned(), page("<p>c</p>")),
+                ("404.html".to_owned(), page("<head></head><p>lost</p>")),
             ]),
             None,
             None,
@@ -451,43 +454,50 @@ mod tests {
                 first.get(path).map_or(std::ptr::null(), |a| a)
             })
         };
-        // Same files: b reused, a rendered again unchanged, c rendered with new bytes.
-        let reused = vec!["b.html".to_owned()];
+        // Changes: a made again unchanged, c with new bytes; b kept as it was.
         let same = Site::rebuilt(
             BTreeMap::from([
                 ("a.html".to_owned(), page("<p>a</p>")),
                 ("c.html".to_owned(), page("<p>C</p>")),
             ]),
             None,
-            Some((&first, &reused)),
+            Some((&first, &[], false)),
             false,
         );
-        assert_eq!(same.len(), 3);
+        assert_eq!(same.len(), 4);
         assert!(shared(&same, "a.html") && shared(&same, "b.html"));
         assert!(!shared(&same, "c.html"));
         assert_eq!(
             same.get("c.html").map(|a| &a.identity[..]),
             Some(&b"<p>C</p>"[..])
         );
+        assert!(
+            same.not_found()
+                .is_some_and(|p| p.identity.starts_with(b"<head><base"))
+        );
         // c is gone and d is new: nothing of c remains.
         let changed = Site::rebuilt(
             BTreeMap::from([("d.html".to_owned(), page("<p>d</p>"))]),
             None,
-            Some((&first, &["a.html".to_owned(), "b.html".to_owned()][..])),
+            Some((
+                &first,
+                &["c.html".to_owned(), "x.html".to_owned()][..],
+                false,
+            )),
             false,
         );
-        assert_eq!(changed.len(), 3);
+        assert_eq!(changed.len(), 4);
         assert!(changed.get("c.html").is_none());
         assert!(shared(&changed, "a.html") && changed.get("d.html").is_some());
-        // A reused path the previous site never had is not invented, and c is dropped.
-        let odd = Site::rebuilt(
+        // A whole site: only what it has, unchanged assets shared with the previous one.
+        let whole = Site::rebuilt(
             BTreeMap::from([("a.html".to_owned(), page("<p>a</p>"))]),
             None,
-            Some((&first, &["b.html".to_owned(), "x.html".to_owned()][..])),
+            Some((&first, &[], true)),
             false,
         );
-        assert_eq!(odd.len(), 2);
-        assert!(odd.get("c.html").is_none() && odd.get("x.html").is_none());
+        assert_eq!(whole.len(), 1);
+        assert!(shared(&whole, "a.html") && whole.not_found().is_none());
     }
 
     #[test]

@@ -192,6 +192,9 @@ struct Builder {
     memory: std::sync::Mutex<pipeline::Memory>,
     /// What the last read of a working tree saw, so a rebuild reads only changed files.
     files: crate::source::DirCache,
+    /// The last load for the logbook intake's rules (without pending notes, so apart
+    /// from the build's own).
+    rules: crate::content::ParseCache,
 }
 
 /// The result of one build.
@@ -231,7 +234,7 @@ impl Builder {
                     let site = Box::new(Site::rebuilt(
                         files,
                         None,
-                        previous.map(|site| (site, &[][..])),
+                        previous.map(|site| (site, &[][..], true)),
                         true,
                     ));
                     let summary = format!(
@@ -294,12 +297,10 @@ impl Builder {
             .lock()
             .map(|mut kept| std::mem::take(&mut *kept))
             .unwrap_or_default();
-        // Only pages the served site has can be taken from it.
-        memory
-            .keys
-            .retain(|path, _| previous.is_some_and(|site| site.get(path).is_some()));
-        memory.markdown = std::mem::take(&mut memory.markdown).carried();
-        let result = pipeline::build_reusing(&opened, now, clock, &crate::render::Quiet, &memory);
+        memory.markdown = std::mem::take(&mut memory.markdown).absorbed();
+        // Only changes to the site served now are made, unless there is none (the last
+        // build failed, or this is the first).
+        let result = pipeline::rebuild(&opened, now, clock, &memory, previous.is_none());
         match result {
             Ok(built) => {
                 if !built.warnings.is_empty() {
@@ -308,9 +309,9 @@ impl Builder {
                 let approved = self.want_rules.then(|| {
                     let no_pending = BTreeMap::new();
                     let loaded =
-                        crate::content::load_cached(&opened.tree, &no_pending, &memory.parsed);
+                        crate::content::load_cached(&opened.tree, &no_pending, &self.rules);
                     let approved = Box::new(Approved::from_content(&loaded.content));
-                    memory.parsed.keep(loaded.content);
+                    self.rules.keep(loaded.content);
                     approved
                 });
                 let inject = preview::injector();
@@ -318,18 +319,17 @@ impl Builder {
                 let site = Box::new(Site::rebuilt(
                     built.files,
                     self.preview().then_some(&inject as &files::HtmlRewrite),
-                    previous.map(|site| (site, built.reused.as_slice())),
+                    previous.map(|site| (site, built.removed.as_slice(), built.complete)),
                     !self.preview(),
                 ));
                 crate::timings::mark("files to serve");
-                memory.keys = built.keys;
                 self.keep(memory);
                 crate::defer::drop_later(opened);
                 let summary = format!(
                     "{} files ({} rendered, {} unchanged), {} alerts, now = {}, in {} ms",
                     site.len(),
                     rendered,
-                    built.reused.len(),
+                    site.len().saturating_sub(rendered),
                     built.alerts,
                     built.now,
                     started.elapsed().as_millis()
@@ -443,6 +443,7 @@ impl Server {
         };
         let builder = Builder {
             files: crate::source::DirCache::keeping(),
+            rules: crate::content::ParseCache::keeping(),
             memory: std::sync::Mutex::new(pipeline::Memory::keeping()),
             origin: config.origin.clone(),
             now: config.now,

@@ -1,0 +1,60 @@
+//! Times the preview server's rebuild after one ticket changed, in process: builds the
+//! repository once with memory kept, then edits one ticket in the tree N times and
+//! rebuilds after each edit.
+//!
+//!     cargo run --release --example rebuild -- REPO [--runs N]
+//!
+//! Prints each rebuild's time and the median; `GLASSROOM_TIMINGS=1` adds each phase.
+
+use std::time::Instant;
+
+use glassroom::pipeline::{self, Memory, Source};
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let mut args = std::env::args().skip(1);
+    let repo = std::path::PathBuf::from(args.next().ok_or("usage: rebuild REPO [--runs N]")?);
+    let mut runs = 20;
+    while let Some(arg) = args.next() {
+        if arg == "--runs" {
+            runs = args.next().ok_or("--runs needs a number")?.parse()?;
+        }
+    }
+    let source = Source {
+        worktree: true,
+        ..Source::default()
+    };
+    let now = Some("2026-11-22T00:00:00Z".parse()?);
+    let mut opened = pipeline::open(&repo, &source, 0)?;
+    let memory = Memory::keeping();
+    let started = Instant::now();
+    let first =
+        pipeline::rebuild(&opened, now, 0, &memory, true).map_err(|_| "the first build failed")?;
+    eprintln!(
+        "first build: {} files in {:.1} ms",
+        first.files.len(),
+        started.elapsed().as_secs_f64() * 1000.0
+    );
+    let (path, text) = opened
+        .tree
+        .iter()
+        .find(|(p, _)| p.starts_with("tickets/"))
+        .map(|(p, b)| (p.to_owned(), String::from_utf8_lossy(b).into_owned()))
+        .ok_or("no ticket")?;
+    let mut times = Vec::new();
+    for run in 0..runs {
+        let edited = text.replacen("\ntitle: ", &format!("\ntitle: Edit {run} "), 1);
+        opened.tree.insert(path.clone(), edited);
+        let started = Instant::now();
+        let built =
+            pipeline::rebuild(&opened, now, 0, &memory, false).map_err(|_| "a rebuild failed")?;
+        let ms = started.elapsed().as_secs_f64() * 1000.0;
+        eprintln!(
+            "rebuild {run}: {} files changed in {ms:.1} ms",
+            built.files.len()
+        );
+        times.push(ms);
+    }
+    times.sort_by(f64::total_cmp);
+    println!("median rebuild: {:.1} ms", times[times.len() / 2]);
+    Ok(())
+}
