@@ -492,10 +492,10 @@ fn invalid_utf8(file: FileId, at: usize) -> Diagnostic {
 const MAX_PATCHED_FILES: usize = 256;
 
 /// One changed content file, parsed, before it goes into the content.
-struct Patch<'t> {
+struct Patch {
     kind: Kind,
     id: String,
-    path: &'t str,
+    path: String,
     /// The new document, or `None` if the file is gone.
     parsed: Option<(Parsed, std::sync::Arc<crate::diag::File>)>,
     /// The file id the document had, if the file existed.
@@ -559,7 +559,7 @@ fn patch(
         patches.push(Patch {
             kind,
             id,
-            path: change.path,
+            path: change.path.to_owned(),
             parsed,
             file,
         });
@@ -567,6 +567,7 @@ fn patch(
     let State {
         mut declared,
         checks,
+        tree: old_tree,
         ..
     } = state;
     let mut dirty = Vec::new();
@@ -586,7 +587,7 @@ fn patch(
                 put(&mut content, parsed);
             }
             None => {
-                remove(&mut content, patch.kind, &patch.id, patch.path);
+                remove(&mut content, patch.kind, &patch.id, &patch.path);
                 if file_of_id(&content, patch.kind, &patch.id).is_none()
                     && let Some(ids) = declared.get_mut(&patch.kind)
                 {
@@ -595,6 +596,8 @@ fn patch(
             }
         }
     }
+    // A map of every path, freed off the rebuild's way.
+    crate::defer::drop_later(old_tree);
     let mut stamps = content.stamps;
     stamps.refresh(&content, &dirty);
     content.stamps = stamps;
@@ -770,8 +773,11 @@ impl ParseCache {
         if !self.keeping {
             return;
         }
-        if let Ok(mut slot) = self.state.lock() {
-            *slot = Some(state);
+        if let Ok(mut slot) = self.state.lock()
+            && let Some(old) = slot.replace(state)
+        {
+            // Its tree is a map of every path: freed off the rebuild's way.
+            crate::defer::drop_later(old);
         }
     }
 

@@ -420,6 +420,18 @@ pub enum TicketStatus {
     Wontfix,
 }
 
+/// Enums of names as numbers, for fingerprints of the fields that hold them.
+macro_rules! as_number {
+    ($($enum:ident),*) => {$(
+        impl From<$enum> for i64 {
+            fn from(value: $enum) -> i64 {
+                value as i64
+            }
+        }
+    )*};
+}
+as_number!(TicketStatus, TicketKind, Priority);
+
 impl TicketStatus {
     pub fn is_open(self) -> bool {
         matches!(self, TicketStatus::Open | TicketStatus::InProgress)

@@ -4,7 +4,7 @@
 
 use super::load::Kind;
 use super::{Content, Document};
-use crate::memo::{Stamp, Stamper};
+use crate::memo::{Fields, Stamp, Stamper};
 
 /// Two fingerprints of every kind of file: of its files (paths and bytes), and of its
 /// ids alone (which entities exist), for what depends only on that (the list of pages).
@@ -67,15 +67,15 @@ impl Stamps {
 
 fn kind_stamps(content: &Content, kind: Kind) -> (Stamp, Stamp) {
     fn docs<T>(content: &Content, docs: &[Document<T>], kind: Kind) -> (Stamp, Stamp) {
-        let mut files = Stamper::new(kind.name());
-        let mut ids = Stamper::new(kind.name());
+        let mut files = Fields::new(kind.name());
+        let mut ids = Fields::new(kind.name());
         for doc in docs {
             files.text(&doc.path);
             let hash = content
                 .files
                 .hash(doc.file())
                 .unwrap_or_else(|| blake3::hash(content.files.text(doc.file()).as_bytes()));
-            files.hash(&hash);
+            files.stamp(hash.as_bytes());
             ids.text(&doc.path);
         }
         (files.finish(), ids.finish())

@@ -18,6 +18,9 @@ use crate::trust::policy;
 /// Checks that add what they find to the list.
 type Check<'c> = Box<dyn Fn(&mut Vec<Diagnostic>) + Sync + 'c>;
 
+/// Checks of one document (by index among its kind's) that add what they find.
+type CheckOne<'c> = Box<dyn Fn(usize, &mut Vec<Diagnostic>) + Sync + 'c>;
+
 /// One group of checks: a name (for its stamp), what it reads, and the checks.
 struct Group<'c> {
     name: &'static str,
@@ -26,7 +29,14 @@ struct Group<'c> {
     /// Kinds whose ids alone the checks read.
     ids: &'static [Kind],
     check: Check<'c>,
+    /// For checks made document by document: the kind, and the check of one. `files`
+    /// and `ids` are then what the check reads besides the document's own file, so
+    /// while they are unchanged only documents whose files changed are checked again.
+    each: Option<(Kind, CheckOne<'c>)>,
 }
+
+/// Findings of one document, with the hash of its file.
+type DocFindings = Vec<(blake3::Hash, Vec<Diagnostic>)>;
 
 /// How many groups [`validate`] runs.
 const GROUPS: usize = 13;
@@ -37,6 +47,7 @@ const GROUPS: usize = 13;
 #[derive(Debug, Default)]
 pub struct Checks {
     groups: [Memo<Vec<Diagnostic>>; GROUPS],
+    docs: [Memo<DocFindings>; GROUPS],
 }
 
 impl Checks {
@@ -44,6 +55,7 @@ impl Checks {
     pub fn keeping() -> Self {
         Self {
             groups: std::array::from_fn(|_| Memo::keeping()),
+            docs: std::array::from_fn(|_| Memo::keeping()),
         }
     }
 
@@ -51,6 +63,30 @@ impl Checks {
         for group in &self.groups {
             group.clear();
         }
+        for docs in &self.docs {
+            docs.clear();
+        }
+    }
+}
+
+/// The hash of the file of every document of `kind`, in order.
+fn doc_hashes(content: &Content, kind: Kind) -> Vec<blake3::Hash> {
+    fn of<T>(content: &Content, docs: &[Document<T>]) -> Vec<blake3::Hash> {
+        docs.iter()
+            .map(|d| {
+                content
+                    .files
+                    .hash(d.file())
+                    .unwrap_or_else(|| blake3::hash(content.files.text(d.file()).as_bytes()))
+            })
+            .collect()
+    }
+    match kind {
+        Kind::Host => of(content, &content.hosts),
+        Kind::Certificate => of(content, &content.certificates),
+        Kind::Ticket => of(content, &content.tickets),
+        Kind::Service => of(content, &content.services),
+        _ => Vec::new(),
     }
 }
 
@@ -76,6 +112,22 @@ pub fn validate_with(
             files,
             ids,
             check,
+            each: None,
+        }
+    }
+    fn each<'c>(
+        name: &'static str,
+        kind: Kind,
+        files: &'static [Kind],
+        ids: &'static [Kind],
+        check: CheckOne<'c>,
+    ) -> Group<'c> {
+        Group {
+            name,
+            files,
+            ids,
+            check: Box::new(|_| {}),
+            each: Some((kind, check)),
         }
     }
     // Independent checks, run in parallel; the caller sorts what they find.
@@ -130,25 +182,19 @@ pub fn validate_with(
                 }
             }),
         ),
-        group(
+        each(
             "hosts",
-            &[Host, Service],
-            &[],
-            Box::new(|out| {
-                for host in &content.hosts {
-                    check_host(host, content, ids, out);
-                }
-            }),
+            Host,
+            &[Service],
+            &[Host],
+            Box::new(|i, out| check_host(&content.hosts[i], content, ids, out)),
         ),
-        group(
+        each(
             "certificates",
-            &[Certificate],
-            &[Host, Procedure],
-            Box::new(|out| {
-                for certificate in &content.certificates {
-                    check_certificate(certificate, ids, out);
-                }
-            }),
+            Certificate,
+            &[],
+            &[Certificate, Host, Procedure],
+            Box::new(|i, out| check_certificate(&content.certificates[i], ids, out)),
         ),
         group(
             "releases",
@@ -175,25 +221,19 @@ pub fn validate_with(
             &[Procedure],
             Box::new(|out| check_logbook(&content.logbook, ids, out)),
         ),
-        group(
+        each(
             "tickets",
-            &[Ticket, Release],
-            &[Module, Host],
-            Box::new(|out| {
-                for ticket in &content.tickets {
-                    check_ticket(ticket, content, ids, out);
-                }
-            }),
+            Ticket,
+            &[Release],
+            &[Ticket, Module, Host],
+            Box::new(|i, out| check_ticket(&content.tickets[i], content, ids, out)),
         ),
-        group(
+        each(
             "services",
-            &[Service, Site],
-            &[Host],
-            Box::new(|out| {
-                for service in &content.services {
-                    check_service(service, content, ids, out);
-                }
-            }),
+            Service,
+            &[Site],
+            &[Service, Host],
+            Box::new(|i, out| check_service(&content.services[i], content, ids, out)),
         ),
         group(
             "flags",
@@ -210,15 +250,19 @@ pub fn validate_with(
     let pending_stamp = pending_stamp.finish();
     groups
         .par_iter()
-        .zip(memo.groups.par_iter())
-        .flat_map_iter(|(group, memo)| {
+        .zip(memo.groups.par_iter().zip(memo.docs.par_iter()))
+        .flat_map_iter(|(group, (memo, docs))| {
             let mut stamp = Stamper::new(group.name);
             stamp.stamp(&pending_stamp);
             content.stamps.add(&mut stamp, group.files);
             for kind in group.ids {
                 stamp.stamp(content.stamps.ids(*kind));
             }
-            let found = memo.get(stamp.finish(), |_| {
+            let stamp = stamp.finish();
+            if let Some((kind, check)) = &group.each {
+                return check_each(content, *kind, check, stamp, docs);
+            }
+            let found = memo.get(stamp, |_| {
                 let mut out = Vec::new();
                 (group.check)(&mut out);
                 out
@@ -226,6 +270,45 @@ pub fn validate_with(
             found.value.iter().cloned().collect::<Vec<_>>()
         })
         .collect()
+}
+
+/// The findings of a document-by-document group: the previous findings of documents
+/// whose files did not change, while the group's other inputs (`stamp`) did not either;
+/// every document checked again otherwise.
+fn check_each(
+    content: &Content,
+    kind: Kind,
+    check: &CheckOne<'_>,
+    stamp: crate::memo::Stamp,
+    memo: &Memo<DocFindings>,
+) -> Vec<Diagnostic> {
+    let hashes = doc_hashes(content, kind);
+    let found = memo.get(stamp, |_| Vec::new());
+    let previous = if found.fresh {
+        None
+    } else {
+        Some(&*found.value)
+    };
+    let previous = previous.filter(|p| p.len() == hashes.len());
+    let findings: DocFindings = hashes
+        .par_iter()
+        .enumerate()
+        .with_min_len(256)
+        .map(|(i, hash)| match previous.and_then(|p| p.get(i)) {
+            Some((seen, kept)) if seen == hash => (*hash, kept.clone()),
+            _ => {
+                let mut out = Vec::new();
+                check(i, &mut out);
+                (*hash, out)
+            }
+        })
+        .collect();
+    let all = findings
+        .iter()
+        .flat_map(|(_, f)| f.iter().cloned())
+        .collect();
+    memo.set(stamp, findings);
+    all
 }
 
 /// The ids of every kind, for reference checks.

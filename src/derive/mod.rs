@@ -8,6 +8,7 @@
 //! The render stage only formats what is computed here; it never joins or counts itself.
 
 pub mod alerts;
+mod fields;
 pub mod plans;
 pub mod procedures;
 pub mod relations;
@@ -139,6 +140,9 @@ fn stamped<T: Serialize>(value: T) -> Stamped<T> {
     (Arc::new(value), stamp)
 }
 
+/// The alerts with the fingerprints of all of them and of each subject kind's.
+type StampedAlerts = (Arc<Vec<Alert>>, Stamp, BTreeMap<&'static str, Stamp>);
+
 /// What earlier derivations in this process computed, each part with the fingerprints
 /// of the kinds of content (and "now") it read. The default keeps nothing.
 #[derive(Debug, Default)]
@@ -146,7 +150,7 @@ pub struct Memos {
     procedures: Memo<Stamped<BTreeMap<String, ProcedureStatus>>>,
     threads: Memo<Stamped<Vec<Thread>>>,
     ticket_report: Memo<Stamped<TicketReport>>,
-    alerts: Memo<Arc<Vec<Alert>>>,
+    alerts: Memo<StampedAlerts>,
     upcoming: Memo<Stamped<Vec<DueItem>>>,
     relations: [Memo<Stamped<relations::Index>>; relations::JOINS.len()],
 }
@@ -202,7 +206,22 @@ pub fn derive_with(content: &Content, now: Moment, memos: &Memos) -> Derived {
             .value
     };
     let report = || {
-        let stamp = inputs(content, "ticket report", &[Ticket, Release], None);
+        // What the report counts and measures: not titles, bodies or assignees.
+        let mut f = crate::memo::Fields::new("ticket report");
+        fields::each(&mut f, &content.tickets, |f, t| {
+            fields::name(f, t.kind);
+            fields::name(f, t.priority);
+            fields::reference(f, t.module.as_ref());
+            f.text(&t.reporter);
+            fields::moment(f, &t.opened.value);
+            fields::maybe_moment(f, t.first_response.as_ref().map(|m| &m.value));
+            fields::maybe_moment(f, t.closed.as_ref().map(|m| &m.value));
+            fields::reference(f, t.fixed_in.as_ref());
+        });
+        fields::each(&mut f, &content.releases, |f, r| {
+            f.text(&r.module.value).text(&r.version.value);
+        });
+        let stamp = f.finish();
         memos
             .ticket_report
             .get(stamp, |_| stamped(tickets::report(content)))
@@ -225,7 +244,9 @@ pub fn derive_with(content: &Content, now: Moment, memos: &Memos) -> Derived {
             memos
                 .alerts
                 .get(stamp.finish(), |_| {
-                    Arc::new(alerts::alerts(content, &procedures.0, now))
+                    let alerts = alerts::alerts(content, &procedures.0, now);
+                    let (all, by_kind) = alert_stamps(&alerts);
+                    (Arc::new(alerts), all, by_kind)
                 })
                 .value
         },
@@ -244,9 +265,9 @@ pub fn derive_with(content: &Content, now: Moment, memos: &Memos) -> Derived {
         },
     );
     let (relations, relation_stamps) = relations;
-    let mut derived = Derived {
+    Derived {
         now,
-        alerts: Arc::clone(&alerts),
+        alerts: Arc::clone(&alerts.0),
         threads: Arc::clone(&threads.0),
         ticket_report: Arc::clone(&ticket_report.0),
         upcoming: Arc::clone(&upcoming.0),
@@ -258,11 +279,10 @@ pub fn derive_with(content: &Content, now: Moment, memos: &Memos) -> Derived {
             ticket_report: ticket_report.1,
             upcoming: upcoming.1,
             relations: relation_stamps,
-            ..Stamps::default()
+            alerts: alerts.1,
+            alerts_by_kind: alerts.2.clone(),
         },
-    };
-    derived.stamp_alerts();
-    derived
+    }
 }
 
 /// Small in-memory repositories for the unit tests of every derive rule.

@@ -9,10 +9,11 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
+use super::fields::{each, moment, name, reference, references};
 use super::threads::chronological;
 use crate::content::types::Date;
 use crate::content::{Content, Document, Kind, LogEntry, Release};
-use crate::memo::{Memo, Stamp, Stamper};
+use crate::memo::{Fields, Memo, Stamp};
 
 /// Id → ids of related entities.
 pub type Index = BTreeMap<String, Vec<String>>;
@@ -48,10 +49,12 @@ pub struct Relations {
     pub open_tickets_by_module: Arc<Index>,
 }
 
-/// One join: its field name, the kinds it reads and how it is made.
+/// One join: its field name, the kinds whose ids it reads, the fields of documents it
+/// reads, and how it is made.
 pub struct Join {
     pub name: &'static str,
     pub reads: &'static [Kind],
+    fields: fn(&Content, &mut Fields),
     make: fn(&Content) -> Index,
 }
 
@@ -60,11 +63,16 @@ pub const JOINS: [Join; 12] = [
     Join {
         name: "services_by_host",
         reads: &[Kind::Host, Kind::Service],
+        fields: |content, f| {
+            each(f, &content.hosts, |f, h| references(f, &h.services));
+            each(f, &content.services, |f, s| references(f, &s.hosts));
+        },
         make: services_by_host,
     },
     Join {
         name: "certificates_by_host",
         reads: &[Kind::Host, Kind::Certificate],
+        fields: |content, f| each(f, &content.certificates, |f, c| references(f, &c.hosts)),
         make: |content| {
             join(
                 &content.hosts,
@@ -80,6 +88,7 @@ pub const JOINS: [Join; 12] = [
     Join {
         name: "tickets_by_host",
         reads: &[Kind::Host, Kind::Ticket],
+        fields: |content, f| each(f, &content.tickets, |f, t| references(f, &t.hosts)),
         make: |content| {
             join(
                 &content.hosts,
@@ -95,11 +104,20 @@ pub const JOINS: [Join; 12] = [
     Join {
         name: "releases_by_module",
         reads: &[Kind::Module, Kind::Release],
+        fields: |content, f| {
+            each(f, &content.releases, |f, r| {
+                f.text(&r.module.value);
+                for date in [&r.actual, &r.planned] {
+                    f.maybe(date.as_ref().map(|d| d.value.to_string()).as_deref());
+                }
+            })
+        },
         make: releases_by_module,
     },
     Join {
         name: "tickets_by_module",
         reads: &[Kind::Module, Kind::Ticket],
+        fields: |content, f| each(f, &content.tickets, |f, t| reference(f, t.module.as_ref())),
         make: |content| {
             join(
                 &content.modules,
@@ -113,6 +131,11 @@ pub const JOINS: [Join; 12] = [
     Join {
         name: "tickets_by_release",
         reads: &[Kind::Release, Kind::Ticket],
+        fields: |content, f| {
+            each(f, &content.tickets, |f, t| {
+                reference(f, t.fixed_in.as_ref())
+            })
+        },
         make: |content| {
             join(
                 &content.releases,
@@ -126,16 +149,32 @@ pub const JOINS: [Join; 12] = [
     Join {
         name: "services_by_site",
         reads: &[Kind::Site, Kind::Service],
+        fields: |content, f| {
+            each(f, &content.services, |f, s| {
+                f.text(&s.site.value).number(s.startup_rank);
+            })
+        },
         make: services_by_site,
     },
     Join {
         name: "entries_by_procedure",
         reads: &[Kind::Procedure, Kind::LogEntry],
+        fields: |content, f| {
+            each(f, &content.logbook, |f, e| {
+                reference(f, e.procedure.as_ref());
+                moment(f, &e.at.value);
+            })
+        },
         make: entries_by_procedure,
     },
     Join {
         name: "certificates_by_procedure",
         reads: &[Kind::Procedure, Kind::Certificate],
+        fields: |content, f| {
+            each(f, &content.certificates, |f, c| {
+                reference(f, c.renewal_procedure.as_ref())
+            })
+        },
         make: |content| {
             join(
                 &content.procedures,
@@ -149,11 +188,23 @@ pub const JOINS: [Join; 12] = [
     Join {
         name: "replies",
         reads: &[Kind::LogEntry],
+        fields: |content, f| {
+            each(f, &content.logbook, |f, e| {
+                reference(f, e.reply_to.as_ref());
+                moment(f, &e.at.value);
+            })
+        },
         make: replies,
     },
     Join {
         name: "open_tickets_by_host",
         reads: &[Kind::Host, Kind::Ticket],
+        fields: |content, f| {
+            each(f, &content.tickets, |f, t| {
+                name(f, t.status.value);
+                references(f, &t.hosts);
+            })
+        },
         make: |content| {
             join(
                 &content.hosts,
@@ -173,6 +224,12 @@ pub const JOINS: [Join; 12] = [
     Join {
         name: "open_tickets_by_module",
         reads: &[Kind::Module, Kind::Ticket],
+        fields: |content, f| {
+            each(f, &content.tickets, |f, t| {
+                name(f, t.status.value);
+                reference(f, t.module.as_ref());
+            })
+        },
         make: |content| {
             join(
                 &content.modules,
@@ -206,9 +263,12 @@ pub fn relations_with(
         .par_iter()
         .zip(memos.par_iter())
         .map(|(join, memo)| {
-            let mut stamp = Stamper::new(join.name);
-            content.stamps.add(&mut stamp, join.reads);
-            memo.get(stamp.finish(), |_| {
+            let mut fields = Fields::new(join.name);
+            for kind in join.reads {
+                fields.stamp(content.stamps.ids(*kind));
+            }
+            (join.fields)(content, &mut fields);
+            memo.get(fields.finish(), |_| {
                 let index = (join.make)(content);
                 let stamp = super::value_stamp(&index);
                 (Arc::new(index), stamp)

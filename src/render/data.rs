@@ -229,6 +229,11 @@ pub struct TicketGroups {
     pub open_by_module: BTreeMap<String, Vec<String>>,
     pub open_by_priority: Vec<(String, Vec<String>)>,
     pub open_by_assignee: BTreeMap<String, Vec<String>>,
+    /// The index among the tickets (as loaded) of each of `open` and of `closed`.
+    #[serde(skip)]
+    pub open_docs: Vec<usize>,
+    #[serde(skip)]
+    pub closed_docs: Vec<usize>,
 }
 
 /// One month of the logbook: its threads (by root entry in this month) and the replies
@@ -480,7 +485,7 @@ pub fn globals(input: &Input<'_>, values: &Values) -> Made<Globals> {
     let ticket_groups = || {
         values
             .ticket_groups
-            .get(*stamps.files(Kind::Ticket), |_| {
+            .get(ticket_groups_fields(content), |_| {
                 let groups = ticket_groups(content);
                 let value = convert(&groups)?;
                 let stamp = derive::value_stamp(&groups);
@@ -934,10 +939,28 @@ fn charts(report: &derive::TicketReport) -> Charts {
     }
 }
 
+/// The fingerprint of what [`ticket_groups`] reads of the tickets.
+fn ticket_groups_fields(content: &Content) -> Stamp {
+    let mut fields = crate::memo::Fields::new("ticket groups");
+    fields.number(content.tickets.len() as i64);
+    for ticket in &content.tickets {
+        let data = &ticket.data;
+        fields
+            .text(&ticket.id)
+            .number(data.priority.into())
+            .number(data.status.value.into())
+            .number(data.opened.value.0.as_second())
+            .number(i64::from(data.opened.value.0.subsec_nanosecond()))
+            .maybe(data.module.as_ref().map(|m| m.as_str()))
+            .maybe(data.assignee.as_deref());
+    }
+    fields.finish()
+}
+
 fn ticket_groups(content: &Content) -> TicketGroups {
-    let mut tickets: Vec<&Document<Ticket>> = content.tickets.iter().collect();
+    let mut tickets: Vec<(usize, &Document<Ticket>)> = content.tickets.iter().enumerate().collect();
     // Most urgent first, then oldest.
-    tickets.sort_by(|a, b| {
+    tickets.sort_by(|(_, a), (_, b)| {
         b.data
             .priority
             .cmp(&a.data.priority)
@@ -946,13 +969,15 @@ fn ticket_groups(content: &Content) -> TicketGroups {
     });
     let mut groups = TicketGroups::default();
     let mut by_priority: BTreeMap<content::Priority, Vec<String>> = BTreeMap::new();
-    for ticket in tickets {
+    for (index, ticket) in tickets {
         let id = ticket.id.clone();
         if !ticket.data.status.value.is_open() {
             groups.closed.push(id);
+            groups.closed_docs.push(index);
             continue;
         }
         groups.open.push(id.clone());
+        groups.open_docs.push(index);
         let module = ticket.data.module.as_ref().map_or("(none)", |m| m.as_str());
         groups
             .open_by_module

@@ -163,6 +163,8 @@ pub struct Memos {
     theme: Mutex<Option<(Stamp, theme::Theme)>>,
     values: data::Values,
     rows: RowCache,
+    /// The ticket list's open tickets by group, as rendered last.
+    ticket_sections: Memo<Result<String, String>>,
     groups: [Memo<Result<Group, String>>; GROUPS],
     /// The paths each output last gave.
     outputs: [Memo<Vec<String>>; OUTPUTS],
@@ -176,6 +178,7 @@ impl Memos {
             theme: Mutex::new(None),
             values: data::Values::keeping(),
             rows: RowCache::keeping(),
+            ticket_sections: Memo::keeping(),
             groups: std::array::from_fn(|_| Memo::keeping()),
             outputs: std::array::from_fn(|_| Memo::keeping()),
         }
@@ -674,6 +677,50 @@ fn render_with(
     })
 }
 
+/// The template of the ticket list's groups of open tickets.
+const SECTIONS_TEMPLATE: &str = "ticket_groups.html";
+
+/// The ticket list's groups of open tickets (`ticket_groups.html`) for a page at depth
+/// `root`: rendered again only when the groups or the open tickets' titles changed
+/// (with the default theme's templates, whose inputs are known).
+fn ticket_sections(
+    theme: &theme::Theme,
+    input: &Input<'_>,
+    globals: &data::Globals,
+    global: Option<&blake3::Hash>,
+    root: &str,
+) -> tera::TeraResult<String> {
+    let render = || -> tera::TeraResult<String> {
+        let mut context = tera::Context::new();
+        context.insert("root", root);
+        theme.tera.render(SECTIONS_TEMPLATE, &context)
+    };
+    let Some(global) = global else {
+        return render();
+    };
+    let mut fields = crate::memo::Fields::new("ticket sections");
+    fields
+        .stamp(global.as_bytes())
+        .stamp(&globals.ticket_groups_stamp)
+        .text(root);
+    for doc in &globals.ticket_groups.open_docs {
+        if let Some(ticket) = input.content.tickets.get(*doc) {
+            fields.text(&ticket.data.title);
+        }
+    }
+    let made = input
+        .memos
+        .ticket_sections
+        .get(fields.finish(), |_| render().map_err(|err| err.to_string()));
+    match &*made.value {
+        Ok(html) => Ok(html.clone()),
+        Err(_) => {
+            input.memos.ticket_sections.clear();
+            render()
+        }
+    }
+}
+
 /// Why a file could not be made.
 enum Failure {
     Template(tera::Error),
@@ -692,6 +739,7 @@ fn render_pages(
     // The ticket list's rows are rendered one by one (and kept by the preview server),
     // by the list's own task, in parallel with the other pages.
     let row_template = theme.sources.contains_key(rows::TEMPLATE);
+    let sections_template = theme.sources.contains_key(SECTIONS_TEMPLATE);
     let ticket_rows = |page: &Page| -> tera::TeraResult<rows::TicketRows> {
         rows::ticket_rows(
             &theme.tera,
@@ -719,15 +767,15 @@ fn render_pages(
                     Err(err) => return Some(Failure::Template(err)),
                 }
             }
-            let t0 = std::time::Instant::now();
-            let rendered = theme.tera.render(page.template, &context);
-            if std::env::var_os("GLASSROOM_PAGE_TIMES").is_some() {
-                eprintln!(
-                    "page {} {:.2} ms",
-                    page.path,
-                    t0.elapsed().as_secs_f64() * 1000.0
-                );
+            if sections_template && page.template == "tickets.html" {
+                match ticket_sections(theme, input, globals, global, &page.root()) {
+                    Ok(sections) => context.insert("ticket_sections", &*sections),
+                    Err(err) => return Some(Failure::Template(err)),
+                }
             }
+            let started = std::time::Instant::now();
+            let rendered = theme.tera.render(page.template, &context);
+            crate::timings::page(&page.path, started.elapsed());
             let outcome = match rendered {
                 Ok(html) => sink
                     .put_keyed(&page.path, html.into_bytes(), task.key.as_ref())

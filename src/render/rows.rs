@@ -79,27 +79,34 @@ pub fn ticket_rows(
     cache: &RowCache,
     root: &str,
 ) -> tera::TeraResult<TicketRows> {
-    let wanted: Vec<(&str, bool)> = groups
+    let content = input.content;
+    // (id, open, the ticket's index among the tickets)
+    let wanted: Vec<(&str, bool, usize)> = groups
         .open
         .iter()
-        .map(|id| (id.as_str(), true))
-        .chain(groups.closed.iter().map(|id| (id.as_str(), false)))
+        .zip(&groups.open_docs)
+        .map(|(id, doc)| (id.as_str(), true, *doc))
+        .chain(
+            groups
+                .closed
+                .iter()
+                .zip(&groups.closed_docs)
+                .map(|(id, doc)| (id.as_str(), false, *doc)),
+        )
         .collect();
-    let content = input.content;
-    fn find<'c, T>(
-        docs: &'c [crate::content::Document<T>],
-        id: &str,
-    ) -> Option<&'c crate::content::Document<T>> {
-        docs.binary_search_by(|d| d.id.as_str().cmp(id))
-            .ok()
-            .and_then(|i| docs.get(i))
-    }
     let hash_of = |file| content.files.hash(file);
-    let inputs = |id: &str, open: bool| {
-        let ticket = find(&content.tickets, id);
+    let release_of = |id: &str| {
+        content
+            .releases
+            .binary_search_by(|d| d.id.as_str().cmp(id))
+            .ok()
+            .and_then(|i| content.releases.get(i))
+    };
+    let inputs = |doc: usize, open: bool| {
+        let ticket = content.tickets.get(doc);
         let release = ticket
             .and_then(|t| t.data.fixed_in.as_ref())
-            .and_then(|r| find(&content.releases, r.as_str()));
+            .and_then(|r| release_of(r.as_str()));
         RowInputs {
             open,
             ticket: ticket.and_then(|t| hash_of(t.file())),
@@ -117,8 +124,8 @@ pub fn ticket_rows(
     };
     let rendered: Vec<(RowInputs, Option<Arc<str>>)> = wanted
         .par_iter()
-        .map(|&(id, open)| {
-            let inputs = inputs(id, open);
+        .map(|&(id, open, doc)| {
+            let inputs = inputs(doc, open);
             let known = kept
                 .as_ref()
                 .and_then(|kept| kept.rows.get(id))
@@ -143,14 +150,14 @@ pub fn ticket_rows(
     let rows: Vec<Arc<str>> = wanted
         .iter()
         .enumerate()
-        .map(|(i, (id, _))| row(i, id).unwrap_or_else(|| Arc::from("")))
+        .map(|(i, (id, _, _))| row(i, id).unwrap_or_else(|| Arc::from("")))
         .collect();
     let mut tables = TicketRows::default();
     let (open_size, closed_size) =
         wanted
             .iter()
             .zip(&rows)
-            .fold((0, 0), |(o, c), ((_, open), html)| {
+            .fold((0, 0), |(o, c), ((_, open, _), html)| {
                 if *open {
                     (o + html.len(), c)
                 } else {
@@ -159,7 +166,7 @@ pub fn ticket_rows(
             });
     tables.open.reserve(open_size);
     tables.closed.reserve(closed_size);
-    for ((_, open), html) in wanted.iter().zip(&rows) {
+    for ((_, open, _), html) in wanted.iter().zip(&rows) {
         let table = if *open {
             &mut tables.open
         } else {
@@ -173,14 +180,15 @@ pub fn ticket_rows(
             root: root.to_owned(),
             rows: HashMap::with_capacity(wanted.len()),
         });
-        for (((id, _), (inputs, html)), row) in wanted.iter().zip(rendered).zip(&rows) {
+        for (((id, _, _), (inputs, html)), row) in wanted.iter().zip(rendered).zip(&rows) {
             if html.is_some() || !kept.rows.contains_key(*id) {
                 kept.rows
                     .insert((*id).to_owned(), (inputs, Arc::clone(row)));
             }
         }
         if kept.rows.len() != wanted.len() {
-            let ids: std::collections::HashSet<&str> = wanted.iter().map(|(id, _)| *id).collect();
+            let ids: std::collections::HashSet<&str> =
+                wanted.iter().map(|(id, _, _)| *id).collect();
             kept.rows.retain(|id, _| ids.contains(id.as_str()));
         }
         if let Ok(mut slot) = cache.kept.lock() {

@@ -37,6 +37,7 @@ const DEFAULT_TEMPLATES: &[(&str, &str)] = builtin!(
     "tickets.html",
     "ticket.html",
     "ticket_row.html",
+    "ticket_groups.html",
     "ticket_report.html",
     "sites.html",
     "site.html",

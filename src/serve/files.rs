@@ -44,20 +44,28 @@ pub struct Asset {
     pub brotli: Option<Bytes>,
     /// blake3 of the file as built, before the preview's script went in: equal sources
     /// give equal assets, so a rebuild reuses them instead of compressing again, and the
-    /// preview's script asks whether its page's source changed.
-    pub source: blake3::Hash,
+    /// preview's script asks whether its page's source changed. Known when the asset is
+    /// made for a rewritten page; else computed from the bytes when first asked for (a
+    /// preview rebuild makes the 12 MB ticket API again on every ticket edit).
+    source: OnceLock<blake3::Hash>,
 }
 
 impl Asset {
     /// Computes everything about `bytes` served as `path`.
     pub fn new(path: &str, bytes: Vec<u8>) -> Asset {
-        let source = blake3::hash(&bytes);
-        Self::with_source(path, bytes, source, true)
+        Self::of_bytes(path, bytes, true)
     }
 
     /// Like [`Asset::new`], for `bytes` made from a file whose blake3 is `source`;
     /// without compressed variants unless `compress`.
     pub fn with_source(path: &str, bytes: Vec<u8>, source: blake3::Hash, compress: bool) -> Asset {
+        let asset = Self::of_bytes(path, bytes, compress);
+        let _ = asset.source.set(source);
+        asset
+    }
+
+    /// The asset of `bytes` as they are, its source hash computed when first asked for.
+    fn of_bytes(path: &str, bytes: Vec<u8>, compress: bool) -> Asset {
         let etag = OnceLock::new();
         // Only a file named like a sha256 can be content-addressed; only its hash is
         // needed now.
@@ -85,8 +93,13 @@ impl Asset {
             identity: Bytes::from(bytes),
             gzip,
             brotli,
-            source,
+            source: OnceLock::new(),
         }
+    }
+
+    /// The blake3 of the file as built (see the field).
+    pub fn source(&self) -> blake3::Hash {
+        *self.source.get_or_init(|| blake3::hash(&self.identity))
     }
 
     /// The entity tag: the quoted sha256 of the bytes.
@@ -140,15 +153,19 @@ impl Site {
             .into_par_iter()
             .filter(|(path, _)| is_servable(path))
             .map(|(path, bytes)| {
+                let Some(rewrite) = html.filter(|_| is_html(&path)) else {
+                    // Served as built: equal bytes are the same asset.
+                    if let Some(asset) = old(&path).filter(|a| a.identity == bytes) {
+                        return (Arc::from(path), Arc::clone(asset));
+                    }
+                    let asset = Asset::of_bytes(&path, bytes, compress);
+                    return (Arc::from(path), Arc::new(asset));
+                };
                 let source = blake3::hash(&bytes);
-                if let Some(asset) = old(&path).filter(|a| a.source == source) {
+                if let Some(asset) = old(&path).filter(|a| a.source() == source) {
                     return (Arc::from(path), Arc::clone(asset));
                 }
-                let bytes = match html {
-                    Some(rewrite) if is_html(&path) => rewrite(bytes, &source),
-                    _ => bytes,
-                };
-                let asset = Asset::with_source(&path, bytes, source, compress);
+                let asset = Asset::with_source(&path, rewrite(bytes, &source), source, compress);
                 (Arc::from(path), Arc::new(asset))
             })
             .collect();
@@ -176,7 +193,7 @@ impl Site {
             (Some(page), _) => Some(Asset::with_source(
                 "404.html",
                 with_base(&page.identity),
-                page.source,
+                page.source(),
                 compress,
             )),
             (None, _) => None,

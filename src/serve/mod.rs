@@ -263,6 +263,7 @@ impl Builder {
         report: &dyn Report,
     ) -> Built {
         let started = Instant::now();
+        crate::timings::mark("rebuild asked for");
         let clock = (self.clock)();
         let opened = match pipeline::open_cached(path, source, clock, &self.files) {
             Ok(opened) => opened,
@@ -703,11 +704,11 @@ fn live(snapshot: &Snapshot, query: Option<&str>) -> Response<Body> {
     });
     let tag = page.map(|path| {
         let source = match &snapshot.view {
-            View::Broken(page) => Some(page.source),
+            View::Broken(page) => Some(page.source()),
             View::Site(site) => match routes::lookup(site, &path) {
-                routes::Lookup::File(asset) => Some(asset.source),
+                routes::Lookup::File(asset) => Some(asset.source()),
                 routes::Lookup::Redirect(_) => None,
-                routes::Lookup::NotFound => site.not_found().map(|page| page.source),
+                routes::Lookup::NotFound => site.not_found().map(|page| page.source()),
             },
         };
         source.map_or_else(|| "none".to_owned(), |s| preview::tag(&s))

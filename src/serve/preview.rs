@@ -140,7 +140,7 @@ mod tests {
         let page = error_page("Build failed", "hosts/<web1>.yaml:1:1: error & more", true);
         let text = String::from_utf8_lossy(&page.identity).into_owned();
         assert!(text.contains("hosts/&lt;web1&gt;.yaml:1:1: error &amp; more"));
-        assert!(text.contains(&format!("var t=\"{}\";", tag(&page.source))));
+        assert!(text.contains(&format!("var t=\"{}\";", tag(&page.source()))));
         assert_eq!(page.cache_control, "no-store");
         let quiet = error_page("Build failed", "x", false);
         assert!(!String::from_utf8_lossy(&quiet.identity).contains("<script>"));

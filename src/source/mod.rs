@@ -19,7 +19,7 @@ pub use dir::{DirCache, read_dir, read_dir_cached};
 /// tell the next build which files changed).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Tree {
-    files: Arc<BTreeMap<String, Arc<Blob>>>,
+    files: Arc<BTreeMap<Arc<str>, Arc<Blob>>>,
 }
 
 /// A file that differs between two trees ([`Tree::changes`]).
@@ -79,7 +79,8 @@ impl Tree {
 
     /// Adds or replaces a file with a blob another tree may share.
     pub fn insert_blob(&mut self, path: impl Into<String>, blob: Arc<Blob>) {
-        Arc::make_mut(&mut self.files).insert(path.into(), blob);
+        let path: String = path.into();
+        Arc::make_mut(&mut self.files).insert(Arc::from(path), blob);
     }
 
     pub fn get(&self, path: &str) -> Option<&[u8]> {
@@ -92,6 +93,10 @@ impl Tree {
     }
 
     pub fn remove(&mut self, path: &str) -> Option<Vec<u8>> {
+        // A shared map is copied before it changes: not for a path it does not have.
+        if !self.files.contains_key(path) {
+            return None;
+        }
         Arc::make_mut(&mut self.files).remove(path).map(|blob| {
             Arc::try_unwrap(blob).map_or_else(|shared| shared.bytes.clone(), |own| own.bytes)
         })
@@ -99,12 +104,12 @@ impl Tree {
 
     /// Files in path order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &[u8])> {
-        self.files.iter().map(|(p, b)| (p.as_str(), b.bytes()))
+        self.files.iter().map(|(p, b)| (&**p, b.bytes()))
     }
 
     /// Files in path order, as blobs (bytes and hash).
     pub fn blobs(&self) -> impl Iterator<Item = (&str, &Blob)> {
-        self.files.iter().map(|(p, b)| (p.as_str(), &**b))
+        self.files.iter().map(|(p, b)| (&**p, &**b))
     }
 
     /// Files whose path starts with `prefix`, in path order.
@@ -115,7 +120,7 @@ impl Tree {
                 std::ops::Bound::Unbounded,
             ))
             .take_while(move |(path, _)| path.starts_with(prefix))
-            .map(|(p, b)| (p.as_str(), &**b))
+            .map(|(p, b)| (&**p, &**b))
     }
 
     /// The files that differ from `self` in `newer` (added, changed or removed), in path
@@ -133,13 +138,13 @@ impl Tree {
                 (None, None) => break,
                 (Some(_), None) => std::cmp::Ordering::Less,
                 (None, Some(_)) => std::cmp::Ordering::Greater,
-                (Some((a, _)), Some((b, _))) => a.as_str().cmp(b.as_str()),
+                (Some((a, _)), Some((b, _))) => a.cmp(b),
             };
             match order {
                 std::cmp::Ordering::Less => {
                     if let Some((path, _)) = old.next() {
                         out.push(Change {
-                            path: path.as_str(),
+                            path,
                             now: None,
                             existed: true,
                         });
@@ -148,7 +153,7 @@ impl Tree {
                 std::cmp::Ordering::Greater => {
                     if let Some((path, blob)) = new.next() {
                         out.push(Change {
-                            path: path.as_str(),
+                            path,
                             now: Some(&**blob),
                             existed: false,
                         });
@@ -160,7 +165,7 @@ impl Tree {
                         && before.bytes != after.bytes
                     {
                         out.push(Change {
-                            path: path.as_str(),
+                            path,
                             now: Some(&**after),
                             existed: true,
                         });
