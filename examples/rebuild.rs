@@ -36,7 +36,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         pipeline::rebuild(&opened, now, 0, &memory, true).map_err(|_| "the first build failed")?;
     eprintln!(
         "first build: {} files in {:.1} ms",
-        first.files.len(),
+        first.files.len() + first.parts.len(),
         started.elapsed().as_secs_f64() * 1000.0
     );
     let (path, text) = opened

@@ -10,7 +10,7 @@ use super::model::*;
 use super::validate::Checks;
 use super::{Content, Document, Loaded};
 use crate::diag::{Diagnostic, Diagnostics, FileId, Files, Location, Origin};
-use crate::source::Tree;
+use crate::source::{Blob, Tree};
 use crate::trust::Policy;
 use crate::trust::policy::POLICY_PATH;
 use crate::yaml;
@@ -338,7 +338,10 @@ fn finish(
     crate::timings::mark("validate");
     diagnostics.sort(&content.files);
     cache.remember(State {
-        tree: tree.clone(),
+        tree_id: tree.id(),
+        // A tree read through a directory cache tells what changed; keeping a copy
+        // would make the cache copy its map on every change.
+        tree: (!tree.tracks_changes()).then(|| tree.clone()),
         pending: pending.clone(),
         declared,
         clean: !diagnostics.has_errors(),
@@ -502,6 +505,24 @@ struct Patch {
     file: Option<FileId>,
 }
 
+/// The paths that may differ between the tree `state` saw and `tree`, with each one's
+/// file in `tree` (`None` if it is gone); `None` if that cannot be told.
+fn changed_paths<'t>(state: &'t State, tree: &'t Tree) -> Option<Vec<(&'t str, Option<&'t Blob>)>> {
+    if let Some(paths) = tree.changed_since(state.tree_id) {
+        let mut paths: Vec<&str> = paths.iter().map(|p| &**p).collect();
+        paths.sort_unstable();
+        paths.dedup();
+        return Some(paths.into_iter().map(|p| (p, tree.blob(p))).collect());
+    }
+    let old = state.tree.as_ref()?;
+    Some(
+        old.changes(tree)
+            .into_iter()
+            .map(|change| (change.path, change.now))
+            .collect(),
+    )
+}
+
 /// The previous content with the files that changed since `state.tree` parsed and put
 /// in place; `Err` gives everything back when that is not the way to load `tree`: a
 /// changed file fails to parse or decode (the ordinary load reports it), is not where
@@ -511,28 +532,28 @@ fn patch(
     mut content: Content,
     tree: &Tree,
 ) -> Result<Patched, Box<(State, Content)>> {
-    let changes = state.tree.changes(tree);
+    let Some(changes) = changed_paths(&state, tree) else {
+        return Err(Box::new((state, content)));
+    };
     if changes.len() > MAX_PATCHED_FILES {
         return Err(Box::new((state, content)));
     }
     let mut patches = Vec::new();
     let mut next_file = content.files.len();
-    for change in &changes {
-        let (kind, id) = match classify(change.path) {
+    for &(path, now) in &changes {
+        let (kind, id) = match classify(path) {
             Classified::Ignored => continue,
             Classified::Content(Kind::Config | Kind::Policy, _) | Classified::Misplaced(_) => {
                 return Err(Box::new((state, content)));
             }
             Classified::Content(kind, id) => (kind, id),
         };
-        let file = change
-            .existed
-            .then(|| file_of(&content, kind, &id, change.path))
-            .flatten();
-        if change.existed && file.is_none() {
-            return Err(Box::new((state, content)));
+        // The previous load was clean: every content file it saw has its document.
+        let file = file_of(&content, kind, &id, path);
+        if now.is_none() && file.is_none() {
+            continue;
         }
-        let parsed = match change.now {
+        let parsed = match now {
             None => None,
             Some(blob) => {
                 let Ok(text) = std::str::from_utf8(blob.bytes()) else {
@@ -542,12 +563,12 @@ fn patch(
                     next_file += 1;
                     FileId::from_index(u32::try_from(next_file - 1).unwrap_or(u32::MAX))
                 });
-                let shared = crate::diag::File::shared(change.path, text, blob.hash());
+                let shared = crate::diag::File::shared(path, text, blob.hash());
                 let job = Job {
                     file: file_id,
                     kind,
                     id: id.clone(),
-                    path: change.path,
+                    path,
                     text: Some(text),
                 };
                 match parse_job(&job, text) {
@@ -559,11 +580,12 @@ fn patch(
         patches.push(Patch {
             kind,
             id,
-            path: change.path.to_owned(),
+            path: path.to_owned(),
             parsed,
             file,
         });
     }
+    drop(changes);
     let State {
         mut declared,
         checks,
@@ -742,7 +764,11 @@ pub struct ParseCache {
 
 /// What a load knew besides its content.
 struct State {
-    tree: Tree,
+    /// The id of the tree it read, for a tree that knows what changed since
+    /// ([`Tree::changed_since`]); and the tree itself when it does not (then the next
+    /// tree is compared with it).
+    tree_id: u64,
+    tree: Option<Tree>,
     pending: BTreeMap<String, String>,
     declared: DeclaredIds,
     /// The load had no errors: every content file of the tree is in its content.

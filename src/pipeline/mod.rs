@@ -20,6 +20,9 @@ pub struct Built {
     /// the site if `complete`, else the files that changed since the build that last used
     /// the same [`Memory`].
     pub files: render::Output,
+    /// Files of [`rebuild`] that came in parts (kept between builds, see
+    /// [`render::Sink::put_parts`]): the site's files are `files` and these.
+    pub parts: std::collections::BTreeMap<String, Vec<bytes::Bytes>>,
     /// Files of that earlier build the site no longer has (only when not `complete`).
     pub removed: Vec<String>,
     /// Whether the files are the whole site.
@@ -147,10 +150,43 @@ pub fn rebuild(
     memory: &Memory,
     complete: bool,
 ) -> Result<Built, Failed> {
-    let sink = std::sync::Mutex::new(render::Output::new());
+    let sink = Collect::default();
     let mut built = build_into(opened, now, clock, &render::Quiet, &sink, memory, complete)?;
-    built.files = sink.into_inner().unwrap_or_default();
+    built.files = sink.files.into_inner().unwrap_or_default();
+    built.parts = sink.parts.into_inner().unwrap_or_default();
     Ok(built)
+}
+
+/// Collects files in memory, keeping files made of parts in their parts.
+#[derive(Default)]
+struct Collect {
+    files: std::sync::Mutex<render::Output>,
+    parts: std::sync::Mutex<std::collections::BTreeMap<String, Vec<bytes::Bytes>>>,
+}
+
+impl render::Sink for Collect {
+    fn put_keyed(
+        &self,
+        path: &str,
+        bytes: Vec<u8>,
+        key: Option<&render::keys::Key>,
+    ) -> Result<(), String> {
+        self.files.put_keyed(path, bytes, key)
+    }
+
+    fn put_parts(
+        &self,
+        path: &str,
+        parts: Vec<bytes::Bytes>,
+        _: Option<&render::keys::Key>,
+    ) -> Result<(), String> {
+        let mut collected = self
+            .parts
+            .lock()
+            .map_err(|_| "the output map was poisoned".to_owned())?;
+        collected.insert(path.to_owned(), parts);
+        Ok(())
+    }
 }
 
 /// Counts what goes through to the real sink.
@@ -169,6 +205,17 @@ impl render::Sink for Counting<'_> {
         self.count
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.inner.put_keyed(path, bytes, key)
+    }
+
+    fn put_parts(
+        &self,
+        path: &str,
+        parts: Vec<bytes::Bytes>,
+        key: Option<&render::keys::Key>,
+    ) -> Result<(), String> {
+        self.count
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.inner.put_parts(path, parts, key)
     }
 
     fn reuse(&self, path: &str, key: &render::keys::Key) -> bool {
@@ -229,6 +276,7 @@ pub fn build_into(
     crate::defer::drop_later(derived);
     Ok(Built {
         files: render::Output::new(),
+        parts: std::collections::BTreeMap::new(),
         removed: rendered.removed,
         complete,
         count: sink.count.load(std::sync::atomic::Ordering::Relaxed),

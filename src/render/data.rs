@@ -9,6 +9,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
+use bytes::Bytes;
 use rayon::prelude::*;
 use serde::Serialize;
 
@@ -344,7 +345,7 @@ struct KindValue {
 pub struct KindItems {
     ids: Stamp,
     hashes: Vec<blake3::Hash>,
-    items: Vec<Arc<[u8]>>,
+    items: Vec<Bytes>,
 }
 
 /// The logbook's parts of the context: threads as shown, their states and the months.
@@ -698,8 +699,9 @@ fn entity_items(input: &Input<'_>, entity: &Entity, previous: Option<&KindItems>
             Some(previous) if previous.hashes.get(i) == hashes.get(i) => previous
                 .items
                 .get(i)
-                .map_or_else(|| Arc::from(docs.item(i, entity.dir, input)), Arc::clone),
-            _ => Arc::from(docs.item(i, entity.dir, input)),
+                .cloned()
+                .unwrap_or_else(|| Bytes::from(docs.item(i, entity.dir, input))),
+            _ => Bytes::from(docs.item(i, entity.dir, input)),
         })
         .collect();
     KindItems { ids, hashes, items }
@@ -1076,52 +1078,52 @@ fn envelope<T: Serialize>(kind: &str, now: Moment, items: T) -> Vec<u8> {
     serde_json::to_vec_pretty(&envelope).unwrap_or_default()
 }
 
-/// The same bytes as [`envelope`] `{schema, kind,
-/// generated, items}`, from items already serialised at the items' indentation.
-fn envelope_with_items<'i>(
-    kind: &str,
-    now: Moment,
-    items: impl ExactSizeIterator<Item = &'i [u8]> + Clone,
-) -> Vec<u8> {
+/// The parts of the same bytes as [`envelope`] `{schema, kind, generated, items}`, from
+/// items already serialised at the items' indentation, each after its separator (see
+/// [`item_bytes`]): the items are shared, not copied.
+fn envelope_parts(kind: &str, now: Moment, items: &[Bytes]) -> Vec<Bytes> {
     let json = |text: &str| serde_json::to_string(text).unwrap_or_default();
-    // Sized once: the tickets file alone is megabytes.
-    let size = items.clone().map(|item| item.len() + 6).sum::<usize>() + 256;
-    let mut out = Vec::with_capacity(size);
-    out.extend_from_slice(b"{\n  \"schema\": 1,\n  \"kind\": ");
-    out.extend_from_slice(json(kind).as_bytes());
-    out.extend_from_slice(b",\n  \"generated\": ");
-    out.extend_from_slice(json(&now.to_string()).as_bytes());
-    out.extend_from_slice(b",\n  \"items\": [");
-    if items.len() == 0 {
-        out.extend_from_slice(b"]\n}");
-        return out;
+    let head = format!(
+        "{{\n  \"schema\": 1,\n  \"kind\": {},\n  \"generated\": {},\n  \"items\": [",
+        json(kind),
+        json(&now.to_string())
+    );
+    let mut parts = Vec::with_capacity(items.len() + 2);
+    parts.push(Bytes::from(head));
+    if items.is_empty() {
+        parts.push(Bytes::from_static(b"]\n}"));
+        return parts;
     }
-    for (i, item) in items.enumerate() {
-        out.extend_from_slice(if i == 0 { b"\n    " } else { b",\n    " });
-        out.extend_from_slice(item);
+    for (i, item) in items.iter().enumerate() {
+        // The first item has no comma before it.
+        parts.push(if i == 0 {
+            item.slice(1..)
+        } else {
+            item.clone()
+        });
     }
-    out.extend_from_slice(b"\n  ]\n}");
-    out
+    parts.push(Bytes::from_static(b"\n  ]\n}"));
+    parts
 }
 
-/// One entity's item as it stands in `api/<kind>.json`: pretty-printed, indented to the
+/// One entity's item as it stands in `api/<kind>.json`, after the separator that goes
+/// before every item but the first (`,` and a new line): pretty-printed, indented to the
 /// depth of the envelope's `items`.
 fn item_bytes<T: Serialize>(view: &View<'_, T>) -> Vec<u8> {
     let pretty = serde_json::to_vec_pretty(view).unwrap_or_default();
     // JSON strings escape their newlines: every raw newline is the printer's own.
-    let mut out = Vec::with_capacity(pretty.len() + pretty.len() / 8);
+    let mut out = Vec::with_capacity(pretty.len() + pretty.len() / 8 + 8);
+    out.extend_from_slice(b",");
     for line in pretty.split(|b| *b == b'\n') {
-        if !out.is_empty() {
-            out.extend_from_slice(b"\n    ");
-        }
+        out.extend_from_slice(b"\n    ");
         out.extend_from_slice(line);
     }
     out
 }
 
 /// `api/<kind>.json` for the API kind `kind` (see [`API_KINDS`]); entity kinds from the
-/// items `values` kept, made again only for files that changed.
-pub fn api_file(input: &Input<'_>, values: &Values, kind: &str) -> Vec<u8> {
+/// items `values` kept, made again only for files that changed, in parts.
+pub fn api_file(input: &Input<'_>, values: &Values, kind: &str) -> super::File {
     let now = input.now;
     let content = input.content;
     if let Some((entity, memo)) = ENTITIES
@@ -1134,9 +1136,9 @@ pub fn api_file(input: &Input<'_>, values: &Values, kind: &str) -> Vec<u8> {
                 entity_items(input, entity, previous)
             })
             .value;
-        return envelope_with_items(kind, now, items.items.iter().map(|item| &**item));
+        return super::File::Parts(envelope_parts(kind, now, &items.items));
     }
-    match kind {
+    super::File::Whole(match kind {
         "overrides" => envelope(kind, now, override_rows(content)),
         "alerts" => envelope(kind, now, &*input.derived.alerts),
         "procedure_status" => envelope(
@@ -1152,7 +1154,7 @@ pub fn api_file(input: &Input<'_>, values: &Values, kind: &str) -> Vec<u8> {
                 .collect();
             envelope("index", now, kinds)
         }
-    }
+    })
 }
 
 #[cfg(test)]
@@ -1187,7 +1189,7 @@ mod tests {
         let globals = globals(&input, values).unwrap_or_else(|err| panic!("{err}"));
         let api = API_KINDS
             .iter()
-            .map(|kind| api_file(&input, values, kind))
+            .map(|kind| api_file(&input, values, kind).into_bytes())
             .collect();
         (globals.context, api)
     }
@@ -1218,12 +1220,32 @@ mod tests {
         assert_ne!(changed, first);
         tree.insert("tickets/0-added.md".to_owned(), text.into_bytes());
         assert_eq!(made(&tree, &kept), made(&tree, &fresh()));
-        // A kind with no entities: the same envelope with empty items.
-        let none: [&[u8]; 0] = [];
+        // The parts make the bytes of the envelope serialised whole, with no items too.
         let now: Moment = "2026-11-22T00:00:00Z".parse().expect("a moment");
+        let joined = |parts: Vec<Bytes>| parts.concat();
         assert_eq!(
-            envelope_with_items("news", now, none.into_iter()),
+            joined(envelope_parts("news", now, &[])),
             envelope("news", now, Vec::<u8>::new())
+        );
+        let items = [
+            serde_json::json!({"a": 1, "b": [1, 2]}),
+            serde_json::json!("x"),
+        ];
+        let parts: Vec<Bytes> = items
+            .iter()
+            .map(|item| {
+                let pretty = serde_json::to_vec_pretty(item).unwrap_or_default();
+                let mut out = b",".to_vec();
+                for line in pretty.split(|b| *b == b'\n') {
+                    out.extend_from_slice(b"\n    ");
+                    out.extend_from_slice(line);
+                }
+                Bytes::from(out)
+            })
+            .collect();
+        assert_eq!(
+            joined(envelope_parts("news", now, &parts)),
+            envelope("news", now, &items)
         );
     }
 }

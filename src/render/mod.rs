@@ -85,6 +85,16 @@ pub trait Sink: Sync {
         self.put_keyed(path, bytes, None)
     }
 
+    /// Takes the file `path` made of `parts` (in order); by default joined into one.
+    fn put_parts(
+        &self,
+        path: &str,
+        parts: Vec<bytes::Bytes>,
+        key: Option<&keys::Key>,
+    ) -> Result<(), String> {
+        self.put_keyed(path, parts.concat(), key)
+    }
+
     /// Offers to reuse the previous build's file for `path`, made from inputs with the
     /// same `key`; true if it was reused and the page need not be rendered.
     fn reuse(&self, path: &str, key: &keys::Key) -> bool {
@@ -101,6 +111,30 @@ impl Sink for Mutex<Output> {
             .map_err(|_| "the output map was poisoned".to_owned())?;
         output.insert(path.to_owned(), bytes);
         Ok(())
+    }
+}
+
+/// A file's bytes: whole, or in parts that are kept between builds (the API's items),
+/// for a sink that can keep them apart ([`Sink::put_parts`]).
+pub enum File {
+    Whole(Vec<u8>),
+    Parts(Vec<bytes::Bytes>),
+}
+
+impl File {
+    /// The bytes in one buffer.
+    pub fn into_bytes(self) -> Vec<u8> {
+        match self {
+            File::Whole(bytes) => bytes,
+            File::Parts(parts) => parts.concat(),
+        }
+    }
+
+    fn put(self, sink: &dyn Sink, path: &str, key: Option<&keys::Key>) -> Result<(), String> {
+        match self {
+            File::Whole(bytes) => sink.put_keyed(path, bytes, key),
+            File::Parts(parts) => sink.put_parts(path, parts, key),
+        }
     }
 }
 
@@ -803,7 +837,7 @@ struct Out<'m> {
 }
 
 /// How an output's files are made.
-type MakeFiles<'m> = Box<dyn Fn() -> Result<Vec<(String, Vec<u8>)>, Failure> + Sync + 'm>;
+type MakeFiles<'m> = Box<dyn Fn() -> Result<Vec<(String, File)>, Failure> + Sync + 'm>;
 
 /// The feeds, the calendar, the static files and the API: each made when the stamp of
 /// its inputs changed (or whenever the sink needs every file). Returns the paths of the
@@ -844,7 +878,7 @@ fn render_outputs(
                     .tera
                     .render("atom.xml", &context)
                     .map_err(Failure::Template)?;
-                Ok(vec![(feed.path, xml.into_bytes())])
+                Ok(vec![(feed.path, File::Whole(xml.into_bytes()))])
             }),
         });
     }
@@ -860,7 +894,7 @@ fn render_outputs(
         make: Box::new(|| {
             Ok(vec![(
                 "calendar.ics".to_owned(),
-                feeds::calendar(input).into_bytes(),
+                File::Whole(feeds::calendar(input).into_bytes()),
             )])
         }),
     });
@@ -871,7 +905,7 @@ fn render_outputs(
             Ok(theme
                 .static_files
                 .iter()
-                .map(|(path, bytes)| (path.clone(), bytes.clone()))
+                .map(|(path, bytes)| (path.clone(), File::Whole(bytes.clone())))
                 .collect())
         }),
     });
@@ -909,9 +943,9 @@ fn render_outputs(
             }
             let files = (out.make)()?;
             let paths: Vec<String> = files.iter().map(|(path, _)| path.clone()).collect();
-            for (path, bytes) in files {
+            for (path, file) in files {
                 let key = out.keyed.as_ref().map(|(key, _)| key);
-                sink.put_keyed(&path, bytes, key)
+                file.put(sink, &path, key)
                     .map_err(|err| Failure::Output(Box::new(sink_error(&path, err))))?;
             }
             let gone = match previous {

@@ -12,7 +12,7 @@ use bytes::Bytes;
 use http::HeaderValue;
 use rayon::prelude::*;
 
-use crate::flags::sha256_hex;
+use super::payload::Payload;
 
 /// `Cache-Control` of content-addressed files (`flags/<sha256>.json`): never changes.
 pub const IMMUTABLE: &str = "public, max-age=31536000, immutable";
@@ -39,7 +39,7 @@ pub struct Asset {
     etag: OnceLock<HeaderValue>,
     pub content_type: HeaderValue,
     pub cache_control: HeaderValue,
-    pub identity: Bytes,
+    pub identity: Payload,
     pub gzip: Option<Bytes>,
     pub brotli: Option<Bytes>,
     /// blake3 of the file as built, before the preview's script went in: equal sources
@@ -66,19 +66,26 @@ impl Asset {
 
     /// The asset of `bytes` as they are, its source hash computed when first asked for.
     fn of_bytes(path: &str, bytes: Vec<u8>, compress: bool) -> Asset {
+        Self::of_payload(path, Payload::from(bytes), compress)
+    }
+
+    /// The asset of a file made of parts (see [`Payload`]), its source hash computed
+    /// when first asked for.
+    pub fn of_payload(path: &str, identity: Payload, compress: bool) -> Asset {
         let etag = OnceLock::new();
         // Only a file named like a sha256 can be content-addressed; only its hash is
         // needed now.
         let immutable = looks_content_addressed(path) && {
-            let sha = sha256_hex(&bytes);
+            let sha = identity.sha256_hex();
             let named = is_content_addressed(path, &sha);
             let _ = etag.set(header(&format!("\"{sha}\"")));
             named
         };
         let content_type = content_type(path);
         let compressible =
-            compress && is_compressible(content_type) && bytes.len() >= MIN_COMPRESS_BYTES;
+            compress && is_compressible(content_type) && identity.len() >= MIN_COMPRESS_BYTES;
         let (gzip, brotli) = if compressible {
+            let bytes = identity.to_bytes();
             (
                 smaller(&bytes, gzip(&bytes)),
                 smaller(&bytes, brotli(&bytes)),
@@ -90,7 +97,7 @@ impl Asset {
             etag,
             content_type: HeaderValue::from_static(content_type),
             cache_control: HeaderValue::from_static(if immutable { IMMUTABLE } else { REVALIDATE }),
-            identity: Bytes::from(bytes),
+            identity,
             gzip,
             brotli,
             source: OnceLock::new(),
@@ -99,13 +106,13 @@ impl Asset {
 
     /// The blake3 of the file as built (see the field).
     pub fn source(&self) -> blake3::Hash {
-        *self.source.get_or_init(|| blake3::hash(&self.identity))
+        *self.source.get_or_init(|| self.identity.blake3())
     }
 
     /// The entity tag: the quoted sha256 of the bytes.
     pub fn etag(&self) -> &HeaderValue {
         self.etag
-            .get_or_init(|| header(&format!("\"{}\"", sha256_hex(&self.identity))))
+            .get_or_init(|| header(&format!("\"{}\"", self.identity.sha256_hex())))
     }
 
     /// Whether the file has compressed variants (and so responses `Vary`).
@@ -115,7 +122,7 @@ impl Asset {
 }
 
 /// A rewrite of every HTML page, given the page's source hash (the preview's script).
-pub type HtmlRewrite = dyn Fn(Vec<u8>, &blake3::Hash) -> Vec<u8> + Sync;
+pub type HtmlRewrite = dyn Fn(Bytes, &blake3::Hash) -> Payload + Sync;
 
 /// A whole site: URL path (without the leading `/`) → file.
 #[derive(Debug, Default)]
@@ -132,6 +139,10 @@ impl Site {
     /// Prepares every file of a built site (compressing in parallel). `html` may rewrite
     /// HTML pages first (the preview's live-reload script).
     pub fn from_files(files: BTreeMap<String, Vec<u8>>, html: Option<&HtmlRewrite>) -> Site {
+        let files = files
+            .into_iter()
+            .map(|(path, bytes)| (path, Payload::from(bytes)))
+            .collect();
         Self::rebuilt(files, html, None, true)
     }
 
@@ -143,7 +154,7 @@ impl Site {
     /// `compress` (a preview on the same machine has no use for them, and compressing a
     /// large API file takes longer than building it).
     pub fn rebuilt(
-        files: BTreeMap<String, Vec<u8>>,
+        files: BTreeMap<String, Payload>,
         html: Option<&HtmlRewrite>,
         previous: Option<(&Site, &[String], bool)>,
         compress: bool,
@@ -155,17 +166,19 @@ impl Site {
             .map(|(path, bytes)| {
                 let Some(rewrite) = html.filter(|_| is_html(&path)) else {
                     // Served as built: equal bytes are the same asset.
-                    if let Some(asset) = old(&path).filter(|a| a.identity == bytes) {
+                    if let Some(asset) = old(&path).filter(|a| a.identity.same_bytes(&bytes)) {
                         return (Arc::from(path), Arc::clone(asset));
                     }
-                    let asset = Asset::of_bytes(&path, bytes, compress);
+                    let asset = Asset::of_payload(&path, bytes, compress);
                     return (Arc::from(path), Arc::new(asset));
                 };
-                let source = blake3::hash(&bytes);
+                let source = bytes.blake3();
                 if let Some(asset) = old(&path).filter(|a| a.source() == source) {
                     return (Arc::from(path), Arc::clone(asset));
                 }
-                let asset = Asset::with_source(&path, rewrite(bytes, &source), source, compress);
+                let rewritten = rewrite(bytes.to_bytes(), &source);
+                let asset = Asset::of_payload(&path, rewritten, compress);
+                let _ = asset.source.set(source);
                 (Arc::from(path), Arc::new(asset))
             })
             .collect();
@@ -192,7 +205,7 @@ impl Site {
             }
             (Some(page), _) => Some(Asset::with_source(
                 "404.html",
-                with_base(&page.identity),
+                with_base(&page.identity.to_bytes()),
                 page.source(),
                 compress,
             )),
@@ -436,6 +449,7 @@ fn header(text: &str) -> HeaderValue {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::flags::sha256_hex;
     use std::io::Read;
 
     #[test]
@@ -454,7 +468,7 @@ mod tests {
 
     #[test]
     fn a_rebuild_applies_changes_to_the_previous_site_or_replaces_it_whole() {
-        let page = |text: &str| text.as_bytes().to_vec();
+        let page = |text: &str| Payload::from(text.as_bytes().to_vec());
         let first = Site::rebuilt(
             BTreeMap::from([
                 ("a.html".to_owned(), page("<p>a</p>")),
@@ -485,12 +499,12 @@ mod tests {
         assert!(shared(&same, "a.html") && shared(&same, "b.html"));
         assert!(!shared(&same, "c.html"));
         assert_eq!(
-            same.get("c.html").map(|a| &a.identity[..]),
-            Some(&b"<p>C</p>"[..])
+            same.get("c.html").map(|a| a.identity.to_bytes()),
+            Some(bytes::Bytes::from_static(b"<p>C</p>"))
         );
         assert!(
             same.not_found()
-                .is_some_and(|p| p.identity.starts_with(b"<head><base"))
+                .is_some_and(|p| p.identity.to_bytes().starts_with(b"<head><base"))
         );
         // c is gone and d is new: nothing of c remains.
         let changed = Site::rebuilt(
@@ -549,7 +563,7 @@ mod tests {
         let site = Site::from_files(files, None);
         let page = site
             .not_found()
-            .map(|a| a.identity.clone())
+            .map(|a| a.identity.to_bytes())
             .unwrap_or_default();
         assert_eq!(&page[..], b"<html><head><base href=\"/\"><title>x</title>");
     }

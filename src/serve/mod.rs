@@ -9,6 +9,7 @@
 
 pub mod files;
 pub mod logbook;
+pub mod payload;
 pub mod preview;
 pub mod routes;
 pub mod watch;
@@ -22,7 +23,6 @@ use std::sync::mpsc::Sender;
 use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
-use bytes::Bytes;
 use http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use http::{HeaderValue, Method, Request, Response, StatusCode};
 use hyper::body::Incoming;
@@ -38,7 +38,7 @@ use crate::intake::Signer;
 use crate::pipeline::{self, Source};
 
 /// Every response is complete in memory (files, errors, logbook replies).
-pub type Body = http_body_util::Full<Bytes>;
+pub use payload::Body;
 
 /// Seconds since the epoch, read when needed (tests inject a fixed one).
 pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
@@ -231,6 +231,10 @@ impl Builder {
         match &self.origin {
             Origin::Root(root) => match files::read_dir(root) {
                 Ok(files) => {
+                    let files = files
+                        .into_iter()
+                        .map(|(path, bytes)| (path, payload::Payload::from(bytes)))
+                        .collect();
                     let site = Box::new(Site::rebuilt(
                         files,
                         None,
@@ -316,9 +320,20 @@ impl Builder {
                     approved
                 });
                 let inject = preview::injector();
-                let rendered = built.files.len();
+                let rendered = built.files.len() + built.parts.len();
+                let files = built
+                    .files
+                    .into_iter()
+                    .map(|(path, bytes)| (path, payload::Payload::from(bytes)))
+                    .chain(
+                        built
+                            .parts
+                            .into_iter()
+                            .map(|(path, parts)| (path, payload::Payload::from_parts(parts))),
+                    )
+                    .collect();
                 let site = Box::new(Site::rebuilt(
-                    built.files,
+                    files,
                     self.preview().then_some(&inject as &files::HtmlRewrite),
                     previous.map(|site| (site, built.removed.as_slice(), built.complete)),
                     !self.preview(),

@@ -109,9 +109,14 @@ pub fn escape(text: &str) -> String {
     out
 }
 
-/// A rewrite of HTML pages for [`super::files::Site::rebuilt`].
-pub fn injector() -> impl Fn(Vec<u8>, &blake3::Hash) -> Vec<u8> + Sync {
-    inject
+/// A rewrite of HTML pages for [`super::files::Site::rebuilt`]: the script goes in
+/// between two parts of the page as built, which are not copied.
+pub fn injector() -> impl Fn(bytes::Bytes, &blake3::Hash) -> super::payload::Payload + Sync {
+    |html: bytes::Bytes, source: &blake3::Hash| {
+        let script = bytes::Bytes::from(script(&tag(source)));
+        let at = rfind_ignore_case(&html, b"</body>").unwrap_or(html.len());
+        super::payload::Payload::from_parts(vec![html.slice(..at), script, html.slice(at..)])
+    }
 }
 
 #[cfg(test)]
@@ -138,11 +143,11 @@ mod tests {
     #[test]
     fn the_error_page_escapes_the_diagnostics() {
         let page = error_page("Build failed", "hosts/<web1>.yaml:1:1: error & more", true);
-        let text = String::from_utf8_lossy(&page.identity).into_owned();
+        let text = String::from_utf8_lossy(&page.identity.to_bytes()).into_owned();
         assert!(text.contains("hosts/&lt;web1&gt;.yaml:1:1: error &amp; more"));
         assert!(text.contains(&format!("var t=\"{}\";", tag(&page.source()))));
         assert_eq!(page.cache_control, "no-store");
         let quiet = error_page("Build failed", "x", false);
-        assert!(!String::from_utf8_lossy(&quiet.identity).contains("<script>"));
+        assert!(!String::from_utf8_lossy(&quiet.identity.to_bytes()).contains("<script>"));
     }
 }

@@ -4,7 +4,6 @@
 
 use std::borrow::Cow;
 
-use bytes::Bytes;
 use http::header::{
     ACCEPT_ENCODING, CACHE_CONTROL, CONTENT_ENCODING, CONTENT_TYPE, ETAG, IF_NONE_MATCH, LOCATION,
     VARY, X_CONTENT_TYPE_OPTIONS,
@@ -184,19 +183,19 @@ pub fn respond(headers: &HeaderMap, asset: &Asset) -> Response<Body> {
     out.insert(CONTENT_TYPE, asset.content_type.clone());
     out.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     let coding = negotiate(headers, asset.gzip.is_some(), asset.brotli.is_some());
-    let body: &Bytes = match (coding, &asset.gzip, &asset.brotli) {
+    let body = match (coding, &asset.gzip, &asset.brotli) {
         (Coding::Brotli, _, Some(br)) => {
             out.insert(CONTENT_ENCODING, HeaderValue::from_static("br"));
-            br
+            Body::from(br.clone())
         }
         (Coding::Gzip, Some(gz), _) => {
             out.insert(CONTENT_ENCODING, HeaderValue::from_static("gzip"));
-            gz
+            Body::from(gz.clone())
         }
-        _ => &asset.identity,
+        _ => asset.identity.body(),
     };
     // For HEAD, hyper sends the headers (with the length of this body) and no body.
-    *response.body_mut() = Body::from(body.clone());
+    *response.body_mut() = body;
     response
 }
 

@@ -35,6 +35,20 @@ pub struct DirCache {
     only: std::sync::Mutex<Option<Vec<PathBuf>>>,
     /// The tree the last read gave, which a read of a few changed paths patches.
     last: std::sync::Mutex<Option<Tree>>,
+    /// Every directory that holds a file `seen` has, so a read can tell whether a path
+    /// that is gone was a directory without looking at every file.
+    dirs: std::sync::Mutex<std::collections::HashSet<PathBuf>>,
+}
+
+/// Adds the directories above `path` (up to `root`) to `dirs`.
+fn note_dirs(dirs: &mut std::collections::HashSet<PathBuf>, root: &Path, path: &Path) {
+    let mut dir = path.parent();
+    while let Some(parent) = dir.filter(|d| d.starts_with(root) && *d != root) {
+        if !dirs.insert(parent.to_path_buf()) {
+            break;
+        }
+        dir = parent.parent();
+    }
 }
 
 #[derive(Clone)]
@@ -82,6 +96,7 @@ impl DirCache {
             seen: std::sync::Mutex::default(),
             only: std::sync::Mutex::default(),
             last: std::sync::Mutex::default(),
+            dirs: std::sync::Mutex::default(),
         }
     }
 
@@ -112,11 +127,14 @@ fn read_changed(
     root: &Path,
     changed: &[PathBuf],
     seen: &mut HashMap<PathBuf, Seen>,
+    dirs: &mut std::collections::HashSet<PathBuf>,
     last: Option<Tree>,
 ) -> Result<Hinted, SourceError> {
     let Some(mut tree) = last.filter(|_| !seen.is_empty()) else {
         return Ok(Hinted::Walk);
     };
+    // Consumers that saw the last tree learn what changed from the tree itself.
+    tree.track_changes();
     let read_at = now_seconds();
     let mut look: Vec<PathBuf> = changed
         .iter()
@@ -148,13 +166,14 @@ fn read_changed(
                 if !same {
                     tree.insert_blob(relative, Arc::clone(&file.blob));
                 }
+                note_dirs(dirs, root, &path);
                 seen.insert(path, file);
             }
             Ok(metadata) if metadata.is_dir() => return Ok(Hinted::Walk),
             // Gone, or no longer a regular file (the walk skips links): if it was a
             // directory, what was under it is gone too, which only a walk settles.
             _ => {
-                if seen.remove(&path).is_none() && seen.keys().any(|p| p.starts_with(&path)) {
+                if seen.remove(&path).is_none() && dirs.contains(&path) {
                     return Ok(Hinted::Walk);
                 }
                 if let Some(relative) = relative_path(root, &path) {
@@ -218,7 +237,8 @@ pub fn read_dir_cached(root: &Path, cache: &DirCache) -> Result<Tree, SourceErro
     let last = cache.last.lock().ok().and_then(|mut last| last.take());
     if let Some(changed) = hint
         && let Ok(mut seen) = cache.seen.lock()
-        && let Hinted::Read(tree) = read_changed(root, &changed, &mut seen, last)?
+        && let Ok(mut dirs) = cache.dirs.lock()
+        && let Hinted::Read(tree) = read_changed(root, &changed, &mut seen, &mut dirs, last)?
     {
         cache.remember(&tree);
         return Ok(tree);
@@ -274,16 +294,19 @@ pub fn read_dir_cached(root: &Path, cache: &DirCache) -> Result<Tree, SourceErro
         .collect::<Result<_, SourceError>>()?;
     let mut tree = Tree::new();
     seen.clear();
+    let mut dirs = std::collections::HashSet::new();
     for (relative, path, file) in read {
         tree.insert_blob(relative, file.blob.clone());
         if cache.keep {
+            note_dirs(&mut dirs, root, &path);
             seen.insert(path, file);
         }
     }
     if cache.keep
-        && let Ok(mut kept) = cache.seen.lock()
+        && let (Ok(mut kept), Ok(mut kept_dirs)) = (cache.seen.lock(), cache.dirs.lock())
     {
         *kept = seen;
+        *kept_dirs = dirs;
     }
     cache.remember(&tree);
     Ok(tree)

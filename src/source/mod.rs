@@ -15,11 +15,34 @@ use std::sync::{Arc, OnceLock};
 pub use dir::{DirCache, read_dir, read_dir_cached};
 
 /// The files of one content tree, sorted by path so every consumer sees the same order.
-/// A copy shares the map until one of them changes (a build keeps the tree it read, to
-/// tell the next build which files changed).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// A copy shares the map until one of them changes.
+///
+/// A tree knows which tree it was made from when it was made by changing a few paths of
+/// another ([`Tree::track_changes`]; a directory read again through a [`DirCache`] is),
+/// so a consumer that saw the other tree ([`Tree::id`]) learns what changed from
+/// [`Tree::changed_since`] without keeping the other tree to compare with (keeping it
+/// would make every change copy the map of every path).
+#[derive(Debug, Clone, Default)]
 pub struct Tree {
     files: Arc<BTreeMap<Arc<str>, Arc<Blob>>>,
+    /// This tree's contents among the trees of the process: a change gives a new id.
+    id: u64,
+    /// The tree this one was made from, and the paths changed since.
+    lineage: Option<(u64, Arc<Vec<Arc<str>>>)>,
+}
+
+impl PartialEq for Tree {
+    fn eq(&self, other: &Self) -> bool {
+        self.files == other.files
+    }
+}
+
+impl Eq for Tree {}
+
+/// An id no other tree of the process has.
+fn next_tree_id() -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }
 
 /// A file that differs between two trees ([`Tree::changes`]).
@@ -79,8 +102,45 @@ impl Tree {
 
     /// Adds or replaces a file with a blob another tree may share.
     pub fn insert_blob(&mut self, path: impl Into<String>, blob: Arc<Blob>) {
-        let path: String = path.into();
-        Arc::make_mut(&mut self.files).insert(Arc::from(path), blob);
+        let path: Arc<str> = Arc::from(path.into());
+        self.changed(&path);
+        Arc::make_mut(&mut self.files).insert(path, blob);
+    }
+
+    /// This tree's id (see [`Tree::changed_since`]).
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// From now on, the tree remembers that it is this tree with the paths it changes
+    /// changed.
+    pub fn track_changes(&mut self) {
+        if self.id == 0 {
+            self.id = next_tree_id();
+        }
+        self.lineage = Some((self.id, Arc::new(Vec::new())));
+    }
+
+    /// Whether the tree was made from another by changing paths it remembers.
+    pub fn tracks_changes(&self) -> bool {
+        self.lineage.is_some()
+    }
+
+    /// The paths that may differ from the tree with id `base`, if this tree was made
+    /// from that one by changing them (added, changed or removed; in no order).
+    pub fn changed_since(&self, base: u64) -> Option<&[Arc<str>]> {
+        match &self.lineage {
+            Some((from, changed)) if *from == base && base != 0 => Some(changed),
+            _ => None,
+        }
+    }
+
+    /// Notes a change of `path`: a new id, and the path among the changed ones.
+    fn changed(&mut self, path: &Arc<str>) {
+        self.id = next_tree_id();
+        if let Some((_, changed)) = &mut self.lineage {
+            Arc::make_mut(changed).push(Arc::clone(path));
+        }
     }
 
     pub fn get(&self, path: &str) -> Option<&[u8]> {
@@ -97,6 +157,7 @@ impl Tree {
         if !self.files.contains_key(path) {
             return None;
         }
+        self.changed(&Arc::from(path));
         Arc::make_mut(&mut self.files).remove(path).map(|blob| {
             Arc::try_unwrap(blob).map_or_else(|shared| shared.bytes.clone(), |own| own.bytes)
         })
@@ -105,6 +166,11 @@ impl Tree {
     /// Files in path order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &[u8])> {
         self.files.iter().map(|(p, b)| (&**p, b.bytes()))
+    }
+
+    /// The file at `path`, as a blob.
+    pub fn blob(&self, path: &str) -> Option<&Blob> {
+        self.files.get(path).map(|blob| &**blob)
     }
 
     /// Files in path order, as blobs (bytes and hash).
