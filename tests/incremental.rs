@@ -239,6 +239,18 @@ fn incremental_builds_equal_clean_builds_over_random_edits() {
 /// file for file over the same random edits.
 #[test]
 fn in_memory_rebuilds_reusing_the_previous_build_equal_clean_builds() {
+    in_memory_rebuilds(false);
+}
+
+/// The same, with the repository read the way the preview server reads it: through a
+/// directory cache told which files changed (so each tree says what changed since the
+/// last one).
+#[test]
+fn in_memory_rebuilds_through_the_directory_cache_equal_clean_builds() {
+    in_memory_rebuilds(true);
+}
+
+fn in_memory_rebuilds(through_cache: bool) {
     use glassroom::pipeline::{self, Memory, Source};
     use glassroom::render::Quiet;
 
@@ -251,12 +263,20 @@ fn in_memory_rebuilds_reusing_the_previous_build_equal_clean_builds() {
         ..Source::default()
     };
     let now = |step: u64| Some(now_for(step).parse().expect("a moment"));
-    let open = || pipeline::open(&repo, &worktree, 0).expect("open");
+    let files = glassroom::source::DirCache::keeping();
+    let open = |changed: Option<Vec<std::path::PathBuf>>| {
+        if !through_cache {
+            return pipeline::open(&repo, &worktree, 0).expect("open");
+        }
+        files.note_changes(changed);
+        pipeline::open_cached(&repo, &worktree, 0, &files).expect("open")
+    };
     let clean = |step: u64| {
-        pipeline::build(&open(), now(step), 0, &Quiet).unwrap_or_else(|_| panic!("a clean build"))
+        let opened = pipeline::open(&repo, &worktree, 0).expect("open");
+        pipeline::build(&opened, now(step), 0, &Quiet).unwrap_or_else(|_| panic!("a clean build"))
     };
     let mut memory = Memory::keeping();
-    let first = pipeline::rebuild(&open(), now(0), 0, &memory, true)
+    let first = pipeline::rebuild(&open(None), now(0), 0, &memory, true)
         .unwrap_or_else(|_| panic!("the first build"));
     assert!(first.complete);
     let mut site = first.files;
@@ -268,9 +288,18 @@ fn in_memory_rebuilds_reusing_the_previous_build_equal_clean_builds() {
     );
     let mut fewest = usize::MAX;
     for step in 0..30 {
+        let before = snapshot(&repo);
         let what = edit(&repo, step);
+        // What a watcher would have seen change.
+        let after = snapshot(&repo);
+        let changed: Vec<std::path::PathBuf> = before
+            .keys()
+            .chain(after.keys())
+            .filter(|path| before.get(*path) != after.get(*path))
+            .map(std::path::PathBuf::from)
+            .collect();
         memory.markdown = std::mem::take(&mut memory.markdown).absorbed();
-        let built = pipeline::rebuild(&open(), now(step), 0, &memory, false)
+        let built = pipeline::rebuild(&open(Some(changed)), now(step), 0, &memory, false)
             .unwrap_or_else(|_| panic!("step {step} ({what}): a build"));
         assert!(!built.complete);
         fewest = fewest.min(built.files.len() + built.parts.len());
@@ -304,5 +333,11 @@ fn in_memory_rebuilds_reusing_the_previous_build_equal_clean_builds() {
         fewest < site.len() / 10,
         "rebuilds made only what changed: at least {fewest} of {} files",
         site.len()
+    );
+    // Only the edits of the configuration and the templates load everything again.
+    let patched = memory.parsed.patched_loads();
+    assert!(
+        patched >= 24,
+        "{patched} of 30 loads patched the previous content"
     );
 }

@@ -270,7 +270,6 @@ pub fn load_cached(tree: &Tree, pending: &BTreeMap<String, String>, cache: &Pars
         (Some(state), Some(content)) if state.clean && state.pending == *pending => {
             match patch(state, content, tree) {
                 Ok(loaded) => {
-                    #[cfg(test)]
                     cache
                         .patched
                         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -755,8 +754,7 @@ impl Parsed {
 #[derive(Default)]
 pub struct ParseCache {
     keeping: bool,
-    /// How many loads patched the previous content (for tests).
-    #[cfg(test)]
+    /// How many loads patched the previous content.
     patched: std::sync::atomic::AtomicUsize,
     state: std::sync::Mutex<Option<State>>,
     content: std::sync::Mutex<Option<Content>>,
@@ -819,6 +817,12 @@ impl ParseCache {
         {
             crate::defer::drop_later(old);
         }
+    }
+
+    /// How many loads patched the content of the load before them instead of loading
+    /// everything (for tests and diagnostics).
+    pub fn patched_loads(&self) -> usize {
+        self.patched.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// How many documents it holds.

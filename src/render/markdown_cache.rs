@@ -190,6 +190,10 @@ impl Cache {
             known.used.store(true, Ordering::Relaxed);
             return known.rendered.clone();
         }
+        // The template context and the API both show a body: rendered once per build.
+        if let Some(rendered) = self.fresh.lock().ok().and_then(|f| f.get(&key).cloned()) {
+            return rendered;
+        }
         let rendered = Rendered {
             html: markdown::to_html(markdown).into(),
             summary: markdown::summary(markdown, SUMMARY_CHARS).into(),
