@@ -263,13 +263,13 @@ fn in_memory_rebuilds(through_cache: bool) {
         ..Source::default()
     };
     let now = |step: u64| Some(now_for(step).parse().expect("a moment"));
-    let files = glassroom::source::DirCache::keeping();
+    let caches = pipeline::Caches::keeping();
     let open = |changed: Option<Vec<std::path::PathBuf>>| {
         if !through_cache {
             return pipeline::open(&repo, &worktree, 0).expect("open");
         }
-        files.note_changes(changed);
-        pipeline::open_cached(&repo, &worktree, 0, &files).expect("open")
+        caches.files.note_changes(changed);
+        pipeline::open_cached(&repo, &worktree, 0, &caches).expect("open")
     };
     let clean = |step: u64| {
         let opened = pipeline::open(&repo, &worktree, 0).expect("open");

@@ -9,8 +9,10 @@ use crate::diag::Diagnostics;
 use crate::diag::render;
 
 pub fn run(args: &CheckArgs) -> Result<Outcome, Box<dyn std::error::Error>> {
+    crate::timings::mark("start");
     let opened = repository::open(&args.repo, &args.source, repository::clock())?;
     repository::print_warnings(&opened.warnings);
+    crate::timings::mark("open (read the tree)");
     let loaded = content::load_with_pending(&opened.tree, &opened.pending_notes);
     let (content, diagnostics) = (loaded.content, loaded.diagnostics);
     let (pending, refused) = opened
@@ -51,6 +53,7 @@ pub fn run(args: &CheckArgs) -> Result<Outcome, Box<dyn std::error::Error>> {
             ))?;
         }
     }
+    crate::timings::mark("report");
     let strict_failure = args.strict && pending + refused > 0;
     Ok(if diagnostics.has_errors() || strict_failure {
         Outcome::Findings

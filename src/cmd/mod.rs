@@ -54,6 +54,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Log(args) => log::run(&args),
         Command::Sync(args) => sync::run(&args),
     };
+    crate::timings::mark("finish (free the model)");
     match result {
         Ok(outcome) => outcome.into(),
         Err(err) => {

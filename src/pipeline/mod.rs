@@ -12,7 +12,7 @@ use crate::render::{self, Progress};
 use crate::trust::history::Report;
 use crate::{content, derive};
 
-pub use open::{Opened, Source, open, open_cached};
+pub use open::{Caches, Opened, Source, open, open_cached};
 
 /// A built site, ready to be written or served.
 pub struct Built {

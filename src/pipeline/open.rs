@@ -37,19 +37,37 @@ pub fn open(
     source: &Source,
     clock: i64,
 ) -> Result<Opened, Box<dyn std::error::Error>> {
-    open_cached(path, source, clock, &source::DirCache::default())
+    open_cached(path, source, clock, &Caches::default())
 }
 
-/// Like [`open`]; a directory is read through `files`, which remembers what an earlier
-/// read in this process saw (the preview server reads only files that changed).
+/// What earlier reads in this process saw, so a server reads again only what changed.
+#[derive(Default)]
+pub struct Caches {
+    /// The files of a directory (the preview).
+    pub files: source::DirCache,
+    /// The blobs of the approved tree (a repository served as signed).
+    pub blobs: source::git::BlobCache,
+}
+
+impl Caches {
+    /// Caches that remember each read for the next.
+    pub fn keeping() -> Self {
+        Self {
+            files: source::DirCache::keeping(),
+            blobs: source::git::BlobCache::keeping(),
+        }
+    }
+}
+
+/// Like [`open`], reading through `caches`.
 pub fn open_cached(
     path: &Path,
     source: &Source,
     clock: i64,
-    files: &source::DirCache,
+    caches: &Caches,
 ) -> Result<Opened, Box<dyn std::error::Error>> {
     if source.worktree {
-        return Ok(directory(path, true, Vec::new(), files)?);
+        return Ok(directory(path, true, Vec::new(), &caches.files)?);
     }
     let repo = match source::git::open(path) {
         Ok(repo) => repo,
@@ -58,7 +76,7 @@ pub fn open_cached(
                 "{} is not a git repository: reading its files as they are; no signature is verified",
                 path.display()
             );
-            return Ok(directory(path, false, vec![warning], files)?);
+            return Ok(directory(path, false, vec![warning], &caches.files)?);
         }
         Err(err) => return Err(err.into()),
     };
@@ -73,7 +91,7 @@ pub fn open_cached(
             forward_only: source.rev.is_none(),
         },
     )?;
-    let tree = history::approved_tree(&repo, &report)?;
+    let tree = history::approved_tree(&repo, &report, &caches.blobs)?;
     let commit_time = repo
         .find_commit(target)
         .ok()

@@ -86,8 +86,14 @@ impl<'c> KeyBuilder<'c> {
 
     /// Derived data the page shows that depends on "now" (alerts, a procedure's status,
     /// a thread's state), through its JSON form.
+    /// Written straight into the hash (a JSON text is self-delimiting; the NUL after it,
+    /// which JSON never holds, ends it anyway).
     fn json<T: serde::Serialize>(&mut self, value: &T) -> &mut Self {
-        self.text(&serde_json::to_string(value).unwrap_or_default())
+        if serde_json::to_writer(&mut self.hasher, value).is_err() {
+            self.hasher.update(b"unserialisable");
+        }
+        self.hasher.update(b"\0");
+        self
     }
 
     fn finish(&self) -> Key {
@@ -682,6 +688,8 @@ pub fn audit_keys(
         .keys()
         .map(|path| (super::data::audit_url(path), path.as_str()))
         .collect();
+    let pending: HashMap<&str, &crate::trust::history::Pending> =
+        trust.pending.iter().map(|p| (p.path.as_str(), p)).collect();
     pages
         .par_iter()
         .map(|page| {
@@ -689,10 +697,9 @@ pub fn audit_keys(
             let events = trust.events.get(*path)?;
             let mut k = KeyBuilder::new(input.content, global, "audit_file");
             k.text(path);
-            k.text(&serde_json::to_string(events).unwrap_or_default());
+            k.json(events);
             k.text(trust.approved.get(*path).map_or("", String::as_str));
-            let pending = trust.pending.iter().find(|p| &p.path == path);
-            k.text(&serde_json::to_string(&pending).unwrap_or_default());
+            k.json(&pending.get(*path));
             Some(k.finish())
         })
         .collect()

@@ -29,6 +29,10 @@ const MIN_COMPRESS_BYTES: usize = 256;
 const GZIP_LEVEL: u32 = 9;
 const BROTLI_QUALITY: u32 = 6;
 const BROTLI_WINDOW: u32 = 22;
+/// Files this large are compressed on a background thread once their site is served,
+/// and sent as they are until then: compressing the 12 MB ticket API of a large
+/// repository took 1.4 s, twice as long as rebuilding the site for a new commit.
+const BACKGROUND_COMPRESS_BYTES: usize = 1 << 20;
 
 /// One file, ready to send.
 #[derive(Debug, Clone)]
@@ -40,8 +44,11 @@ pub struct Asset {
     pub content_type: HeaderValue,
     pub cache_control: HeaderValue,
     pub identity: Payload,
-    pub gzip: Option<Bytes>,
-    pub brotli: Option<Bytes>,
+    /// Whether the file is sent compressed to clients that accept it (see `variants`).
+    compressible: bool,
+    /// The gzip and brotli variants of a compressible file, when made: at once for a
+    /// small file, soon after its site is served for a large one ([`Asset::compress`]).
+    variants: OnceLock<Variants>,
     /// blake3 of the file as built, before the preview's script went in: equal sources
     /// give equal assets, so a rebuild reuses them instead of compressing again, and the
     /// preview's script asks whether its page's source changed. Known when the asset is
@@ -84,24 +91,42 @@ impl Asset {
         let content_type = content_type(path);
         let compressible =
             compress && is_compressible(content_type) && identity.len() >= MIN_COMPRESS_BYTES;
-        let (gzip, brotli) = if compressible {
-            let bytes = identity.to_bytes();
-            (
-                smaller(&bytes, gzip(&bytes)),
-                smaller(&bytes, brotli(&bytes)),
-            )
-        } else {
-            (None, None)
-        };
-        Asset {
+        let asset = Asset {
             etag,
             content_type: HeaderValue::from_static(content_type),
             cache_control: HeaderValue::from_static(if immutable { IMMUTABLE } else { REVALIDATE }),
             identity,
-            gzip,
-            brotli,
+            compressible,
+            variants: OnceLock::new(),
             source: OnceLock::new(),
+        };
+        if compressible && asset.identity.len() < BACKGROUND_COMPRESS_BYTES {
+            asset.compress();
         }
+        asset
+    }
+
+    /// Makes the compressed variants, if the file has them and they are not made yet.
+    pub fn compress(&self) {
+        if self.compressible {
+            self.variants
+                .get_or_init(|| Variants::of(&self.identity.to_bytes()));
+        }
+    }
+
+    /// Whether the compressed variants are still to be made.
+    fn compresses_later(&self) -> bool {
+        self.compressible && self.variants.get().is_none()
+    }
+
+    /// The gzip variant, once made (and only if smaller).
+    pub fn gzip(&self) -> Option<&Bytes> {
+        self.variants.get().and_then(|v| v.gzip.as_ref())
+    }
+
+    /// The brotli variant, once made (and only if smaller).
+    pub fn brotli(&self) -> Option<&Bytes> {
+        self.variants.get().and_then(|v| v.brotli.as_ref())
     }
 
     /// The blake3 of the file as built (see the field).
@@ -115,9 +140,46 @@ impl Asset {
             .get_or_init(|| header(&format!("\"{}\"", self.identity.sha256_hex())))
     }
 
-    /// Whether the file has compressed variants (and so responses `Vary`).
+    /// Whether the file is sent compressed when a client accepts it (and so responses
+    /// `Vary`, also while its variants are being made).
     pub fn varies(&self) -> bool {
-        self.gzip.is_some() || self.brotli.is_some()
+        self.compressible
+            && self
+                .variants
+                .get()
+                .is_none_or(|v| v.gzip.is_some() || v.brotli.is_some())
+    }
+}
+
+/// A file's compressed variants; one that is not smaller than the file is left out.
+#[derive(Debug, Clone, Default)]
+struct Variants {
+    gzip: Option<Bytes>,
+    brotli: Option<Bytes>,
+}
+
+impl Variants {
+    fn of(bytes: &[u8]) -> Self {
+        Self {
+            gzip: smaller(bytes, gzip(bytes)),
+            brotli: smaller(bytes, brotli(bytes)),
+        }
+    }
+}
+
+/// Compresses `assets` on a thread of their own (here, if none can be started), so a
+/// rebuild's site is served before its large files are compressed.
+fn compress_later(assets: Vec<Arc<Asset>>) {
+    if assets.is_empty() {
+        return;
+    }
+    let shared = Arc::new(assets);
+    let background = Arc::clone(&shared);
+    let started = std::thread::Builder::new()
+        .name("glassroom-compress".into())
+        .spawn(move || background.iter().for_each(|asset| asset.compress()));
+    if started.is_err() {
+        shared.iter().for_each(|asset| asset.compress());
     }
 }
 
@@ -182,6 +244,11 @@ impl Site {
                 (Arc::from(path), Arc::new(asset))
             })
             .collect();
+        let late: Vec<Arc<Asset>> = fresh
+            .iter()
+            .filter(|(_, asset)| asset.compresses_later())
+            .map(|(_, asset)| Arc::clone(asset))
+            .collect();
         let files = match previous {
             // Changes to the site served now: copy its map (pointers) and apply them.
             Some((site, removed, false)) => {
@@ -194,6 +261,7 @@ impl Site {
             }
             _ => fresh.into_iter().collect(),
         };
+        compress_later(late);
         let not_found = match (files.get("404.html"), previous) {
             (Some(page), Some((site, _, _)))
                 if site
@@ -532,17 +600,46 @@ mod tests {
     }
 
     #[test]
+    fn a_large_file_is_served_at_once_and_compressed_in_the_background() {
+        let big = "{\"id\": \"t-1\", \"title\": \"disk full\"},\n"
+            .repeat(BACKGROUND_COMPRESS_BYTES / 20)
+            .into_bytes();
+        let asset = Asset::new("api/tickets.json", big.clone());
+        // Not compressed yet, but clients are told the answer varies.
+        assert!(asset.gzip().is_none() && asset.brotli().is_none());
+        assert!(asset.varies());
+        let site = Site::rebuilt(
+            BTreeMap::from([("api/tickets.json".to_owned(), Payload::from(big.clone()))]),
+            None,
+            None,
+            true,
+        );
+        let served = site.get("api/tickets.json").expect("served");
+        // The background thread's work, or this call's if it has not finished.
+        served.compress();
+        let mut decoded = Vec::new();
+        flate2::read::GzDecoder::new(&served.gzip().expect("gzip")[..])
+            .read_to_end(&mut decoded)
+            .expect("gzip decodes");
+        assert_eq!(decoded, big);
+        assert!(served.brotli().is_some_and(|br| br.len() < big.len() / 4));
+        // Without compression (the preview), never.
+        let preview = Asset::of_payload("api/tickets.json", Payload::from(big), false);
+        assert!(!preview.varies());
+    }
+
+    #[test]
     fn compressed_variants_decode_to_the_same_bytes() {
         let page = "<p>hello, operations</p>\n".repeat(100).into_bytes();
         let asset = Asset::new("index.html", page.clone());
         assert_eq!(asset.content_type, "text/html; charset=utf-8");
-        let gz = asset.gzip.clone().unwrap_or_default();
+        let gz = asset.gzip().cloned().unwrap_or_default();
         let mut decoded = Vec::new();
         flate2::read::GzDecoder::new(&gz[..])
             .read_to_end(&mut decoded)
             .unwrap_or_default();
         assert_eq!(decoded, page);
-        let br = asset.brotli.clone().unwrap_or_default();
+        let br = asset.brotli().cloned().unwrap_or_default();
         let mut decoded = Vec::new();
         brotli::Decompressor::new(&br[..], 4096)
             .read_to_end(&mut decoded)

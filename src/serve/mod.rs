@@ -190,8 +190,9 @@ struct Builder {
     /// What the last successful build leaves to the next, so a rebuild renders only what
     /// changed.
     memory: std::sync::Mutex<pipeline::Memory>,
-    /// What the last read of a working tree saw, so a rebuild reads only changed files.
-    files: crate::source::DirCache,
+    /// What the last read of a working tree or an approved tree saw, so a rebuild reads
+    /// only changed files.
+    reads: pipeline::Caches,
     /// The last load for the logbook intake's rules (without pending notes, so apart
     /// from the build's own).
     rules: crate::content::ParseCache,
@@ -269,7 +270,7 @@ impl Builder {
         let started = Instant::now();
         crate::timings::mark("rebuild asked for");
         let clock = (self.clock)();
-        let opened = match pipeline::open_cached(path, source, clock, &self.files) {
+        let opened = match pipeline::open_cached(path, source, clock, &self.reads) {
             Ok(opened) => opened,
             Err(err) => {
                 let mut details = err.to_string();
@@ -458,7 +459,7 @@ impl Server {
             _ => None,
         };
         let builder = Builder {
-            files: crate::source::DirCache::keeping(),
+            reads: pipeline::Caches::keeping(),
             rules: crate::content::ParseCache::keeping(),
             memory: std::sync::Mutex::new(pipeline::Memory::keeping()),
             origin: config.origin.clone(),
@@ -527,6 +528,7 @@ impl Server {
         let rebuild_state = Arc::clone(&state);
         let rebuild = move |changed: watch::Changed| {
             builder
+                .reads
                 .files
                 .note_changes(changed.map(|paths| paths.into_iter().collect()));
             rebuild(&builder, &rebuild_state, &generation)

@@ -182,8 +182,8 @@ pub fn respond(headers: &HeaderMap, asset: &Asset) -> Response<Body> {
     }
     out.insert(CONTENT_TYPE, asset.content_type.clone());
     out.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    let coding = negotiate(headers, asset.gzip.is_some(), asset.brotli.is_some());
-    let body = match (coding, &asset.gzip, &asset.brotli) {
+    let coding = negotiate(headers, asset.gzip().is_some(), asset.brotli().is_some());
+    let body = match (coding, asset.gzip(), asset.brotli()) {
         (Coding::Brotli, _, Some(br)) => {
             out.insert(CONTENT_ENCODING, HeaderValue::from_static("br"));
             Body::from(br.clone())

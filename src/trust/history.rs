@@ -584,14 +584,19 @@ fn pending(state: &State, target: &BTreeMap<String, String>, policy: &Policy) ->
         .collect()
 }
 
-/// The approved tree's files with their content.
-pub fn approved_tree(repo: &Repository, report: &Report) -> Result<ContentTree, TrustError> {
-    let mut tree = ContentTree::new();
-    for (path, blob) in &report.approved {
-        let oid = Oid::from_str(blob)?;
-        tree.insert(path.clone(), repo.find_blob(oid)?.content().to_vec());
-    }
-    Ok(tree)
+/// The approved tree's files with their content; through a keeping `cache` only the
+/// files whose blobs changed since the last tree are read (see
+/// [`crate::source::git::BlobCache`]).
+pub fn approved_tree(
+    repo: &Repository,
+    report: &Report,
+    cache: &crate::source::git::BlobCache,
+) -> Result<ContentTree, TrustError> {
+    Ok(crate::source::git::read_blobs(
+        repo,
+        &report.approved,
+        cache,
+    )?)
 }
 
 /// Whether the commit has any signature header at all (for messages).
