@@ -10,6 +10,8 @@
 #     (`cargo run --release --example genrepo`), pages/s and peak RSS;
 #   - glassroom rebuilding after one ticket changed (with its build cache);
 #   - the preview server (`glassroom serve --preview`) rebuilding after one ticket changed;
+#   - a signed history of the same repository: its full build, and `glassroom serve --repo`
+#     rebuilding after one signed commit changed one ticket;
 #   - `glassroom check` alone;
 #   - history verification (benches/verify-history.sh, 10,000 signed commits);
 #   - flag evaluation (the criterion benchmark `flags`, quick mode).
@@ -80,6 +82,42 @@ kill "$serve_pid" 2>/dev/null || true
 preview=$(grep 'rebuilt:' "$work/serve.log" | sed -E 's/.* in ([0-9]+) ms$/\1/' | sort -n |
   awk '{v[n++] = $1} END {if (n) printf "%.3f", v[int(n / 2)] / 1000; else print "nan"}')
 
+# --- a served repository after one signed commit changed one ticket -----------------
+# `serve --repo` serves the approved tree of a signed history; each new commit is
+# verified and built in memory. Compared with a full `glassroom build` of the same
+# repository (which also verifies history and writes an audit page per file).
+git_repo="$work/git-$n"
+target/release/examples/genrepo "$git_repo" --scale "$n" --git >/dev/null
+mkdir -p "$work/keys" && cp "$root/tests/fixtures/keys/alice" "$work/keys/" && chmod 600 "$work/keys/alice"
+git_out="$work/git-public"
+git_build="$glassroom build $git_repo --out $git_out --now 2026-11-22"
+$git_build >/dev/null 2>&1 # the history's trust cache, as a served repository has it
+hyperfine --style none --warmup 1 --runs 3 --prepare "rm -rf $git_out $work/.glassroom" \
+  --export-json "$work/git-build.json" "$git_build" >/dev/null 2>&1
+git_full=$(python3 -c "import json;print(json.load(open('$work/git-build.json'))['results'][0]['mean'])")
+git_files=$(find "$git_out" -type f | wc -l)
+rm -rf "$git_out" "$work/.glassroom"
+"$glassroom" serve --repo "$git_repo" --now 2026-11-22 --addr 127.0.0.1:0 \
+  >"$work/rserve.out" 2>"$work/rserve.log" &
+rserve_pid=$!
+trap 'kill "$serve_pid" "$rserve_pid" 2>/dev/null || true; rm -rf "$work"' EXIT
+for _ in $(seq 1 600); do grep -q "http://" "$work/rserve.out" 2>/dev/null && break; sleep 0.1; done
+git_ticket=$(cd "$git_repo/tickets" && set -- *.md && echo "$1")
+for i in $(seq 1 7); do
+  sed -i "s/^title: .*/title: Signed edit $i/" "$git_repo/tickets/$git_ticket"
+  git -C "$git_repo" add "tickets/$git_ticket"
+  git -C "$git_repo" -c user.name=Alice -c user.email=alice@example.org -c gpg.format=ssh \
+    -c user.signingkey="$work/keys/alice" commit -q -S -m "Edit $git_ticket ($i)"
+  for _ in $(seq 1 300); do
+    [ "$(grep -c 'rebuilt:' "$work/rserve.log")" -ge "$i" ] && break
+    sleep 0.05
+  done
+  sleep 2 # commits come minutes apart; let the large files' background compression end
+done
+kill "$rserve_pid" 2>/dev/null || true
+served=$(grep 'rebuilt:' "$work/rserve.log" | sed -E 's/.* in ([0-9]+) ms$/\1/' | sort -n |
+  awk '{v[n++] = $1} END {if (n) printf "%.3f", v[int(n / 2)] / 1000; else print "nan"}')
+
 # --- check alone ---------------------------------------------------------------------
 hyperfine --style none --warmup 1 --runs 10 --export-json "$work/check.json" "$glassroom check $repo" >/dev/null 2>&1
 check=$(python3 -c "import json;print(json.load(open('$work/check.json'))['results'][0]['mean'])")
@@ -88,10 +126,11 @@ check=$(python3 -c "import json;print(json.load(open('$work/check.json'))['resul
 history=$(bash "$root/benches/verify-history.sh" 10000 300 2>/dev/null | grep -E "cold|warm|ratio" || true)
 flags=$(cargo bench -q --bench flags -- --quick 'evaluate' 2>/dev/null | grep -E "^evaluate|time:" | paste -sd' ' | sed 's/evaluate\//\n&/g' | sed '/^ *$/d' || true)
 
-python3 - "$n" "$hugo_time" "$hugo_pages" "$hugo_rss" "$gr_time" "$gr_pages" "$gr_rss" "$rebuild" "$check" "$preview" <<'PY'
+python3 - "$n" "$hugo_time" "$hugo_pages" "$hugo_rss" "$gr_time" "$gr_pages" "$gr_rss" "$rebuild" "$check" "$preview" "$git_full" "$git_files" "$served" <<'PY'
 import sys
-n, ht, hp, hr, gt, gp, gr, rb, ck, pv = sys.argv[1:]
+n, ht, hp, hr, gt, gp, gr, rb, ck, pv, gf, gn, sv = sys.argv[1:]
 ht, hp, hr, gt, gp, gr, rb, ck, pv = float(ht), int(hp), int(hr), float(gt), int(gp), int(gr), float(rb), float(ck), float(pv)
+gf, gn, sv = float(gf), int(gn), float(sv)
 hps, gps = hp / ht, gp / gt
 print(f"| measure (N = {n}) | Hugo | glassroom | ratio |")
 print("|---|---|---|---|")
@@ -102,6 +141,8 @@ print(f"| peak RSS, MiB | {hr / 1024:.0f} | {gr / 1024:.0f} | {gr / hr:.2f} |")
 print(f"| rebuild after one ticket changed, s | | {rb:.3f} | {100 * rb / gt:.1f} % of the full build |")
 print(f"| preview server rebuild after one ticket changed, s | | {pv:.3f} | {100 * pv / gt:.1f} % of the full build |")
 print(f"| check alone, s | | {ck:.3f} | |")
+print(f"| signed history: full build ({gn} files, with audit pages), s | | {gf:.3f} | |")
+print(f"| signed history: `serve --repo` rebuild after one signed commit, s | | {sv:.3f} | {100 * sv / gf:.1f} % of its full build |")
 PY
 echo
 echo "history verification:"; echo "$history" | sed 's/^/  /'

@@ -750,6 +750,50 @@ fn a_rebuild_after_one_new_commit_verifies_one_commit() {
     assert_eq!(second["approved"], fresh["approved"]);
 }
 
+/// A server opening each new commit (`serve --repo`) resumes from the state it kept in
+/// memory, not the cache file, reads only the blobs that changed, and gets the same tree
+/// as a fresh open.
+#[test]
+fn a_server_resumes_verification_from_memory_and_reads_only_changed_blobs() {
+    use glassroom::pipeline::{self, Caches, Source};
+    let repo = repository();
+    repo.write(HOST, CHANGED_HOST);
+    repo.commit("first", Some("bob"));
+    let caches = Caches::keeping();
+    let source = Source::default();
+    let first = pipeline::open_cached(repo.path(), &source, 0, &caches).expect("open");
+    assert_eq!(first.trust.as_ref().map(|t| t.verified), Some(1));
+    repo.write(HOST, &CHANGED_HOST.replace("13", "14"));
+    repo.commit("second", Some("bob"));
+    // Without the file, only the kept state can spare verifying the first commits again.
+    let cache = repo.path().join(".git/glassroom/trust-cache.json");
+    let mut second = None;
+    for _ in 0..100 {
+        // The server saves the file on a thread of its own.
+        if std::fs::remove_file(&cache).is_ok() {
+            second = Some(pipeline::open_cached(repo.path(), &source, 0, &caches).expect("open"));
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let second = second.expect("the cache file was written");
+    assert_eq!(second.trust.as_ref().map(|t| t.verified), Some(1));
+    let changed: Vec<&str> = second
+        .tree
+        .changed_since(first.tree.id())
+        .expect("patched from the last tree")
+        .iter()
+        .map(|p| &**p)
+        .collect();
+    assert_eq!(changed, [HOST]);
+    let fresh = pipeline::open(repo.path(), &source, 0).expect("open");
+    assert_eq!(fresh.tree, second.tree);
+    assert_eq!(
+        fresh.trust.as_ref().map(|t| &t.approved),
+        second.trust.as_ref().map(|t| &t.approved)
+    );
+}
+
 /// glassroom's verdict on signature validity alone equals `git verify-commit`'s, with the
 /// same keys in an allowed-signers file, for signed, unsigned and tampered commits.
 #[test]

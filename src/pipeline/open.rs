@@ -47,6 +47,8 @@ pub struct Caches {
     pub files: source::DirCache,
     /// The blobs of the approved tree (a repository served as signed).
     pub blobs: source::git::BlobCache,
+    /// The state of the last verification of history.
+    pub trust: history::Kept,
 }
 
 impl Caches {
@@ -55,6 +57,7 @@ impl Caches {
         Self {
             files: source::DirCache::keeping(),
             blobs: source::git::BlobCache::keeping(),
+            trust: history::Kept::keeping(),
         }
     }
 }
@@ -90,6 +93,7 @@ pub fn open_cached(
             cache: true,
             forward_only: source.rev.is_none(),
         },
+        &caches.trust,
     )?;
     let tree = history::approved_tree(&repo, &report, &caches.blobs)?;
     let commit_time = repo
