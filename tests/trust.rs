@@ -794,6 +794,120 @@ fn a_server_resumes_verification_from_memory_and_reads_only_changed_blobs() {
     );
 }
 
+/// A served repository rebuilt in memory for each new commit (`serve --repo`: the kept
+/// verification, the patched tree, the kept build) equals a clean build of that commit,
+/// through approved, pending, added, removed and policy changes.
+#[test]
+fn a_served_repository_rebuilt_for_each_commit_equals_a_clean_build() {
+    use glassroom::pipeline::{self, Caches, Memory, Source};
+    use glassroom::render::Quiet;
+    let repo = repository();
+    let caches = Caches::keeping();
+    let source = Source::default();
+    let now = Some("2026-11-22T00:00:00Z".parse().expect("a moment"));
+    let mut memory = Memory::keeping();
+    let open = || pipeline::open_cached(repo.path(), &source, 0, &caches).expect("open");
+    let first = pipeline::rebuild(&open(), now, 0, &memory, true)
+        .unwrap_or_else(|_| panic!("the first build"));
+    let mut site = first.files;
+    site.extend(
+        first
+            .parts
+            .into_iter()
+            .map(|(p, parts)| (p, parts.concat())),
+    );
+    let ticket = "tickets/t-1.md";
+    let ticket_text = std::fs::read_to_string(repo.path().join(ticket)).expect("ticket");
+    // What each step is, the change it makes to the files, and who signs its commit.
+    type Step<'a> = (&'a str, Box<dyn Fn() + 'a>, Option<&'a str>);
+    let steps: Vec<Step<'_>> = vec![
+        (
+            "an approved host edit",
+            Box::new(|| repo.write(HOST, CHANGED_HOST)),
+            Some("bob"),
+        ),
+        (
+            "an unsigned edit (pending)",
+            Box::new(|| repo.write(HOST, &CHANGED_HOST.replace("13", "14"))),
+            None,
+        ),
+        ("the pending edit signed", Box::new(|| {}), Some("bob")),
+        (
+            "a ticket retitled by its signer",
+            Box::new(|| {
+                repo.write(
+                    ticket,
+                    &ticket_text.replace("Checkout is slow", "Checkout is slower"),
+                )
+            }),
+            Some("carol"),
+        ),
+        (
+            "a host added",
+            Box::new(|| repo.write("hosts/web9.yaml", "name: web9.example.org\nos: Debian 13\n")),
+            Some("bob"),
+        ),
+        (
+            "a host removed",
+            Box::new(|| std::fs::remove_file(repo.path().join("hosts/web9.yaml")).expect("rm")),
+            Some("bob"),
+        ),
+        (
+            "a ticket edited by someone who may not sign it",
+            Box::new(|| {
+                repo.write(
+                    ticket,
+                    &ticket_text.replace("priority: high", "priority: low"),
+                )
+            }),
+            Some("dave"),
+        ),
+    ];
+    for (what, change, key) in &steps {
+        change();
+        if what.contains("signed") {
+            repo.write(HOST, &CHANGED_HOST.replace("13", "15"));
+        }
+        repo.commit(what, *key);
+        memory.markdown = std::mem::take(&mut memory.markdown).absorbed();
+        let built = pipeline::rebuild(&open(), now, 0, &memory, false)
+            .unwrap_or_else(|_| panic!("{what}: a build"));
+        for path in &built.removed {
+            assert!(
+                site.remove(path).is_some(),
+                "{what}: removed {path}, not in the site"
+            );
+        }
+        site.extend(built.files);
+        site.extend(
+            built
+                .parts
+                .into_iter()
+                .map(|(p, parts)| (p, parts.concat())),
+        );
+        let fresh = pipeline::build(
+            &pipeline::open(repo.path(), &source, 0).expect("open"),
+            now,
+            0,
+            &Quiet,
+        )
+        .unwrap_or_else(|_| panic!("{what}: a clean build"))
+        .files;
+        assert_eq!(
+            site.keys().collect::<Vec<_>>(),
+            fresh.keys().collect::<Vec<_>>(),
+            "{what}: file lists differ"
+        );
+        for (path, bytes) in &fresh {
+            assert!(
+                site.get(path) == Some(bytes),
+                "{what}: {path} differs from a clean build"
+            );
+        }
+    }
+    assert!(site.contains_key("audit/hosts/web1.yaml.html"));
+}
+
 /// glassroom's verdict on signature validity alone equals `git verify-commit`'s, with the
 /// same keys in an allowed-signers file, for signed, unsigned and tampered commits.
 #[test]

@@ -302,6 +302,26 @@ pub struct AuditFile<'a> {
     pub events: &'a [crate::trust::judge::Event],
 }
 
+/// The paths with an audit trail (and so a page).
+pub fn audit_paths(report: &crate::trust::history::Report) -> impl Iterator<Item = &str> {
+    report
+        .events
+        .keys()
+        .filter(|path| crate::trust::judge::is_clean_path(path))
+        .map(String::as_str)
+}
+
+/// What the context's `trust.files` holds of `path` (see [`TrustView::files`]).
+pub fn audit_file<'c>(context: &'c tera::Context, path: &'c str) -> Option<&'c tera::Value> {
+    use tera::value::Key;
+    context
+        .get("trust")?
+        .as_map()?
+        .get(&Key::Str("files"))?
+        .as_map()?
+        .get(&Key::Str(path))
+}
+
 pub fn trust_view(report: &crate::trust::history::Report) -> TrustView<'_> {
     let files = report
         .events

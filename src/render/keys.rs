@@ -89,10 +89,20 @@ impl<'c> KeyBuilder<'c> {
     /// Written straight into the hash (a JSON text is self-delimiting; the NUL after it,
     /// which JSON never holds, ends it anyway).
     fn json<T: serde::Serialize>(&mut self, value: &T) -> &mut Self {
-        if serde_json::to_writer(&mut self.hasher, value).is_err() {
-            self.hasher.update(b"unserialisable");
+        thread_local! {
+            // The JSON is written to a buffer, not the hasher: blake3 is slow at the
+            // many small writes a serialiser makes.
+            static BUFFER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
         }
-        self.hasher.update(b"\0");
+        BUFFER.with_borrow_mut(|buffer| {
+            buffer.clear();
+            if serde_json::to_writer(&mut *buffer, value).is_err() {
+                buffer.clear();
+                buffer.extend_from_slice(b"unserialisable");
+            }
+            buffer.push(0);
+            self.hasher.update(buffer);
+        });
         self
     }
 

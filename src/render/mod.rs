@@ -795,6 +795,17 @@ fn render_pages(
         .filter_map(|task| {
             let page = task.page;
             let mut context = page.context();
+            if let Some(path) = page.audit_file() {
+                match data::audit_file(&globals.context, path) {
+                    Some(file) => context.insert_value("file", file.clone()),
+                    None => {
+                        return Some(Failure::Output(Box::new(Diagnostic::error(
+                            "render",
+                            format!("no audit trail for {path} in the template context"),
+                        ))));
+                    }
+                }
+            }
             if row_template && page.template == "tickets.html" {
                 match ticket_rows(page) {
                     Ok(rows) => context.insert("ticket_rows", &rows),
