@@ -5,7 +5,7 @@
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
-use crate::support::{copy_tree, root, run, snapshot};
+use crate::support::{Served, apply_rebuild, assert_same_site, copy_tree, root, run, snapshot};
 
 /// "Now" moves on every third step, across alert thresholds (days before expiries, due
 /// dates), so keys must follow everything a page shows that depends on it; after the
@@ -279,13 +279,8 @@ fn in_memory_rebuilds(through_cache: bool) {
     let first = pipeline::rebuild(&open(None), now(0), 0, &memory, true)
         .unwrap_or_else(|_| panic!("the first build"));
     assert!(first.complete);
-    let mut site = first.files;
-    site.extend(
-        first
-            .parts
-            .into_iter()
-            .map(|(path, parts)| (path, parts.concat())),
-    );
+    let mut site = Served::new();
+    apply_rebuild(&mut site, first, "the first build");
     let mut fewest = usize::MAX;
     for step in 0..30 {
         let before = snapshot(&repo);
@@ -303,31 +298,9 @@ fn in_memory_rebuilds(through_cache: bool) {
             .unwrap_or_else(|_| panic!("step {step} ({what}): a build"));
         assert!(!built.complete);
         fewest = fewest.min(built.files.len() + built.parts.len());
-        for path in &built.removed {
-            assert!(
-                site.remove(path).is_some(),
-                "step {step} ({what}): removed {path}, which the site did not have"
-            );
-        }
-        site.extend(built.files);
-        site.extend(
-            built
-                .parts
-                .into_iter()
-                .map(|(path, parts)| (path, parts.concat())),
-        );
-        let fresh = clean(step).files;
-        assert_eq!(
-            site.keys().collect::<Vec<_>>(),
-            fresh.keys().collect::<Vec<_>>(),
-            "step {step} ({what}): file lists differ"
-        );
-        for (path, bytes) in &fresh {
-            assert!(
-                site.get(path) == Some(bytes),
-                "step {step} ({what}): {path} differs from a clean build"
-            );
-        }
+        let step_what = format!("step {step} ({what})");
+        apply_rebuild(&mut site, built, &step_what);
+        assert_same_site(&site, &clean(step).files, &step_what);
     }
     assert!(
         fewest < site.len() / 10,

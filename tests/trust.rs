@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use crate::support::{GitRepo, root};
+use crate::support::{GitRepo, Served, apply_rebuild, assert_same_site, root};
 
 /// The policy of these tests: alice is admin; bob signs everywhere with his new key (the
 /// old one expired 2026-06-30); carol signs tickets only; dave reviews; the robot logs.
@@ -809,13 +809,8 @@ fn a_served_repository_rebuilt_for_each_commit_equals_a_clean_build() {
     let open = || pipeline::open_cached(repo.path(), &source, 0, &caches).expect("open");
     let first = pipeline::rebuild(&open(), now, 0, &memory, true)
         .unwrap_or_else(|_| panic!("the first build"));
-    let mut site = first.files;
-    site.extend(
-        first
-            .parts
-            .into_iter()
-            .map(|(p, parts)| (p, parts.concat())),
-    );
+    let mut site = Served::new();
+    apply_rebuild(&mut site, first, "the first build");
     let ticket = "tickets/t-1.md";
     let ticket_text = std::fs::read_to_string(repo.path().join(ticket)).expect("ticket");
     // What each step is, the change it makes to the files, and who signs its commit.
@@ -872,19 +867,7 @@ fn a_served_repository_rebuilt_for_each_commit_equals_a_clean_build() {
         memory.markdown = std::mem::take(&mut memory.markdown).absorbed();
         let built = pipeline::rebuild(&open(), now, 0, &memory, false)
             .unwrap_or_else(|_| panic!("{what}: a build"));
-        for path in &built.removed {
-            assert!(
-                site.remove(path).is_some(),
-                "{what}: removed {path}, not in the site"
-            );
-        }
-        site.extend(built.files);
-        site.extend(
-            built
-                .parts
-                .into_iter()
-                .map(|(p, parts)| (p, parts.concat())),
-        );
+        apply_rebuild(&mut site, built, what);
         let fresh = pipeline::build(
             &pipeline::open(repo.path(), &source, 0).expect("open"),
             now,
@@ -893,17 +876,7 @@ fn a_served_repository_rebuilt_for_each_commit_equals_a_clean_build() {
         )
         .unwrap_or_else(|_| panic!("{what}: a clean build"))
         .files;
-        assert_eq!(
-            site.keys().collect::<Vec<_>>(),
-            fresh.keys().collect::<Vec<_>>(),
-            "{what}: file lists differ"
-        );
-        for (path, bytes) in &fresh {
-            assert!(
-                site.get(path) == Some(bytes),
-                "{what}: {path} differs from a clean build"
-            );
-        }
+        assert_same_site(&site, &fresh, what);
     }
     assert!(site.contains_key("audit/hosts/web1.yaml.html"));
 }

@@ -249,3 +249,39 @@ pub fn snapshot(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
         })
         .collect()
 }
+
+/// A site held in memory as a server holds it: path → bytes.
+pub type Served = std::collections::BTreeMap<String, Vec<u8>>;
+
+/// Applies what an in-memory rebuild made to `site`: the changed files (those made of
+/// parts joined) in, the gone ones out (each must have been there).
+pub fn apply_rebuild(site: &mut Served, built: glassroom::pipeline::Built, what: &str) {
+    for path in &built.removed {
+        assert!(
+            site.remove(path).is_some(),
+            "{what}: removed {path}, which the site did not have"
+        );
+    }
+    site.extend(built.files);
+    site.extend(
+        built
+            .parts
+            .into_iter()
+            .map(|(path, parts)| (path, parts.concat())),
+    );
+}
+
+/// Asserts that `site` has exactly the files of a clean build, byte for byte.
+pub fn assert_same_site(site: &Served, fresh: &Served, what: &str) {
+    assert_eq!(
+        site.keys().collect::<Vec<_>>(),
+        fresh.keys().collect::<Vec<_>>(),
+        "{what}: file lists differ"
+    );
+    for (path, bytes) in fresh {
+        assert!(
+            site.get(path) == Some(bytes),
+            "{what}: {path} differs from a clean build"
+        );
+    }
+}
