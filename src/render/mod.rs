@@ -197,6 +197,7 @@ pub struct Memos {
     theme: Mutex<Option<(Stamp, theme::Theme)>>,
     values: data::Values,
     rows: RowCache,
+    audit_rows: RowCache<blake3::Hash>,
     /// The ticket list's open tickets by group, as rendered last.
     ticket_sections: Memo<Result<String, String>>,
     groups: [Memo<Result<Group, String>>; GROUPS],
@@ -212,6 +213,7 @@ impl Memos {
             theme: Mutex::new(None),
             values: data::Values::keeping(),
             rows: RowCache::keeping(),
+            audit_rows: RowCache::keeping(),
             ticket_sections: Memo::keeping(),
             groups: std::array::from_fn(|_| Memo::keeping()),
             outputs: std::array::from_fn(|_| Memo::keeping()),
@@ -773,6 +775,7 @@ fn render_pages(
     // The ticket list's rows are rendered one by one (and kept by the preview server),
     // by the list's own task, in parallel with the other pages.
     let row_template = theme.sources.contains_key(rows::TEMPLATE);
+    let audit_row_template = theme.sources.contains_key(rows::AUDIT_TEMPLATE);
     let sections_template = theme.sources.contains_key(SECTIONS_TEMPLATE);
     let ticket_rows = |page: &Page| -> tera::TeraResult<rows::TicketRows> {
         rows::ticket_rows(
@@ -804,6 +807,21 @@ fn render_pages(
                             format!("no audit trail for {path} in the template context"),
                         ))));
                     }
+                }
+            }
+            if audit_row_template
+                && page.template == "audit.html"
+                && let Some(report) = input.trust
+            {
+                match rows::audit_rows(
+                    &theme.tera,
+                    report,
+                    global,
+                    &input.memos.audit_rows,
+                    &page.root(),
+                ) {
+                    Ok(rows) => context.insert("audit_rows", &rows),
+                    Err(err) => return Some(Failure::Template(err)),
                 }
             }
             if row_template && page.template == "tickets.html" {

@@ -19,38 +19,104 @@ use super::data::TicketGroups;
 /// The template of one row; a theme without it keeps its own loops in `tickets.html`.
 pub const TEMPLATE: &str = "ticket_row.html";
 
-/// What one row is made from: the table it is in, the ticket's file and the file of the
+/// What one ticket's row is made from: the table it is in, the ticket's file and the file of the
 /// release it was fixed in (the row shows its version).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct RowInputs {
+pub struct RowInputs {
     open: bool,
     ticket: Option<blake3::Hash>,
     release: Option<blake3::Hash>,
 }
 
-/// Rows rendered by earlier builds in this process, by ticket id, with their inputs, for
-/// the pages of one theme (`global`) at one depth (`root`). The default keeps nothing (a
-/// one-off build renders every row once).
-#[derive(Default)]
-pub struct RowCache {
+/// Rows rendered by earlier builds in this process, by key (a ticket's id, a file's
+/// path), with their inputs, for the pages of one theme (`global`) at one depth (`root`).
+/// The default keeps nothing (a one-off build renders every row once).
+pub struct RowCache<I = RowInputs> {
     keeping: bool,
-    kept: Mutex<Option<Kept>>,
+    kept: Mutex<Option<Kept<I>>>,
 }
 
-struct Kept {
+impl<I> Default for RowCache<I> {
+    fn default() -> Self {
+        Self {
+            keeping: false,
+            kept: Mutex::new(None),
+        }
+    }
+}
+
+struct Kept<I> {
     global: blake3::Hash,
     root: String,
-    rows: HashMap<String, (RowInputs, Arc<str>)>,
+    rows: HashMap<String, (I, Arc<str>)>,
 }
 
-impl RowCache {
+impl<I> RowCache<I> {
     /// A cache that keeps each build's rows for the next one.
     pub fn keeping() -> Self {
         Self {
             keeping: true,
-            kept: Mutex::default(),
+            kept: Mutex::new(None),
         }
     }
+}
+
+/// The rows of `wanted` (each row's key and inputs), in order: rows whose inputs are the
+/// ones they had in `cache` are taken from it, the others rendered (in parallel) by
+/// `render`, given the row's index. `global` is the key of what every page shows; `None`
+/// (another theme, or overridden templates) means no row is taken.
+fn cached_rows<I: PartialEq + Clone + Send + Sync>(
+    cache: &RowCache<I>,
+    global: Option<&blake3::Hash>,
+    root: &str,
+    wanted: &[(&str, I)],
+    render: impl Fn(usize) -> tera::TeraResult<String> + Sync,
+) -> tera::TeraResult<Vec<Arc<str>>> {
+    let mut kept = match (cache.keeping, global) {
+        (true, Some(global)) => cache
+            .kept
+            .lock()
+            .ok()
+            .and_then(|mut kept| kept.take())
+            .filter(|kept| kept.global == *global && kept.root == root),
+        _ => None,
+    };
+    let known = |key: &str, inputs: &I| {
+        kept.as_ref()
+            .and_then(|kept| kept.rows.get(key))
+            .filter(|(seen, _)| seen == inputs)
+            .map(|(_, html)| Arc::clone(html))
+    };
+    let rows: Vec<(bool, Arc<str>)> = wanted
+        .par_iter()
+        .enumerate()
+        .map(|(i, (key, inputs))| match known(key, inputs) {
+            Some(html) => Ok((false, html)),
+            None => Ok((true, Arc::from(render(i)?))),
+        })
+        .collect::<tera::TeraResult<_>>()?;
+    if let (true, Some(global)) = (cache.keeping, global) {
+        let mut kept = kept.take().unwrap_or_else(|| Kept {
+            global: *global,
+            root: root.to_owned(),
+            rows: HashMap::with_capacity(wanted.len()),
+        });
+        for ((key, inputs), (fresh, html)) in wanted.iter().zip(&rows) {
+            if *fresh || !kept.rows.contains_key(*key) {
+                kept.rows
+                    .insert((*key).to_owned(), (inputs.clone(), Arc::clone(html)));
+            }
+        }
+        if kept.rows.len() != wanted.len() {
+            let keys: std::collections::HashSet<&str> =
+                wanted.iter().map(|(key, _)| *key).collect();
+            kept.rows.retain(|key, _| keys.contains(key.as_str()));
+        }
+        if let Ok(mut slot) = cache.kept.lock() {
+            *slot = Some(kept);
+        }
+    }
+    Ok(rows.into_iter().map(|(_, html)| html).collect())
 }
 
 /// The joined rows of the open and the closed tickets, in the ticket list's order.
@@ -113,45 +179,15 @@ pub fn ticket_rows(
             release: release.and_then(|r| hash_of(r.file())),
         }
     };
-    let mut kept = match (cache.keeping, global) {
-        (true, Some(global)) => cache
-            .kept
-            .lock()
-            .ok()
-            .and_then(|mut kept| kept.take())
-            .filter(|kept| kept.global == *global && kept.root == root),
-        _ => None,
-    };
-    let rendered: Vec<(RowInputs, Option<Arc<str>>)> = wanted
-        .par_iter()
-        .map(|&(id, open, doc)| {
-            let inputs = inputs(doc, open);
-            let known = kept
-                .as_ref()
-                .and_then(|kept| kept.rows.get(id))
-                .filter(|(seen, _)| *seen == inputs);
-            if known.is_some() {
-                return Ok((inputs, None));
-            }
-            let context = tera::Context::from_serialize(&RowContext { id, open, root })?;
-            let html = tera.render(TEMPLATE, &context)?;
-            Ok((inputs, Some(Arc::from(html))))
-        })
-        .collect::<tera::TeraResult<_>>()?;
-    let row = |i: usize, id: &str| -> Option<Arc<str>> {
-        match rendered.get(i) {
-            Some((_, Some(html))) => Some(Arc::clone(html)),
-            _ => kept
-                .as_ref()
-                .and_then(|kept| kept.rows.get(id))
-                .map(|(_, html)| Arc::clone(html)),
-        }
-    };
-    let rows: Vec<Arc<str>> = wanted
+    let keyed: Vec<(&str, RowInputs)> = wanted
         .iter()
-        .enumerate()
-        .map(|(i, (id, _, _))| row(i, id).unwrap_or_else(|| Arc::from("")))
+        .map(|&(id, open, doc)| (id, inputs(doc, open)))
         .collect();
+    let rows = cached_rows(cache, global, root, &keyed, |i| {
+        let (id, open, _) = wanted[i];
+        let context = tera::Context::from_serialize(&RowContext { id, open, root })?;
+        tera.render(TEMPLATE, &context)
+    })?;
     let mut tables = TicketRows::default();
     let (open_size, closed_size) =
         wanted
@@ -174,26 +210,50 @@ pub fn ticket_rows(
         };
         table.push_str(html);
     }
-    if let (true, Some(global)) = (cache.keeping, global) {
-        let mut kept = kept.take().unwrap_or_else(|| Kept {
-            global: *global,
-            root: root.to_owned(),
-            rows: HashMap::with_capacity(wanted.len()),
-        });
-        for (((id, _, _), (inputs, html)), row) in wanted.iter().zip(rendered).zip(&rows) {
-            if html.is_some() || !kept.rows.contains_key(*id) {
-                kept.rows
-                    .insert((*id).to_owned(), (inputs, Arc::clone(row)));
-            }
-        }
-        if kept.rows.len() != wanted.len() {
-            let ids: std::collections::HashSet<&str> =
-                wanted.iter().map(|(id, _, _)| *id).collect();
-            kept.rows.retain(|id, _| ids.contains(id.as_str()));
-        }
-        if let Ok(mut slot) = cache.kept.lock() {
-            *slot = Some(kept);
-        }
-    }
     Ok(tables)
+}
+
+/// The template of one row of the audit index; a theme without it keeps its own loop in
+/// `audit.html`.
+pub const AUDIT_TEMPLATE: &str = "audit_row.html";
+
+/// What one file's row of the audit index is rendered from.
+#[derive(Serialize)]
+struct AuditRowContext<'a> {
+    path: &'a str,
+    root: &'a str,
+}
+
+/// The rows of the audit index at depth `root`, joined: one per file with a trail, from
+/// `audit_row.html`. The index changes with every commit (it names it), but a row only
+/// when its file's last event or publication does: rows of unchanged files are taken
+/// from `cache`.
+pub fn audit_rows(
+    tera: &tera::Tera,
+    report: &crate::trust::history::Report,
+    global: Option<&blake3::Hash>,
+    cache: &RowCache<blake3::Hash>,
+    root: &str,
+) -> tera::TeraResult<String> {
+    let keyed: Vec<(&str, blake3::Hash)> = super::data::audit_paths(report)
+        .map(|path| {
+            let mut hasher = blake3::Hasher::new();
+            hasher.update(&[u8::from(report.approved.contains_key(path))]);
+            let last = report.events.get(path).and_then(|events| events.last());
+            hasher.update(serde_json::to_string(&last).unwrap_or_default().as_bytes());
+            (path, hasher.finalize())
+        })
+        .collect();
+    let rows = cached_rows(cache, global, root, &keyed, |i| {
+        let context = tera::Context::from_serialize(&AuditRowContext {
+            path: keyed[i].0,
+            root,
+        })?;
+        tera.render(AUDIT_TEMPLATE, &context)
+    })?;
+    let mut joined = String::with_capacity(rows.iter().map(|row| row.len()).sum());
+    for row in &rows {
+        joined.push_str(row);
+    }
+    Ok(joined)
 }

@@ -50,6 +50,7 @@ const DEFAULT_TEMPLATES: &[(&str, &str)] = builtin!(
     "account_set.html",
     "404.html",
     "audit.html",
+    "audit_row.html",
     "audit_file.html",
     "pending.html",
     "atom.xml",
