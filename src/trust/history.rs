@@ -138,6 +138,10 @@ fn load_cache(repo: &Repository, root: &str) -> Option<CacheFile> {
 pub struct Kept {
     keep: bool,
     last: std::sync::Mutex<Option<std::sync::Arc<CacheFile>>>,
+    /// Saves asked for, and the newest one written (shared with the writing threads), so
+    /// an older state never replaces a newer one in the file.
+    asked: std::sync::atomic::AtomicU64,
+    written: std::sync::Arc<std::sync::Mutex<u64>>,
 }
 
 impl Kept {
@@ -145,7 +149,7 @@ impl Kept {
     pub fn keeping() -> Self {
         Self {
             keep: true,
-            last: std::sync::Mutex::new(None),
+            ..Self::default()
         }
     }
 
@@ -157,12 +161,8 @@ impl Kept {
 }
 
 /// Saves `cache` on a thread of its own when the state is kept in memory (nobody in
-/// this process waits for the file), else here. Saves are written in the order they were
-/// asked for: an older state never replaces a newer one.
+/// this process waits for the file), else here.
 fn save_cache_from(repo: &Repository, cache: CacheFile, kept: &Kept) {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static ASKED: AtomicU64 = AtomicU64::new(0);
-    static WRITTEN: std::sync::Mutex<u64> = std::sync::Mutex::new(0);
     if !kept.keep {
         save_cache(&cache_path(repo), &cache);
         return;
@@ -172,9 +172,10 @@ fn save_cache_from(repo: &Repository, cache: CacheFile, kept: &Kept) {
         *last = Some(std::sync::Arc::clone(&cache));
     }
     let path = cache_path(repo);
-    let generation = ASKED.fetch_add(1, Ordering::SeqCst) + 1;
+    let generation = kept.asked.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+    let written = std::sync::Arc::clone(&kept.written);
     let write = move || {
-        if let Ok(mut written) = WRITTEN.lock()
+        if let Ok(mut written) = written.lock()
             && *written < generation
         {
             save_cache(&path, &cache);
