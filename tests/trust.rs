@@ -848,6 +848,24 @@ fn a_served_repository_rebuilt_for_each_commit_equals_a_clean_build() {
             Some("bob"),
         ),
         (
+            "a symbolic link and a host differing only in case",
+            Box::new(|| {
+                std::os::unix::fs::symlink("/etc/passwd", repo.path().join("hosts/evil.yaml"))
+                    .expect("symlink");
+                repo.write("hosts/WEB1.yaml", "name: evil\n");
+            }),
+            Some("alice"),
+        ),
+        (
+            "the link and the twin removed",
+            Box::new(|| {
+                for path in ["hosts/evil.yaml", "hosts/WEB1.yaml"] {
+                    std::fs::remove_file(repo.path().join(path)).expect("rm");
+                }
+            }),
+            Some("alice"),
+        ),
+        (
             "a ticket edited by someone who may not sign it",
             Box::new(|| {
                 repo.write(

@@ -109,6 +109,171 @@ pub fn is_safe_component(name: &str) -> bool {
         && !name.contains(['/', '\\', '\0'])
 }
 
+/// The paths of either map whose values differ (present in one only, or different), in
+/// order: one walk of both sorted maps side by side.
+pub fn differing_paths<'a, V: PartialEq>(
+    left: &'a BTreeMap<String, V>,
+    right: &'a BTreeMap<String, V>,
+) -> Vec<&'a String> {
+    use std::cmp::Ordering;
+    let (mut left, mut right) = (left.iter().peekable(), right.iter().peekable());
+    let mut out = Vec::new();
+    loop {
+        match (left.peek(), right.peek()) {
+            (None, None) => return out,
+            (Some((path, _)), None) => {
+                out.push(*path);
+                left.next();
+            }
+            (None, Some((path, _))) => {
+                out.push(*path);
+                right.next();
+            }
+            (Some((l, lv)), Some((r, rv))) => match l.cmp(r) {
+                Ordering::Less => {
+                    out.push(*l);
+                    left.next();
+                }
+                Ordering::Greater => {
+                    out.push(*r);
+                    right.next();
+                }
+                Ordering::Equal => {
+                    if lv != rv {
+                        out.push(*l);
+                    }
+                    left.next();
+                    right.next();
+                }
+            },
+        }
+    }
+}
+
+/// One file entry that differs between two git trees ([`tree_diff`]): its path and its
+/// id and file mode on either side (absent: not there).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TreeDelta {
+    pub path: Vec<u8>,
+    pub old: Option<(Oid, i32)>,
+    pub new: Option<(Oid, i32)>,
+}
+
+/// The entries other than directories (files, links, submodules) that differ between
+/// `old` (none: the empty tree) and `new`, in path order: what libgit2's tree-to-tree
+/// diff lists, without looking into a subtree whose id is the same on both sides. For a
+/// change of one file among thousands this is a walk of the directories on its path,
+/// where libgit2 iterates every entry of both trees (13 ms against 0.2 ms here, for a
+/// directory of 4,000 tickets).
+pub fn tree_diff(
+    repo: &Repository,
+    old: Option<&git2::Tree<'_>>,
+    new: &git2::Tree<'_>,
+) -> Result<Vec<TreeDelta>, git2::Error> {
+    let mut out = Vec::new();
+    let old_entries = match old {
+        Some(tree) => tree_entries(tree),
+        None => Vec::new(),
+    };
+    diff_entries(
+        repo,
+        &mut Vec::new(),
+        old_entries,
+        tree_entries(new),
+        &mut out,
+    )?;
+    Ok(out)
+}
+
+/// A tree entry as the diff needs it: the name, whether it is a directory, id and mode.
+struct Node {
+    name: Vec<u8>,
+    dir: bool,
+    id: Oid,
+    mode: i32,
+}
+
+impl Node {
+    /// Git orders a directory as if its name ended in `/`, which makes a depth-first
+    /// walk list files in the byte order of their whole paths.
+    fn order(&self, other: &Node) -> std::cmp::Ordering {
+        let suffix = |node: &Node| if node.dir { &b"/"[..] } else { &b""[..] };
+        self.name
+            .iter()
+            .chain(suffix(self))
+            .cmp(other.name.iter().chain(suffix(other)))
+    }
+}
+
+fn tree_entries(tree: &git2::Tree<'_>) -> Vec<Node> {
+    tree.iter()
+        .map(|entry| Node {
+            name: entry.name_bytes().to_vec(),
+            dir: entry.kind() == Some(ObjectType::Tree),
+            id: entry.id(),
+            mode: entry.filemode(),
+        })
+        .collect()
+}
+
+fn subtree_entries(repo: &Repository, node: Option<&Node>) -> Result<Vec<Node>, git2::Error> {
+    match node {
+        Some(node) if node.dir => Ok(tree_entries(&repo.find_tree(node.id)?)),
+        _ => Ok(Vec::new()),
+    }
+}
+
+/// Merges two sorted entry lists under the directory `prefix`.
+fn diff_entries(
+    repo: &Repository,
+    prefix: &mut Vec<u8>,
+    old: Vec<Node>,
+    new: Vec<Node>,
+    out: &mut Vec<TreeDelta>,
+) -> Result<(), git2::Error> {
+    use std::cmp::Ordering;
+    let (mut old, mut new) = (old.into_iter().peekable(), new.into_iter().peekable());
+    loop {
+        let (left, right) = match (old.peek(), new.peek()) {
+            (None, None) => return Ok(()),
+            (Some(_), None) => (old.next(), None),
+            (None, Some(_)) => (None, new.next()),
+            (Some(a), Some(b)) => match a.order(b) {
+                Ordering::Less => (old.next(), None),
+                Ordering::Greater => (None, new.next()),
+                Ordering::Equal => (old.next(), new.next()),
+            },
+        };
+        if let (Some(a), Some(b)) = (&left, &right)
+            && a.id == b.id
+            && a.mode == b.mode
+        {
+            continue;
+        }
+        let Some(name) = left.as_ref().or(right.as_ref()).map(|n| n.name.clone()) else {
+            return Ok(());
+        };
+        let depth = prefix.len();
+        prefix.extend_from_slice(&name);
+        let dir = left.as_ref().or(right.as_ref()).is_some_and(|n| n.dir);
+        if dir {
+            prefix.push(b'/');
+            let (a, b) = (
+                subtree_entries(repo, left.as_ref())?,
+                subtree_entries(repo, right.as_ref())?,
+            );
+            diff_entries(repo, prefix, a, b, out)?;
+        } else {
+            out.push(TreeDelta {
+                path: prefix.clone(),
+                old: left.map(|n| (n.id, n.mode)),
+                new: right.map(|n| (n.id, n.mode)),
+            });
+        }
+        prefix.truncate(depth);
+    }
+}
+
 /// Builds a [`Tree`] from entries, reading each blob.
 pub fn read_tree(repo: &Repository, entries: &[Entry]) -> Result<Tree, GitError> {
     let mut tree = Tree::new();
@@ -165,12 +330,12 @@ pub fn read_blobs(
     let tree = match last {
         Some((mut tree, ids)) => {
             tree.track_changes();
-            for gone in ids.keys().filter(|path| !files.contains_key(*path)) {
-                tree.remove(gone);
-            }
-            for (path, id) in files {
-                if ids.get(path) != Some(id) {
-                    tree.insert(path.clone(), read(id)?);
+            for path in differing_paths(&ids, files) {
+                match files.get(path) {
+                    Some(id) => tree.insert(path.clone(), read(id)?),
+                    None => {
+                        tree.remove(path);
+                    }
                 }
             }
             tree
@@ -189,6 +354,40 @@ pub fn read_blobs(
         *last = Some((tree.clone(), files.clone()));
     }
     Ok(tree)
+}
+
+/// A tree of `files` (path → text; a text `->target` is a symbolic link, `@` a
+/// submodule), for tests.
+#[cfg(test)]
+pub(crate) fn tree_of<'r>(repo: &'r Repository, files: &[(&str, &str)]) -> git2::Tree<'r> {
+    let mut index = git2::Index::new().expect("index");
+    for (path, text) in files {
+        let (mode, id) = match (text.strip_prefix("->"), *text == "@") {
+            (Some(target), _) => (0o120000, repo.blob(target.as_bytes()).expect("blob")),
+            (None, true) => (
+                0o160000,
+                Oid::hash_object(ObjectType::Commit, path.as_bytes()).expect("id"),
+            ),
+            (None, false) => (0o100644, repo.blob(text.as_bytes()).expect("blob")),
+        };
+        let entry = git2::IndexEntry {
+            ctime: git2::IndexTime::new(0, 0),
+            mtime: git2::IndexTime::new(0, 0),
+            dev: 0,
+            ino: 0,
+            mode,
+            uid: 0,
+            gid: 0,
+            file_size: 0,
+            id,
+            flags: 0,
+            flags_extended: 0,
+            path: path.as_bytes().to_vec(),
+        };
+        index.add(&entry).expect("add");
+    }
+    let id = index.write_tree_to(repo).expect("write tree");
+    repo.find_tree(id).expect("tree")
 }
 
 #[cfg(test)]
@@ -243,5 +442,101 @@ mod tests {
         let again = read_blobs(&repo, &second, &cache).expect("read");
         assert_eq!(again, new);
         assert!(again.changed_since(new.id()).is_none());
+    }
+
+    /// What libgit2's tree-to-tree diff says, in [`TreeDelta`]s.
+    fn libgit2_diff(
+        repo: &Repository,
+        old: Option<&git2::Tree<'_>>,
+        new: &git2::Tree<'_>,
+    ) -> Vec<TreeDelta> {
+        let mut options = git2::DiffOptions::new();
+        options.include_typechange(true);
+        let diff = repo
+            .diff_tree_to_tree(old, Some(new), Some(&mut options))
+            .expect("diff");
+        diff.deltas()
+            .map(|delta| {
+                let side = |file: git2::DiffFile<'_>, there: bool| {
+                    there.then(|| (file.id(), i32::from(file.mode())))
+                };
+                TreeDelta {
+                    path: delta
+                        .new_file()
+                        .path_bytes()
+                        .or(delta.old_file().path_bytes())
+                        .unwrap_or_default()
+                        .to_vec(),
+                    old: side(delta.old_file(), delta.status() != git2::Delta::Added),
+                    new: side(delta.new_file(), delta.status() != git2::Delta::Deleted),
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn tree_diff_lists_what_libgit2_lists() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let repo = Repository::init(dir.path()).expect("init");
+        let trees: Vec<Vec<(&str, &str)>> = vec![
+            vec![
+                ("a.yaml", "a"),
+                ("docs/x.md", "x"),
+                ("docs/y/z.md", "z"),
+                ("hosts/web1.yaml", "1"),
+                ("hosts/web2.yaml", "2"),
+                ("vendor/lib", "@"),
+            ],
+            // One file edited deep down, one added, one removed, a file become a link.
+            vec![
+                ("a.yaml", "->elsewhere"),
+                ("docs/x.md", "x"),
+                ("docs/y/z.md", "z2"),
+                ("hosts/web1.yaml", "1"),
+                ("hosts/web3.yaml", "3"),
+                ("vendor/lib", "@"),
+            ],
+            // A directory become a file, a file become a directory, names that sort
+            // around a directory's implied `/`.
+            vec![
+                ("a.yaml/inner", "i"),
+                ("docs", "a file now"),
+                ("docs-1", "d"),
+                ("docs.md", "d"),
+                ("docs0", "d"),
+                ("hosts/web1.yaml", "1"),
+                ("vendor/lib", "@"),
+            ],
+            vec![("only.yaml", "o")],
+            vec![],
+        ];
+        let trees: Vec<git2::Tree<'_>> = trees.iter().map(|files| tree_of(&repo, files)).collect();
+        let mut compared = 0;
+        for old in std::iter::once(None).chain(trees.iter().map(Some)) {
+            for new in &trees {
+                let ours = tree_diff(&repo, old, new).expect("tree diff");
+                assert_eq!(ours, libgit2_diff(&repo, old, new));
+                compared += usize::from(!ours.is_empty());
+            }
+        }
+        assert!(compared > 20, "most pairs differ: {compared}");
+    }
+
+    #[test]
+    fn differing_paths_are_those_of_one_map_only_or_with_another_value() {
+        let map = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
+            pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect()
+        };
+        let left = map(&[("a", "1"), ("b", "2"), ("d", "4"), ("e", "5")]);
+        let right = map(&[("b", "2"), ("c", "3"), ("d", "x"), ("f", "6")]);
+        let paths: Vec<&str> = differing_paths(&left, &right)
+            .into_iter()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(paths, ["a", "c", "d", "e", "f"]);
+        assert!(differing_paths(&left, &left).is_empty());
     }
 }

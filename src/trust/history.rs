@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use git2::{Delta, DiffOptions, ObjectType, Oid, Repository, Tree};
+use git2::{ObjectType, Oid, Repository, Tree};
 use serde::{Deserialize, Serialize};
 
 use super::commit::{self, SignatureHeader, Trailer};
@@ -142,6 +142,9 @@ pub struct Kept {
     /// an older state never replaces a newer one in the file.
     asked: std::sync::atomic::AtomicU64,
     written: std::sync::Arc<std::sync::Mutex<u64>>,
+    /// The last target commit and its publishable files ([`tree_files`]), for the next
+    /// target's list to be patched from instead of walking every tree again.
+    target: std::sync::Mutex<Option<(Oid, BTreeMap<String, String>)>>,
 }
 
 impl Kept {
@@ -415,9 +418,10 @@ pub fn replay(
     }
 
     let target_tree = repo.find_commit(target)?.tree()?;
-    let target_files = tree_files(repo, &target_tree)?;
+    let target_files = target_files(repo, target, &target_tree, kept)?;
     let policy = policy_from(repo, &state.approved);
     let pending = pending(&state, &target_files, &policy);
+    keep_target_files(kept, target, target_files);
     let refused = state
         .events
         .iter()
@@ -516,46 +520,157 @@ fn changes(
     parent: Option<&Tree<'_>>,
     tree: &Tree<'_>,
 ) -> Result<Vec<Change>, TrustError> {
-    let mut options = DiffOptions::new();
-    options.include_typechange(true);
-    let diff = repo.diff_tree_to_tree(parent, Some(tree), Some(&mut options))?;
-    let mut out = Vec::new();
-    let files = tree_files(repo, tree)?;
-    let mut lower: BTreeMap<String, Vec<&String>> = BTreeMap::new();
-    for path in files.keys() {
-        lower.entry(path.to_lowercase()).or_default().push(path);
-    }
-    for delta in diff.deltas() {
-        let old = delta.old_file();
-        let new = delta.new_file();
-        let raw_path = new.path_bytes().or(old.path_bytes()).unwrap_or_default();
-        let path = String::from_utf8_lossy(raw_path).into_owned();
-        let blob = |file: &git2::DiffFile<'_>, exists: bool| exists.then(|| file.id().to_string());
-        let added_or_modified = !matches!(delta.status(), Delta::Deleted);
-        let mut unpublishable = None;
-        if !judge::is_clean_path(&path) {
-            unpublishable = Some("is not a safe repository path".to_owned());
-        } else if added_or_modified && new.mode() == git2::FileMode::Link {
-            unpublishable = Some("is a symbolic link, which is never published".to_owned());
-        } else if added_or_modified && new.mode() == git2::FileMode::Commit {
-            unpublishable = Some("is a submodule, which is never published".to_owned());
-        } else if lower.get(&path.to_lowercase()).is_some_and(|v| v.len() > 1) {
-            unpublishable = Some("differs only in case from another path".to_owned());
+    let deltas = crate::source::git::tree_diff(repo, parent, tree)?;
+    let case_twins = CaseTwins::new(repo, tree, deltas.len())?;
+    // A link's target is never published, so a link side has no blob.
+    let blob = |side: Option<(Oid, i32)>| {
+        side.filter(|(_, mode)| *mode != LINK_MODE)
+            .map(|(id, _)| id.to_string())
+    };
+    Ok(deltas
+        .into_iter()
+        .map(|delta| {
+            let path = String::from_utf8_lossy(&delta.path).into_owned();
+            let new_mode = delta.new.map(|(_, mode)| mode);
+            let unpublishable = if !judge::is_clean_path(&path) {
+                Some("is not a safe repository path")
+            } else if new_mode == Some(LINK_MODE) {
+                Some("is a symbolic link, which is never published")
+            } else if new_mode == Some(SUBMODULE_MODE) {
+                Some("is a submodule, which is never published")
+            } else if case_twins.count(&path) > 1 {
+                Some("differs only in case from another path")
+            } else {
+                None
+            };
+            Change {
+                path,
+                old: blob(delta.old),
+                new: blob(delta.new),
+                unpublishable: unpublishable.map(str::to_owned),
+            }
+        })
+        .collect())
+}
+
+/// Git's file modes of a symbolic link and of a submodule (a commit in a tree).
+const LINK_MODE: i32 = 0o120000;
+const SUBMODULE_MODE: i32 = 0o160000;
+
+/// How many publishable files of a tree have a path equal to a given one but for case
+/// (two such files would be one file on a case-insensitive checkout).
+enum CaseTwins<'r> {
+    /// Every publishable path, lowercased: for a commit that changes many files.
+    Listed(BTreeMap<String, usize>),
+    /// Looked up in the tree path by path: a commit that changes a few files need not
+    /// list all 12,000 of a large repository.
+    Lookup(&'r Repository, Tree<'r>),
+}
+
+/// Above this many changed paths a commit's tree is listed once instead.
+const CASE_LOOKUPS: usize = 64;
+
+impl<'r> CaseTwins<'r> {
+    fn new(repo: &'r Repository, tree: &Tree<'r>, changed: usize) -> Result<Self, TrustError> {
+        if changed <= CASE_LOOKUPS {
+            return Ok(Self::Lookup(repo, tree.clone()));
         }
-        out.push(Change {
-            path,
-            old: blob(
-                &old,
-                !matches!(delta.status(), Delta::Added) && old.mode() != git2::FileMode::Link,
-            ),
-            new: blob(
-                &new,
-                added_or_modified && new.mode() != git2::FileMode::Link,
-            ),
-            unpublishable,
-        });
+        let mut lower = BTreeMap::new();
+        for path in tree_files(repo, tree)?.keys() {
+            *lower.entry(path.to_lowercase()).or_default() += 1;
+        }
+        Ok(Self::Listed(lower))
     }
-    Ok(out)
+
+    fn count(&self, path: &str) -> usize {
+        match self {
+            Self::Listed(lower) => lower.get(&path.to_lowercase()).copied().unwrap_or(0),
+            Self::Lookup(repo, tree) => {
+                let wanted: Vec<String> = path.split('/').map(str::to_lowercase).collect();
+                count_case_twins(repo, tree, &wanted)
+            }
+        }
+    }
+}
+
+/// The publishable files under `tree` whose path, lowercased, is `wanted` (components):
+/// the entries [`tree_files`] would list, found by following every case-insensitive
+/// match of each component.
+fn count_case_twins(repo: &Repository, tree: &Tree<'_>, wanted: &[String]) -> usize {
+    let Some((first, rest)) = wanted.split_first() else {
+        return 0;
+    };
+    tree.iter()
+        .filter(|entry| {
+            entry
+                .name()
+                .ok()
+                .filter(|n| crate::source::git::is_safe_component(n))
+                .is_some_and(|n| n.to_lowercase() == *first)
+        })
+        .map(|entry| match entry.kind() {
+            Some(ObjectType::Blob) if rest.is_empty() && entry.filemode() != LINK_MODE => 1,
+            Some(ObjectType::Tree) if !rest.is_empty() => repo
+                .find_tree(entry.id())
+                .map_or(0, |subtree| count_case_twins(repo, &subtree, rest)),
+            _ => 0,
+        })
+        .sum()
+}
+
+/// The publishable files of `target`'s tree: patched from the last target's list that
+/// `kept` holds (a diff of two trees sharing most subtrees is cheap), else listed.
+fn target_files(
+    repo: &Repository,
+    target: Oid,
+    tree: &Tree<'_>,
+    kept: &Kept,
+) -> Result<BTreeMap<String, String>, TrustError> {
+    let last = if kept.keep {
+        kept.target.lock().ok().and_then(|mut last| last.take())
+    } else {
+        None
+    };
+    let Some((last_target, mut files)) = last else {
+        return tree_files(repo, tree);
+    };
+    if last_target == target {
+        return Ok(files);
+    }
+    let Ok(last_tree) = repo.find_commit(last_target).and_then(|c| c.tree()) else {
+        return tree_files(repo, tree);
+    };
+    for delta in crate::source::git::tree_diff(repo, Some(&last_tree), tree)? {
+        // A name that is not UTF-8 is never listed (see `tree_files`).
+        let Ok(path) = std::str::from_utf8(&delta.path) else {
+            continue;
+        };
+        match publishable_blob(tree, path) {
+            Some(id) => files.insert(path.to_owned(), id),
+            None => files.remove(path),
+        };
+    }
+    Ok(files)
+}
+
+/// The blob id at `path` in `tree` if [`tree_files`] lists it: every component safe,
+/// and a blob that is not a symbolic link.
+fn publishable_blob(tree: &Tree<'_>, path: &str) -> Option<String> {
+    if !path.split('/').all(crate::source::git::is_safe_component) {
+        return None;
+    }
+    let entry = tree.get_path(std::path::Path::new(path)).ok()?;
+    (entry.kind() == Some(ObjectType::Blob) && entry.filemode() != LINK_MODE)
+        .then(|| entry.id().to_string())
+}
+
+/// Leaves `files`, the publishable files of `target`, for the next [`target_files`].
+fn keep_target_files(kept: &Kept, target: Oid, files: BTreeMap<String, String>) {
+    if kept.keep
+        && let Ok(mut last) = kept.target.lock()
+    {
+        *last = Some((target, files));
+    }
 }
 
 /// A policy change that does not parse never takes effect: the previous policy stays.
@@ -627,12 +742,8 @@ fn reset_signed(
 }
 
 fn pending(state: &State, target: &BTreeMap<String, String>, policy: &Policy) -> Vec<Pending> {
-    let mut paths: Vec<&String> = target.keys().chain(state.approved.keys()).collect();
-    paths.sort();
-    paths.dedup();
-    paths
+    crate::source::git::differing_paths(target, &state.approved)
         .into_iter()
-        .filter(|path| target.get(*path) != state.approved.get(*path))
         .map(|path| {
             let needs = judge::required_role(path);
             Pending {
@@ -665,4 +776,87 @@ pub fn approved_tree(
 /// Whether the commit has any signature header at all (for messages).
 pub fn has_signature(header: &SignatureHeader) -> bool {
     !matches!(header, SignatureHeader::None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    use crate::source::git::tree_of;
+
+    #[test]
+    fn case_twins_looked_up_path_by_path_agree_with_the_listing() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let repo = Repository::init(dir.path()).expect("init");
+        let tree = tree_of(
+            &repo,
+            &[
+                ("hosts/web1.yaml", "a"),
+                ("hosts/WEB1.yaml", "b"),
+                ("Hosts/web1.yaml", "c"),
+                ("hosts/Web2.yaml", "->/etc/passwd"),
+                ("hosts/web2.yaml", "d"),
+                ("hosts/web3.yaml", "e"),
+                (".git2/web3.yaml", "f"),
+            ],
+        );
+        let listed = CaseTwins::new(&repo, &tree, CASE_LOOKUPS + 1).expect("listed");
+        let looked_up = CaseTwins::new(&repo, &tree, 1).expect("lookup");
+        for (path, twins) in [
+            ("hosts/web1.yaml", 3),
+            ("HOSTS/Web1.yaml", 3),
+            ("hosts/web2.yaml", 1),
+            ("hosts/web3.yaml", 1),
+            ("hosts/gone.yaml", 0),
+        ] {
+            assert_eq!(listed.count(path), twins, "listed: {path}");
+            assert_eq!(looked_up.count(path), twins, "looked up: {path}");
+        }
+    }
+
+    #[test]
+    fn a_target_list_patched_from_the_last_one_equals_a_fresh_listing() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let repo = Repository::init(dir.path()).expect("init");
+        let signature = git2::Signature::now("t", "t@example.org").expect("signature");
+        let commit = |files: &[(&str, &str)], parents: &[&git2::Commit<'_>]| {
+            let tree = tree_of(&repo, files);
+            repo.commit(None, &signature, &signature, "c", &tree, parents)
+                .expect("commit")
+        };
+        let first = commit(
+            &[
+                ("hosts/a.yaml", "a"),
+                ("hosts/b.yaml", "b"),
+                ("docs/x.md", "x"),
+            ],
+            &[],
+        );
+        let parent = repo.find_commit(first).expect("first");
+        // An edit, a removal, an addition, a file become a link, a directory become a
+        // file, and a file under an unsafe name.
+        let second = commit(
+            &[
+                ("hosts/a.yaml", "a2"),
+                ("hosts/b.yaml", "->/etc/passwd"),
+                ("hosts/c.yaml", "c"),
+                ("docs", "now a file"),
+                ("hosts/back\\slash.yaml", "x"),
+            ],
+            &[&parent],
+        );
+        let kept = Kept::keeping();
+        let first_tree = parent.tree().expect("tree");
+        let listed = target_files(&repo, first, &first_tree, &kept).expect("list");
+        assert_eq!(listed, tree_files(&repo, &first_tree).expect("fresh"));
+        keep_target_files(&kept, first, listed);
+        let second_tree = repo
+            .find_commit(second)
+            .and_then(|c| c.tree())
+            .expect("tree");
+        let patched = target_files(&repo, second, &second_tree, &kept).expect("patch");
+        assert_eq!(patched, tree_files(&repo, &second_tree).expect("fresh"));
+        assert!(patched.contains_key("docs") && !patched.contains_key("hosts/b.yaml"));
+        assert!(!patched.contains_key("hosts/back\\slash.yaml"));
+    }
 }
