@@ -211,6 +211,47 @@ impl<T> std::fmt::Debug for Memo<T> {
     }
 }
 
+/// The keys of either map whose values differ (present in one only, or different), in
+/// order: one walk of both sorted maps side by side.
+pub fn differing_keys<'a, V: PartialEq>(
+    left: &'a std::collections::BTreeMap<String, V>,
+    right: &'a std::collections::BTreeMap<String, V>,
+) -> Vec<&'a String> {
+    use std::cmp::Ordering;
+    let (mut left, mut right) = (left.iter().peekable(), right.iter().peekable());
+    let mut out = Vec::new();
+    loop {
+        match (left.peek(), right.peek()) {
+            (None, None) => return out,
+            (Some((path, _)), None) => {
+                out.push(*path);
+                left.next();
+            }
+            (None, Some((path, _))) => {
+                out.push(*path);
+                right.next();
+            }
+            (Some((l, lv)), Some((r, rv))) => match l.cmp(r) {
+                Ordering::Less => {
+                    out.push(*l);
+                    left.next();
+                }
+                Ordering::Greater => {
+                    out.push(*r);
+                    right.next();
+                }
+                Ordering::Equal => {
+                    if lv != rv {
+                        out.push(*l);
+                    }
+                    left.next();
+                    right.next();
+                }
+            },
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -267,5 +308,23 @@ mod tests {
         assert!(again.fresh);
         assert_eq!(*again.value, 2);
         assert!(memo.peek().is_none());
+    }
+
+    #[test]
+    fn differing_keys_are_those_of_one_map_only_or_with_another_value() {
+        let map = |pairs: &[(&str, &str)]| -> std::collections::BTreeMap<String, String> {
+            pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect()
+        };
+        let left = map(&[("a", "1"), ("b", "2"), ("d", "4"), ("e", "5")]);
+        let right = map(&[("b", "2"), ("c", "3"), ("d", "x"), ("f", "6")]);
+        let paths: Vec<&str> = differing_keys(&left, &right)
+            .into_iter()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(paths, ["a", "c", "d", "e", "f"]);
+        assert!(differing_keys(&left, &left).is_empty());
     }
 }

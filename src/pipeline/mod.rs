@@ -321,11 +321,7 @@ fn derive_and_render(
         now,
         preview: opened.preview,
         trust: opened.trust.as_ref(),
-        trust_stamp: opened
-            .trust
-            .as_ref()
-            .map(derive::value_stamp)
-            .unwrap_or_default(),
+        trust_stamp: opened.trust.as_ref().map(Report::stamp).unwrap_or_default(),
         markdown: &memory.markdown,
         memos: &memory.render,
         complete,

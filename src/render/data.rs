@@ -323,29 +323,93 @@ pub fn audit_file<'c>(context: &'c tera::Context, path: &'c str) -> Option<&'c t
 }
 
 pub fn trust_view(report: &crate::trust::history::Report) -> TrustView<'_> {
-    let files = report
-        .events
-        .iter()
-        .filter(|(path, _)| crate::trust::judge::is_clean_path(path))
-        .map(|(path, events)| {
-            (
-                path.as_str(),
-                AuditFile {
-                    url: audit_url(path),
-                    approved_blob: report.approved.get(path),
-                    events,
-                },
-            )
-        })
+    let mut view = trust_view_without_files(report);
+    view.files = audit_paths(report)
+        .filter_map(|path| Some((path, audit_file_view(report, path)?)))
         .collect();
+    view
+}
+
+fn trust_view_without_files(report: &crate::trust::history::Report) -> TrustView<'_> {
     TrustView {
         target: &report.target,
         trust_root: &report.trust_root,
         root_source: report.root_source,
-        files,
+        files: BTreeMap::new(),
         pending: &report.pending,
         refused: &report.refused,
     }
+}
+
+/// What `trust.files` holds of `path`: nothing unless it has an audit page.
+fn audit_file_view<'r>(
+    report: &'r crate::trust::history::Report,
+    path: &str,
+) -> Option<AuditFile<'r>> {
+    if !crate::trust::judge::is_clean_path(path) {
+        return None;
+    }
+    Some(AuditFile {
+        url: audit_url(path),
+        approved_blob: report.approved.get(path),
+        events: report.events.get(path)?,
+    })
+}
+
+/// The context's `trust` for `report`: the previous value's `files` with the entries of
+/// the paths whose trails changed converted again (all of them the first time). A
+/// commit changes a few trails of thousands.
+fn trust_value(
+    report: Option<&crate::trust::history::Report>,
+    previous: Option<&TrustValue>,
+) -> Made<TrustValue> {
+    use tera::value::Key;
+    let Some(report) = report else {
+        return Ok(TrustValue {
+            trails: None,
+            value: convert(&None::<TrustView<'_>>)?,
+        });
+    };
+    let kept = previous.and_then(|p| {
+        let files = p.value.as_map()?.get(&Key::Str("files"))?.as_map()?;
+        Some((p.trails.as_ref()?, files))
+    });
+    let Some((kept_trails, kept_files)) = kept else {
+        return Ok(TrustValue {
+            trails: Some(Arc::clone(&report.trails)),
+            value: convert(&trust_view(report))?,
+        });
+    };
+    let mut files = kept_files.clone();
+    for path in crate::memo::differing_keys(kept_trails, &report.trails) {
+        let key = Key::String(Arc::from(path.as_str()));
+        match audit_file_view(report, path) {
+            Some(file) => {
+                let value = convert(&file)?;
+                match files.get_mut(&key) {
+                    Some(slot) => *slot = value,
+                    // The map is in path order, as the full conversion makes it.
+                    None => {
+                        let at = files.binary_search_keys(&key).unwrap_or_else(|at| at);
+                        files.shift_insert(at, key, value);
+                    }
+                }
+            }
+            None => {
+                files.shift_remove(&key);
+            }
+        }
+    }
+    let mut value = convert(&trust_view_without_files(report))?;
+    if let Some(map) = value.as_map() {
+        let mut map = map.clone();
+        map.insert(Key::Str("files"), tera::Value::from(files));
+        value = tera::Value::from(map);
+    }
+    Ok(TrustValue {
+        trails: Some(Arc::clone(&report.trails)),
+        value,
+    })
 }
 
 /// `hosts/web1.yaml` → `audit/hosts/web1.yaml.html`.
@@ -392,11 +456,18 @@ pub struct Values {
     ticket_groups: Memo<Made<(Arc<TicketGroups>, tera::Value, Stamp)>>,
     /// The other parts, by name.
     parts: [Memo<Made<Vec<tera::Value>>>; PARTS.len()],
+    trust: Memo<Made<TrustValue>>,
+}
+
+/// The context's `trust`, and the trails of the report it shows.
+struct TrustValue {
+    trails: Option<crate::trust::history::Trails>,
+    value: tera::Value,
 }
 
 /// Parts of the context without a memo of their own type, by name: each is one or more
 /// values (named in order) made together from the same inputs.
-const PARTS: [&[&str]; 11] = [
+const PARTS: [&[&str]; 10] = [
     &["site"],
     &["news_order"],
     &["logbook_order"],
@@ -407,7 +478,6 @@ const PARTS: [&[&str]; 11] = [
     &["report", "charts"],
     &["upcoming"],
     &["plans"],
-    &["trust"],
 ];
 
 impl Values {
@@ -419,6 +489,7 @@ impl Values {
             logbook: Memo::keeping(),
             ticket_groups: Memo::keeping(),
             parts: std::array::from_fn(|_| Memo::keeping()),
+            trust: Memo::keeping(),
         }
     }
 
@@ -522,6 +593,18 @@ pub fn globals(input: &Input<'_>, values: &Values) -> Made<Globals> {
             Ok(names.iter().copied().zip(made.iter().cloned()).collect())
         }));
     }
+    jobs.push(Box::new(|| {
+        let made = values
+            .trust
+            .get(input.trust_stamp, |previous| {
+                trust_value(input.trust, previous.and_then(|p| p.as_ref().ok()))
+            })
+            .value;
+        match &*made {
+            Ok(trust) => Ok(vec![("trust", trust.value.clone())]),
+            Err(err) => Err(err.clone()),
+        }
+    }));
     let (parts, (logbook, ticket_groups)) = rayon::join(
         || jobs.par_iter().map(|job| job()).collect::<Made<Vec<_>>>(),
         || rayon::join(logbook, ticket_groups),
@@ -577,10 +660,7 @@ fn part_stamp(input: &Input<'_>, name: &str) -> Stamp {
         "upcoming" => {
             stamp.stamp(&dstamps.upcoming).text(&input.now.to_string());
         }
-        "plans" => files(&mut stamp, &[Kind::Site, Kind::Service]),
-        _ => {
-            stamp.stamp(&input.trust_stamp);
-        }
+        _ => files(&mut stamp, &[Kind::Site, Kind::Service]),
     }
     stamp.finish()
 }
@@ -616,8 +696,7 @@ fn part_values(input: &Input<'_>, name: &str) -> Made<Vec<tera::Value>> {
                 .collect();
             vec![convert(&upcoming)?]
         }
-        "plans" => vec![convert(&plans(content))?],
-        _ => vec![convert(&input.trust.map(trust_view))?],
+        _ => vec![convert(&plans(content))?],
     })
 }
 

@@ -693,23 +693,21 @@ pub fn audit_keys(
     let Some(trust) = input.trust else {
         return pages.iter().map(|_| None).collect();
     };
-    let by_url: HashMap<String, &str> = trust
-        .events
-        .keys()
-        .map(|path| (super::data::audit_url(path), path.as_str()))
-        .collect();
     let pending: HashMap<&str, &crate::trust::history::Pending> =
         trust.pending.iter().map(|p| (p.path.as_str(), p)).collect();
     pages
         .par_iter()
+        .with_min_len(256)
         .map(|page| {
-            let path = by_url.get(&page.path)?;
-            let events = trust.events.get(*path)?;
+            let path = page.audit_file()?;
+            // The trail's fingerprint stands for its events and approved blob.
+            let trail = trust.trails.get(path)?;
             let mut k = KeyBuilder::new(input.content, global, "audit_file");
             k.text(path);
-            k.json(events);
-            k.text(trust.approved.get(*path).map_or("", String::as_str));
-            k.json(&pending.get(*path));
+            k.hasher.update(trail);
+            if let Some(pending) = pending.get(path) {
+                k.json(pending);
+            }
             Some(k.finish())
         })
         .collect()

@@ -363,8 +363,14 @@ fn group_pages<'a>(
             Box::new(move || pages::month_pages(&months)),
         );
     }
+    // The audit pages are one per file with a trail: they change with the set of paths,
+    // not with each commit.
     let mut stamp = Stamper::new("audit");
-    stamp.stamp(&input.trust_stamp);
+    if let Some(report) = input.trust {
+        for path in data::audit_paths(report) {
+            stamp.text(path);
+        }
+    }
     (
         stamp.finish(),
         Box::new(move || pages::audit_pages(input.trust)),

@@ -226,8 +226,8 @@ struct AuditRowContext<'a> {
 
 /// The rows of the audit index at depth `root`, joined: one per file with a trail, from
 /// `audit_row.html`. The index changes with every commit (it names it), but a row only
-/// when its file's last event or publication does: rows of unchanged files are taken
-/// from `cache`.
+/// when its file's trail or publication does: rows of unchanged files are taken from
+/// `cache`.
 pub fn audit_rows(
     tera: &tera::Tera,
     report: &crate::trust::history::Report,
@@ -235,13 +235,12 @@ pub fn audit_rows(
     cache: &RowCache<blake3::Hash>,
     root: &str,
 ) -> tera::TeraResult<String> {
+    // A row shows its file's last event and whether it is published: the trail's
+    // fingerprint covers both.
     let keyed: Vec<(&str, blake3::Hash)> = super::data::audit_paths(report)
         .map(|path| {
-            let mut hasher = blake3::Hasher::new();
-            hasher.update(&[u8::from(report.approved.contains_key(path))]);
-            let last = report.events.get(path).and_then(|events| events.last());
-            hasher.update(serde_json::to_string(&last).unwrap_or_default().as_bytes());
-            (path, hasher.finalize())
+            let trail = report.trails.get(path).copied().unwrap_or_default();
+            (path, blake3::Hash::from_bytes(trail))
         })
         .collect();
     let rows = cached_rows(cache, global, root, &keyed, |i| {

@@ -109,47 +109,6 @@ pub fn is_safe_component(name: &str) -> bool {
         && !name.contains(['/', '\\', '\0'])
 }
 
-/// The paths of either map whose values differ (present in one only, or different), in
-/// order: one walk of both sorted maps side by side.
-pub fn differing_paths<'a, V: PartialEq>(
-    left: &'a BTreeMap<String, V>,
-    right: &'a BTreeMap<String, V>,
-) -> Vec<&'a String> {
-    use std::cmp::Ordering;
-    let (mut left, mut right) = (left.iter().peekable(), right.iter().peekable());
-    let mut out = Vec::new();
-    loop {
-        match (left.peek(), right.peek()) {
-            (None, None) => return out,
-            (Some((path, _)), None) => {
-                out.push(*path);
-                left.next();
-            }
-            (None, Some((path, _))) => {
-                out.push(*path);
-                right.next();
-            }
-            (Some((l, lv)), Some((r, rv))) => match l.cmp(r) {
-                Ordering::Less => {
-                    out.push(*l);
-                    left.next();
-                }
-                Ordering::Greater => {
-                    out.push(*r);
-                    right.next();
-                }
-                Ordering::Equal => {
-                    if lv != rv {
-                        out.push(*l);
-                    }
-                    left.next();
-                    right.next();
-                }
-            },
-        }
-    }
-}
-
 /// One file entry that differs between two git trees ([`tree_diff`]): its path and its
 /// id and file mode on either side (absent: not there).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -330,7 +289,7 @@ pub fn read_blobs(
     let tree = match last {
         Some((mut tree, ids)) => {
             tree.track_changes();
-            for path in differing_paths(&ids, files) {
+            for path in crate::memo::differing_keys(&ids, files) {
                 match files.get(path) {
                     Some(id) => tree.insert(path.clone(), read(id)?),
                     None => {
@@ -520,23 +479,5 @@ mod tests {
             }
         }
         assert!(compared > 20, "most pairs differ: {compared}");
-    }
-
-    #[test]
-    fn differing_paths_are_those_of_one_map_only_or_with_another_value() {
-        let map = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
-            pairs
-                .iter()
-                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-                .collect()
-        };
-        let left = map(&[("a", "1"), ("b", "2"), ("d", "4"), ("e", "5")]);
-        let right = map(&[("b", "2"), ("c", "3"), ("d", "x"), ("f", "6")]);
-        let paths: Vec<&str> = differing_paths(&left, &right)
-            .into_iter()
-            .map(String::as_str)
-            .collect();
-        assert_eq!(paths, ["a", "c", "d", "e", "f"]);
-        assert!(differing_paths(&left, &left).is_empty());
     }
 }

@@ -59,6 +59,73 @@ pub struct Report {
     pub warnings: Vec<String>,
     /// Commits whose signatures were checked in this run (not taken from the cache).
     pub verified: usize,
+    /// Each path's trail and approved blob as a fingerprint ([`trail_stamp`]): what a
+    /// later stage compares to see which paths two reports differ in, without looking
+    /// at 12,000 trails.
+    #[serde(skip)]
+    pub trails: Trails,
+}
+
+impl Report {
+    /// The fingerprint of everything a site shows of the report (all but `verified`,
+    /// which counts this run's work): from the trails, not the 12,000 trails themselves.
+    pub fn stamp(&self) -> crate::memo::Stamp {
+        let mut stamp = crate::memo::Stamper::new("trust report");
+        stamp
+            .text(&self.target)
+            .text(&self.trust_root)
+            .bytes(&serde_json::to_vec(&self.root_source).unwrap_or_default())
+            .bytes(&serde_json::to_vec(&self.pending).unwrap_or_default())
+            .bytes(&serde_json::to_vec(&self.refused).unwrap_or_default())
+            .bytes(&serde_json::to_vec(&self.warnings).unwrap_or_default());
+        for (path, trail) in self.trails.iter() {
+            stamp.text(path).stamp(trail);
+        }
+        stamp.finish()
+    }
+}
+
+/// Path → the fingerprint of its trail and approved blob, for every path with either.
+pub type Trails = std::sync::Arc<BTreeMap<String, crate::memo::Stamp>>;
+
+/// The fingerprint of one path's trail and approved blob.
+fn trail_stamp(events: Option<&Vec<Event>>, approved: Option<&String>) -> crate::memo::Stamp {
+    let mut stamp = crate::memo::Stamper::new("trail");
+    stamp.bytes(&serde_json::to_vec(&events).unwrap_or_default());
+    stamp.text(approved.map_or("", String::as_str));
+    stamp.finish()
+}
+
+/// The trails of `state`: those of `kept` (the trails of the state this replay resumed
+/// from) with the `touched` paths' made again, or else every path's.
+fn trails_of(
+    state: &State,
+    kept: Option<Trails>,
+    touched: &std::collections::BTreeSet<String>,
+) -> Trails {
+    let stamp_of = |path: &str| {
+        let (events, approved) = (state.events.get(path), state.approved.get(path));
+        (events.is_some() || approved.is_some()).then(|| trail_stamp(events, approved))
+    };
+    if let Some(mut trails) = kept {
+        let patched = std::sync::Arc::make_mut(&mut trails);
+        for path in touched {
+            match stamp_of(path) {
+                Some(stamp) => patched.insert(path.clone(), stamp),
+                None => patched.remove(path),
+            };
+        }
+        return trails;
+    }
+    use rayon::prelude::*;
+    let mut paths: Vec<&String> = state.events.keys().chain(state.approved.keys()).collect();
+    paths.sort_unstable();
+    paths.dedup();
+    let stamped: Vec<(String, crate::memo::Stamp)> = paths
+        .par_iter()
+        .filter_map(|path| stamp_of(path).map(|stamp| ((*path).clone(), stamp)))
+        .collect();
+    std::sync::Arc::new(stamped.into_iter().collect())
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -145,6 +212,9 @@ pub struct Kept {
     /// The last target commit and its publishable files ([`tree_files`]), for the next
     /// target's list to be patched from instead of walking every tree again.
     target: std::sync::Mutex<Option<(Oid, BTreeMap<String, String>)>>,
+    /// The head of the last replay's state and its trails, for the next replay that
+    /// resumes from that state to patch.
+    trails: std::sync::Mutex<Option<(String, Trails)>>,
 }
 
 impl Kept {
@@ -371,6 +441,15 @@ pub fn replay(
         (true, Some(cache)) => cache.state,
         _ => root_state(repo, root)?,
     };
+    // The trails of the state resumed from, if this process made them.
+    let kept_trails = kept
+        .trails
+        .lock()
+        .ok()
+        .and_then(|mut last| last.take())
+        .filter(|(head, _)| resumed && *head == state.head)
+        .map(|(_, trails)| trails);
+    let mut touched = std::collections::BTreeSet::new();
 
     let odb = repo.odb()?;
     let mut verified = 0;
@@ -408,6 +487,10 @@ pub fn replay(
         let judgement = judge::judge(&facts, &changes, &policy, &globs, &blob_at);
         let policy_before = state.approved.get(POLICY_PATH).cloned();
         judge::apply(&mut state.approved, &judgement);
+        touched.extend(judgement.apply.iter().map(|(path, _)| path.clone()));
+        touched.extend(judgement.events.iter().map(|(path, _)| path.clone()));
+        // A policy that does not parse is put back, with an event of its own.
+        touched.insert(POLICY_PATH.to_owned());
         for (path, mut event) in judgement.events {
             event.fingerprint = event.blob.as_deref().and_then(|b| fingerprint(repo, b));
             state.events.entry(path).or_default().push(event);
@@ -431,6 +514,12 @@ pub fn replay(
         .map(|(path, _)| path.clone())
         .collect();
 
+    let trails = trails_of(&state, kept_trails, &touched);
+    if kept.keep
+        && let Ok(mut last) = kept.trails.lock()
+    {
+        *last = Some((state.head.clone(), std::sync::Arc::clone(&trails)));
+    }
     if options.cache && options.forward_only {
         save_cache_from(
             repo,
@@ -453,6 +542,7 @@ pub fn replay(
         refused,
         warnings,
         verified,
+        trails,
     })
 }
 
@@ -742,7 +832,7 @@ fn reset_signed(
 }
 
 fn pending(state: &State, target: &BTreeMap<String, String>, policy: &Policy) -> Vec<Pending> {
-    crate::source::git::differing_paths(target, &state.approved)
+    crate::memo::differing_keys(target, &state.approved)
         .into_iter()
         .map(|path| {
             let needs = judge::required_role(path);
