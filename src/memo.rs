@@ -216,38 +216,41 @@ impl<T> std::fmt::Debug for Memo<T> {
 pub fn differing_keys<'a, V: PartialEq>(
     left: &'a std::collections::BTreeMap<String, V>,
     right: &'a std::collections::BTreeMap<String, V>,
-) -> Vec<&'a String> {
+) -> Vec<&'a str> {
+    differing(
+        left.iter().map(|(k, v)| (k.as_str(), v)),
+        right.iter().map(|(k, v)| (k.as_str(), v)),
+        |l, r| l == r,
+    )
+}
+
+/// The keys of two sequences sorted by key that are in one only, or in both with values
+/// that are not `same`.
+pub fn differing<'a, L, R>(
+    left: impl Iterator<Item = (&'a str, L)>,
+    right: impl Iterator<Item = (&'a str, R)>,
+    same: impl Fn(&L, &R) -> bool,
+) -> Vec<&'a str> {
     use std::cmp::Ordering;
-    let (mut left, mut right) = (left.iter().peekable(), right.iter().peekable());
+    let (mut left, mut right) = (left.peekable(), right.peekable());
     let mut out = Vec::new();
     loop {
-        match (left.peek(), right.peek()) {
+        let order = match (left.peek(), right.peek()) {
             (None, None) => return out,
-            (Some((path, _)), None) => {
-                out.push(*path);
-                left.next();
+            (Some(_), None) => Ordering::Less,
+            (None, Some(_)) => Ordering::Greater,
+            (Some((l, _)), Some((r, _))) => l.cmp(r),
+        };
+        match order {
+            Ordering::Less => out.extend(left.next().map(|(key, _)| key)),
+            Ordering::Greater => out.extend(right.next().map(|(key, _)| key)),
+            Ordering::Equal => {
+                if let (Some((key, l)), Some((_, r))) = (left.next(), right.next())
+                    && !same(&l, &r)
+                {
+                    out.push(key);
+                }
             }
-            (None, Some((path, _))) => {
-                out.push(*path);
-                right.next();
-            }
-            (Some((l, lv)), Some((r, rv))) => match l.cmp(r) {
-                Ordering::Less => {
-                    out.push(*l);
-                    left.next();
-                }
-                Ordering::Greater => {
-                    out.push(*r);
-                    right.next();
-                }
-                Ordering::Equal => {
-                    if lv != rv {
-                        out.push(*l);
-                    }
-                    left.next();
-                    right.next();
-                }
-            },
         }
     }
 }
@@ -320,10 +323,7 @@ mod tests {
         };
         let left = map(&[("a", "1"), ("b", "2"), ("d", "4"), ("e", "5")]);
         let right = map(&[("b", "2"), ("c", "3"), ("d", "x"), ("f", "6")]);
-        let paths: Vec<&str> = differing_keys(&left, &right)
-            .into_iter()
-            .map(String::as_str)
-            .collect();
+        let paths: Vec<&str> = differing_keys(&left, &right);
         assert_eq!(paths, ["a", "c", "d", "e", "f"]);
         assert!(differing_keys(&left, &left).is_empty());
     }

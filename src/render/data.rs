@@ -382,7 +382,7 @@ fn trust_value(
     };
     let mut files = kept_files.clone();
     for path in crate::memo::differing_keys(kept_trails, &report.trails) {
-        let key = Key::String(Arc::from(path.as_str()));
+        let key = Key::String(Arc::from(path));
         match audit_file_view(report, path) {
             Some(file) => {
                 let value = convert(&file)?;

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use git2::{ObjectType, Oid, Repository, TreeWalkMode, TreeWalkResult};
 
@@ -249,14 +249,14 @@ pub fn read_commit(repo: &Repository, commit: Oid) -> Result<(Tree, Skipped), Gi
     Ok((read_tree(repo, &entries)?, skipped))
 }
 
-/// What the last tree read through it held, with each path's blob id, so the tree of the
-/// next commit reads only the blobs whose ids changed and tells which paths those are
+/// The last tree read through it (its blobs know their git ids), so the tree of the next
+/// commit reads only the blobs whose ids changed and tells which paths those are
 /// ([`Tree::changed_since`]): the server rebuilding for each new commit reads one blob,
 /// not twelve thousand. The default cache remembers nothing.
 #[derive(Default)]
 pub struct BlobCache {
     keep: bool,
-    last: Mutex<Option<(Tree, BTreeMap<String, String>)>>,
+    last: Mutex<Option<Tree>>,
 }
 
 impl BlobCache {
@@ -277,8 +277,9 @@ pub fn read_blobs(
     files: &BTreeMap<String, String>,
     cache: &BlobCache,
 ) -> Result<Tree, git2::Error> {
-    let read = |id: &str| -> Result<Vec<u8>, git2::Error> {
-        Ok(repo.find_blob(Oid::from_str(id)?)?.content().to_vec())
+    let read = |id: &str| -> Result<Arc<super::Blob>, git2::Error> {
+        let bytes = repo.find_blob(Oid::from_str(id)?)?.content().to_vec();
+        Ok(Arc::new(super::Blob::from_git(bytes, id)))
     };
     // Taken out while patching: a read that fails leaves nothing half-patched behind.
     let last = if cache.keep {
@@ -287,13 +288,22 @@ pub fn read_blobs(
         None
     };
     let tree = match last {
-        Some((mut tree, ids)) => {
+        Some(mut tree) => {
             tree.track_changes();
-            for path in crate::memo::differing_keys(&ids, files) {
-                match files.get(path) {
-                    Some(id) => tree.insert(path.clone(), read(id)?),
+            // One walk of the tree and the list side by side, both in path order.
+            let changed: Vec<String> = crate::memo::differing(
+                tree.blobs(),
+                files.iter().map(|(path, id)| (path.as_str(), id)),
+                |blob, id| blob.git_id() == Some(id.as_str()),
+            )
+            .into_iter()
+            .map(str::to_owned)
+            .collect();
+            for path in changed {
+                match files.get(&path) {
+                    Some(id) => tree.insert_blob(path, read(id)?),
                     None => {
-                        tree.remove(path);
+                        tree.remove(&path);
                     }
                 }
             }
@@ -302,7 +312,7 @@ pub fn read_blobs(
         None => {
             let mut tree = Tree::new();
             for (path, id) in files {
-                tree.insert(path.clone(), read(id)?);
+                tree.insert_blob(path.clone(), read(id)?);
             }
             tree
         }
@@ -310,7 +320,7 @@ pub fn read_blobs(
     if cache.keep
         && let Ok(mut last) = cache.last.lock()
     {
-        *last = Some((tree.clone(), files.clone()));
+        *last = Some(tree.clone());
     }
     Ok(tree)
 }

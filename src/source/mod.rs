@@ -62,6 +62,9 @@ pub struct Change<'a> {
 pub struct Blob {
     bytes: Vec<u8>,
     hash: OnceLock<blake3::Hash>,
+    /// The id (hex) of the git blob it was read from, if it was: what tells a served
+    /// repository's next tree which files it must read again.
+    git_id: Option<Box<str>>,
 }
 
 impl Blob {
@@ -69,7 +72,20 @@ impl Blob {
         Self {
             bytes,
             hash: OnceLock::new(),
+            git_id: None,
         }
+    }
+
+    /// The bytes of the git blob with the id `git_id`.
+    pub fn from_git(bytes: Vec<u8>, git_id: &str) -> Self {
+        Self {
+            git_id: Some(git_id.into()),
+            ..Self::new(bytes)
+        }
+    }
+
+    pub fn git_id(&self) -> Option<&str> {
+        self.git_id.as_deref()
     }
 
     pub fn bytes(&self) -> &[u8] {

@@ -450,6 +450,10 @@ pub fn replay(
         .filter(|(head, _)| resumed && *head == state.head)
         .map(|(_, trails)| trails);
     let mut touched = std::collections::BTreeSet::new();
+    // The head replayed from, and each path the replayed commits changed with what it
+    // became: that head's tree with these is the target's.
+    let replayed_from = state.head.clone();
+    let mut replayed = BTreeMap::new();
 
     let odb = repo.odb()?;
     let mut verified = 0;
@@ -467,7 +471,11 @@ pub fn replay(
         verified += 1;
         let parent_tree = commit.parent(0).ok().map(|p| p.tree()).transpose()?;
         let tree = commit.tree()?;
-        let changes = changes(repo, parent_tree.as_ref(), &tree)?;
+        let deltas = crate::source::git::tree_diff(repo, parent_tree.as_ref(), &tree)?;
+        for delta in &deltas {
+            replayed.insert(delta.path.clone(), delta.new);
+        }
+        let changes = changes(repo, &tree, deltas)?;
         let (trailers, trailer_problems) = commit::trailers(&parsed.message);
         let id_hex = id.to_string();
         let facts = Facts {
@@ -501,7 +509,13 @@ pub fn replay(
     }
 
     let target_tree = repo.find_commit(target)?.tree()?;
-    let target_files = target_files(repo, target, &target_tree, kept)?;
+    let target_files = target_files(
+        repo,
+        target,
+        &target_tree,
+        kept,
+        (&replayed_from, &replayed),
+    )?;
     let policy = policy_from(repo, &state.approved);
     let pending = pending(&state, &target_files, &policy);
     keep_target_files(kept, target, target_files);
@@ -607,10 +621,9 @@ fn verdict_for(
 /// (symbolic links, submodules, unsafe or case-colliding names) marked.
 fn changes(
     repo: &Repository,
-    parent: Option<&Tree<'_>>,
     tree: &Tree<'_>,
+    deltas: Vec<crate::source::git::TreeDelta>,
 ) -> Result<Vec<Change>, TrustError> {
-    let deltas = crate::source::git::tree_diff(repo, parent, tree)?;
     let case_twins = CaseTwins::new(repo, tree, deltas.len())?;
     // A link's target is never published, so a link side has no blob.
     let blob = |side: Option<(Oid, i32)>| {
@@ -708,13 +721,20 @@ fn count_case_twins(repo: &Repository, tree: &Tree<'_>, wanted: &[String]) -> us
         .sum()
 }
 
+/// What the replayed commits changed: the head they start from, and each path they
+/// changed with its entry at the end (absent: removed).
+type Replayed<'a> = (&'a str, &'a BTreeMap<Vec<u8>, Option<(Oid, i32)>>);
+
 /// The publishable files of `target`'s tree: patched from the last target's list that
-/// `kept` holds (a diff of two trees sharing most subtrees is cheap), else listed.
+/// `kept` holds, with the `replayed` changes when that list is of the head they start
+/// from, else with a diff of the two trees (cheap when they share most subtrees); else
+/// listed.
 fn target_files(
     repo: &Repository,
     target: Oid,
     tree: &Tree<'_>,
     kept: &Kept,
+    (replayed_from, replayed): Replayed<'_>,
 ) -> Result<BTreeMap<String, String>, TrustError> {
     let last = if kept.keep {
         kept.target.lock().ok().and_then(|mut last| last.take())
@@ -725,6 +745,21 @@ fn target_files(
         return tree_files(repo, tree);
     };
     if last_target == target {
+        return Ok(files);
+    }
+    if last_target.to_string() == replayed_from {
+        for (path, entry) in replayed {
+            // A name that is not UTF-8 is never listed (see `tree_files`).
+            let Ok(path) = std::str::from_utf8(path) else {
+                continue;
+            };
+            let publishable = path.split('/').all(crate::source::git::is_safe_component)
+                && entry.is_some_and(|(_, mode)| mode & 0o170000 == 0o100000);
+            match entry.filter(|_| publishable) {
+                Some((id, _)) => files.insert(path.to_owned(), id.to_string()),
+                None => files.remove(path),
+            };
+        }
         return Ok(files);
     }
     let Ok(last_tree) = repo.find_commit(last_target).and_then(|c| c.tree()) else {
@@ -837,7 +872,7 @@ fn pending(state: &State, target: &BTreeMap<String, String>, policy: &Policy) ->
         .map(|path| {
             let needs = judge::required_role(path);
             Pending {
-                path: path.clone(),
+                path: path.to_owned(),
                 blob: target.get(path).cloned(),
                 approved_blob: state.approved.get(path).cloned(),
                 last_event: state.events.get(path).and_then(|e| e.last().cloned()),
@@ -937,15 +972,30 @@ mod tests {
         );
         let kept = Kept::keeping();
         let first_tree = parent.tree().expect("tree");
-        let listed = target_files(&repo, first, &first_tree, &kept).expect("list");
+        let nothing = BTreeMap::new();
+        let listed = target_files(&repo, first, &first_tree, &kept, ("", &nothing)).expect("list");
         assert_eq!(listed, tree_files(&repo, &first_tree).expect("fresh"));
-        keep_target_files(&kept, first, listed);
         let second_tree = repo
             .find_commit(second)
             .and_then(|c| c.tree())
             .expect("tree");
-        let patched = target_files(&repo, second, &second_tree, &kept).expect("patch");
-        assert_eq!(patched, tree_files(&repo, &second_tree).expect("fresh"));
+        let fresh = tree_files(&repo, &second_tree).expect("fresh");
+        // Patched with a diff of the two trees, then with the replayed commits' changes.
+        keep_target_files(&kept, first, listed.clone());
+        let patched =
+            target_files(&repo, second, &second_tree, &kept, ("", &nothing)).expect("patch");
+        assert_eq!(patched, fresh);
+        keep_target_files(&kept, first, listed);
+        let replayed: BTreeMap<Vec<u8>, Option<(Oid, i32)>> =
+            crate::source::git::tree_diff(&repo, Some(&first_tree), &second_tree)
+                .expect("diff")
+                .into_iter()
+                .map(|delta| (delta.path, delta.new))
+                .collect();
+        let from = first.to_string();
+        let patched =
+            target_files(&repo, second, &second_tree, &kept, (&from, &replayed)).expect("patch");
+        assert_eq!(patched, fresh);
         assert!(patched.contains_key("docs") && !patched.contains_key("hosts/b.yaml"));
         assert!(!patched.contains_key("hosts/back\\slash.yaml"));
     }
