@@ -182,6 +182,9 @@ fn subtree_entries(repo: &Repository, node: Option<&Node>) -> Result<Vec<Node>, 
     }
 }
 
+/// How deep [`tree_diff`] goes: a commit may hold anything, and each level is a frame.
+const MAX_TREE_DEPTH: usize = 1000;
+
 /// Merges two sorted entry lists under the directory `prefix`.
 fn diff_entries(
     repo: &Repository,
@@ -212,10 +215,16 @@ fn diff_entries(
         let Some(name) = left.as_ref().or(right.as_ref()).map(|n| n.name.clone()) else {
             return Ok(());
         };
-        let depth = prefix.len();
+        let prefix_len = prefix.len();
         prefix.extend_from_slice(&name);
         let dir = left.as_ref().or(right.as_ref()).is_some_and(|n| n.dir);
         if dir {
+            if prefix.iter().filter(|&&b| b == b'/').count() >= MAX_TREE_DEPTH {
+                return Err(git2::Error::from_str(&format!(
+                    "{}: directories nested more than {MAX_TREE_DEPTH} deep",
+                    String::from_utf8_lossy(prefix)
+                )));
+            }
             prefix.push(b'/');
             let (a, b) = (
                 subtree_entries(repo, left.as_ref())?,
@@ -229,7 +238,7 @@ fn diff_entries(
                 new: right.map(|n| (n.id, n.mode)),
             });
         }
-        prefix.truncate(depth);
+        prefix.truncate(prefix_len);
     }
 }
 
