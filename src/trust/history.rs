@@ -659,6 +659,8 @@ fn changes(
 /// Git's file modes of a symbolic link and of a submodule (a commit in a tree).
 const LINK_MODE: i32 = 0o120000;
 const SUBMODULE_MODE: i32 = 0o160000;
+/// The file type bits of a regular file's mode (`0o100644` or `0o100755`).
+const REGULAR_FILE_MODE: i32 = 0o100000;
 
 /// How many publishable files of a tree have a path equal to a given one but for case
 /// (two such files would be one file on a case-insensitive checkout).
@@ -725,10 +727,9 @@ fn count_case_twins(repo: &Repository, tree: &Tree<'_>, wanted: &[String]) -> us
 /// changed with its entry at the end (absent: removed).
 type Replayed<'a> = (&'a str, &'a BTreeMap<Vec<u8>, Option<(Oid, i32)>>);
 
-/// The publishable files of `target`'s tree: patched from the last target's list that
-/// `kept` holds, with the `replayed` changes when that list is of the head they start
-/// from, else with a diff of the two trees (cheap when they share most subtrees); else
-/// listed.
+/// The publishable files of `target`'s tree: the last target's list that `kept` holds,
+/// patched with the `replayed` changes when that list is of the head they start from;
+/// else listed.
 fn target_files(
     repo: &Repository,
     target: Oid,
@@ -753,8 +754,10 @@ fn target_files(
             let Ok(path) = std::str::from_utf8(path) else {
                 continue;
             };
+            // What `tree_files` lists: safe names, and regular files (no links or
+            // submodules).
             let publishable = path.split('/').all(crate::source::git::is_safe_component)
-                && entry.is_some_and(|(_, mode)| mode & 0o170000 == 0o100000);
+                && entry.is_some_and(|(_, mode)| mode & 0o170000 == REGULAR_FILE_MODE);
             match entry.filter(|_| publishable) {
                 Some((id, _)) => files.insert(path.to_owned(), id.to_string()),
                 None => files.remove(path),
@@ -762,31 +765,7 @@ fn target_files(
         }
         return Ok(files);
     }
-    let Ok(last_tree) = repo.find_commit(last_target).and_then(|c| c.tree()) else {
-        return tree_files(repo, tree);
-    };
-    for delta in crate::source::git::tree_diff(repo, Some(&last_tree), tree)? {
-        // A name that is not UTF-8 is never listed (see `tree_files`).
-        let Ok(path) = std::str::from_utf8(&delta.path) else {
-            continue;
-        };
-        match publishable_blob(tree, path) {
-            Some(id) => files.insert(path.to_owned(), id),
-            None => files.remove(path),
-        };
-    }
-    Ok(files)
-}
-
-/// The blob id at `path` in `tree` if [`tree_files`] lists it: every component safe,
-/// and a blob that is not a symbolic link.
-fn publishable_blob(tree: &Tree<'_>, path: &str) -> Option<String> {
-    if !path.split('/').all(crate::source::git::is_safe_component) {
-        return None;
-    }
-    let entry = tree.get_path(std::path::Path::new(path)).ok()?;
-    (entry.kind() == Some(ObjectType::Blob) && entry.filemode() != LINK_MODE)
-        .then(|| entry.id().to_string())
+    tree_files(repo, tree)
 }
 
 /// Leaves `files`, the publishable files of `target`, for the next [`target_files`].
@@ -980,11 +959,11 @@ mod tests {
             .and_then(|c| c.tree())
             .expect("tree");
         let fresh = tree_files(&repo, &second_tree).expect("fresh");
-        // Patched with a diff of the two trees, then with the replayed commits' changes.
+        // Listed again when the kept list is not of the head the changes start from.
         keep_target_files(&kept, first, listed.clone());
-        let patched =
-            target_files(&repo, second, &second_tree, &kept, ("", &nothing)).expect("patch");
-        assert_eq!(patched, fresh);
+        let listed_again =
+            target_files(&repo, second, &second_tree, &kept, ("", &nothing)).expect("list");
+        assert_eq!(listed_again, fresh);
         keep_target_files(&kept, first, listed);
         let replayed: BTreeMap<Vec<u8>, Option<(Oid, i32)>> =
             crate::source::git::tree_diff(&repo, Some(&first_tree), &second_tree)
