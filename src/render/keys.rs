@@ -693,24 +693,79 @@ pub fn audit_keys(
     let Some(trust) = input.trust else {
         return pages.iter().map(|_| None).collect();
     };
-    let pending: HashMap<&str, &crate::trust::history::Pending> =
-        trust.pending.iter().map(|p| (p.path.as_str(), p)).collect();
+    let pending = pending_by_path(trust);
     pages
         .par_iter()
         .with_min_len(256)
-        .map(|page| {
-            let path = page.audit_file()?;
-            // The trail's fingerprint stands for its events and approved blob.
-            let trail = trust.trails.get(path)?;
-            let mut k = KeyBuilder::new(input.content, global, "audit_file");
-            k.text(path);
-            k.hasher.update(trail);
-            if let Some(pending) = pending.get(path) {
-                k.json(pending);
+        .map(|page| audit_key(input, global, trust, &pending, page))
+        .collect()
+}
+
+/// The keys of the audit pages of `pages`, from `previous` (their keys when the trails
+/// were `before`, with the same pages, theme and pending changes): only pages whose trail
+/// differs get a new key.
+pub fn audit_keys_since(
+    input: &Input<'_>,
+    global: &blake3::Hash,
+    pages: &[super::Page],
+    previous: &[Option<Key>],
+    before: &crate::trust::history::Trails,
+) -> Vec<Option<Key>> {
+    let Some(trust) = input.trust else {
+        return pages.iter().map(|_| None).collect();
+    };
+    if std::sync::Arc::ptr_eq(before, &trust.trails) {
+        return previous.to_vec();
+    }
+    // In path order, and usually a few: a binary search beats hashing every page's path.
+    let changed = crate::memo::differing_keys(before, &trust.trails);
+    let pending = pending_by_path(trust);
+    pages
+        .iter()
+        .zip(previous)
+        .map(|(page, kept)| match page.audit_file() {
+            Some(path) if changed.binary_search(&path).is_ok() => {
+                audit_key(input, global, trust, &pending, page)
             }
-            Some(k.finish())
+            _ => *kept,
         })
         .collect()
+}
+
+/// The stamp of what every audit page's key has besides its own trail: the theme and
+/// the changes waiting for approval.
+pub fn audit_structure(input: &Input<'_>, global: &blake3::Hash) -> Stamp {
+    let mut stamp = Stamper::new("audit structure");
+    stamp.hash(global);
+    if let Some(trust) = input.trust {
+        stamp.bytes(&serde_json::to_vec(&trust.pending).unwrap_or_default());
+    }
+    stamp.finish()
+}
+
+type PendingByPath<'r> = HashMap<&'r str, &'r crate::trust::history::Pending>;
+
+fn pending_by_path(trust: &crate::trust::history::Report) -> PendingByPath<'_> {
+    trust.pending.iter().map(|p| (p.path.as_str(), p)).collect()
+}
+
+fn audit_key(
+    input: &Input<'_>,
+    global: &blake3::Hash,
+    trust: &crate::trust::history::Report,
+    pending: &PendingByPath<'_>,
+    page: &super::Page,
+) -> Option<Key> {
+    let path = page.audit_file()?;
+    // The trail's fingerprint stands for its events and approved blob.
+    let trail = trust.trails.get(path)?;
+    let mut k = KeyBuilder::new(input.content, global, "audit_file");
+    k.text(path);
+    k.hasher.update(trail);
+    if let Some(pending) = pending.get(path) {
+        k.json(pending);
+    }
+    Some(k.finish())
 }
 
 /// The key of a list page from its stamp (and path: every list page is its own).

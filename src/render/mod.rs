@@ -32,6 +32,7 @@ use crate::derive::Derived;
 use crate::diag::{Diagnostic, Files};
 use crate::memo::{Memo, Stamp, Stamper};
 use crate::source::Tree;
+use crate::trust::history::Trails;
 
 pub use data::{API_KINDS, ENTITIES, Entity};
 pub use pages::Page;
@@ -167,13 +168,18 @@ struct Group {
     /// needs a new key only if one of its files changed.
     deps: Vec<keys::Deps>,
     structure: Stamp,
+    /// For audit pages: the trails their keys were made from; while [`Group::structure`]
+    /// is unchanged, a page needs a new key only if its trail changed.
+    trails: Option<Trails>,
 }
 
-/// A group's keys, with what [`Group::deps`] and [`Group::structure`] record.
+/// A group's keys, with what [`Group::deps`], [`Group::structure`] and [`Group::trails`]
+/// record.
 struct Keyed {
     keys: Vec<Option<keys::Key>>,
     deps: Vec<keys::Deps>,
     structure: Stamp,
+    trails: Option<Trails>,
 }
 
 impl Keyed {
@@ -182,6 +188,7 @@ impl Keyed {
             keys,
             deps: Vec::new(),
             structure: [0; 32],
+            trails: None,
         }
     }
 }
@@ -365,7 +372,7 @@ fn group_pages<'a>(
     }
     // The audit pages are one per file with a trail: they change with the set of paths,
     // not with each commit.
-    let mut stamp = Stamper::new("audit");
+    let mut stamp = crate::memo::Fields::new("audit");
     if let Some(report) = input.trust {
         for path in data::audit_paths(report) {
             stamp.text(path);
@@ -437,8 +444,32 @@ fn group_keys<'a>(
         .text(&input.now.to_string());
     (
         Some(stamp.finish()),
-        Box::new(move |pages, _| Keyed::plain(keys::audit_keys(input, global, pages))),
+        Box::new(move |pages, previous| audit_keyed(input, global, pages, previous)),
     )
+}
+
+/// The keys of the audit pages: the previous group's, made again only for pages whose
+/// trail changed, while the theme and the pending changes did not; else all made again.
+fn audit_keyed(
+    input: &Input<'_>,
+    global: &blake3::Hash,
+    pages: &[Page],
+    previous: Option<&Group>,
+) -> Keyed {
+    let structure = keys::audit_structure(input, global);
+    let since = previous
+        .filter(|p| p.structure == structure && p.keys.len() == pages.len())
+        .and_then(|p| Some((&p.keys, p.trails.as_ref()?)));
+    let keys = match since {
+        Some((kept, before)) => keys::audit_keys_since(input, global, pages, kept, before),
+        None => keys::audit_keys(input, global, pages),
+    };
+    Keyed {
+        keys,
+        deps: Vec::new(),
+        structure,
+        trails: input.trust.map(|trust| Arc::clone(&trust.trails)),
+    }
 }
 
 /// The keys of one kind's detail pages: the previous group's, made again only for pages
@@ -489,6 +520,7 @@ fn detail_keyed(
         keys,
         deps,
         structure,
+        trails: None,
     }
 }
 
@@ -529,6 +561,7 @@ fn plan_group(
             keys: keyed.keys,
             deps: keyed.deps,
             structure: keyed.structure,
+            trails: keyed.trails,
         })
     });
     let incremental = input.memos.keeping && !input.complete;

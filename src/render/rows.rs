@@ -48,7 +48,15 @@ impl<I> Default for RowCache<I> {
 struct Kept<I> {
     global: blake3::Hash,
     root: String,
-    rows: HashMap<String, (I, Arc<str>)>,
+    /// In the order they were wanted: the next build usually wants the same rows in the
+    /// same order, so each is found at its own position, without a lookup by key.
+    rows: Vec<KeptRow<I>>,
+}
+
+struct KeptRow<I> {
+    key: Box<str>,
+    inputs: I,
+    html: Arc<str>,
 }
 
 impl<I> RowCache<I> {
@@ -72,7 +80,7 @@ fn cached_rows<I: PartialEq + Clone + Send + Sync>(
     wanted: &[(&str, I)],
     render: impl Fn(usize) -> tera::TeraResult<String> + Sync,
 ) -> tera::TeraResult<Vec<Arc<str>>> {
-    let mut kept = match (cache.keeping, global) {
+    let kept = match (cache.keeping, global) {
         (true, Some(global)) => cache
             .kept
             .lock()
@@ -81,42 +89,67 @@ fn cached_rows<I: PartialEq + Clone + Send + Sync>(
             .filter(|kept| kept.global == *global && kept.root == root),
         _ => None,
     };
-    let known = |key: &str, inputs: &I| {
-        kept.as_ref()
-            .and_then(|kept| kept.rows.get(key))
-            .filter(|(seen, _)| seen == inputs)
-            .map(|(_, html)| Arc::clone(html))
+    let kept_rows = kept.as_ref().map_or(&[][..], |kept| kept.rows.as_slice());
+    // Rows that moved (a ticket opened or closed, a file added) are found by key.
+    let in_place = kept_rows.len() == wanted.len()
+        && kept_rows
+            .iter()
+            .zip(wanted)
+            .all(|(row, (key, _))| *row.key == **key);
+    let by_key: HashMap<&str, &KeptRow<I>> = if in_place {
+        HashMap::new()
+    } else {
+        kept_rows.iter().map(|row| (&*row.key, row)).collect()
     };
-    let rows: Vec<(bool, Arc<str>)> = wanted
+    let known = |i: usize, key: &str, inputs: &I| {
+        let row = if in_place {
+            kept_rows.get(i)
+        } else {
+            by_key.get(key).copied()
+        };
+        row.filter(|row| row.inputs == *inputs)
+            .map(|row| Arc::clone(&row.html))
+    };
+    let rows: Vec<Arc<str>> = wanted
         .par_iter()
         .enumerate()
-        .map(|(i, (key, inputs))| match known(key, inputs) {
-            Some(html) => Ok((false, html)),
-            None => Ok((true, Arc::from(render(i)?))),
+        .map(|(i, (key, inputs))| match known(i, key, inputs) {
+            Some(html) => Ok(html),
+            None => Ok(Arc::from(render(i)?)),
         })
         .collect::<tera::TeraResult<_>>()?;
+    drop(by_key);
     if let (true, Some(global)) = (cache.keeping, global) {
-        let mut kept = kept.take().unwrap_or_else(|| Kept {
-            global: *global,
-            root: root.to_owned(),
-            rows: HashMap::with_capacity(wanted.len()),
-        });
-        for ((key, inputs), (fresh, html)) in wanted.iter().zip(&rows) {
-            if *fresh || !kept.rows.contains_key(*key) {
-                kept.rows
-                    .insert((*key).to_owned(), (inputs.clone(), Arc::clone(html)));
+        let kept = match kept {
+            // The same rows: only the changed ones are replaced.
+            Some(mut kept) if in_place => {
+                for ((row, (_, inputs)), html) in kept.rows.iter_mut().zip(wanted).zip(&rows) {
+                    if !Arc::ptr_eq(&row.html, html) {
+                        row.inputs = inputs.clone();
+                        row.html = Arc::clone(html);
+                    }
+                }
+                kept
             }
-        }
-        if kept.rows.len() != wanted.len() {
-            let keys: std::collections::HashSet<&str> =
-                wanted.iter().map(|(key, _)| *key).collect();
-            kept.rows.retain(|key, _| keys.contains(key.as_str()));
-        }
+            _ => Kept {
+                global: *global,
+                root: root.to_owned(),
+                rows: wanted
+                    .iter()
+                    .zip(&rows)
+                    .map(|((key, inputs), html)| KeptRow {
+                        key: (*key).into(),
+                        inputs: inputs.clone(),
+                        html: Arc::clone(html),
+                    })
+                    .collect(),
+            },
+        };
         if let Ok(mut slot) = cache.kept.lock() {
             *slot = Some(kept);
         }
     }
-    Ok(rows.into_iter().map(|(_, html)| html).collect())
+    Ok(rows)
 }
 
 /// The joined rows of the open and the closed tickets, in the ticket list's order.
@@ -237,9 +270,16 @@ pub fn audit_rows(
 ) -> tera::TeraResult<String> {
     // A row shows its file's last event and whether it is published: the trail's
     // fingerprint covers both.
+    // Both are in path order: one walk, no lookups.
+    let mut trails = report.trails.iter().peekable();
     let keyed: Vec<(&str, blake3::Hash)> = super::data::audit_paths(report)
         .map(|path| {
-            let trail = report.trails.get(path).copied().unwrap_or_default();
+            while trails.next_if(|(p, _)| p.as_str() < path).is_some() {}
+            let trail = trails
+                .peek()
+                .filter(|(p, _)| p.as_str() == path)
+                .map(|(_, trail)| **trail)
+                .unwrap_or_default();
             (path, blake3::Hash::from_bytes(trail))
         })
         .collect();
@@ -255,4 +295,60 @@ pub fn audit_rows(
         joined.push_str(row);
     }
     Ok(joined)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// Renders `wanted` through the cache, returning the rows and which were rendered.
+    fn rows_of(cache: &RowCache<u32>, wanted: &[(&str, u32)]) -> (Vec<String>, Vec<String>) {
+        let global = blake3::hash(b"theme");
+        let rendered = Mutex::new(Vec::new());
+        let calls = AtomicUsize::new(0);
+        let rows = cached_rows(cache, Some(&global), "", wanted, |i| {
+            calls.fetch_add(1, Ordering::Relaxed);
+            let (key, inputs) = wanted[i];
+            if let Ok(mut rendered) = rendered.lock() {
+                rendered.push(key.to_owned());
+            }
+            Ok(format!("<{key}:{inputs}>"))
+        })
+        .unwrap_or_default();
+        let mut rendered = rendered.into_inner().unwrap_or_default();
+        rendered.sort();
+        assert_eq!(calls.load(Ordering::Relaxed), rendered.len());
+        (rows.iter().map(|row| row.to_string()).collect(), rendered)
+    }
+
+    #[test]
+    fn only_rows_whose_inputs_changed_are_rendered_again_in_place_or_moved() {
+        let cache = RowCache::keeping();
+        let (rows, rendered) = rows_of(&cache, &[("a", 1), ("b", 1), ("c", 1)]);
+        assert_eq!(rows, ["<a:1>", "<b:1>", "<c:1>"]);
+        assert_eq!(rendered, ["a", "b", "c"]);
+        // Same rows, same order: only the changed one.
+        let (rows, rendered) = rows_of(&cache, &[("a", 1), ("b", 2), ("c", 1)]);
+        assert_eq!(rows, ["<a:1>", "<b:2>", "<c:1>"]);
+        assert_eq!(rendered, ["b"]);
+        // Moved, added and removed rows: found by key; the new one and the changed one.
+        let (rows, rendered) = rows_of(&cache, &[("c", 1), ("d", 1), ("b", 2), ("a", 3)]);
+        assert_eq!(rows, ["<c:1>", "<d:1>", "<b:2>", "<a:3>"]);
+        assert_eq!(rendered, ["a", "d"]);
+        // What was kept is the last call's rows, whatever happened before.
+        let (rows, rendered) = rows_of(&cache, &[("c", 1), ("d", 1), ("b", 2), ("a", 3)]);
+        assert_eq!(rows, ["<c:1>", "<d:1>", "<b:2>", "<a:3>"]);
+        assert!(rendered.is_empty());
+        let (_, rendered) = rows_of(&cache, &[("a", 3), ("b", 2)]);
+        assert!(rendered.is_empty(), "{rendered:?}");
+    }
+
+    #[test]
+    fn a_cache_that_keeps_nothing_renders_every_row() {
+        let cache = RowCache::default();
+        rows_of(&cache, &[("a", 1), ("b", 1)]);
+        let (_, rendered) = rows_of(&cache, &[("a", 1), ("b", 1)]);
+        assert_eq!(rendered, ["a", "b"]);
+    }
 }

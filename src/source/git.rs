@@ -106,7 +106,8 @@ pub fn is_safe_component(name: &str) -> bool {
         && name != "."
         && name != ".."
         && !name.eq_ignore_ascii_case(".git")
-        && !name.contains(['/', '\\', '\0'])
+        // Bytes, not chars: all three are ASCII, and this runs for every path of a tree.
+        && !name.bytes().any(|b| matches!(b, b'/' | b'\\' | 0))
 }
 
 /// One file entry that differs between two git trees ([`tree_diff`]): its path and its
