@@ -819,6 +819,12 @@ impl ParseCache {
         }
     }
 
+    /// Reads the content the last load handed back ([`ParseCache::keep`]), if any.
+    pub fn with_content<R>(&self, read: impl FnOnce(&Content) -> R) -> Option<R> {
+        let slot = self.content.lock().ok()?;
+        slot.as_ref().map(read)
+    }
+
     /// How many loads patched the content of the load before them instead of loading
     /// everything (for tests and diagnostics).
     pub fn patched_loads(&self) -> usize {

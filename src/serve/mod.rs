@@ -14,7 +14,6 @@ pub mod preview;
 pub mod routes;
 pub mod watch;
 
-use std::collections::BTreeMap;
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -193,9 +192,6 @@ struct Builder {
     /// What the last read of a working tree or an approved tree saw, so a rebuild reads
     /// only changed files.
     reads: pipeline::Caches,
-    /// The last load for the logbook intake's rules (without pending notes, so apart
-    /// from the build's own).
-    rules: crate::content::ParseCache,
 }
 
 /// The result of one build.
@@ -211,6 +207,15 @@ enum Built {
     },
     /// The input was caught mid-change; try again.
     Retry(String),
+}
+
+/// Hands the last verified state to a writing thread when dropped ([`Kept::save`](crate::trust::history::Kept::save)).
+struct SaveTrustLater<'k>(&'k crate::trust::history::Kept);
+
+impl Drop for SaveTrustLater<'_> {
+    fn drop(&mut self) {
+        self.0.save();
+    }
 }
 
 impl Builder {
@@ -269,6 +274,9 @@ impl Builder {
     ) -> Built {
         let started = Instant::now();
         crate::timings::mark("rebuild asked for");
+        // The verified state is written to its cache file once this rebuild is done,
+        // whatever its outcome, so the writing does not slow it down.
+        let _save = SaveTrustLater(&self.reads.trust);
         let clock = (self.clock)();
         let opened = match pipeline::open_cached(path, source, clock, &self.reads) {
             Ok(opened) => opened,
@@ -312,14 +320,16 @@ impl Builder {
                 if !built.warnings.is_empty() {
                     report.diagnostics(&built.sources, &built.warnings);
                 }
-                let approved = self.want_rules.then(|| {
-                    let no_pending = BTreeMap::new();
-                    let loaded =
-                        crate::content::load_cached(&opened.tree, &no_pending, &self.rules);
-                    let approved = Box::new(Approved::from_content(&loaded.content));
-                    self.rules.keep(loaded.content);
-                    approved
-                });
+                // The intake's rules come from the content just built (the same tree;
+                // pending notes change only what its findings say).
+                let approved = self
+                    .want_rules
+                    .then(|| {
+                        memory
+                            .parsed
+                            .with_content(|content| Box::new(Approved::from_content(content)))
+                    })
+                    .flatten();
                 let inject = preview::injector();
                 let rendered = built.files.len() + built.parts.len();
                 let files = built
@@ -460,7 +470,6 @@ impl Server {
         };
         let builder = Builder {
             reads: pipeline::Caches::keeping(),
-            rules: crate::content::ParseCache::keeping(),
             memory: std::sync::Mutex::new(pipeline::Memory::keeping()),
             origin: config.origin.clone(),
             now: config.now,

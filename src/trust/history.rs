@@ -215,6 +215,15 @@ pub struct Kept {
     /// The head of the last replay's state and its trails, for the next replay that
     /// resumes from that state to patch.
     trails: std::sync::Mutex<Option<(String, Trails)>>,
+    /// The last state not yet handed to a writing thread ([`Kept::save`]).
+    unsaved: std::sync::Mutex<Option<Unsaved>>,
+}
+
+/// A state to write to the cache file, and which save it is.
+struct Unsaved {
+    path: PathBuf,
+    cache: std::sync::Arc<CacheFile>,
+    generation: u64,
 }
 
 impl Kept {
@@ -226,6 +235,38 @@ impl Kept {
         }
     }
 
+    /// Writes the last replay's state to the cache file, on a thread of its own, if it
+    /// is not written yet. A server calls this once the site of that replay is served:
+    /// writing (4 MB of JSON at scale) while the site is built would take one of the
+    /// cores the build runs on.
+    pub fn save(&self) {
+        let Some(Unsaved {
+            path,
+            cache,
+            generation,
+        }) = self
+            .unsaved
+            .lock()
+            .ok()
+            .and_then(|mut unsaved| unsaved.take())
+        else {
+            return;
+        };
+        let written = std::sync::Arc::clone(&self.written);
+        let write = move || {
+            if let Ok(mut written) = written.lock()
+                && *written < generation
+            {
+                save_cache(&path, &cache);
+                *written = generation;
+            }
+        };
+        // If no thread can be started, the next process verifies from an older state.
+        let _ = std::thread::Builder::new()
+            .name("glassroom-trust-cache".into())
+            .spawn(write);
+    }
+
     fn take(&self, root: &str) -> Option<CacheFile> {
         let kept = self.last.lock().ok()?.take()?;
         (kept.trust_root == root)
@@ -233,8 +274,8 @@ impl Kept {
     }
 }
 
-/// Saves `cache` on a thread of its own when the state is kept in memory (nobody in
-/// this process waits for the file), else here.
+/// Saves `cache` now, or, when the state is kept in memory (nobody in this process
+/// waits for the file), when [`Kept::save`] is called.
 fn save_cache_from(repo: &Repository, cache: CacheFile, kept: &Kept) {
     if !kept.keep {
         save_cache(&cache_path(repo), &cache);
@@ -244,21 +285,14 @@ fn save_cache_from(repo: &Repository, cache: CacheFile, kept: &Kept) {
     if let Ok(mut last) = kept.last.lock() {
         *last = Some(std::sync::Arc::clone(&cache));
     }
-    let path = cache_path(repo);
     let generation = kept.asked.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
-    let written = std::sync::Arc::clone(&kept.written);
-    let write = move || {
-        if let Ok(mut written) = written.lock()
-            && *written < generation
-        {
-            save_cache(&path, &cache);
-            *written = generation;
-        }
-    };
-    // If no thread can be started, the next process verifies from an older state.
-    let _ = std::thread::Builder::new()
-        .name("glassroom-trust-cache".into())
-        .spawn(write);
+    if let Ok(mut unsaved) = kept.unsaved.lock() {
+        *unsaved = Some(Unsaved {
+            path: cache_path(repo),
+            cache,
+            generation,
+        });
+    }
 }
 
 fn save_cache(path: &std::path::Path, cache: &CacheFile) {
