@@ -269,8 +269,7 @@ pub fn audit_rows(
     root: &str,
 ) -> tera::TeraResult<String> {
     // A row shows its file's last event and whether it is published: the trail's
-    // fingerprint covers both.
-    // Both are in path order: one walk, no lookups.
+    // fingerprint covers both. Paths and trails are both in path order: one walk.
     let mut trails = report.trails.iter().peekable();
     let keyed: Vec<(&str, blake3::Hash)> = super::data::audit_paths(report)
         .map(|path| {

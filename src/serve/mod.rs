@@ -209,7 +209,8 @@ enum Built {
     Retry(String),
 }
 
-/// Hands the last verified state to a writing thread when dropped ([`Kept::save`](crate::trust::history::Kept::save)).
+/// Hands the last verified state to a writing thread when dropped
+/// ([`Kept::save`](crate::trust::history::Kept::save)).
 struct SaveTrustLater<'k>(&'k crate::trust::history::Kept);
 
 impl Drop for SaveTrustLater<'_> {

@@ -397,7 +397,7 @@ fn tree_files(repo: &Repository, tree: &Tree<'_>) -> Result<BTreeMap<String, Str
         else {
             return git2::TreeWalkResult::Skip;
         };
-        if entry.kind() == Some(ObjectType::Blob) && entry.filemode() != 0o120000 {
+        if is_regular_file(entry.filemode()) {
             out.insert(format!("{dir}{name}"), entry.id().to_string());
         }
         git2::TreeWalkResult::Ok
@@ -693,8 +693,16 @@ fn changes(
 /// Git's file modes of a symbolic link and of a submodule (a commit in a tree).
 const LINK_MODE: i32 = 0o120000;
 const SUBMODULE_MODE: i32 = 0o160000;
-/// The file type bits of a regular file's mode (`0o100644` or `0o100755`).
+/// The file type bits of a git file mode, and their value for a regular file
+/// (`0o100644` or `0o100755`).
+const FILE_TYPE_BITS: i32 = 0o170000;
 const REGULAR_FILE_MODE: i32 = 0o100000;
+
+/// Whether a tree entry of file mode `mode` is a file that can be published: a regular
+/// file, not a directory, a symbolic link or a submodule.
+fn is_regular_file(mode: i32) -> bool {
+    mode & FILE_TYPE_BITS == REGULAR_FILE_MODE
+}
 
 /// How many publishable files of a tree have a path equal to a given one but for case
 /// (two such files would be one file on a case-insensitive checkout).
@@ -748,7 +756,7 @@ fn count_case_twins(repo: &Repository, tree: &Tree<'_>, wanted: &[String]) -> us
                 .is_some_and(|n| n.to_lowercase() == *first)
         })
         .map(|entry| match entry.kind() {
-            Some(ObjectType::Blob) if rest.is_empty() && entry.filemode() != LINK_MODE => 1,
+            Some(ObjectType::Blob) if rest.is_empty() && is_regular_file(entry.filemode()) => 1,
             Some(ObjectType::Tree) if !rest.is_empty() => repo
                 .find_tree(entry.id())
                 .map_or(0, |subtree| count_case_twins(repo, &subtree, rest)),
@@ -788,10 +796,9 @@ fn target_files(
             let Ok(path) = std::str::from_utf8(path) else {
                 continue;
             };
-            // What `tree_files` lists: safe names, and regular files (no links or
-            // submodules).
-            let publishable = path.split('/').all(crate::source::git::is_safe_component)
-                && entry.is_some_and(|(_, mode)| mode & 0o170000 == REGULAR_FILE_MODE);
+            // What `tree_files` lists: safe names, and regular files.
+            let publishable =
+                judge::is_clean_path(path) && entry.is_some_and(|(_, mode)| is_regular_file(mode));
             match entry.filter(|_| publishable) {
                 Some((id, _)) => files.insert(path.to_owned(), id.to_string()),
                 None => files.remove(path),
