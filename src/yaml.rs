@@ -86,15 +86,25 @@ impl std::borrow::Borrow<str> for Spanned<String> {
     }
 }
 
-/// Serialises as the bare value: positions matter to diagnostics, not to output.
+/// Serialises as the bare value for text formats (JSON, templates): positions matter to
+/// diagnostics, not to output. A binary format (the parsed-document store) keeps the
+/// span too, so a document read back points where the parsed one did.
 impl<T: serde::Serialize> serde::Serialize for Spanned<T> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        self.value.serialize(serializer)
+        if serializer.is_human_readable() {
+            self.value.serialize(serializer)
+        } else {
+            (&self.value, self.span.start, self.span.end).serialize(serializer)
+        }
     }
 }
 
 impl<'de, T: Deserialize<'de>> Deserialize<'de> for Spanned<T> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        if !deserializer.is_human_readable() {
+            let (value, start, end) = <(T, usize, usize)>::deserialize(deserializer)?;
+            return Ok(Spanned::new(value, start..end));
+        }
         let inner = serde_saphyr::Spanned::<T>::deserialize(deserializer)?;
         let span = location_range(&inner.referenced).unwrap_or(0..0);
         Ok(Spanned {

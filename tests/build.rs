@@ -194,6 +194,84 @@ fn two_builds_are_byte_identical() {
     }
 }
 
+/// A second `glassroom build` reads the documents of unchanged files from the store
+/// beside the build cache instead of parsing them, and nothing a user sees tells the
+/// two builds apart: the same files, and the same warning at the same line and column.
+/// A damaged store is only a slower build.
+#[test]
+fn a_rebuild_reads_unchanged_documents_from_the_store_and_shows_the_same() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let repo = dir.path().join("repo");
+    copy_tree(&root().join("content-example"), &repo);
+    let _ = std::fs::remove_dir_all(repo.join("public"));
+    std::fs::write(
+        repo.join("flags/account_sets/zz-late.yaml"),
+        "accounts: [acct-1001]\nfeatures:\n  new-checkout: false\n",
+    )
+    .expect("write");
+    let out = dir.path().join("site");
+    let store = dir.path().join(".glassroom/cache/site.parsed");
+
+    // How many documents a build read from the store, from its phase timings.
+    let build_timed = |repo: &Path, out: &Path| {
+        let timed: crate::support::Run = crate::support::glassroom()
+            .args(["build", repo.to_str().expect("utf-8"), "--out"])
+            .arg(out)
+            .args(["--now", "2026-11-22"])
+            .env("NO_COLOR", "1")
+            .env("GLASSROOM_TIMINGS", "1")
+            .output()
+            .expect("the glassroom binary runs")
+            .into();
+        assert_eq!(timed.code, Some(0), "{}", timed.stderr);
+        let from_store = timed
+            .stderr
+            .lines()
+            .find_map(|l| {
+                l.split("parse files (")
+                    .nth(1)?
+                    .split(' ')
+                    .next()?
+                    .parse::<usize>()
+                    .ok()
+            })
+            .unwrap_or_else(|| panic!("no count in {}", timed.stderr));
+        let stderr: String = timed
+            .stderr
+            .lines()
+            .filter(|l| !l.starts_with("timing:"))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        (from_store, stderr)
+    };
+    let (from_store, first_stderr) = build_timed(&repo, &out);
+    assert_eq!(from_store, 0usize);
+    assert!(
+        first_stderr.contains("zz-late.yaml:3:17"),
+        "the warning points at the value: {first_stderr}"
+    );
+    let first_site = snapshot(&out);
+    let written = std::fs::metadata(&store).expect("the store is written");
+    assert!(written.len() > 10_000, "{} bytes", written.len());
+
+    // Unchanged files: the same findings and files, and the store is not rewritten.
+    let stored = std::fs::read(&store).expect("read the store");
+    let (from_store, second_stderr) = build_timed(&repo, &out);
+    let files = snapshot(&repo.join("tickets")).len();
+    assert!(from_store > files, "{from_store} documents from the store");
+    assert_eq!(second_stderr, first_stderr);
+    assert!(snapshot(&out) == first_site, "the site changed");
+    assert_eq!(std::fs::read(&store).expect("read the store"), stored);
+
+    // A damaged store: the same again, and a good store written in its place.
+    std::fs::write(&store, &stored[..stored.len() / 3]).expect("damage the store");
+    let (from_store, third_stderr) = build_timed(&repo, &out);
+    assert_eq!(from_store, 0usize);
+    assert_eq!(third_stderr, first_stderr);
+    assert!(snapshot(&out) == first_site, "the site changed");
+    assert_eq!(std::fs::read(&store).expect("read the store"), stored);
+}
+
 /// Every `href`/`src` in every page points at a file that exists.
 #[test]
 fn no_internal_link_is_broken() {

@@ -192,6 +192,8 @@ fn incremental_builds_equal_clean_builds_over_random_edits() {
     let out = dir.path().join("site");
     let cache = dir.path().join("cache.json");
     build(&repo, &out, &cache, &now_for(0));
+    // Unchanged files' documents are read from here, not parsed, by every rebuild below.
+    assert!(cache.with_extension("parsed").is_file());
     for step in 0..30 {
         let what = edit(&repo, step);
         let before = snapshot(&out);

@@ -4,6 +4,7 @@ use std::io::{IsTerminal, Write};
 
 use super::{Outcome, ignore_broken_pipe, print_diagnostics, repository};
 use crate::cli::BuildArgs;
+use crate::content::ParseCache;
 use crate::render::Progress;
 use crate::render::markdown_cache::Cache;
 use crate::{output, pipeline};
@@ -11,21 +12,24 @@ use crate::{output, pipeline};
 pub fn run(args: &BuildArgs) -> Result<Outcome, Box<dyn std::error::Error>> {
     let clock = repository::clock();
     crate::timings::mark("start");
-    let opened = repository::open(&args.repo, &args.source, clock)?;
-    repository::print_warnings(&opened.warnings);
-    crate::timings::mark("open (read the tree)");
     let out = args.out.clone().unwrap_or_else(|| args.repo.join("public"));
-    // Files go straight into a staging directory beside `out`; it replaces `out` only
-    // if the whole build succeeds, and disappears otherwise.
     let cache = args.cache.clone().unwrap_or_else(|| default_cache(&out));
     let markdown_file = cache.with_extension("markdown");
+    let parsed_file = cache.with_extension("parsed");
+    // What earlier builds stored is read while the tree is: each takes tens of
+    // milliseconds for a large repository, and neither needs the other.
+    let (opened, memory) = std::thread::scope(|scope| {
+        let memory = scope.spawn(|| stored_memory(&markdown_file, &parsed_file));
+        let opened = repository::open(&args.repo, &args.source, clock);
+        (opened, memory.join())
+    });
+    let opened = opened?;
+    repository::print_warnings(&opened.warnings);
+    let memory = memory.unwrap_or_default();
+    crate::timings::mark("open (read the tree and what is stored)");
+    // Files go straight into a staging directory beside `out`; it replaces `out` only
+    // if the whole build succeeds, and disappears otherwise.
     let staging = output::Staging::new(&out)?.with_cache(cache);
-    let memory = pipeline::Memory {
-        markdown: std::fs::read(&markdown_file)
-            .map(|bytes| Cache::from_bytes(&bytes))
-            .unwrap_or_default(),
-        ..pipeline::Memory::default()
-    };
     crate::timings::mark("read the build cache");
     let bar = ProgressBar::new();
     let built = pipeline::build_into(&opened, args.now, clock, &bar, &staging, &memory, true);
@@ -42,11 +46,15 @@ pub fn run(args: &BuildArgs) -> Result<Outcome, Box<dyn std::error::Error>> {
         print_diagnostics(&built.sources, &built.warnings, &args.output)?;
     }
     staging.commit()?;
+    crate::timings::mark("swap the output in place");
+    // Like the build cache, these only save time: failing to write one is not an error.
     if memory.markdown.changed() {
-        // Like the build cache, it only saves time: failing to write it is not an error.
         let _ = output::write_atomically(&markdown_file, &memory.markdown.to_bytes());
     }
-    crate::timings::mark("swap the output in place");
+    if let Some(parsed) = memory.parsed.updated_store() {
+        let _ = output::write_atomically(&parsed_file, &parsed);
+    }
+    crate::timings::mark("write the caches");
     let mut stdout = std::io::stdout().lock();
     ignore_broken_pipe(writeln!(
         stdout,
@@ -57,6 +65,21 @@ pub fn run(args: &BuildArgs) -> Result<Outcome, Box<dyn std::error::Error>> {
         built.alerts
     ))?;
     Ok(Outcome::Ok)
+}
+
+/// What earlier builds stored beside the build cache: the rendered Markdown and the
+/// parsed documents. A missing or damaged file is empty: it only saves time.
+fn stored_memory(
+    markdown_file: &std::path::Path,
+    parsed_file: &std::path::Path,
+) -> pipeline::Memory {
+    pipeline::Memory {
+        markdown: std::fs::read(markdown_file)
+            .map(|bytes| Cache::from_bytes(&bytes))
+            .unwrap_or_default(),
+        parsed: ParseCache::stored(&std::fs::read(parsed_file).unwrap_or_default()),
+        ..pipeline::Memory::default()
+    }
 }
 
 /// `<output's parent>/.glassroom/cache/<output's name>.json`: beside the output, never

@@ -7,6 +7,7 @@ use rayon::prelude::*;
 use serde::de::DeserializeOwned;
 
 use super::model::*;
+use super::stored::Store;
 use super::validate::Checks;
 use super::{Content, Document, Loaded};
 use crate::diag::{Diagnostic, Diagnostics, FileId, Files, Location, Origin};
@@ -221,7 +222,7 @@ pub fn is_valid_id(id: &str) -> bool {
 pub(super) type DeclaredIds = BTreeMap<Kind, BTreeSet<String>>;
 
 /// One parsed file, before it joins the rest.
-enum Parsed {
+pub(super) enum Parsed {
     Config(Document<SiteConfig>),
     Policy(Document<Policy>),
     Host(Document<Host>),
@@ -289,7 +290,11 @@ pub fn load_cached(tree: &Tree, pending: &BTreeMap<String, String>, cache: &Pars
         state.checks.clear();
     }
     let known = previous_content.map(entries_of).unwrap_or_default();
-    let (content, declared, diagnostics) = load_all(tree, known);
+    let store = cache.store.lock().ok().and_then(|mut store| store.take());
+    let (content, declared, diagnostics) = load_all(tree, known, store.as_ref());
+    if let (Some(store), Ok(mut slot)) = (store, cache.store.lock()) {
+        *slot = Some(store);
+    }
     let checks = state.map_or_else(
         || {
             if cache.keeping {
@@ -353,15 +358,20 @@ fn finish(
 }
 
 /// Classifies, decodes and parses every file of `tree` (taking the documents of unchanged
-/// files from `known`, by path and hash), in parallel.
-fn load_all(tree: &Tree, mut known: Entries) -> (Content, DeclaredIds, Diagnostics) {
+/// files from `known` or else from `store`, by path and hash), in parallel.
+fn load_all(
+    tree: &Tree,
+    mut known: Entries,
+    store: Option<&Store>,
+) -> (Content, DeclaredIds, Diagnostics) {
     let mut files = Files::new();
     let mut diagnostics = Diagnostics::default();
     let mut jobs = Vec::new();
     // Classifying and decoding every file is independent work: in parallel, in path
     // order; only numbering the files is sequential. A file whose text is the one the
-    // cache holds is shared with the previous load, not decoded again.
-    let classified: Vec<(&str, Classified, Text)> = tree
+    // cache holds is shared with the previous load, not decoded again. For a file the
+    // store has a document of (same path, same hash), the document is read, not parsed.
+    let classified: Vec<(&str, Classified, Text, Option<Parsed>)> = tree
         .blobs()
         .collect::<Vec<_>>()
         .into_par_iter()
@@ -380,11 +390,19 @@ fn load_all(tree: &Tree, mut known: Entries) -> (Content, DeclaredIds, Diagnosti
                 .and_then(|hash| known.get(path).filter(|kept| kept.hash == hash))
                 .map(|kept| Text::Shared(kept.file.clone()));
             let text = unchanged.unwrap_or_else(|| decode(bytes, hash));
-            Some((path, classified, text))
+            let stored = match (&classified, &text, store) {
+                (
+                    Classified::Content(kind, id),
+                    Text::Decoded(text, None, Some(hash)),
+                    Some(store),
+                ) => store.document(*kind, id, path, text, *hash),
+                _ => None,
+            };
+            Some((path, classified, text, stored))
         })
         .collect();
     let mut parsed: Vec<Option<Parsed>> = Vec::new();
-    for (path, classified, text) in classified {
+    for (path, classified, text, stored) in classified {
         let (file, invalid_at, shared) = match text {
             Text::Shared(shared) => (files.add_shared(shared), None, true),
             Text::Decoded(text, invalid_at, Some(hash)) => {
@@ -404,11 +422,11 @@ fn load_all(tree: &Tree, mut known: Entries) -> (Content, DeclaredIds, Diagnosti
             diagnostics.push(invalid_utf8(file, at));
         }
         // An unchanged file's document moves over from the previous load.
+        let kept = shared.then(|| known.remove(path)).flatten();
         parsed.push(
-            shared
-                .then(|| known.remove(path))
-                .flatten()
-                .map(|kept| kept.parsed.in_file(file)),
+            kept.map(|kept| kept.parsed)
+                .or(stored)
+                .map(|parsed| parsed.in_file(file)),
         );
         jobs.push((file, kind_and_id, path, invalid_at.is_none()));
     }
@@ -467,7 +485,13 @@ fn load_all(tree: &Tree, mut known: Entries) -> (Content, DeclaredIds, Diagnosti
             .with_help("declare who may sign what: users with their SSH keys, groups and grants"),
         );
     }
-    crate::timings::mark("parse files");
+    match store {
+        Some(store) => crate::timings::mark(&format!(
+            "parse files ({} documents read from the store)",
+            store.used()
+        )),
+        None => crate::timings::mark("parse files"),
+    }
     (content, declared, diagnostics)
 }
 
@@ -758,6 +782,11 @@ pub struct ParseCache {
     patched: std::sync::atomic::AtomicUsize,
     state: std::sync::Mutex<Option<State>>,
     content: std::sync::Mutex<Option<Content>>,
+    /// Documents an earlier process stored ([`ParseCache::stored`]).
+    store: std::sync::Mutex<Option<Store>>,
+    /// The store for the next process (being made from the content handed back), when
+    /// it differs from the one read.
+    updated_store: std::sync::Mutex<Option<UpdatedStore>>,
 }
 
 /// What a load knew besides its content.
@@ -780,6 +809,34 @@ impl ParseCache {
         Self {
             keeping: true,
             ..Self::default()
+        }
+    }
+
+    /// A cache for one load that reads the documents of unchanged files from `bytes`, a
+    /// store an earlier process wrote ([`ParseCache::updated_store`]); any bytes will do
+    /// (a store that is not one holds nothing).
+    pub fn stored(bytes: &[u8]) -> Self {
+        Self {
+            store: std::sync::Mutex::new(Some(Store::from_bytes(bytes))),
+            ..Self::default()
+        }
+    }
+
+    /// How many documents loads took from the store ([`ParseCache::stored`]) instead of
+    /// parsing their files, until the content is handed back.
+    pub fn documents_from_store(&self) -> usize {
+        self.store
+            .lock()
+            .map_or(0, |store| store.as_ref().map_or(0, Store::used))
+    }
+
+    /// The store for the next process, from the content handed back
+    /// ([`ParseCache::keep`]) to a cache made by [`ParseCache::stored`]; `None` if it
+    /// would be the store that was read.
+    pub fn updated_store(&self) -> Option<Vec<u8>> {
+        match self.updated_store.lock().ok()?.take()? {
+            UpdatedStore::Making(making) => making.join().ok().flatten(),
+            UpdatedStore::Made(made) => made,
         }
     }
 
@@ -809,7 +866,11 @@ impl ParseCache {
     /// load; a cache that does not keep drops it (on another thread).
     pub fn keep(&self, content: Content) {
         if !self.keeping {
-            crate::defer::drop_later(content);
+            let store = self.store.lock().ok().and_then(|mut store| store.take());
+            match (store, self.updated_store.lock()) {
+                (Some(store), Ok(mut slot)) => *slot = Some(update_later(store, content)),
+                _ => crate::defer::drop_later(content),
+            }
             return;
         }
         if let Ok(mut slot) = self.content.lock()
@@ -841,6 +902,32 @@ impl ParseCache {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+}
+
+/// Makes the store for the next process from `content` on a thread of its own (the
+/// caller has the output to move into place meanwhile), or here if none can be started.
+fn update_later(store: Store, content: Content) -> UpdatedStore {
+    fn update(job: &std::sync::Mutex<Option<(Store, Content)>>) -> Option<Vec<u8>> {
+        let (store, content) = job.lock().ok()?.take()?;
+        let updated = store.updated(&content);
+        crate::defer::drop_later((store, content));
+        updated
+    }
+    let job = std::sync::Arc::new(std::sync::Mutex::new(Some((store, content))));
+    let background = std::sync::Arc::clone(&job);
+    match std::thread::Builder::new()
+        .name("glassroom-store".into())
+        .spawn(move || update(&background))
+    {
+        Ok(making) => UpdatedStore::Making(making),
+        Err(_) => UpdatedStore::Made(update(&job)),
+    }
+}
+
+/// The store for the next process: being made, or made.
+enum UpdatedStore {
+    Making(std::thread::JoinHandle<Option<Vec<u8>>>),
+    Made(Option<Vec<u8>>),
 }
 
 /// One document of a previous load, with the file it came from.
@@ -1243,5 +1330,130 @@ mod tests {
         assert!(!mended.diagnostics.has_errors());
         assert_eq!(documents(&mended.content), documents(&load(&tree).content));
         assert_eq!(cache.patched.load(std::sync::atomic::Ordering::Relaxed), 2);
+    }
+
+    /// Everything the store would keep of `content`: every document's data in the
+    /// binary form, which carries every value's span, with its offsets and file hash.
+    fn stored(content: &Content) -> Vec<u8> {
+        Store::default().updated(content).unwrap_or_default()
+    }
+
+    /// The number of documents the store can hold: all but the policy's.
+    fn storable(content: &Content) -> usize {
+        content.files.len() - usize::from(content.policy.is_some())
+    }
+
+    #[test]
+    fn documents_read_from_the_store_equal_parsed_ones_down_to_their_spans() {
+        let mut tree = example();
+        // A warning, which points at a value inside a stored document.
+        tree.insert(
+            "flags/account_sets/zz-late.yaml",
+            "accounts: [acct-1001]\nfeatures:\n  new-checkout: false\n",
+        );
+        let parsed = load(&tree);
+        assert!(!parsed.diagnostics.has_errors());
+        assert!(
+            parsed
+                .diagnostics
+                .iter()
+                .any(|d| d.code == "conflicting-account-sets"),
+            "{:?}",
+            parsed.diagnostics
+        );
+        let bytes = stored(&parsed.content);
+        assert!(!bytes.is_empty());
+
+        let cache = ParseCache::stored(&bytes);
+        let read = load_cached(&tree, &BTreeMap::new(), &cache);
+        assert_eq!(
+            cache.documents_from_store(),
+            storable(&parsed.content),
+            "every document but the policy's comes from the store"
+        );
+        assert_eq!(documents(&read.content), documents(&parsed.content));
+        assert_eq!(stored(&read.content), bytes, "spans, offsets and values");
+        let messages = |loaded: &Loaded| {
+            let files = &loaded.content.files;
+            let mut out = String::new();
+            for d in loaded.diagnostics.iter() {
+                let at = d
+                    .location
+                    .as_ref()
+                    .map(|l| (files.path(l.file), l.range.clone()));
+                let related: Vec<_> = d.related.iter().map(|(l, _)| l.range.clone()).collect();
+                out.push_str(&format!(
+                    "{:?} {} {at:?} {related:?}\n",
+                    d.severity, d.message
+                ));
+            }
+            out
+        };
+        assert_eq!(messages(&read), messages(&parsed));
+        // A span read back still points at its value in the file.
+        let ticket = read
+            .content
+            .tickets
+            .iter()
+            .find(|t| t.data.module.is_some())
+            .expect("the example has a ticket with a module");
+        let module = ticket.data.module.as_ref().expect("just found");
+        let text = read.content.files.text(ticket.file());
+        let at = ticket.origin.offset + module.span.start..ticket.origin.offset + module.span.end;
+        assert_eq!(&text[at], module.as_str());
+        // Nothing changed: the store is not written again.
+        cache.keep(read.content);
+        assert_eq!(cache.updated_store(), None);
+    }
+
+    #[test]
+    fn a_file_that_changed_since_the_store_was_written_is_parsed() {
+        let mut tree = example();
+        let before = load(&tree);
+        let bytes = stored(&before.content);
+        let path = before.content.tickets[0].path.clone();
+        let text = before.content.files.text(before.content.tickets[0].file());
+        let title = &before.content.tickets[0].data.title;
+        tree.insert(
+            path.clone(),
+            text.replacen(title.as_str(), "A title written since", 1),
+        );
+        let removed = before.content.hosts[0].path.clone();
+        tree.remove(&removed);
+
+        let cache = ParseCache::stored(&bytes);
+        let read = load_cached(&tree, &BTreeMap::new(), &cache);
+        let fresh = load(&tree);
+        assert_eq!(documents(&read.content), documents(&fresh.content));
+        assert_eq!(stored(&read.content), stored(&fresh.content));
+        assert_eq!(read.content.tickets[0].data.title, "A title written since");
+        assert_eq!(
+            cache.documents_from_store(),
+            storable(&before.content) - 2,
+            "all but the changed and the removed file"
+        );
+        // The next store has the changed document and not the removed one.
+        cache.keep(read.content);
+        let next = cache.updated_store().expect("the store changed");
+        assert_eq!(next, stored(&fresh.content));
+    }
+
+    #[test]
+    fn a_store_that_is_damaged_or_from_another_build_is_not_used() {
+        let tree = example();
+        let parsed = load(&tree);
+        let bytes = stored(&parsed.content);
+        let mut other_build = bytes.clone();
+        // The format string is the first field: its first byte after the length.
+        other_build[1] ^= 0x20;
+        let truncated = &bytes[..bytes.len() / 2];
+        for damaged in [&b""[..], b"\xff\xff\xff\xff", truncated, &other_build] {
+            let cache = ParseCache::stored(damaged);
+            let read = load_cached(&tree, &BTreeMap::new(), &cache);
+            assert_eq!(cache.documents_from_store(), 0);
+            assert_eq!(documents(&read.content), documents(&parsed.content));
+            cache.keep(read.content);
+            assert_eq!(cache.updated_store(), Some(bytes.clone()), "written afresh");
+        }
     }
 }

@@ -7,6 +7,7 @@
 mod load;
 pub mod model;
 mod stamps;
+mod stored;
 pub mod types;
 mod validate;
 

@@ -157,31 +157,135 @@ impl fmt::Display for Duration {
     }
 }
 
-macro_rules! parse_from_string {
-    ($($ty:ty),*) => {$(
+// Text formats (YAML in, JSON and templates out) carry these as the text an engineer
+// writes. A binary format (the parsed-document cache) carries the exact value instead:
+// the text form of a moment or a duration drops fractions of a second.
+macro_rules! text_or_exact {
+    ($($ty:ty => $exact:ty),*) => {$(
         impl<'de> Deserialize<'de> for $ty {
             fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                if !deserializer.is_human_readable() {
+                    let exact = <$exact>::deserialize(deserializer)?;
+                    return Self::from_exact(exact).ok_or_else(|| {
+                        de::Error::custom(concat!("not a valid ", stringify!($ty)))
+                    });
+                }
                 let text = String::deserialize(deserializer)?;
                 text.parse().map_err(de::Error::custom)
             }
         }
         impl Serialize for $ty {
             fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-                serializer.collect_str(self)
+                if serializer.is_human_readable() {
+                    serializer.collect_str(self)
+                } else {
+                    self.exact().serialize(serializer)
+                }
             }
         }
     )*};
 }
-parse_from_string!(Date, Moment, Duration);
+text_or_exact!(Date => (i16, i8, i8), Moment => (i64, i32), Duration => (i64, i32));
+
+impl Date {
+    fn exact(self) -> (i16, i8, i8) {
+        (self.0.year(), self.0.month(), self.0.day())
+    }
+    fn from_exact((year, month, day): (i16, i8, i8)) -> Option<Self> {
+        civil::Date::new(year, month, day).ok().map(Date)
+    }
+}
+
+impl Moment {
+    fn exact(self) -> (i64, i32) {
+        (self.0.as_second(), self.0.subsec_nanosecond())
+    }
+    fn from_exact((seconds, nanoseconds): (i64, i32)) -> Option<Self> {
+        Timestamp::new(seconds, nanoseconds).ok().map(Moment)
+    }
+}
+
+impl Duration {
+    fn exact(self) -> (i64, i32) {
+        (self.0.as_secs(), self.0.subsec_nanos())
+    }
+    fn from_exact((seconds, nanoseconds): (i64, i32)) -> Option<Self> {
+        SignedDuration::from_secs(seconds)
+            .checked_add(SignedDuration::from_nanos(i64::from(nanoseconds)))
+            .map(Duration)
+    }
+}
 
 /// The value of a feature flag: a boolean, an integer or a string.
 /// (Floats are not allowed: their text form is not canonical.)
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(untagged)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum FlagValue {
     Bool(bool),
     Integer(i64),
     String(String),
+}
+
+/// [`FlagValue`] in a binary format, which cannot tell a value's type by looking at it.
+#[derive(Serialize, Deserialize)]
+enum TaggedFlagValue {
+    Bool(bool),
+    Integer(i64),
+    String(String),
+}
+
+/// In text formats a flag value is the bare value (`true`, `3`, `"blue"`).
+impl Serialize for FlagValue {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match (serializer.is_human_readable(), self) {
+            (true, FlagValue::Bool(b)) => serializer.serialize_bool(*b),
+            (true, FlagValue::Integer(i)) => serializer.serialize_i64(*i),
+            (true, FlagValue::String(s)) => serializer.serialize_str(s),
+            (false, FlagValue::Bool(b)) => TaggedFlagValue::Bool(*b).serialize(serializer),
+            (false, FlagValue::Integer(i)) => TaggedFlagValue::Integer(*i).serialize(serializer),
+            (false, FlagValue::String(s)) => {
+                TaggedFlagValue::String(s.clone()).serialize(serializer)
+            }
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for FlagValue {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        if !deserializer.is_human_readable() {
+            return Ok(match TaggedFlagValue::deserialize(deserializer)? {
+                TaggedFlagValue::Bool(b) => FlagValue::Bool(b),
+                TaggedFlagValue::Integer(i) => FlagValue::Integer(i),
+                TaggedFlagValue::String(s) => FlagValue::String(s),
+            });
+        }
+        deserializer.deserialize_any(FlagValueVisitor)
+    }
+}
+
+struct FlagValueVisitor;
+
+impl<'de> de::Visitor<'de> for FlagValueVisitor {
+    type Value = FlagValue;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a boolean, an integer or a string")
+    }
+    fn visit_bool<E: de::Error>(self, b: bool) -> Result<FlagValue, E> {
+        Ok(FlagValue::Bool(b))
+    }
+    fn visit_i64<E: de::Error>(self, i: i64) -> Result<FlagValue, E> {
+        Ok(FlagValue::Integer(i))
+    }
+    fn visit_u64<E: de::Error>(self, u: u64) -> Result<FlagValue, E> {
+        i64::try_from(u)
+            .map(FlagValue::Integer)
+            .map_err(|_| E::invalid_value(de::Unexpected::Unsigned(u), &self))
+    }
+    fn visit_str<E: de::Error>(self, s: &str) -> Result<FlagValue, E> {
+        Ok(FlagValue::String(s.to_owned()))
+    }
+    fn visit_string<E: de::Error>(self, s: String) -> Result<FlagValue, E> {
+        Ok(FlagValue::String(s))
+    }
 }
 
 /// The type of a feature's values, taken from its default.
@@ -264,6 +368,58 @@ mod tests {
         assert!("7x".parse::<Duration>().is_err());
         assert!("0d".parse::<Duration>().is_err());
         assert!("".parse::<Duration>().is_err());
+        Ok(())
+    }
+
+    #[test]
+    fn text_formats_carry_what_is_written_and_binary_ones_the_exact_value()
+    -> Result<(), Box<dyn std::error::Error>> {
+        let moment: Moment = "2026-11-20T03:00:00.25Z".parse()?;
+        let duration: Duration = "1.5s".parse()?;
+        let date: Date = "2026-02-28".parse()?;
+        assert_eq!(serde_json::to_string(&moment)?, r#""2026-11-20T03:00:00Z""#);
+        assert_eq!(serde_json::to_string(&duration)?, r#""1s""#);
+        assert_eq!(serde_json::to_string(&date)?, r#""2026-02-28""#);
+        let back: (Moment, Duration, Date) =
+            postcard::from_bytes(&postcard::to_stdvec(&(moment, duration, date))?)?;
+        assert_eq!(back, (moment, duration, date), "fractions of a second too");
+        // Values no parse gives are refused, not made up.
+        assert!(
+            postcard::from_bytes::<Date>(&postcard::to_stdvec(&(2026i16, 2i8, 30i8))?).is_err()
+        );
+        assert!(
+            postcard::from_bytes::<Duration>(&postcard::to_stdvec(&(i64::MAX, i32::MAX))?).is_err()
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn flag_values_are_bare_in_text_and_tagged_in_binary() -> Result<(), Box<dyn std::error::Error>>
+    {
+        let values = vec![
+            FlagValue::Bool(true),
+            FlagValue::Integer(-3),
+            FlagValue::String("7".into()),
+        ];
+        assert_eq!(serde_json::to_string(&values)?, r#"[true,-3,"7"]"#);
+        let back: Vec<FlagValue> = serde_json::from_str(r#"[true,-3,"7"]"#)?;
+        assert_eq!(back, values);
+        let back: Vec<FlagValue> = postcard::from_bytes(&postcard::to_stdvec(&values)?)?;
+        assert_eq!(back, values);
+        let from_yaml: Vec<FlagValue> =
+            crate::yaml::from_str("[true, -3, \"7\", blue]").map_err(|e| e.message)?;
+        assert_eq!(from_yaml[..3], values[..]);
+        assert_eq!(from_yaml[3], FlagValue::String("blue".into()));
+        for refused in ["1.5", "18446744073709551615", "[1]"] {
+            let err = crate::yaml::from_str::<FlagValue>(refused)
+                .err()
+                .map(|e| e.message);
+            assert!(
+                err.as_deref()
+                    .is_some_and(|m| m.contains("a boolean, an integer or a string")),
+                "{refused}: {err:?}"
+            );
+        }
         Ok(())
     }
 }

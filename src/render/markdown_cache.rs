@@ -32,8 +32,10 @@ struct Stored {
     entries: Vec<(Key, Rendered)>,
 }
 
+/// glassroom's source fingerprint (see `build.rs`): any change to how bodies are
+/// rendered is a change to the source.
 fn format() -> String {
-    concat!("glassroom ", env!("CARGO_PKG_VERSION"), " markdown 1").to_owned()
+    concat!("glassroom markdown ", env!("GLASSROOM_SOURCE_HASH")).to_owned()
 }
 
 /// Bodies rendered by an earlier build, and which of them (plus new ones) this build used.
