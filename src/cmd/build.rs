@@ -45,16 +45,17 @@ pub fn run(args: &BuildArgs) -> Result<Outcome, Box<dyn std::error::Error>> {
     if !built.warnings.is_empty() {
         print_diagnostics(&built.sources, &built.warnings, &args.output)?;
     }
-    staging.commit()?;
-    crate::timings::mark("swap the output in place");
     // Like the build cache, these only save time: failing to write one is not an error.
-    if memory.markdown.changed() {
-        let _ = output::write_atomically(&markdown_file, &memory.markdown.to_bytes());
-    }
-    if let Some(parsed) = memory.parsed.updated_store() {
-        let _ = output::write_atomically(&parsed_file, &parsed);
-    }
-    crate::timings::mark("write the caches");
+    // (Both are keyed by what they hold, so an old one is never wrong, only slower.)
+    staging.commit_while(|| {
+        if memory.markdown.changed() {
+            let _ = output::write_atomically(&markdown_file, &memory.markdown.to_bytes());
+        }
+        if let Some(parsed) = memory.parsed.updated_store() {
+            let _ = output::write_atomically(&parsed_file, &parsed);
+        }
+    })?;
+    crate::timings::mark("swap the output in place, write the caches");
     let mut stdout = std::io::stdout().lock();
     ignore_broken_pipe(writeln!(
         stdout,

@@ -75,8 +75,10 @@ struct CacheFile {
 
 const CACHE_VERSION: u32 = 1;
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+/// A page key as the cache writes it. (blake3's hex form of 32 bytes: no allocation per
+/// byte, for 12,000 pages a build.)
+fn hex(key: &crate::render::keys::Key) -> impl std::ops::Deref<Target = str> {
+    blake3::Hash::from_bytes(*key).to_hex()
 }
 
 impl Staging {
@@ -177,6 +179,12 @@ impl Staging {
 
     /// Puts the new site in place of the old one.
     pub fn commit(self) -> Result<(), OutputError> {
+        self.commit_while(|| ())
+    }
+
+    /// Puts the new site in place of the old one, running `meanwhile` (writing other
+    /// caches) while the old one is removed, which for 12,000 files takes ~90 ms.
+    pub fn commit_while(self, meanwhile: impl FnOnce() + Send) -> Result<(), OutputError> {
         let staging = self.dir.path().to_path_buf();
         std::fs::write(staging.join(MARKER), b"written by glassroom build\n")
             .map_err(io(&staging))?;
@@ -184,7 +192,7 @@ impl Staging {
         let cache_file = self.cache_file;
         let staged = self.dir.keep();
         let (target, parent, name) = (self.target, self.parent, self.name);
-        if target.exists() {
+        let old = if target.exists() {
             let old = tempfile::Builder::new()
                 .prefix(&format!(".{name}.old-"))
                 .tempdir_in(&parent)
@@ -193,25 +201,47 @@ impl Staging {
             // `old` is an empty directory; rename replaces it with the previous site.
             std::fs::rename(&target, &old).map_err(io(&target))?;
             std::fs::rename(&staged, &target).map_err(io(&target))?;
-            std::fs::remove_dir_all(&old).map_err(io(&old))?;
+            Some(old)
         } else {
             std::fs::rename(&staged, &target).map_err(io(&target))?;
-        }
-        if let Some(cache_file) = cache_file {
-            write_cache(&cache_file, current);
-        }
-        Ok(())
+            None
+        };
+        let write_caches = move || {
+            if let Some(cache_file) = cache_file {
+                write_cache(&cache_file, current);
+            }
+            meanwhile();
+        };
+        let Some(old) = old else {
+            write_caches();
+            return Ok(());
+        };
+        let remove = || std::fs::remove_dir_all(&old).map_err(io(&old));
+        std::thread::scope(|scope| {
+            let removing = std::thread::Builder::new().spawn_scoped(scope, remove);
+            write_caches();
+            match removing {
+                Ok(removing) => removing.join().unwrap_or_else(|_| remove()),
+                // No thread to be had: one after the other.
+                Err(_) => remove(),
+            }
+        })
     }
 }
 
 /// Writes the build cache atomically; a cache that cannot be written only costs speed.
+/// But the one it would have replaced describes the site that was just replaced, so it
+/// is removed rather than left to be trusted by the next build.
 fn write_cache(path: &Path, files: BTreeMap<String, CacheEntry>) {
     let cache = CacheFile {
         version: CACHE_VERSION,
         files,
     };
-    if let Ok(bytes) = serde_json::to_vec(&cache) {
-        let _ = write_atomically(path, &bytes);
+    let written = serde_json::to_vec(&cache)
+        .ok()
+        .and_then(|bytes| write_atomically(path, &bytes).ok());
+    if written.is_none() {
+        let _ = std::fs::remove_file(path);
     }
 }
 
@@ -240,7 +270,7 @@ impl crate::render::Sink for Staging {
         key: Option<&crate::render::keys::Key>,
     ) -> Result<(), String> {
         let entry = CacheEntry {
-            key: key.map(|k| hex(k)),
+            key: key.map(|k| hex(k).to_string()),
             hash: blake3::hash(&bytes).to_hex().to_string(),
         };
         // Same bytes as last time: link the old file instead of writing it again.
@@ -259,7 +289,7 @@ impl crate::render::Sink for Staging {
         let Some(previous) = self.previous.get(path) else {
             return false;
         };
-        if previous.key.as_deref() != Some(hex(key).as_str()) || !self.link_previous(path) {
+        if previous.key.as_deref() != Some(&*hex(key)) || !self.link_previous(path) {
             return false;
         }
         self.record(path, previous.clone());
