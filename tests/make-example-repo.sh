@@ -20,7 +20,7 @@ chmod 600 "$keys"/*
 
 rm -rf "$out"
 mkdir -p "$out"
-(cd "$src/content-example" && tar --exclude=./public -cf - .) | (cd "$out" && tar -xf -)
+(cd "$src/content-example" && tar --exclude=./public --exclude=./.glassroom/cache -cf - .) | (cd "$out" && tar -xf -)
 cd "$out"
 
 export HOME="$keys" GIT_CONFIG_NOSYSTEM=1
