@@ -1075,6 +1075,7 @@ macro_rules! with_docs {
         }
     };
 }
+pub(super) use with_docs;
 
 /// The position of the document of `path` (with `id`) among `docs`, sorted by id then
 /// path: `Ok` where it is, `Err` where it would go.

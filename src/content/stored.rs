@@ -19,7 +19,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use super::load::{Kind, Parsed};
+use super::load::{Kind, Parsed, with_docs};
 use super::{Content, Document};
 use crate::diag::{FileId, Files, Origin};
 
@@ -119,28 +119,18 @@ impl Store {
     fn entries_of(&self, content: &Content) -> Vec<(String, Entry, bool)> {
         let files = &content.files;
         let mut all = Vec::with_capacity(files.len());
-        all.extend(self.entries_of_kind(content.config.as_slice(), files));
-        all.extend(self.entries_of_kind(content.overrides.as_slice(), files));
-        macro_rules! each {
-            ($($field:ident),*) => {$(
-                all.extend(self.entries_of_kind(&content.$field, files));
-            )*};
+        for kind in Kind::ALL {
+            let entries = with_docs!(
+                content,
+                kind,
+                |docs| self.entries_of_kind(docs, files),
+                match kind {
+                    Kind::Config => self.entries_of_kind(content.config.as_slice(), files),
+                    _ => Vec::new(),
+                }
+            );
+            all.extend(entries);
         }
-        each!(
-            hosts,
-            certificates,
-            domains,
-            modules,
-            releases,
-            procedures,
-            logbook,
-            tickets,
-            services,
-            sites,
-            features,
-            account_sets,
-            news
-        );
         all
     }
 
