@@ -11,6 +11,7 @@ pub mod derive;
 pub mod diag;
 pub mod flags;
 pub mod intake;
+pub mod local;
 pub mod memo;
 pub mod output;
 pub mod pipeline;

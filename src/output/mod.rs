@@ -248,18 +248,7 @@ fn write_cache(path: &Path, files: BTreeMap<String, CacheEntry>) {
 /// Writes `bytes` to `path` through a temporary file beside it, creating the directory:
 /// a reader sees the old file or the new one, never a part.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), OutputError> {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    std::fs::create_dir_all(dir).map_err(io(dir))?;
-    let mut temporary = tempfile::NamedTempFile::new_in(dir).map_err(io(dir))?;
-    temporary.write_all(bytes).map_err(io(path))?;
-    temporary.persist(path).map_err(|err| OutputError::Io {
-        path: path.to_path_buf(),
-        source: err.error,
-    })?;
-    Ok(())
+    crate::local::write_atomically(path, bytes).map_err(io(path))
 }
 
 impl crate::render::Sink for Staging {

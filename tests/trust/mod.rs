@@ -1136,3 +1136,10 @@ fn an_older_revision_can_be_built_without_moving_the_approved_head() {
     let check = repo.glassroom(&["check", repo.path_str(), "--strict"]);
     assert_eq!(check.code, Some(0), "{}", check.stderr);
 }
+
+// Trust hardening (issue 19): one file per class of attack.
+mod caches;
+mod content;
+mod graph;
+mod keys;
+mod names;
