@@ -15,7 +15,7 @@ pub struct Opened {
     pub trust: Option<Report>,
     /// The tree is not verified (working directory): every page must say so.
     pub preview: bool,
-    /// The time of the commit read, for a reproducible default "now".
+    /// The newest signed commit's date, for a reproducible default "now".
     pub commit_time: Option<Moment>,
     /// Pending file → who could sign it, for messages about references to it.
     pub pending_notes: BTreeMap<String, String>,
@@ -30,6 +30,9 @@ pub struct Source {
     pub worktree: bool,
     pub trust_root: Option<String>,
 }
+
+/// How far ahead of the clock a signed commit's date is still believed (seconds).
+const FUTURE_TOLERANCE: i64 = 24 * 60 * 60;
 
 /// Reads `path` as `source` asks. `clock` is the verification time (seconds).
 pub fn open(
@@ -96,11 +99,20 @@ pub fn open_cached(
         &caches.trust,
     )?;
     let tree = history::approved_tree(&repo, &report, &caches.blobs)?;
-    let commit_time = repo
-        .find_commit(target)
-        .ok()
-        .and_then(|c| jiff::Timestamp::from_second(c.time().seconds()).ok())
-        .map(Moment);
+    // The newest signed commit's date (an unsigned commit's date never counts). A date
+    // more than a day ahead of the clock is not believed (clocks disagree by minutes,
+    // not days): the site is built for the clock's time, and the user is told.
+    let mut warnings = report.warnings.clone();
+    let time = if report.time > clock + FUTURE_TOLERANCE {
+        warnings.push(format!(
+            "the newest signed commit is dated {}, in the future: building for the current time instead",
+            jiff::Timestamp::from_second(report.time).map_or_else(|_| report.time.to_string(), |t| t.to_string())
+        ));
+        clock
+    } else {
+        report.time
+    };
+    let commit_time = jiff::Timestamp::from_second(time).ok().map(Moment);
     let pending_notes = report
         .pending
         .iter()
@@ -116,7 +128,7 @@ pub fn open_cached(
         .collect();
     Ok(Opened {
         tree,
-        warnings: report.warnings.clone(),
+        warnings,
         trust: Some(report),
         preview: false,
         commit_time,

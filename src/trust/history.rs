@@ -1,32 +1,29 @@
-//! History replay: walk the first-parent chain from the trust root to a target commit,
-//! judging each commit under the policy approved at its parent, and produce the approved
-//! tree with every path's audit trail. Verified state is cached in the git directory so a
-//! rebuild after one new commit verifies one commit.
+//! Verifying a repository's history: the trust root and the last verified head
+//! ([`super::anchor`]), the replay of every commit in between as a graph
+//! ([`super::replay`], over git by [`super::repository`]), and the report of what is
+//! approved at the target with every path's audit trail.
+//!
+//! The replay is cached in `<git dir>/glassroom/trust-cache` (sealed, see
+//! [`crate::local`]) so a rebuild after one new commit verifies one commit; a server
+//! keeps it in memory ([`Kept`]). Deleting the cache only costs time: the replay is a
+//! function of the history and of the anchor state.
 
-use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::collections::{BTreeMap, BTreeSet};
 
-use git2::{ObjectType, Oid, Repository, Tree};
+use git2::{Oid, Repository};
 use serde::{Deserialize, Serialize};
 
+pub use super::anchor::RootSource;
+use super::anchor::{self, Anchor, RootError};
 use super::commit::{self, SignatureHeader, Trailer};
-use super::judge::{self, Change, Event, EventKind, Facts, Globs};
+use super::judge::{self, Event, EventKind};
 use super::policy::{POLICY_PATH, Policy, Role};
+use super::replay::{self, Graph, Replayed};
+use super::repository::GitGraph;
 use super::roles;
-use super::signature::{self, KeyRing, Verdict};
+use super::signature::{self, KeyRing};
+use crate::local::{LocalDir, LocalError};
 use crate::source::Tree as ContentTree;
-
-/// Where the trust root came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RootSource {
-    /// `--trust-root`.
-    Argument,
-    /// `git config glassroom.trustRoot` (local to the repository, never versioned).
-    GitConfig,
-    /// Nothing said: the first commit, which is weaker (warned about).
-    FirstCommit,
-}
 
 /// A path whose content at the target differs from its approved content.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -50,7 +47,7 @@ pub struct Report {
     pub root_source: RootSource,
     /// Path → blob id of everything approved at the target.
     pub approved: BTreeMap<String, String>,
-    /// Path → its audit trail, oldest first.
+    /// Path → its audit trail, parents' events before their children's.
     pub events: BTreeMap<String, Vec<Event>>,
     pub pending: Vec<Pending>,
     /// Paths whose latest event is a refusal.
@@ -59,6 +56,9 @@ pub struct Report {
     pub warnings: Vec<String>,
     /// Commits whose signatures were checked in this run (not taken from the cache).
     pub verified: usize,
+    /// The newest date of a signed commit in the target's history (seconds): what the
+    /// site is built for by default. Unsigned commits' dates never count.
+    pub time: i64,
     /// Each path's trail and approved blob as a fingerprint ([`trail_stamp`]): what a
     /// later stage compares to see which paths two reports differ in, without looking
     /// at 12,000 trails.
@@ -77,7 +77,8 @@ impl Report {
             .bytes(&serde_json::to_vec(&self.root_source).unwrap_or_default())
             .bytes(&serde_json::to_vec(&self.pending).unwrap_or_default())
             .bytes(&serde_json::to_vec(&self.refused).unwrap_or_default())
-            .bytes(&serde_json::to_vec(&self.warnings).unwrap_or_default());
+            .bytes(&serde_json::to_vec(&self.warnings).unwrap_or_default())
+            .bytes(&self.time.to_le_bytes());
         for (path, trail) in self.trails.iter() {
             stamp.text(path).stamp(trail);
         }
@@ -96,15 +97,16 @@ fn trail_stamp(events: Option<&Vec<Event>>, approved: Option<&String>) -> crate:
     stamp.finish()
 }
 
-/// The trails of `state`: those of `kept` (the trails of the state this replay resumed
+/// The trails of a replay: those of `kept` (the trails of the replay this one resumed
 /// from) with the `touched` paths' made again, or else every path's.
 fn trails_of(
-    state: &State,
+    events: &BTreeMap<String, Vec<Event>>,
+    approved: &BTreeMap<String, String>,
     kept: Option<Trails>,
-    touched: &std::collections::BTreeSet<String>,
+    touched: &BTreeSet<String>,
 ) -> Trails {
     let stamp_of = |path: &str| {
-        let (events, approved) = (state.events.get(path), state.approved.get(path));
+        let (events, approved) = (events.get(path), approved.get(path));
         (events.is_some() || approved.is_some()).then(|| trail_stamp(events, approved))
     };
     if let Some(mut trails) = kept {
@@ -118,7 +120,7 @@ fn trails_of(
         return trails;
     }
     use rayon::prelude::*;
-    let mut paths: Vec<&String> = state.events.keys().chain(state.approved.keys()).collect();
+    let mut paths: Vec<&String> = events.keys().chain(approved.keys()).collect();
     paths.sort_unstable();
     paths.dedup();
     let stamped: Vec<(String, crate::memo::Stamp)> = paths
@@ -132,24 +134,24 @@ fn trails_of(
 pub enum TrustError {
     #[error("git: {0}")]
     Git(#[from] git2::Error),
-    #[error("trust root `{rev}` cannot be resolved: {source}")]
-    BadRoot {
-        rev: String,
-        #[source]
-        source: git2::Error,
+    #[error(transparent)]
+    Root(#[from] RootError),
+    #[error(transparent)]
+    Local(#[from] LocalError),
+    #[error("the trust root {root} is not in the history of {target}{}", if *shallow {
+        " (this repository is a shallow clone: fetch the whole history with `git fetch --unshallow`)"
+    } else {
+        ": a history without the root is refused; if the repository was replaced on purpose, give its new root with --trust-root or `git config glassroom.trustRoot`"
+    })]
+    RootNotInHistory {
+        root: String,
+        target: String,
+        shallow: bool,
     },
-    #[error("the trust root {root} is not on the first-parent history of {target}")]
-    RootNotInHistory { root: String, target: String },
     #[error(
         "{target} does not descend from the last approved head {approved}: nothing is published until an admin signs the reset (a commit on top with the trailer `Reset: {approved}`)"
     )]
     Rewound { approved: String, target: String },
-    #[error("malformed commit {commit}: {source}")]
-    Malformed {
-        commit: String,
-        #[source]
-        source: commit::Malformed,
-    },
 }
 
 /// How to replay.
@@ -168,66 +170,62 @@ pub struct Options {
     pub forward_only: bool,
 }
 
-/// The replay state after some commit; this is what the cache keeps.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-struct State {
-    head: String,
-    head_time: i64,
-    approved: BTreeMap<String, String>,
-    events: BTreeMap<String, Vec<Event>>,
-}
-
+/// What the cache file keeps: a replay and the root it started from.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 struct CacheFile {
     version: u32,
     trust_root: String,
-    state: State,
-    /// When each commit was first verified (seconds).
-    first_seen: BTreeMap<String, i64>,
+    replayed: Replayed,
 }
 
-const CACHE_VERSION: u32 = 1;
+const CACHE_FILE: &str = "trust-cache";
+const CACHE_PURPOSE: &str = "trust cache";
+const CACHE_VERSION: u32 = 2;
 
-fn cache_path(repo: &Repository) -> PathBuf {
-    repo.path().join("glassroom").join("trust-cache.json")
-}
-
-fn load_cache(repo: &Repository, root: &str) -> Option<CacheFile> {
-    let bytes = std::fs::read(cache_path(repo)).ok()?;
-    let cache: CacheFile = serde_json::from_slice(&bytes).ok()?;
+fn load_cache(local: &LocalDir, root: &str) -> Option<CacheFile> {
+    let bytes = local.read_cache(CACHE_FILE, CACHE_PURPOSE)?;
+    let cache: CacheFile = postcard::from_bytes(&bytes).ok()?;
     (cache.version == CACHE_VERSION && cache.trust_root == root).then_some(cache)
 }
 
-/// The state the last replay in this process reached, so a server verifying each new
-/// commit resumes from it instead of reading and parsing the cache file again (4 MB for
-/// a repository of 12,000 files). The default remembers nothing.
+fn save_cache(local: &LocalDir, cache: &CacheFile) {
+    // A cache only saves time: one that cannot be written is no cache.
+    match postcard::to_allocvec(cache) {
+        Ok(bytes) if local.write(CACHE_FILE, CACHE_PURPOSE, &bytes).is_ok() => {}
+        _ => local.remove(CACHE_FILE),
+    }
+}
+
+/// The replay the last verification in this process reached, so a server verifying each
+/// new commit resumes from it instead of reading and decoding the cache file again. The
+/// default remembers nothing.
 #[derive(Default)]
 pub struct Kept {
     keep: bool,
     last: std::sync::Mutex<Option<std::sync::Arc<CacheFile>>>,
     /// Saves asked for, and the newest one written (shared with the writing threads), so
-    /// an older state never replaces a newer one in the file.
+    /// an older replay never replaces a newer one in the file.
     asked: std::sync::atomic::AtomicU64,
     written: std::sync::Arc<std::sync::Mutex<u64>>,
-    /// The last target commit and its publishable files ([`tree_files`]), for the next
-    /// target's list to be patched from instead of walking every tree again.
+    /// The last target commit and its publishable files, for the next target's list to
+    /// be patched from instead of walking every tree again.
     target: std::sync::Mutex<Option<(Oid, BTreeMap<String, String>)>>,
-    /// The head of the last replay's state and its trails, for the next replay that
-    /// resumes from that state to patch.
+    /// The head of the last replay and its trails, for the next replay that resumes from
+    /// it to patch.
     trails: std::sync::Mutex<Option<(String, Trails)>>,
-    /// The last state not yet handed to a writing thread ([`Kept::save`]).
+    /// The last replay not yet handed to a writing thread ([`Kept::save`]).
     unsaved: std::sync::Mutex<Option<Unsaved>>,
 }
 
-/// A state to write to the cache file, and which save it is.
+/// A replay to write to the cache file, and which save it is.
 struct Unsaved {
-    path: PathBuf,
+    local: LocalDir,
     cache: std::sync::Arc<CacheFile>,
     generation: u64,
 }
 
 impl Kept {
-    /// Remembers each replay's state for the next.
+    /// Remembers each replay for the next.
     pub fn keeping() -> Self {
         Self {
             keep: true,
@@ -235,13 +233,13 @@ impl Kept {
         }
     }
 
-    /// Writes the last replay's state to the cache file, on a thread of its own, if it
-    /// is not written yet. A server calls this once the site of that replay is served:
-    /// writing (4 MB of JSON at scale) while the site is built would take one of the
-    /// cores the build runs on.
+    /// Writes the last replay to the cache file, on a thread of its own, if it is not
+    /// written yet. A server calls this once the site of that replay is served: writing
+    /// (megabytes at scale) while the site is built would take one of the cores the
+    /// build runs on.
     pub fn save(&self) {
         let Some(Unsaved {
-            path,
+            local,
             cache,
             generation,
         }) = self
@@ -257,11 +255,11 @@ impl Kept {
             if let Ok(mut written) = written.lock()
                 && *written < generation
             {
-                save_cache(&path, &cache);
+                save_cache(&local, &cache);
                 *written = generation;
             }
         };
-        // If no thread can be started, the next process verifies from an older state.
+        // If no thread can be started, the next process verifies from an older replay.
         let _ = std::thread::Builder::new()
             .name("glassroom-trust-cache".into())
             .spawn(write);
@@ -272,288 +270,106 @@ impl Kept {
         (kept.trust_root == root)
             .then(|| std::sync::Arc::try_unwrap(kept).unwrap_or_else(|shared| (*shared).clone()))
     }
-}
 
-/// Saves `cache` now, or, when the state is kept in memory (nobody in this process
-/// waits for the file), when [`Kept::save`] is called.
-fn save_cache_from(repo: &Repository, cache: CacheFile, kept: &Kept) {
-    if !kept.keep {
-        save_cache(&cache_path(repo), &cache);
-        return;
-    }
-    let cache = std::sync::Arc::new(cache);
-    if let Ok(mut last) = kept.last.lock() {
-        *last = Some(std::sync::Arc::clone(&cache));
-    }
-    let generation = kept.asked.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
-    if let Ok(mut unsaved) = kept.unsaved.lock() {
-        *unsaved = Some(Unsaved {
-            path: cache_path(repo),
-            cache,
-            generation,
-        });
-    }
-}
-
-fn save_cache(path: &std::path::Path, cache: &CacheFile) {
-    let Some(dir) = path.parent() else { return };
-    if std::fs::create_dir_all(dir).is_err() {
-        return;
-    }
-    // Write to a temporary file and rename, so a crash never leaves half a cache.
-    let Ok(bytes) = serde_json::to_vec(cache) else {
-        return;
-    };
-    let temporary = path.with_extension("json.tmp");
-    if std::fs::write(&temporary, bytes).is_ok() {
-        let _ = std::fs::rename(&temporary, path);
-    }
-}
-
-/// Resolves the trust root: argument, then local git config, then the first commit.
-fn trust_root(
-    repo: &Repository,
-    target: Oid,
-    arg: Option<&str>,
-) -> Result<(Oid, RootSource), TrustError> {
-    let resolve = |rev: &str| {
-        repo.revparse_single(rev)
-            .and_then(|o| o.peel_to_commit())
-            .map(|c| c.id())
-            .map_err(|source| TrustError::BadRoot {
-                rev: rev.to_owned(),
-                source,
-            })
-    };
-    if let Some(rev) = arg {
-        return Ok((resolve(rev)?, RootSource::Argument));
-    }
-    let configured = repo
-        .config()
-        .and_then(|c| c.open_level(git2::ConfigLevel::Local))
-        .and_then(|c| c.get_string("glassroom.trustRoot"))
-        .ok();
-    if let Some(rev) = configured {
-        return Ok((resolve(&rev)?, RootSource::GitConfig));
-    }
-    let mut commit = repo.find_commit(target)?;
-    while let Ok(parent) = commit.parent(0) {
-        commit = parent;
-    }
-    Ok((commit.id(), RootSource::FirstCommit))
-}
-
-/// The first-parent chain from `root` (exclusive) to `target` (inclusive), oldest first;
-/// `None` if `root` is not on it.
-fn chain(
-    repo: &Repository,
-    root: Oid,
-    target: Oid,
-    stop_at: Option<Oid>,
-) -> Result<Option<(Vec<Oid>, bool)>, TrustError> {
-    let mut ids = Vec::new();
-    let mut current = repo.find_commit(target)?;
-    loop {
-        if Some(current.id()) == stop_at {
-            ids.reverse();
-            return Ok(Some((ids, true)));
+    /// Saves `cache` now, or, when replays are kept in memory (nobody in this process
+    /// waits for the file), when [`Kept::save`] is called.
+    fn save_later(&self, local: &LocalDir, cache: CacheFile) {
+        if !self.keep {
+            save_cache(local, &cache);
+            return;
         }
-        if current.id() == root {
-            ids.reverse();
-            return Ok(Some((ids, false)));
+        let cache = std::sync::Arc::new(cache);
+        if let Ok(mut last) = self.last.lock() {
+            *last = Some(std::sync::Arc::clone(&cache));
         }
-        ids.push(current.id());
-        match current.parent(0) {
-            Ok(parent) => current = parent,
-            Err(_) => return Ok(None),
+        let generation = self.asked.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+        if let Ok(mut unsaved) = self.unsaved.lock() {
+            *unsaved = Some(Unsaved {
+                local: local.clone(),
+                cache,
+                generation,
+            });
         }
     }
-}
-
-fn policy_from(repo: &Repository, approved: &BTreeMap<String, String>) -> Policy {
-    approved
-        .get(POLICY_PATH)
-        .and_then(|blob| Oid::from_str(blob).ok())
-        .and_then(|oid| repo.find_blob(oid).ok())
-        .and_then(|blob| std::str::from_utf8(blob.content()).ok().map(str::to_owned))
-        .and_then(|text| crate::yaml::from_str::<Policy>(&text).ok())
-        .unwrap_or_default()
-}
-
-fn fingerprint(repo: &Repository, blob: &str) -> Option<String> {
-    let oid = Oid::from_str(blob).ok()?;
-    let blob = repo.find_blob(oid).ok()?;
-    Some(blake3::hash(blob.content()).to_hex().to_string())
-}
-
-/// Every blob of a tree, path → id (symbolic links and other non-files excluded).
-fn tree_files(repo: &Repository, tree: &Tree<'_>) -> Result<BTreeMap<String, String>, TrustError> {
-    let mut out = BTreeMap::new();
-    tree.walk(git2::TreeWalkMode::PreOrder, |dir, entry| {
-        let Some(name) = entry
-            .name()
-            .ok()
-            .filter(|n| crate::source::git::is_safe_component(n))
-        else {
-            return git2::TreeWalkResult::Skip;
-        };
-        if is_regular_file(entry.filemode()) {
-            out.insert(format!("{dir}{name}"), entry.id().to_string());
-        }
-        git2::TreeWalkResult::Ok
-    })?;
-    let _ = repo;
-    Ok(out)
 }
 
 /// Replays history up to `target` and reports what is approved there, resuming from the
-/// state `kept` (or else the cache file) holds when it is an ancestor's.
+/// replay `kept` (or else the cache file) holds when its head is in `target`'s history.
 pub fn replay(
     repo: &Repository,
     target: Oid,
     options: &Options,
     kept: &Kept,
 ) -> Result<Report, TrustError> {
-    let (root, root_source) = trust_root(repo, target, options.trust_root.as_deref())?;
+    let local = LocalDir::of_repository(repo)?;
+    let mut anchor = Anchor::load(&local)?;
+    let anchor_before = anchor.clone();
+    let (root, root_source, warning) =
+        anchor::trust_root(repo, target, options.trust_root.as_deref(), &mut anchor)?;
+    let mut warnings: Vec<String> = warning.into_iter().collect();
     let root_hex = root.to_string();
-    let mut warnings = Vec::new();
-    if root_source == RootSource::FirstCommit {
-        warnings.push(format!(
-            "no trust root given: trusting the first commit {}; pin it with `git config glassroom.trustRoot {}` or --trust-root",
-            short(&root_hex),
-            root_hex
-        ));
+    if !is_ancestor(repo, root, target)? {
+        return Err(TrustError::RootNotInHistory {
+            root: root_hex,
+            target: target.to_string(),
+            shallow: repo.is_shallow(),
+        });
     }
-    let mut cache = if options.cache {
-        kept.take(&root_hex).or_else(|| load_cache(repo, &root_hex))
+    let graph = GitGraph::new(repo)?;
+    let mut cached = if options.cache {
+        kept.take(&root_hex)
+            .or_else(|| load_cache(&local, &root_hex))
     } else {
         None
     };
-    let cached_head = cache
-        .as_ref()
-        .and_then(|c| Oid::from_str(&c.state.head).ok());
-
-    let (ids, resumed) = match chain(repo, root, target, cached_head)? {
-        Some((ids, false)) if cached_head.is_some() && !options.forward_only => {
-            cache = None;
-            (ids, false)
-        }
-        Some((ids, false)) if cached_head.is_some() => {
-            // The cached head is not an ancestor: the branch was rewound or rewritten.
-            let approved = cache
-                .as_ref()
-                .map(|c| c.state.head.clone())
-                .unwrap_or_default();
-            if !reset_signed(repo, target, &approved, cache.as_ref())? {
-                return Err(TrustError::Rewound {
-                    approved,
-                    target: target.to_string(),
-                });
-            }
-            warnings.push(format!(
-                "history was reset from {} by a signed `Reset:`",
-                short(&approved)
-            ));
-            cache = None;
-            (ids, false)
-        }
-        Some(found) => found,
-        None => {
-            return Err(TrustError::RootNotInHistory {
-                root: root_hex,
+    let last_head = anchor.head.as_deref().and_then(|h| Oid::from_str(h).ok());
+    if options.forward_only
+        && let Some(head) = last_head
+        && !is_ancestor(repo, head, target)?
+    {
+        // The branch was rewound or rewritten.
+        let approved = head.to_string();
+        if !reset_signed(repo, &graph, root, target, head, cached.take(), &anchor)? {
+            return Err(TrustError::Rewound {
+                approved,
                 target: target.to_string(),
             });
         }
-    };
-
-    let mut first_seen = cache
-        .as_ref()
-        .map(|c| c.first_seen.clone())
-        .unwrap_or_default();
-    let had_cache = cache.is_some();
-    let mut state = match (resumed, cache) {
-        (true, Some(cache)) => cache.state,
-        _ => root_state(repo, root)?,
-    };
-    // The trails of the state resumed from, if this process made them.
-    let kept_trails = kept
-        .trails
-        .lock()
-        .ok()
-        .and_then(|mut last| last.take())
-        .filter(|(head, _)| resumed && *head == state.head)
-        .map(|(_, trails)| trails);
-    let mut touched = std::collections::BTreeSet::new();
-    // The head replayed from, and each path the replayed commits changed with what it
-    // became: that head's tree with these is the target's.
-    let replayed_from = state.head.clone();
-    let mut replayed = BTreeMap::new();
-
-    let odb = repo.odb()?;
-    let mut verified = 0;
-    for id in &ids {
-        let commit = repo.find_commit(*id)?;
-        let raw = odb.read(*id)?;
-        let parsed = commit::parse(raw.data()).map_err(|source| TrustError::Malformed {
-            commit: id.to_string(),
-            source,
-        })?;
-        let policy = policy_from(repo, &state.approved);
-        let ring = KeyRing::new(&policy);
-        let seen = *first_seen.entry(id.to_string()).or_insert(options.now);
-        let verdict = verdict_for(&parsed, &ring, state.head_time, had_cache.then_some(seen));
-        verified += 1;
-        let parent_tree = commit.parent(0).ok().map(|p| p.tree()).transpose()?;
-        let tree = commit.tree()?;
-        let deltas = crate::source::git::tree_diff(repo, parent_tree.as_ref(), &tree)?;
-        for delta in &deltas {
-            replayed.insert(delta.path.clone(), delta.new);
-        }
-        let changes = changes(repo, &tree, deltas)?;
-        let (trailers, trailer_problems) = commit::trailers(&parsed.message);
-        let id_hex = id.to_string();
-        let facts = Facts {
-            id: &id_hex,
-            time: parsed.time,
-            verdict: &verdict,
-            trailers: &trailers,
-            trailer_problems: &trailer_problems,
-        };
-        let blob_at = |path: &str| {
-            tree.get_path(std::path::Path::new(path))
-                .ok()
-                .filter(|e| e.kind() == Some(ObjectType::Blob))
-                .map(|e| e.id().to_string())
-        };
-        let globs = Globs::new(&policy);
-        let judgement = judge::judge(&facts, &changes, &policy, &globs, &blob_at);
-        let policy_before = state.approved.get(POLICY_PATH).cloned();
-        judge::apply(&mut state.approved, &judgement);
-        touched.extend(judgement.apply.iter().map(|(path, _)| path.clone()));
-        touched.extend(judgement.events.iter().map(|(path, _)| path.clone()));
-        // A policy that does not parse is put back, with an event of its own.
-        touched.insert(POLICY_PATH.to_owned());
-        for (path, mut event) in judgement.events {
-            event.fingerprint = event.blob.as_deref().and_then(|b| fingerprint(repo, b));
-            state.events.entry(path).or_default().push(event);
-        }
-        keep_policy_usable(repo, &mut state, policy_before, &id_hex, parsed.time);
-        state.head = id_hex;
-        state.head_time = state.head_time.max(parsed.time);
+        warnings.push(format!(
+            "history was reset from {} by a signed `Reset:`",
+            short(&approved)
+        ));
     }
+    // Commits first seen now: those the last verified head does not reach.
+    if options.forward_only
+        && let Some(head) = last_head
+    {
+        let now = options.now;
+        for id in graph.only_in(target, &[head]).unwrap_or_default() {
+            anchor.first_seen.entry(id.to_string()).or_insert(now);
+        }
+    }
+    let from = match cached {
+        Some(cache) => {
+            let head = Oid::from_str(&cache.replayed.head).ok();
+            match head {
+                Some(head) if is_ancestor(repo, head, target)? => Some(cache.replayed),
+                _ => None,
+            }
+        }
+        None => None,
+    };
+    let resumed_from = from.as_ref().map(|r| r.head.clone());
+    let first_seen = |id: Oid| anchor.first_seen.get(&id.to_string()).copied();
+    let (replayed, work) = replay::replay(&graph, root, target, from, &first_seen)?;
 
+    let approved = replayed.state.approved();
     let target_tree = repo.find_commit(target)?.tree()?;
-    let target_files = target_files(
-        repo,
-        target,
-        &target_tree,
-        kept,
-        (&replayed_from, &replayed),
-    )?;
-    let policy = policy_from(repo, &state.approved);
-    let pending = pending(&state, &target_files, &policy);
+    let target_files = target_files(repo, target, &target_tree, kept)?;
+    let policy = policy_at(&graph, &replayed.state);
+    let pending = pending(&approved, &replayed.events, &target_files, &policy);
     keep_target_files(kept, target, target_files);
-    let refused = state
+    let refused = replayed
         .events
         .iter()
         .filter(|(path, events)| {
@@ -561,252 +377,120 @@ pub fn replay(
         })
         .map(|(path, _)| path.clone())
         .collect();
-
-    let trails = trails_of(&state, kept_trails, &touched);
+    // The trails of the replay resumed from, if this process made them.
+    let kept_trails = kept
+        .trails
+        .lock()
+        .ok()
+        .and_then(|mut last| last.take())
+        .filter(|(head, _)| resumed_from.as_deref() == Some(head.as_str()))
+        .map(|(_, trails)| trails);
+    let trails = trails_of(&replayed.events, &approved, kept_trails, &work.touched);
     if kept.keep
         && let Ok(mut last) = kept.trails.lock()
     {
-        *last = Some((state.head.clone(), std::sync::Arc::clone(&trails)));
+        *last = Some((target.to_string(), std::sync::Arc::clone(&trails)));
     }
-    if options.cache && options.forward_only {
-        save_cache_from(
-            repo,
-            CacheFile {
-                version: CACHE_VERSION,
-                trust_root: root_hex.clone(),
-                state: state.clone(),
-                first_seen,
-            },
-            kept,
-        );
-    }
-    Ok(Report {
+    let time = replayed
+        .records
+        .get(&target.to_string())
+        .map_or(i64::MIN, |r| r.newest);
+    let report = Report {
         target: target.to_string(),
-        trust_root: root_hex,
+        trust_root: root_hex.clone(),
         root_source,
-        approved: state.approved,
-        events: state.events,
+        approved,
+        events: replayed.events.clone(),
         pending,
         refused,
         warnings,
-        verified,
+        verified: work.verified,
+        time,
         trails,
-    })
+    };
+    if options.forward_only {
+        anchor.head = Some(target.to_string());
+        if anchor != anchor_before {
+            anchor.save(&local)?;
+        }
+    }
+    if options.cache && options.forward_only {
+        kept.save_later(
+            &local,
+            CacheFile {
+                version: CACHE_VERSION,
+                trust_root: root_hex,
+                replayed,
+            },
+        );
+    }
+    Ok(report)
+}
+
+/// Whether `ancestor` is `descendant` or in its history.
+fn is_ancestor(repo: &Repository, ancestor: Oid, descendant: Oid) -> Result<bool, git2::Error> {
+    Ok(ancestor == descendant || repo.graph_descendant_of(descendant, ancestor)?)
 }
 
 fn short(id: &str) -> &str {
     id.get(..10).unwrap_or(id)
 }
 
-/// The trust root's tree is approved as a whole.
-fn root_state(repo: &Repository, root: Oid) -> Result<State, TrustError> {
-    let commit = repo.find_commit(root)?;
-    let files = tree_files(repo, &commit.tree()?)?;
-    let time = commit.time().seconds();
-    let mut events = BTreeMap::new();
-    for (path, blob) in &files {
-        events.insert(
-            path.clone(),
-            vec![Event {
-                kind: EventKind::TrustRoot,
-                commit: root.to_string(),
-                time,
-                principal: None,
-                blob: Some(blob.clone()),
-                fingerprint: fingerprint(repo, blob),
-                reason: None,
-            }],
-        );
-    }
-    Ok(State {
-        head: root.to_string(),
-        head_time: time,
-        approved: files,
-        events,
-    })
+/// The policy a replay's state publishes (empty if none is usable).
+fn policy_at(graph: &dyn Graph, state: &replay::State) -> Policy {
+    state
+        .files
+        .get(POLICY_PATH)
+        .and_then(|a| a.blob.as_deref())
+        .and_then(|blob| graph.text(blob))
+        .and_then(|text| Policy::usable(&text).ok())
+        .unwrap_or_default()
 }
-
-/// The signature verdict, with glassroom's time rules on top of the key's period: a
-/// commit dated before its parent is refused (backdating defeats git's own check), and,
-/// once history is being tracked, a key cannot sign commits first seen after it expired.
-fn verdict_for(
-    parsed: &commit::RawCommit,
-    ring: &KeyRing,
-    parent_time: i64,
-    first_seen: Option<i64>,
-) -> Verdict {
-    if parsed.time < parent_time {
-        return Verdict::Unsigned {
-            reason: "the commit is dated before its parent (backdated)".into(),
-        };
-    }
-    let verdict = signature::verify(&parsed.signature, &parsed.payload, parsed.time, ring);
-    if let (Verdict::Signed { key, principal }, Some(seen)) = (&verdict, first_seen)
-        && !signature::key_valid_at(ring, key, seen)
-    {
-        return Verdict::Unsigned {
-            reason: format!("first seen after key {key} of `{principal}` expired"),
-        };
-    }
-    verdict
-}
-
-/// The changes of a commit against its first parent, with entries that can never publish
-/// (symbolic links, submodules, unsafe or case-colliding names) marked.
-fn changes(
-    repo: &Repository,
-    tree: &Tree<'_>,
-    deltas: Vec<crate::source::git::TreeDelta>,
-) -> Result<Vec<Change>, TrustError> {
-    let case_twins = CaseTwins::new(repo, tree, deltas.len())?;
-    // A link's target is never published, so a link side has no blob.
-    let blob = |side: Option<(Oid, i32)>| {
-        side.filter(|(_, mode)| *mode != LINK_MODE)
-            .map(|(id, _)| id.to_string())
-    };
-    Ok(deltas
-        .into_iter()
-        .map(|delta| {
-            let path = String::from_utf8_lossy(&delta.path).into_owned();
-            let new_mode = delta.new.map(|(_, mode)| mode);
-            let unpublishable = if !judge::is_clean_path(&path) {
-                Some("is not a safe repository path")
-            } else if new_mode == Some(LINK_MODE) {
-                Some("is a symbolic link, which is never published")
-            } else if new_mode == Some(SUBMODULE_MODE) {
-                Some("is a submodule, which is never published")
-            } else if case_twins.count(&path) > 1 {
-                Some("differs only in case from another path")
-            } else {
-                None
-            };
-            Change {
-                path,
-                old: blob(delta.old),
-                new: blob(delta.new),
-                unpublishable: unpublishable.map(str::to_owned),
-            }
-        })
-        .collect())
-}
-
-/// Git's file modes of a symbolic link and of a submodule (a commit in a tree).
-const LINK_MODE: i32 = 0o120000;
-const SUBMODULE_MODE: i32 = 0o160000;
-/// The file type bits of a git file mode, and their value for a regular file
-/// (`0o100644` or `0o100755`).
-const FILE_TYPE_BITS: i32 = 0o170000;
-const REGULAR_FILE_MODE: i32 = 0o100000;
-
-/// Whether a tree entry of file mode `mode` is a file that can be published: a regular
-/// file, not a directory, a symbolic link or a submodule.
-fn is_regular_file(mode: i32) -> bool {
-    mode & FILE_TYPE_BITS == REGULAR_FILE_MODE
-}
-
-/// How many publishable files of a tree have a path equal to a given one but for case
-/// (two such files would be one file on a case-insensitive checkout).
-enum CaseTwins<'r> {
-    /// Every publishable path, lowercased: for a commit that changes many files.
-    Listed(BTreeMap<String, usize>),
-    /// Looked up in the tree path by path: a commit that changes a few files need not
-    /// list all 12,000 of a large repository.
-    Lookup(&'r Repository, Tree<'r>),
-}
-
-/// Above this many changed paths a commit's tree is listed once instead.
-const CASE_LOOKUPS: usize = 64;
-
-impl<'r> CaseTwins<'r> {
-    fn new(repo: &'r Repository, tree: &Tree<'r>, changed: usize) -> Result<Self, TrustError> {
-        if changed <= CASE_LOOKUPS {
-            return Ok(Self::Lookup(repo, tree.clone()));
-        }
-        let mut lower = BTreeMap::new();
-        for path in tree_files(repo, tree)?.keys() {
-            *lower.entry(path.to_lowercase()).or_default() += 1;
-        }
-        Ok(Self::Listed(lower))
-    }
-
-    fn count(&self, path: &str) -> usize {
-        match self {
-            Self::Listed(lower) => lower.get(&path.to_lowercase()).copied().unwrap_or(0),
-            Self::Lookup(repo, tree) => {
-                let wanted: Vec<String> = path.split('/').map(str::to_lowercase).collect();
-                count_case_twins(repo, tree, &wanted)
-            }
-        }
-    }
-}
-
-/// The publishable files under `tree` whose path, lowercased, is `wanted` (components):
-/// the entries [`tree_files`] would list, found by following every case-insensitive
-/// match of each component.
-fn count_case_twins(repo: &Repository, tree: &Tree<'_>, wanted: &[String]) -> usize {
-    let Some((first, rest)) = wanted.split_first() else {
-        return 0;
-    };
-    tree.iter()
-        .filter(|entry| {
-            entry
-                .name()
-                .ok()
-                .filter(|n| crate::source::git::is_safe_component(n))
-                .is_some_and(|n| n.to_lowercase() == *first)
-        })
-        .map(|entry| match entry.kind() {
-            Some(ObjectType::Blob) if rest.is_empty() && is_regular_file(entry.filemode()) => 1,
-            Some(ObjectType::Tree) if !rest.is_empty() => repo
-                .find_tree(entry.id())
-                .map_or(0, |subtree| count_case_twins(repo, &subtree, rest)),
-            _ => 0,
-        })
-        .sum()
-}
-
-/// What the replayed commits changed: the head they start from, and each path they
-/// changed with its entry at the end (absent: removed).
-type Replayed<'a> = (&'a str, &'a BTreeMap<Vec<u8>, Option<(Oid, i32)>>);
 
 /// The publishable files of `target`'s tree: the last target's list that `kept` holds,
-/// patched with the `replayed` changes when that list is of the head they start from;
-/// else listed.
+/// patched with the difference between the two trees; else listed.
 fn target_files(
     repo: &Repository,
     target: Oid,
-    tree: &Tree<'_>,
+    tree: &git2::Tree<'_>,
     kept: &Kept,
-    (replayed_from, replayed): Replayed<'_>,
 ) -> Result<BTreeMap<String, String>, TrustError> {
+    let list = || -> Result<BTreeMap<String, String>, TrustError> {
+        Ok(crate::source::git::regular_files(repo, tree)?
+            .into_iter()
+            .map(|(path, blob)| (path, blob.to_string()))
+            .collect())
+    };
     let last = if kept.keep {
         kept.target.lock().ok().and_then(|mut last| last.take())
     } else {
         None
     };
     let Some((last_target, mut files)) = last else {
-        return tree_files(repo, tree);
+        return list();
     };
     if last_target == target {
         return Ok(files);
     }
-    if last_target.to_string() == replayed_from {
-        for (path, entry) in replayed {
-            // A name that is not UTF-8 is never listed (see `tree_files`).
-            let Ok(path) = std::str::from_utf8(path) else {
-                continue;
-            };
-            // What `tree_files` lists: safe names, and regular files.
-            let publishable =
-                judge::is_clean_path(path) && entry.is_some_and(|(_, mode)| is_regular_file(mode));
-            match entry.filter(|_| publishable) {
-                Some((id, _)) => files.insert(path.to_owned(), id.to_string()),
-                None => files.remove(path),
-            };
-        }
-        return Ok(files);
+    let Ok(last_tree) = repo.find_commit(last_target).and_then(|c| c.tree()) else {
+        return list();
+    };
+    for delta in crate::source::git::tree_diff(repo, Some(&last_tree), tree)? {
+        // A name that is not UTF-8 is never listed (see `regular_files`).
+        let Ok(path) = std::str::from_utf8(&delta.path) else {
+            continue;
+        };
+        // What `regular_files` lists: safe names, and regular files.
+        let publishable = judge::is_clean_path(path)
+            && delta
+                .new
+                .is_some_and(|(_, mode)| crate::source::git::is_regular_file(mode));
+        match delta.new.filter(|_| publishable) {
+            Some((id, _)) => files.insert(path.to_owned(), id.to_string()),
+            None => files.remove(path),
+        };
     }
-    tree_files(repo, tree)
+    Ok(files)
 }
 
 /// Leaves `files`, the publishable files of `target`, for the next [`target_files`].
@@ -818,52 +502,16 @@ fn keep_target_files(kept: &Kept, target: Oid, files: BTreeMap<String, String>) 
     }
 }
 
-/// A policy change that does not parse never takes effect: the previous policy stays.
-fn keep_policy_usable(
-    repo: &Repository,
-    state: &mut State,
-    before: Option<String>,
-    commit: &str,
-    time: i64,
-) {
-    let now = state.approved.get(POLICY_PATH).cloned();
-    if now == before {
-        return;
-    }
-    let parses = now
-        .as_deref()
-        .and_then(|b| Oid::from_str(b).ok())
-        .and_then(|oid| repo.find_blob(oid).ok())
-        .and_then(|blob| std::str::from_utf8(blob.content()).ok().map(str::to_owned))
-        .is_some_and(|text| crate::yaml::from_str::<Policy>(&text).is_ok());
-    if parses {
-        return;
-    }
-    match &before {
-        Some(blob) => state.approved.insert(POLICY_PATH.to_owned(), blob.clone()),
-        None => state.approved.remove(POLICY_PATH),
-    };
-    state
-        .events
-        .entry(POLICY_PATH.to_owned())
-        .or_default()
-        .push(Event {
-            kind: EventKind::Refused,
-            commit: commit.to_owned(),
-            time,
-            principal: None,
-            blob: now,
-            fingerprint: None,
-            reason: Some("the new policy does not parse; the previous one stays in effect".into()),
-        });
-}
-
-/// Whether `target` is signed by an admin and carries `Reset: <approved>`.
+/// Whether `target` is signed by an admin of the policy approved at the last verified
+/// `head` and carries `Reset: <head>`.
 fn reset_signed(
     repo: &Repository,
+    graph: &dyn Graph,
+    root: Oid,
     target: Oid,
-    approved: &str,
-    cache: Option<&CacheFile>,
+    head: Oid,
+    cached: Option<CacheFile>,
+    anchor: &Anchor,
 ) -> Result<bool, TrustError> {
     let odb = repo.odb()?;
     let raw = odb.read(target)?;
@@ -871,14 +519,21 @@ fn reset_signed(
         return Ok(false);
     };
     let (trailers, _) = commit::trailers(&parsed.message);
+    let head_hex = head.to_string();
     let names_reset = trailers
         .iter()
-        .any(|t| matches!(t, Trailer::Reset { from } if from == approved));
+        .any(|t| matches!(t, Trailer::Reset { from } if *from == head_hex));
     if !names_reset {
         return Ok(false);
     }
-    let approved_tree = cache.map(|c| c.state.approved.clone()).unwrap_or_default();
-    let policy = policy_from(repo, &approved_tree);
+    let at_head = match cached.filter(|c| c.replayed.head == head_hex) {
+        Some(cache) => cache.replayed,
+        None => {
+            let first_seen = |id: Oid| anchor.first_seen.get(&id.to_string()).copied();
+            replay::replay(graph, root, head, None, &first_seen)?.0
+        }
+    };
+    let policy = policy_at(graph, &at_head.state);
     let ring = KeyRing::new(&policy);
     let verdict = signature::verify(&parsed.signature, &parsed.payload, parsed.time, &ring);
     Ok(verdict
@@ -886,16 +541,21 @@ fn reset_signed(
         .is_some_and(|p| roles::resolve(&policy, p, "") >= Role::Admin))
 }
 
-fn pending(state: &State, target: &BTreeMap<String, String>, policy: &Policy) -> Vec<Pending> {
-    crate::memo::differing_keys(target, &state.approved)
+fn pending(
+    approved: &BTreeMap<String, String>,
+    events: &BTreeMap<String, Vec<Event>>,
+    target: &BTreeMap<String, String>,
+    policy: &Policy,
+) -> Vec<Pending> {
+    crate::memo::differing_keys(target, approved)
         .into_iter()
         .map(|path| {
             let needs = judge::required_role(path);
             Pending {
                 path: path.to_owned(),
                 blob: target.get(path).cloned(),
-                approved_blob: state.approved.get(path).cloned(),
-                last_event: state.events.get(path).and_then(|e| e.last().cloned()),
+                approved_blob: approved.get(path).cloned(),
+                last_event: events.get(path).and_then(|e| e.last().cloned()),
                 needs,
                 signers: roles::who_has(policy, needs, path),
             }
@@ -930,36 +590,6 @@ mod tests {
     use crate::source::git::tree_of;
 
     #[test]
-    fn case_twins_looked_up_path_by_path_agree_with_the_listing() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let repo = Repository::init(dir.path()).expect("init");
-        let tree = tree_of(
-            &repo,
-            &[
-                ("hosts/web1.yaml", "a"),
-                ("hosts/WEB1.yaml", "b"),
-                ("Hosts/web1.yaml", "c"),
-                ("hosts/Web2.yaml", "->/etc/passwd"),
-                ("hosts/web2.yaml", "d"),
-                ("hosts/web3.yaml", "e"),
-                (".git2/web3.yaml", "f"),
-            ],
-        );
-        let listed = CaseTwins::new(&repo, &tree, CASE_LOOKUPS + 1).expect("listed");
-        let looked_up = CaseTwins::new(&repo, &tree, 1).expect("lookup");
-        for (path, twins) in [
-            ("hosts/web1.yaml", 3),
-            ("HOSTS/Web1.yaml", 3),
-            ("hosts/web2.yaml", 1),
-            ("hosts/web3.yaml", 1),
-            ("hosts/gone.yaml", 0),
-        ] {
-            assert_eq!(listed.count(path), twins, "listed: {path}");
-            assert_eq!(looked_up.count(path), twins, "looked up: {path}");
-        }
-    }
-
-    #[test]
     fn a_target_list_patched_from_the_last_one_equals_a_fresh_listing() {
         let dir = tempfile::tempdir().expect("tempdir");
         let repo = Repository::init(dir.path()).expect("init");
@@ -992,29 +622,26 @@ mod tests {
         );
         let kept = Kept::keeping();
         let first_tree = parent.tree().expect("tree");
-        let nothing = BTreeMap::new();
-        let listed = target_files(&repo, first, &first_tree, &kept, ("", &nothing)).expect("list");
-        assert_eq!(listed, tree_files(&repo, &first_tree).expect("fresh"));
+        let listed = target_files(&repo, first, &first_tree, &kept).expect("list");
+        let fresh_first: BTreeMap<String, String> =
+            crate::source::git::regular_files(&repo, &first_tree)
+                .expect("fresh")
+                .into_iter()
+                .map(|(p, b)| (p, b.to_string()))
+                .collect();
+        assert_eq!(listed, fresh_first);
         let second_tree = repo
             .find_commit(second)
             .and_then(|c| c.tree())
             .expect("tree");
-        let fresh = tree_files(&repo, &second_tree).expect("fresh");
-        // Listed again when the kept list is not of the head the changes start from.
-        keep_target_files(&kept, first, listed.clone());
-        let listed_again =
-            target_files(&repo, second, &second_tree, &kept, ("", &nothing)).expect("list");
-        assert_eq!(listed_again, fresh);
-        keep_target_files(&kept, first, listed);
-        let replayed: BTreeMap<Vec<u8>, Option<(Oid, i32)>> =
-            crate::source::git::tree_diff(&repo, Some(&first_tree), &second_tree)
-                .expect("diff")
+        let fresh: BTreeMap<String, String> =
+            crate::source::git::regular_files(&repo, &second_tree)
+                .expect("fresh")
                 .into_iter()
-                .map(|delta| (delta.path, delta.new))
+                .map(|(p, b)| (p, b.to_string()))
                 .collect();
-        let from = first.to_string();
-        let patched =
-            target_files(&repo, second, &second_tree, &kept, (&from, &replayed)).expect("patch");
+        keep_target_files(&kept, first, listed);
+        let patched = target_files(&repo, second, &second_tree, &kept).expect("patch");
         assert_eq!(patched, fresh);
         assert!(patched.contains_key("docs") && !patched.contains_key("hosts/b.yaml"));
         assert!(!patched.contains_key("hosts/back\\slash.yaml"));

@@ -138,6 +138,23 @@ impl<'de> Deserialize<'de> for SigningKey {
     }
 }
 
+impl Policy {
+    /// The policy of `text` if it can be in force: it parses and [`validate`] finds no
+    /// error (a key listed twice, a key that cannot verify, an unknown principal...);
+    /// else the first problem, for the refusal's reason.
+    pub fn usable(text: &str) -> Result<Policy, String> {
+        let policy: Policy = crate::yaml::from_str(text).map_err(|err| err.message)?;
+        let origin = Origin {
+            file: crate::diag::FileId::from_index(0),
+            offset: 0,
+        };
+        match validate(&policy, origin).into_iter().find(|d| d.is_error()) {
+            Some(problem) => Err(problem.message),
+            None => Ok(policy),
+        }
+    }
+}
+
 /// Principal names: letters, digits, `.`, `_` and `-`.
 fn is_valid_name(name: &str) -> bool {
     !name.is_empty()

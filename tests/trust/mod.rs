@@ -609,12 +609,11 @@ fn attack_modifying_an_append_only_logbook_entry() {
     repo.write(entry, &original.replace("Rotated.", "Never happened."));
     repo.commit("Rewrite history", Some("alice"));
     let report = audit(&repo);
-    assert_eq!(
-        last_event(&report, entry),
-        (
-            "refused".into(),
-            "modifies an existing file of an append-only path".into()
-        )
+    let (kind, reason) = last_event(&report, entry);
+    assert_eq!(kind, "refused");
+    assert!(
+        reason.starts_with("modifies an existing file of an append-only path"),
+        "{reason}"
     );
     assert_ne!(
         approved_blob(&report, entry),
@@ -645,7 +644,7 @@ fn attack_a_backdated_commit() {
     repo.set_date(1_770_000_000); // before its parent
     repo.write(HOST, CHANGED_HOST);
     repo.commit("Backdated", Some("bob"));
-    assert_pending(&repo, HOST, "dated before its parent");
+    assert_pending(&repo, HOST, "backdated");
 }
 
 #[test]
@@ -743,8 +742,7 @@ fn a_rebuild_after_one_new_commit_verifies_one_commit() {
     let second = audit(&repo);
     assert_eq!(second["verified"], 1, "the cache holds the rest");
     // A replay without the cache gives the same approved tree.
-    std::fs::remove_file(repo.path().join(".git/glassroom/trust-cache.json"))
-        .expect("cache exists");
+    std::fs::remove_file(repo.path().join(".git/glassroom/trust-cache")).expect("cache exists");
     let fresh = audit(&repo);
     assert_eq!(fresh["verified"], 6);
     assert_eq!(second["approved"], fresh["approved"]);
@@ -764,7 +762,7 @@ fn a_server_resumes_verification_from_memory_and_reads_only_changed_blobs() {
     let first = pipeline::open_cached(repo.path(), &source, 0, &caches).expect("open");
     assert_eq!(first.trust.as_ref().map(|t| t.verified), Some(1));
     // The state is written once the server has served its site, not while it builds.
-    let cache = repo.path().join(".git/glassroom/trust-cache.json");
+    let cache = repo.path().join(".git/glassroom/trust-cache");
     assert!(!cache.exists(), "written before the site was served");
     caches.trust.save();
     repo.write(HOST, &CHANGED_HOST.replace("13", "14"));

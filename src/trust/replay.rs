@@ -1,0 +1,854 @@
+//! The replay of history as a graph: which blob each path publishes at a commit, judged
+//! from every signed commit in its ancestry, not only its first-parent chain. Pure over
+//! [`Graph`] (git in [`super::history`], an in-memory model in the tests), so the rules
+//! can be tested on thousands of random histories.
+//!
+//! The rules (docs/trust.md, "History is a graph", says the same with a diagram):
+//! - **Facts.** Approvals are facts about (path, blob) made by commits: the trust root's
+//!   tree, signed changes, pre-approved changes, revocations, and the choice a merge makes
+//!   between two versions approved on concurrent branches. What a commit publishes at a
+//!   path is its newest fact there: the one every other fact for that path in its
+//!   ancestry precedes. A merge adds no approval and removes none by itself; where its
+//!   parents disagree the newer fact wins, and two concurrent facts are settled by the
+//!   merge's tree (else its first parent), recorded as a `merged` event.
+//! - **Policy in force.** A commit is judged under the policy its parents publish (the
+//!   newest approved policy among its ancestors, by the rule above), minus every key
+//!   removed by an approved policy change anywhere in its ancestry: a merge never makes a
+//!   removed key valid again. A key removed in the history of the target also signs
+//!   nothing that does not precede its removal (a branch forked before the removal and
+//!   merged after it).
+//! - **Changes.** A commit's changes are its tree's differences from its first parent's
+//!   tree, judged against what its parents publish (so a merge re-judges nothing its
+//!   parents approved). Commits that do not descend from the trust root are not judged:
+//!   what they bring arrives through a merge as that merge's changes.
+//! - **Dates.** Only signed commits' dates count: a signed commit dated before the newest
+//!   person-signed commit in its ancestry is backdated (robots' dates do not raise that
+//!   floor), and the newest signed date is the build's default "now".
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
+
+use git2::Oid;
+use serde::{Deserialize, Serialize};
+
+use super::commit::{self, RawCommit};
+use super::judge::{self, Change, Event, EventKind, Facts, Globs};
+use super::policy::{POLICY_PATH, Policy};
+use super::signature::{self, KeyRing, Verdict};
+
+/// Why the replay could not run (the repository could not be read).
+pub type GraphError = git2::Error;
+
+/// A commit as the replay needs it.
+#[derive(Debug, Clone)]
+pub struct CommitInfo {
+    pub parents: Vec<Oid>,
+    /// Committer time, seconds.
+    pub time: i64,
+    /// The parsed object, or why it could not be parsed (such a commit is unsigned).
+    pub raw: Result<RawCommit, commit::Malformed>,
+}
+
+/// A file a commit's tree has (or lacks) at a path, as judging needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TreeChange {
+    pub path: String,
+    /// The blob in the commit's tree (absent: deleted).
+    pub new: Option<String>,
+    /// Why it can never be published (a symbolic link, an unsafe name, too large…).
+    pub unpublishable: Option<String>,
+}
+
+/// What the replay reads from a repository.
+pub trait Graph {
+    fn commit(&self, id: Oid) -> Result<CommitInfo, GraphError>;
+    /// The files of `id`'s tree that differ from `parent`'s (none: the empty tree).
+    fn changes(&self, id: Oid, parent: Option<Oid>) -> Result<Vec<TreeChange>, GraphError>;
+    /// The file at `path` in `id`'s tree (`new` absent if there is none).
+    fn entry(&self, id: Oid, path: &str) -> Result<TreeChange, GraphError>;
+    /// The publishable files of the trust root's tree, path → blob.
+    fn root_files(&self, id: Oid) -> Result<BTreeMap<String, String>, GraphError>;
+    /// A blob's text, if it is UTF-8 and not too large (for the policy).
+    fn text(&self, blob: &str) -> Option<String>;
+    /// blake3 of a blob (hex), if it is not too large to read.
+    fn fingerprint(&self, blob: &str) -> Option<String>;
+    /// The commits reachable from `tip` and from none of `hide`, parents first.
+    fn topo(&self, tip: Oid, hide: &[Oid]) -> Result<Vec<Oid>, GraphError>;
+    /// The commits reachable from `tip` (itself included) and from none of `hide`.
+    fn only_in(&self, tip: Oid, hide: &[Oid]) -> Result<HashSet<Oid>, GraphError>;
+}
+
+/// The approved blob of a path and the commit whose fact put it there (a deletion or
+/// revocation keeps its place with no blob, so a merge knows it is newer than an old
+/// version).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Approval {
+    pub blob: Option<String>,
+    pub commit: String,
+}
+
+/// What a commit publishes: every path's newest fact, and the keys removed in its
+/// ancestry (key fingerprint → the commit that removed it).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct State {
+    pub files: BTreeMap<String, Approval>,
+    pub removed: BTreeMap<String, String>,
+}
+
+impl State {
+    /// Path → blob of every published file.
+    pub fn approved(&self) -> BTreeMap<String, String> {
+        self.files
+            .iter()
+            .filter_map(|(path, a)| a.blob.clone().map(|blob| (path.clone(), blob)))
+            .collect()
+    }
+
+    fn blob(&self, path: &str) -> Option<&String> {
+        self.files.get(path).and_then(|a| a.blob.as_ref())
+    }
+}
+
+/// What the replay keeps of each commit it judged.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Record {
+    /// The newest date of a commit signed by a person in its ancestry (itself included).
+    pub floor: i64,
+    /// The newest date of a signed commit in its ancestry: a build's default "now".
+    pub newest: i64,
+    /// The key that validly signed it, if one did (SHA256 fingerprint).
+    pub key: Option<String>,
+    /// The keys its approved policy change removed.
+    pub removes: Vec<String>,
+}
+
+/// Key fingerprint → the commits whose approved policy change removed it, for judging
+/// every commit of a history against the removals of the whole history.
+pub type Removals = BTreeMap<String, Vec<String>>;
+
+/// Everything replayed so far: the state of the last head, and the facts of every commit.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Replayed {
+    pub head: String,
+    pub state: State,
+    /// Path → every event, in the order the commits were replayed (parents first).
+    pub events: BTreeMap<String, Vec<Event>>,
+    pub records: BTreeMap<String, Record>,
+    /// The removals every commit was judged against, when they were not only those of
+    /// its own ancestry (see [`replay`]); such a replay is not resumed.
+    pub removals: Option<Removals>,
+}
+
+/// What one run of the replay did besides the new [`Replayed`].
+#[derive(Debug, Default)]
+pub struct Work {
+    /// Commits judged.
+    pub verified: usize,
+    /// Paths whose events or approval changed.
+    pub touched: BTreeSet<String>,
+}
+
+/// A merge keeps this many states of commits whose children come later; the others are
+/// made again from the events when needed, so memory stays bounded whatever the graph.
+const HELD_STATES: usize = 16;
+
+/// Replays the commits of `target`'s history that `from` (the trust root's replay, or a
+/// resumed one) has not, and returns the replay of `target`. `first_seen` gives when a
+/// commit was first verified on this machine, when that was recorded.
+///
+/// Keys removed anywhere in the history are then checked against every commit: if a
+/// commit was validly signed by a key that a concurrent branch removed, the whole history
+/// is replayed again with those removals known to every commit.
+pub fn replay(
+    graph: &dyn Graph,
+    root: Oid,
+    target: Oid,
+    from: Option<Replayed>,
+    first_seen: &dyn Fn(Oid) -> Option<i64>,
+) -> Result<(Replayed, Work), GraphError> {
+    let resumable = from.filter(|r| r.removals.is_none());
+    let (replayed, mut work) = run(graph, root, target, resumable, first_seen, None)?;
+    let removals = concurrent_removals(graph, &replayed)?;
+    if removals.is_empty() {
+        return Ok((replayed, work));
+    }
+    let (mut again, more) = run(graph, root, target, None, first_seen, Some(&removals))?;
+    again.removals = Some(removals);
+    work.verified += more.verified;
+    work.touched.extend(more.touched);
+    Ok((again, work))
+}
+
+/// The removals of `replayed`'s history if some commit was validly signed by a removed
+/// key without preceding its removal; else none.
+fn concurrent_removals(graph: &dyn Graph, replayed: &Replayed) -> Result<Removals, GraphError> {
+    let mut removals = Removals::new();
+    for (key, remover) in &replayed.state.removed {
+        removals
+            .entry(key.clone())
+            .or_default()
+            .push(remover.clone());
+    }
+    let mut concurrent = false;
+    for (key, removers) in &removals {
+        for remover in removers {
+            let Ok(remover) = Oid::from_str(remover) else {
+                continue;
+            };
+            let before = graph.only_in(remover, &[])?;
+            concurrent |= replayed.records.iter().any(|(id, record)| {
+                record.key.as_deref() == Some(key.as_str())
+                    && Oid::from_str(id).is_ok_and(|id| !before.contains(&id))
+            });
+        }
+    }
+    Ok(if concurrent {
+        removals
+    } else {
+        Removals::new()
+    })
+}
+
+/// One pass over the commits `target` has and `from` has not, parents first.
+fn run(
+    graph: &dyn Graph,
+    root: Oid,
+    target: Oid,
+    from: Option<Replayed>,
+    first_seen: &dyn Fn(Oid) -> Option<i64>,
+    removals: Option<&Removals>,
+) -> Result<(Replayed, Work), GraphError> {
+    let mut pass = Pass::new(graph, removals)?;
+    let order = match &from {
+        Some(from) => {
+            let head = Oid::from_str(&from.head).map_err(|_| git2::Error::from_str("bad head"))?;
+            graph.topo(target, &[head])?
+        }
+        None => {
+            let hide = graph.commit(root)?.parents;
+            graph.topo(target, &hide)?
+        }
+    };
+    if let Some(from) = from {
+        pass.resume(from)?;
+    }
+    pass.count_children(root, &order);
+    for id in order {
+        pass.replay_commit(root, id, first_seen)?;
+    }
+    pass.finish(target)
+}
+
+/// A policy with its keys and globs, made once per policy blob.
+struct InForce(Policy, KeyRing, Globs);
+
+impl InForce {
+    fn new(policy: Policy) -> Self {
+        let ring = KeyRing::new(&policy);
+        let globs = Globs::new(&policy);
+        Self(policy, ring, globs)
+    }
+}
+
+/// The working state of one pass.
+struct Pass<'g> {
+    graph: &'g dyn Graph,
+    /// Removals known to every commit, each with the commits that precede it.
+    removals: Option<(&'g Removals, HashMap<String, HashSet<Oid>>)>,
+    head: String,
+    events: BTreeMap<String, Vec<Event>>,
+    records: BTreeMap<String, Record>,
+    /// States of judged commits whose children are still to come.
+    held: HashMap<Oid, State>,
+    /// How many children each judged commit still has to come.
+    children: HashMap<Oid, usize>,
+    /// Parsed policies by blob.
+    policies: HashMap<String, Option<Arc<InForce>>>,
+    /// The policy when none is approved.
+    no_policy: Arc<InForce>,
+    work: Work,
+}
+
+impl<'g> Pass<'g> {
+    fn new(graph: &'g dyn Graph, removals: Option<&'g Removals>) -> Result<Self, GraphError> {
+        let removals = match removals {
+            Some(removals) => {
+                let mut before = HashMap::new();
+                for remover in removals.values().flatten() {
+                    let id = Oid::from_str(remover)?;
+                    before.insert(remover.clone(), graph.only_in(id, &[])?);
+                }
+                Some((removals, before))
+            }
+            None => None,
+        };
+        Ok(Self {
+            graph,
+            removals,
+            head: String::new(),
+            events: BTreeMap::new(),
+            records: BTreeMap::new(),
+            held: HashMap::new(),
+            children: HashMap::new(),
+            policies: HashMap::new(),
+            no_policy: Arc::new(InForce::new(Policy::default())),
+            work: Work::default(),
+        })
+    }
+
+    fn resume(&mut self, from: Replayed) -> Result<(), GraphError> {
+        let head = Oid::from_str(&from.head).map_err(|_| git2::Error::from_str("bad head"))?;
+        self.head = from.head;
+        self.events = from.events;
+        self.records = from.records;
+        self.held.insert(head, from.state);
+        Ok(())
+    }
+
+    fn judged(&self, id: Oid) -> bool {
+        self.records.contains_key(&id.to_string())
+    }
+
+    /// Counts, for each commit, its children among the commits to replay that descend
+    /// from the root (so a state is dropped once its last child is judged).
+    fn count_children(&mut self, root: Oid, order: &[Oid]) {
+        let mut trusted: HashSet<Oid> = HashSet::new();
+        for id in order {
+            let Ok(info) = self.graph.commit(*id) else {
+                continue;
+            };
+            let parents: Vec<Oid> = info
+                .parents
+                .iter()
+                .copied()
+                .filter(|p| trusted.contains(p) || self.judged(*p))
+                .collect();
+            if *id == root || !parents.is_empty() {
+                trusted.insert(*id);
+            }
+            for parent in parents {
+                *self.children.entry(parent).or_default() += 1;
+            }
+        }
+    }
+
+    /// The state of judged commit `id` for one of its children: taken if that child is
+    /// the last, copied otherwise, made again from the events if it was not held.
+    fn state_for_child(&mut self, id: Oid) -> Result<State, GraphError> {
+        let left = self.children.get(&id).copied().unwrap_or(0);
+        if left <= 1 {
+            self.children.remove(&id);
+            if let Some(state) = self.held.remove(&id) {
+                return Ok(state);
+            }
+        } else {
+            self.children.insert(id, left - 1);
+            if let Some(state) = self.held.get(&id) {
+                return Ok(state.clone());
+            }
+        }
+        self.state_at(id)
+    }
+
+    /// The state of a judged commit made again from the events: each path's last fact
+    /// among the commits of its ancestry, and the removals they made.
+    fn state_at(&self, id: Oid) -> Result<State, GraphError> {
+        let ancestry: HashSet<String> = self
+            .graph
+            .only_in(id, &[])?
+            .into_iter()
+            .map(|c| c.to_string())
+            .collect();
+        let mut state = State::default();
+        for (path, events) in &self.events {
+            if let Some(fact) = events
+                .iter()
+                .rev()
+                .find(|e| e.kind.is_fact() && ancestry.contains(&e.commit))
+            {
+                state.files.insert(
+                    path.clone(),
+                    Approval {
+                        blob: fact.blob.clone(),
+                        commit: fact.commit.clone(),
+                    },
+                );
+            }
+        }
+        for (commit, record) in &self.records {
+            if ancestry.contains(commit) {
+                for key in &record.removes {
+                    state
+                        .removed
+                        .entry(key.clone())
+                        .or_insert_with(|| commit.clone());
+                }
+            }
+        }
+        Ok(state)
+    }
+
+    fn hold(&mut self, id: Oid, state: State) {
+        if self.children.get(&id).copied().unwrap_or(0) == 0 {
+            return;
+        }
+        if self.held.len() >= HELD_STATES
+            && let Some(evict) = self.held.keys().next().copied()
+        {
+            self.held.remove(&evict);
+        }
+        self.held.insert(id, state);
+    }
+
+    fn policy(&mut self, blob: Option<&String>) -> Option<Arc<InForce>> {
+        let blob = blob?;
+        if let Some(known) = self.policies.get(blob) {
+            return known.clone();
+        }
+        let parsed = self
+            .graph
+            .text(blob)
+            .and_then(|text| Policy::usable(&text).ok())
+            .map(|policy| Arc::new(InForce::new(policy)));
+        self.policies.insert(blob.clone(), parsed.clone());
+        parsed
+    }
+
+    fn replay_commit(
+        &mut self,
+        root: Oid,
+        id: Oid,
+        first_seen: &dyn Fn(Oid) -> Option<i64>,
+    ) -> Result<(), GraphError> {
+        let info = self.graph.commit(id)?;
+        let id_hex = id.to_string();
+        if id == root {
+            return self.replay_root(id, &info);
+        }
+        let parents: Vec<Oid> = info
+            .parents
+            .iter()
+            .copied()
+            .filter(|p| self.judged(*p))
+            .collect();
+        // Not descended from the trust root: never judged; what it holds arrives through
+        // a merge as that merge's changes.
+        let Some(first) = parents.first().copied() else {
+            return Ok(());
+        };
+        let mut states = Vec::with_capacity(parents.len());
+        for parent in &parents {
+            states.push(self.state_for_child(*parent)?);
+        }
+        let (mut state, merge_events) = self.join(id, info.time, &parents, states)?;
+        let (floor, newest) = parents
+            .iter()
+            .filter_map(|p| self.records.get(&p.to_string()))
+            .fold((i64::MIN, i64::MIN), |(f, n), r| {
+                (f.max(r.floor), n.max(r.newest))
+            });
+        for (path, event) in merge_events {
+            self.push_event(path, event);
+        }
+
+        // No usable policy approved: an empty one, under which nobody can sign.
+        let in_force = self
+            .policy(state.blob(POLICY_PATH))
+            .unwrap_or_else(|| Arc::clone(&self.no_policy));
+        let (policy, ring, globs) = (&in_force.0, &in_force.1, &in_force.2);
+        let verdict = self.verdict(id, &info, ring, floor, &state, first_seen);
+        let entries = self.graph.changes(id, Some(first))?;
+        let changes = self.changes_against(&state, entries);
+        let (trailers, trailer_problems) = match &info.raw {
+            Ok(raw) => commit::trailers(&raw.message),
+            Err(_) => (Vec::new(), Vec::new()),
+        };
+        let facts = Facts {
+            id: &id_hex,
+            time: info.time,
+            verdict: &verdict,
+            trailers: &trailers,
+            trailer_problems: &trailer_problems,
+        };
+        let graph = self.graph;
+        let target_of = |path: &str| {
+            let entry = graph.entry(id, path).unwrap_or_else(|err| TreeChange {
+                path: path.to_owned(),
+                new: None,
+                unpublishable: Some(format!("cannot be read: {err}")),
+            });
+            self.change_against(&state, entry)
+        };
+        let judgement = judge::judge(&facts, &changes, policy, globs, &target_of);
+        let removes = self.apply(&mut state, &id_hex, judgement, policy);
+        let robot = verdict
+            .principal()
+            .and_then(|p| policy.users.get(p))
+            .is_some_and(|u| u.robot);
+        self.finish_commit(
+            id,
+            state,
+            &verdict,
+            robot,
+            info.time,
+            (floor, newest),
+            removes,
+        );
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn finish_commit(
+        &mut self,
+        id: Oid,
+        state: State,
+        verdict: &Verdict,
+        robot: bool,
+        time: i64,
+        (floor, newest): (i64, i64),
+        removes: Vec<String>,
+    ) {
+        let signed = verdict.principal().is_some();
+        let record = Record {
+            floor: if signed && !robot {
+                floor.max(time)
+            } else {
+                floor
+            },
+            newest: if signed { newest.max(time) } else { newest },
+            key: match verdict {
+                Verdict::Signed { key, .. } => Some(key.clone()),
+                Verdict::Unsigned { .. } => None,
+            },
+            removes,
+        };
+        self.records.insert(id.to_string(), record);
+        self.head = id.to_string();
+        self.work.verified += 1;
+        self.hold(id, state);
+    }
+
+    fn replay_root(&mut self, id: Oid, info: &CommitInfo) -> Result<(), GraphError> {
+        let id_hex = id.to_string();
+        let mut state = State::default();
+        for (path, blob) in self.graph.root_files(id)? {
+            state.files.insert(
+                path.clone(),
+                Approval {
+                    blob: Some(blob.clone()),
+                    commit: id_hex.clone(),
+                },
+            );
+            let fingerprint = self.graph.fingerprint(&blob);
+            self.push_event(
+                path,
+                Event {
+                    kind: EventKind::TrustRoot,
+                    commit: id_hex.clone(),
+                    time: info.time,
+                    principal: None,
+                    blob: Some(blob),
+                    fingerprint,
+                    reason: None,
+                },
+            );
+        }
+        self.records.insert(
+            id_hex.clone(),
+            Record {
+                floor: info.time,
+                newest: info.time,
+                key: None,
+                removes: Vec::new(),
+            },
+        );
+        // The root is trusted, not verified: it does not count as a verified commit.
+        self.head = id_hex;
+        self.hold(id, state);
+        Ok(())
+    }
+
+    /// The state a commit's parents publish together (see the module's rules), with the
+    /// `merged` events of the concurrent facts it settled.
+    fn join(
+        &mut self,
+        id: Oid,
+        time: i64,
+        parents: &[Oid],
+        mut states: Vec<State>,
+    ) -> Result<(State, Vec<(String, Event)>), GraphError> {
+        let mut events = Vec::new();
+        if states.len() < 2 {
+            return Ok((states.pop().unwrap_or_default(), events));
+        }
+        let others = states.split_off(1);
+        let mut base = states.pop().unwrap_or_default();
+        // Which parent each differing path's approval came from (else the first).
+        let mut origin: HashMap<String, usize> = HashMap::new();
+        // Commits reachable from parent i and not from parent j, by (i, j).
+        let mut sides: HashMap<(usize, usize), HashSet<String>> = HashMap::new();
+        let mut side = |i: usize, j: usize| -> Result<HashSet<String>, GraphError> {
+            if let Some(known) = sides.get(&(i, j)) {
+                return Ok(known.clone());
+            }
+            let set: HashSet<String> = self
+                .graph
+                .only_in(parents[i], &[parents[j]])?
+                .into_iter()
+                .map(|c| c.to_string())
+                .collect();
+            sides.insert((i, j), set.clone());
+            Ok(set)
+        };
+        let id_hex = id.to_string();
+        for (offset, other) in others.into_iter().enumerate() {
+            let i = offset + 1;
+            let differing: Vec<String> = crate::memo::differing_keys(&base.files, &other.files)
+                .into_iter()
+                .map(str::to_owned)
+                .collect();
+            for path in differing {
+                let theirs = other.files.get(&path).cloned();
+                let ours = base.files.get(&path).cloned();
+                let (ours, theirs) = match (ours, theirs) {
+                    (_, None) => continue,
+                    (None, Some(theirs)) => {
+                        base.files.insert(path.clone(), theirs);
+                        origin.insert(path, i);
+                        continue;
+                    }
+                    (Some(ours), Some(theirs)) => (ours, theirs),
+                };
+                let j = origin.get(&path).copied().unwrap_or(0);
+                if !side(j, i)?.contains(&ours.commit) {
+                    // Ours is in their ancestry: theirs is newer (or the same).
+                    base.files.insert(path.clone(), theirs);
+                    origin.insert(path, i);
+                    continue;
+                }
+                if !side(i, j)?.contains(&theirs.commit) {
+                    continue;
+                }
+                let in_tree = self.graph.entry(id, &path)?.new;
+                let (kept, from) = if theirs.blob == in_tree && ours.blob != in_tree {
+                    (theirs, "the version in the merge's tree")
+                } else if ours.blob == in_tree {
+                    (ours, "the version in the merge's tree")
+                } else {
+                    (ours, "the first parent's version")
+                };
+                events.push((
+                    path.clone(),
+                    Event {
+                        kind: EventKind::Merged,
+                        commit: id_hex.clone(),
+                        time,
+                        principal: None,
+                        blob: kept.blob.clone(),
+                        fingerprint: None,
+                        reason: Some(format!(
+                            "approved on two branches at once; the merge keeps {from}"
+                        )),
+                    },
+                ));
+                base.files.insert(
+                    path.clone(),
+                    Approval {
+                        blob: kept.blob,
+                        commit: id_hex.clone(),
+                    },
+                );
+                origin.insert(path, i);
+            }
+            for (key, remover) in other.removed {
+                base.removed.entry(key).or_insert(remover);
+            }
+        }
+        Ok((base, events))
+    }
+
+    /// The signature verdict with glassroom's rules on top of the key's own period.
+    fn verdict(
+        &self,
+        id: Oid,
+        info: &CommitInfo,
+        ring: &KeyRing,
+        floor: i64,
+        state: &State,
+        first_seen: &dyn Fn(Oid) -> Option<i64>,
+    ) -> Verdict {
+        let raw = match &info.raw {
+            Ok(raw) => raw,
+            Err(malformed) => {
+                return Verdict::Unsigned {
+                    reason: malformed.to_string(),
+                };
+            }
+        };
+        if raw.time < floor {
+            return Verdict::Unsigned {
+                reason: format!(
+                    "the commit is dated before a signed commit it descends from (backdated: {} < {})",
+                    raw.time, floor
+                ),
+            };
+        }
+        let verdict = signature::verify(&raw.signature, &raw.payload, raw.time, ring);
+        let Verdict::Signed { key, principal } = &verdict else {
+            return verdict;
+        };
+        if let Some(remover) = state.removed.get(key) {
+            return Verdict::Unsigned {
+                reason: format!(
+                    "key {key} of `{principal}` was removed from the policy by commit {}",
+                    short(remover)
+                ),
+            };
+        }
+        if let Some((removals, before)) = &self.removals
+            && let Some(remover) = removals.get(key).and_then(|removers| {
+                removers
+                    .iter()
+                    .find(|r| before.get(r.as_str()).is_none_or(|b| !b.contains(&id)))
+            })
+        {
+            return Verdict::Unsigned {
+                reason: format!(
+                    "key {key} of `{principal}` was removed from the policy by commit {}, which this commit does not precede",
+                    short(remover)
+                ),
+            };
+        }
+        if let Some(seen) = first_seen(id)
+            && !signature::key_valid_at(ring, key, seen)
+        {
+            return Verdict::Unsigned {
+                reason: format!("first seen after key {key} of `{principal}` expired"),
+            };
+        }
+        verdict
+    }
+
+    fn changes_against(&mut self, state: &State, entries: Vec<TreeChange>) -> Vec<Change> {
+        entries
+            .into_iter()
+            .map(|entry| self.change_against(state, entry))
+            .collect()
+    }
+
+    /// A tree entry as a [`Change`] against what `state` publishes; a new policy that is
+    /// not usable, or the policy's deletion, can never be published.
+    fn change_against(&self, state: &State, entry: TreeChange) -> Change {
+        let mut unpublishable = entry.unpublishable;
+        if entry.path == POLICY_PATH && unpublishable.is_none() {
+            unpublishable = match &entry.new {
+                None => Some(
+                    "deletes the policy (nobody could sign after it); sign a new policy instead"
+                        .to_owned(),
+                ),
+                Some(blob) => match self.graph.text(blob) {
+                    None => Some("the new policy is not UTF-8 text or is too large".to_owned()),
+                    Some(text) => Policy::usable(&text).err().map(|reason| {
+                        format!("the new policy is not valid ({reason}); the previous one stays in effect")
+                    }),
+                },
+            };
+        }
+        Change {
+            old: state.blob(&entry.path).cloned(),
+            path: entry.path,
+            new: entry.new,
+            unpublishable,
+        }
+    }
+
+    /// Applies a judgement to `state` and records its events; returns the keys an
+    /// approved policy change removed.
+    fn apply(
+        &mut self,
+        state: &mut State,
+        id: &str,
+        judgement: judge::Judgement,
+        old_policy: &Policy,
+    ) -> Vec<String> {
+        let before = state.blob(POLICY_PATH).cloned();
+        for (path, blob) in judgement.apply {
+            self.work.touched.insert(path.clone());
+            state.files.insert(
+                path,
+                Approval {
+                    blob,
+                    commit: id.to_owned(),
+                },
+            );
+        }
+        for (path, mut event) in judgement.events {
+            event.fingerprint = event
+                .blob
+                .as_deref()
+                .and_then(|b| self.graph.fingerprint(b));
+            self.push_event(path, event);
+        }
+        let after = state.blob(POLICY_PATH).cloned();
+        if after == before {
+            return Vec::new();
+        }
+        let new_policy = self.policy(after.as_ref());
+        let kept: BTreeSet<String> = new_policy
+            .as_ref()
+            .map(|p| key_fingerprints(&p.0))
+            .unwrap_or_default();
+        let removes: Vec<String> = key_fingerprints(old_policy)
+            .into_iter()
+            .filter(|key| !kept.contains(key))
+            .collect();
+        for key in &removes {
+            state
+                .removed
+                .entry(key.clone())
+                .or_insert_with(|| id.to_owned());
+        }
+        removes
+    }
+
+    fn push_event(&mut self, path: String, event: Event) {
+        self.work.touched.insert(path.clone());
+        self.events.entry(path).or_default().push(event);
+    }
+
+    fn finish(mut self, target: Oid) -> Result<(Replayed, Work), GraphError> {
+        let state = match self.held.remove(&target) {
+            Some(state) => state,
+            None => self.state_at(target)?,
+        };
+        Ok((
+            Replayed {
+                head: target.to_string(),
+                state,
+                events: self.events,
+                records: self.records,
+                removals: None,
+            },
+            self.work,
+        ))
+    }
+}
+
+/// The SHA256 fingerprints of every key a policy lists.
+fn key_fingerprints(policy: &Policy) -> BTreeSet<String> {
+    policy
+        .users
+        .values()
+        .flat_map(|user| &user.keys)
+        .filter_map(|key| ssh_key::PublicKey::from_openssh(key.key.trim()).ok())
+        .map(|key| {
+            ssh_key::PublicKey::from(key.key_data().clone())
+                .fingerprint(ssh_key::HashAlg::Sha256)
+                .to_string()
+        })
+        .collect()
+}
+
+fn short(id: &str) -> &str {
+    id.get(..10).unwrap_or(id)
+}
