@@ -112,6 +112,9 @@ impl State {
 /// What the replay keeps of each commit it judged.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Record {
+    /// The length of the longest path from the trust root: an ancestor's is smaller.
+    /// Events are ordered by it, so every way of replaying gives one order.
+    pub generation: u64,
     /// The newest date of a commit signed by a person in its ancestry (itself included).
     pub floor: i64,
     /// The newest date of a signed commit in its ancestry: a build's default "now".
@@ -166,13 +169,25 @@ pub fn replay(
     from: Option<Replayed>,
     first_seen: &dyn Fn(Oid) -> Option<i64>,
 ) -> Result<(Replayed, Work), GraphError> {
+    replay_holding(graph, root, target, from, first_seen, HELD_STATES)
+}
+
+/// [`replay`], holding at most `held` states in memory.
+fn replay_holding(
+    graph: &dyn Graph,
+    root: Oid,
+    target: Oid,
+    from: Option<Replayed>,
+    first_seen: &dyn Fn(Oid) -> Option<i64>,
+    held: usize,
+) -> Result<(Replayed, Work), GraphError> {
     let resumable = from.filter(|r| r.removals.is_none());
-    let (replayed, mut work) = run(graph, root, target, resumable, first_seen, None)?;
+    let (replayed, mut work) = run(graph, root, target, resumable, first_seen, None, held)?;
     let removals = concurrent_removals(graph, &replayed)?;
     if removals.is_empty() {
         return Ok((replayed, work));
     }
-    let (mut again, more) = run(graph, root, target, None, first_seen, Some(&removals))?;
+    let (mut again, more) = run(graph, root, target, None, first_seen, Some(&removals), held)?;
     again.removals = Some(removals);
     work.verified += more.verified;
     work.touched.extend(more.touched);
@@ -217,8 +232,9 @@ fn run(
     from: Option<Replayed>,
     first_seen: &dyn Fn(Oid) -> Option<i64>,
     removals: Option<&Removals>,
+    held: usize,
 ) -> Result<(Replayed, Work), GraphError> {
-    let mut pass = Pass::new(graph, removals)?;
+    let mut pass = Pass::new(graph, target, removals, held)?;
     let order = match &from {
         Some(from) => {
             let head = Oid::from_str(&from.head).map_err(|_| git2::Error::from_str("bad head"))?;
@@ -258,8 +274,11 @@ struct Pass<'g> {
     head: String,
     events: BTreeMap<String, Vec<Event>>,
     records: BTreeMap<String, Record>,
-    /// States of judged commits whose children are still to come.
+    /// States of judged commits whose children are still to come, at most `held_limit`.
     held: HashMap<Oid, State>,
+    held_limit: usize,
+    target: Oid,
+    target_state: Option<State>,
     /// How many children each judged commit still has to come.
     children: HashMap<Oid, usize>,
     /// Parsed policies by blob.
@@ -270,7 +289,12 @@ struct Pass<'g> {
 }
 
 impl<'g> Pass<'g> {
-    fn new(graph: &'g dyn Graph, removals: Option<&'g Removals>) -> Result<Self, GraphError> {
+    fn new(
+        graph: &'g dyn Graph,
+        target: Oid,
+        removals: Option<&'g Removals>,
+        held_limit: usize,
+    ) -> Result<Self, GraphError> {
         let removals = match removals {
             Some(removals) => {
                 let mut before = HashMap::new();
@@ -289,6 +313,9 @@ impl<'g> Pass<'g> {
             events: BTreeMap::new(),
             records: BTreeMap::new(),
             held: HashMap::new(),
+            held_limit,
+            target,
+            target_state: None,
             children: HashMap::new(),
             policies: HashMap::new(),
             no_policy: Arc::new(InForce::new(Policy::default())),
@@ -389,15 +416,21 @@ impl<'g> Pass<'g> {
     }
 
     fn hold(&mut self, id: Oid, state: State) {
+        if id == self.target {
+            self.target_state = Some(state);
+            return;
+        }
         if self.children.get(&id).copied().unwrap_or(0) == 0 {
             return;
         }
-        if self.held.len() >= HELD_STATES
+        if self.held.len() >= self.held_limit
             && let Some(evict) = self.held.keys().next().copied()
         {
             self.held.remove(&evict);
         }
-        self.held.insert(id, state);
+        if self.held_limit > 0 {
+            self.held.insert(id, state);
+        }
     }
 
     fn policy(&mut self, blob: Option<&String>) -> Option<Arc<InForce>> {
@@ -441,11 +474,11 @@ impl<'g> Pass<'g> {
             states.push(self.state_for_child(*parent)?);
         }
         let (mut state, merge_events) = self.join(id, info.time, &parents, states)?;
-        let (floor, newest) = parents
+        let (floor, newest, generation) = parents
             .iter()
             .filter_map(|p| self.records.get(&p.to_string()))
-            .fold((i64::MIN, i64::MIN), |(f, n), r| {
-                (f.max(r.floor), n.max(r.newest))
+            .fold((i64::MIN, i64::MIN, 0), |(f, n, g), r| {
+                (f.max(r.floor), n.max(r.newest), g.max(r.generation + 1))
             });
         for (path, event) in merge_events {
             self.push_event(path, event);
@@ -485,47 +518,30 @@ impl<'g> Pass<'g> {
             .principal()
             .and_then(|p| policy.users.get(p))
             .is_some_and(|u| u.robot);
-        self.finish_commit(
-            id,
-            state,
-            &verdict,
-            robot,
-            info.time,
-            (floor, newest),
-            removes,
-        );
-        Ok(())
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn finish_commit(
-        &mut self,
-        id: Oid,
-        state: State,
-        verdict: &Verdict,
-        robot: bool,
-        time: i64,
-        (floor, newest): (i64, i64),
-        removes: Vec<String>,
-    ) {
         let signed = verdict.principal().is_some();
         let record = Record {
+            generation,
             floor: if signed && !robot {
-                floor.max(time)
+                floor.max(info.time)
             } else {
                 floor
             },
-            newest: if signed { newest.max(time) } else { newest },
-            key: match verdict {
+            newest: if signed {
+                newest.max(info.time)
+            } else {
+                newest
+            },
+            key: match &verdict {
                 Verdict::Signed { key, .. } => Some(key.clone()),
                 Verdict::Unsigned { .. } => None,
             },
             removes,
         };
-        self.records.insert(id.to_string(), record);
-        self.head = id.to_string();
+        self.records.insert(id_hex.clone(), record);
+        self.head = id_hex;
         self.work.verified += 1;
         self.hold(id, state);
+        Ok(())
     }
 
     fn replay_root(&mut self, id: Oid, info: &CommitInfo) -> Result<(), GraphError> {
@@ -556,6 +572,7 @@ impl<'g> Pass<'g> {
         self.records.insert(
             id_hex.clone(),
             Record {
+                generation: 0,
                 floor: info.time,
                 newest: info.time,
                 key: None,
@@ -817,7 +834,21 @@ impl<'g> Pass<'g> {
     }
 
     fn finish(mut self, target: Oid) -> Result<(Replayed, Work), GraphError> {
-        let state = match self.held.remove(&target) {
+        // One order whatever order the commits were replayed in: ancestors first (by
+        // generation), then by commit id, a commit's own events as it made them.
+        let generation = |commit: &str| self.records.get(commit).map_or(0, |r| r.generation);
+        for path in &self.work.touched {
+            if let Some(events) = self.events.get_mut(path) {
+                events.sort_by(|a, b| {
+                    (generation(&a.commit), &a.commit).cmp(&(generation(&b.commit), &b.commit))
+                });
+            }
+        }
+        let state = match self
+            .target_state
+            .take()
+            .or_else(|| self.held.remove(&target))
+        {
             Some(state) => state,
             None => self.state_at(target)?,
         };
@@ -852,3 +883,6 @@ fn key_fingerprints(policy: &Policy) -> BTreeSet<String> {
 fn short(id: &str) -> &str {
     id.get(..10).unwrap_or(id)
 }
+
+#[cfg(test)]
+mod tests;
