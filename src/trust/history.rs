@@ -186,7 +186,8 @@ struct CacheFile {
     first_seen: BTreeMap<String, i64>,
 }
 
-const CACHE_VERSION: u32 = 1;
+// 2: a policy that does not validate is no longer in force (issue 19, class 7).
+const CACHE_VERSION: u32 = 2;
 
 fn cache_path(repo: &Repository) -> PathBuf {
     repo.path().join("glassroom").join("trust-cache.json")
@@ -376,7 +377,7 @@ fn policy_from(repo: &Repository, approved: &BTreeMap<String, String>) -> Policy
         .and_then(|blob| Oid::from_str(blob).ok())
         .and_then(|oid| repo.find_blob(oid).ok())
         .and_then(|blob| std::str::from_utf8(blob.content()).ok().map(str::to_owned))
-        .and_then(|text| crate::yaml::from_str::<Policy>(&text).ok())
+        .and_then(|text| Policy::usable(&text).ok())
         .unwrap_or_default()
 }
 
@@ -531,7 +532,7 @@ pub fn replay(
         judge::apply(&mut state.approved, &judgement);
         touched.extend(judgement.apply.iter().map(|(path, _)| path.clone()));
         touched.extend(judgement.events.iter().map(|(path, _)| path.clone()));
-        // A policy that does not parse is put back, with an event of its own.
+        // A policy that is not usable is put back, with an event of its own.
         touched.insert(POLICY_PATH.to_owned());
         for (path, mut event) in judgement.events {
             event.fingerprint = event.blob.as_deref().and_then(|b| fingerprint(repo, b));
@@ -818,7 +819,8 @@ fn keep_target_files(kept: &Kept, target: Oid, files: BTreeMap<String, String>) 
     }
 }
 
-/// A policy change that does not parse never takes effect: the previous policy stays.
+/// A policy change that is not usable ([`Policy::usable`]) never takes effect: the
+/// previous policy stays.
 fn keep_policy_usable(
     repo: &Repository,
     state: &mut State,
@@ -830,15 +832,20 @@ fn keep_policy_usable(
     if now == before {
         return;
     }
-    let parses = now
+    let blob = now
         .as_deref()
-        .and_then(|b| Oid::from_str(b).ok())
-        .and_then(|oid| repo.find_blob(oid).ok())
-        .and_then(|blob| std::str::from_utf8(blob.content()).ok().map(str::to_owned))
-        .is_some_and(|text| crate::yaml::from_str::<Policy>(&text).is_ok());
-    if parses {
-        return;
-    }
+        .map(|b| Oid::from_str(b).and_then(|oid| repo.find_blob(oid)));
+    let problem = match blob {
+        None => "the policy file was removed".to_owned(),
+        Some(Err(err)) => format!("its blob cannot be read: {}", err.message()),
+        Some(Ok(blob)) => match std::str::from_utf8(blob.content()) {
+            Err(_) => "it is not UTF-8 text".to_owned(),
+            Ok(text) => match Policy::usable(text) {
+                Ok(_) => return,
+                Err(problem) => problem,
+            },
+        },
+    };
     match &before {
         Some(blob) => state.approved.insert(POLICY_PATH.to_owned(), blob.clone()),
         None => state.approved.remove(POLICY_PATH),
@@ -854,7 +861,9 @@ fn keep_policy_usable(
             principal: None,
             blob: now,
             fingerprint: None,
-            reason: Some("the new policy does not parse; the previous one stays in effect".into()),
+            reason: Some(format!(
+                "the new policy is not usable ({problem}); the previous policy stays in effect"
+            )),
         });
 }
 
