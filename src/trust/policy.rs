@@ -8,8 +8,10 @@ use serde::de::{self, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 
 use crate::content::types::Moment;
-use crate::diag::{Diagnostic, Origin};
+use crate::diag::{Diagnostic, Files, Origin};
 use crate::yaml::Spanned;
+
+use super::signature::unsupported_key;
 
 /// The path of the policy file inside a repository.
 pub const POLICY_PATH: &str = ".glassroom/policy.yaml";
@@ -57,6 +59,41 @@ pub struct Policy {
     /// Globs where existing files may not be changed or deleted.
     #[serde(default)]
     pub append_only: Vec<Spanned<String>>,
+}
+
+impl Policy {
+    /// The policy `text` describes, if it may be in force: it parses and [`validate`]
+    /// finds no error in it (a key listed twice, or one that cannot verify, would make
+    /// signatures mean something else than the policy says). Otherwise the first problem
+    /// in the file, as `path:line:column: message`.
+    pub fn usable(text: &str) -> Result<Policy, String> {
+        let mut files = Files::new();
+        let file = files.add(POLICY_PATH, text);
+        let at = |offset: usize| {
+            let place = files.line_column(file, offset);
+            format!("{POLICY_PATH}:{}:{}", place.line, place.column)
+        };
+        let policy = crate::yaml::from_str::<Policy>(text)
+            .map_err(|err| format!("{}: {}", at(err.span.start), err.message))?;
+        let errors: Vec<Diagnostic> = validate(&policy, Origin { file, offset: 0 })
+            .into_iter()
+            .filter(Diagnostic::is_error)
+            .collect();
+        let offset = |d: &Diagnostic| d.location.as_ref().map_or(0, |l| l.range.start);
+        match errors.iter().min_by_key(|d| offset(d)) {
+            None => Ok(policy),
+            Some(first) => Err(format!(
+                "{}: {}{}",
+                at(offset(first)),
+                first.message,
+                match errors.len().saturating_sub(1) {
+                    0 => String::new(),
+                    1 => " (and 1 more problem)".to_owned(),
+                    more => format!(" (and {more} more problems)"),
+                }
+            )),
+        }
+    }
 }
 
 /// A person or robot that signs commits.
@@ -138,23 +175,6 @@ impl<'de> Deserialize<'de> for SigningKey {
     }
 }
 
-impl Policy {
-    /// The policy of `text` if it can be in force: it parses and [`validate`] finds no
-    /// error (a key listed twice, a key that cannot verify, an unknown principal...);
-    /// else the first problem, for the refusal's reason.
-    pub fn usable(text: &str) -> Result<Policy, String> {
-        let policy: Policy = crate::yaml::from_str(text).map_err(|err| err.message)?;
-        let origin = Origin {
-            file: crate::diag::FileId::from_index(0),
-            offset: 0,
-        };
-        match validate(&policy, origin).into_iter().find(|d| d.is_error()) {
-            Some(problem) => Err(problem.message),
-            None => Ok(policy),
-        }
-    }
-}
-
 /// Principal names: letters, digits, `.`, `_` and `-`.
 fn is_valid_name(name: &str) -> bool {
     !name.is_empty()
@@ -190,6 +210,16 @@ pub fn validate(policy: &Policy, origin: Origin) -> Vec<Diagnostic> {
         for key in &user.keys {
             match ssh_key::PublicKey::from_openssh(key.key.trim()) {
                 Ok(parsed) => {
+                    if let Some(why) = unsupported_key(parsed.key_data()) {
+                        out.push(
+                            Diagnostic::error(
+                                "unsupported-key",
+                                format!("unsupported key type: this is {why}"),
+                            )
+                            .at(origin.at_value(&key.key))
+                            .with_help("use an Ed25519 key (`ssh-keygen -t ed25519`), an ECDSA key, or RSA of 2048 to 4096 bits"),
+                        );
+                    }
                     let blob = parsed.key_data().clone();
                     let fingerprint = ssh_key::PublicKey::from(blob)
                         .fingerprint(ssh_key::HashAlg::Sha256)
@@ -318,5 +348,168 @@ fn unknown_principal<'a>(
             "declare `{name}` under `users:`{} in {POLICY_PATH}",
             if what == "user" { "" } else { " or `groups:`" }
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ssh_key::public::{
+        DsaPublicKey, EcdsaPublicKey, Ed25519PublicKey, KeyData, RsaPublicKey, SkEcdsaSha2NistP256,
+        SkEd25519,
+    };
+    use ssh_key::{Mpint, PublicKey};
+
+    /// The OpenSSH line of a made-up key (only its type and size matter here).
+    fn line(data: KeyData) -> String {
+        PublicKey::new(data, "test").to_openssh().expect("encodes")
+    }
+
+    fn ed25519(byte: u8) -> String {
+        line(KeyData::Ed25519(Ed25519PublicKey([byte; 32])))
+    }
+
+    /// An RSA key whose modulus has exactly `bits` bits.
+    fn rsa(bits: usize) -> String {
+        let mut n = vec![0xff; bits.div_ceil(8)];
+        n[0] >>= (8 - bits % 8) % 8;
+        line(KeyData::Rsa(RsaPublicKey {
+            e: Mpint::from_positive_bytes(&[1, 0, 1]).expect("e"),
+            n: Mpint::from_positive_bytes(&n).expect("n"),
+        }))
+    }
+
+    fn ecdsa(field_bytes: usize) -> String {
+        let mut point = vec![0x04];
+        point.extend(std::iter::repeat_n(7, 2 * field_bytes));
+        line(KeyData::Ecdsa(
+            EcdsaPublicKey::from_sec1_bytes(&point).expect("point"),
+        ))
+    }
+
+    fn with_keys(keys: &[(&str, &str)]) -> String {
+        let mut text = String::from("users:\n");
+        for (user, key) in keys {
+            text.push_str(&format!("  {user}:\n    keys: [\"{key}\"]\n"));
+        }
+        text.push_str("grants:\n  /: { alice: admin }\n");
+        text
+    }
+
+    #[test]
+    fn a_policy_that_validates_is_usable() {
+        let text = with_keys(&[("alice", &ed25519(1)), ("bob", &ed25519(2))]);
+        let policy = Policy::usable(&text).expect("usable");
+        assert_eq!(policy.users.len(), 2);
+    }
+
+    #[test]
+    fn a_key_under_two_users_makes_the_policy_unusable_at_its_second_place() {
+        let key = ed25519(1);
+        let text = with_keys(&[("alice", &key), ("bob", &ed25519(2)), ("carol", &key)]);
+        let reason = Policy::usable(&text).expect_err("duplicate key");
+        assert_eq!(
+            reason,
+            ".glassroom/policy.yaml:7:12: this key is already listed for `alice`"
+        );
+    }
+
+    #[test]
+    fn the_first_of_several_problems_is_named_with_a_count() {
+        let key = ed25519(1);
+        let text = format!(
+            "{}groups:\n  ops: [alice, zed]\n",
+            with_keys(&[("alice", &key), ("bob", &key), ("carol", &rsa(1024))])
+        );
+        let reason = Policy::usable(&text).expect_err("three problems");
+        assert!(
+            reason.starts_with(".glassroom/policy.yaml:5:12: this key is already listed for `alice` (and 2 more problems)"),
+            "{reason}"
+        );
+    }
+
+    #[test]
+    fn a_policy_that_does_not_parse_is_not_usable() {
+        let reason = Policy::usable("users:\n  alice: { keyz: [] }\n").expect_err("typo");
+        assert!(
+            reason.starts_with(".glassroom/policy.yaml:2:") && reason.contains("keyz"),
+            "{reason}"
+        );
+        assert!(
+            Policy::usable("").is_ok(),
+            "an empty policy is an empty mapping"
+        );
+    }
+
+    #[test]
+    fn keys_that_cannot_verify_are_refused_with_what_they_are() {
+        let refused = [
+            (
+                rsa(1024),
+                "an RSA key of 1024 bits; RSA keys need 2048 to 4096 bits",
+            ),
+            (rsa(2047), "an RSA key of 2047 bits"),
+            (rsa(4097), "an RSA key of 4097 bits"),
+            (rsa(8192), "an RSA key of 8192 bits"),
+            (
+                line(KeyData::Dsa(DsaPublicKey {
+                    p: Mpint::from_positive_bytes(&[0x7f; 128]).expect("p"),
+                    q: Mpint::from_positive_bytes(&[0x7f; 20]).expect("q"),
+                    g: Mpint::from_positive_bytes(&[2]).expect("g"),
+                    y: Mpint::from_positive_bytes(&[3]).expect("y"),
+                })),
+                "a DSA key (`ssh-dss`), which signs with SHA-1",
+            ),
+        ];
+        for (key, why) in &refused {
+            let text = with_keys(&[("alice", key)]);
+            let policy: Policy = crate::yaml::from_str(&text).expect("parses");
+            let mut files = Files::new();
+            let file = files.add(POLICY_PATH, text.as_str());
+            let found = validate(&policy, Origin { file, offset: 0 });
+            assert_eq!(found.len(), 1, "{why}: {found:?}");
+            assert_eq!(found[0].code, "unsupported-key");
+            assert!(
+                found[0]
+                    .message
+                    .starts_with("unsupported key type: this is ")
+                    && found[0].message.contains(why),
+                "{}",
+                found[0].message
+            );
+            let reason = Policy::usable(&text).expect_err(why);
+            assert!(reason.contains("unsupported key type"), "{reason}");
+        }
+    }
+
+    #[test]
+    fn every_key_type_that_verifies_is_accepted() {
+        let sk = KeyData::SkEd25519(SkEd25519::new(Ed25519PublicKey([9; 32]), "ssh:"));
+        let EcdsaPublicKey::NistP256(point) =
+            EcdsaPublicKey::from_sec1_bytes(&[[4].as_slice(), &[7; 64]].concat()).expect("point")
+        else {
+            panic!("a P-256 point");
+        };
+        let sk_ecdsa = KeyData::SkEcdsaSha2NistP256(SkEcdsaSha2NistP256::new(point, "ssh:"));
+        let accepted = [
+            ed25519(1),
+            rsa(2048),
+            rsa(3072),
+            rsa(4096),
+            ecdsa(32),
+            ecdsa(48),
+            ecdsa(66),
+            line(sk),
+            line(sk_ecdsa),
+        ];
+        let users: Vec<(String, &str)> = accepted
+            .iter()
+            .enumerate()
+            .map(|(i, key)| (format!("u{i}"), key.as_str()))
+            .collect();
+        let pairs: Vec<(&str, &str)> = users.iter().map(|(u, k)| (u.as_str(), *k)).collect();
+        let text = with_keys(&pairs).replace("alice: admin", "u0: admin");
+        let policy = Policy::usable(&text).unwrap_or_else(|reason| panic!("{reason}"));
+        assert_eq!(policy.users.len(), accepted.len());
     }
 }

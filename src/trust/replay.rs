@@ -766,7 +766,7 @@ impl<'g> Pass<'g> {
                 Some(blob) => match self.graph.text(blob) {
                     None => Some("the new policy is not UTF-8 text or is too large".to_owned()),
                     Some(text) => Policy::usable(&text).err().map(|reason| {
-                        format!("the new policy is not valid ({reason}); the previous one stays in effect")
+                        format!("the new policy is not usable ({reason}); the previous policy stays in effect")
                     }),
                 },
             };

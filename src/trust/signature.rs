@@ -9,6 +9,80 @@ use super::policy::Policy;
 /// The namespace git uses for commit signatures.
 pub const NAMESPACE: &str = "git";
 
+/// The RSA modulus sizes that verify here: shorter ones are too weak (and ssh-key refuses
+/// under 2048 bits), longer ones exceed what the `rsa` crate accepts.
+const RSA_BITS: std::ops::RangeInclusive<u64> = 2048..=4096;
+
+/// The RSA public exponents the `rsa` crate accepts (`ssh-keygen` always uses 65537).
+const RSA_EXPONENT: std::ops::RangeInclusive<u64> = 2..=(1 << 33) - 1;
+
+/// Why signatures by `key` cannot be verified here, if they cannot: such a key is
+/// refused in a policy and its signatures are reported as unsupported.
+pub fn unsupported_key(key: &KeyData) -> Option<String> {
+    match key {
+        KeyData::Ed25519(_) => None,
+        // Security keys: verified like `ssh-keygen -Y verify` does, whatever their
+        // user-presence flag says.
+        KeyData::SkEd25519(_) | KeyData::SkEcdsaSha2NistP256(_) => None,
+        // P-256, P-384 and P-521, every curve OpenSSH has (P-521 through ssh-key's `p521`
+        // feature, which Cargo.toml turns on).
+        KeyData::Ecdsa(_) => None,
+        KeyData::Rsa(rsa) => {
+            let bits = mpint_bits(&rsa.n);
+            let exponent = mpint_value(&rsa.e);
+            if !RSA_BITS.contains(&bits) {
+                Some(format!(
+                    "an RSA key of {bits} bits; RSA keys need {} to {} bits",
+                    RSA_BITS.start(),
+                    RSA_BITS.end()
+                ))
+            } else if !exponent.is_some_and(|e| RSA_EXPONENT.contains(&e)) {
+                Some("an RSA key with an unusual public exponent".to_owned())
+            } else {
+                None
+            }
+        }
+        KeyData::Dsa(_) => Some("a DSA key (`ssh-dss`), which signs with SHA-1".to_owned()),
+        other => Some(format!(
+            "a `{}` key, which cannot be verified here",
+            other.algorithm()
+        )),
+    }
+}
+
+/// The number of significant bits of a non-negative mpint (0 for a negative one).
+fn mpint_bits(value: &ssh_key::Mpint) -> u64 {
+    let bytes = value.as_positive_bytes().unwrap_or_default();
+    match bytes.first() {
+        Some(first) => bytes.len() as u64 * 8 - u64::from(first.leading_zeros()),
+        None => 0,
+    }
+}
+
+/// The value of a non-negative mpint that fits in 64 bits.
+fn mpint_value(value: &ssh_key::Mpint) -> Option<u64> {
+    let bytes = value.as_positive_bytes()?;
+    (bytes.len() <= 8).then(|| bytes.iter().fold(0, |n, b| (n << 8) | u64::from(*b)))
+}
+
+/// The algorithm named inside an SSH signature that ssh-key could not read, to say why
+/// it was refused.
+fn unreadable_signature_algorithm(text: &str) -> Option<String> {
+    use ssh_encoding::Decode;
+    let (label, bytes) = ssh_encoding::pem::decode_vec(text.trim().as_bytes()).ok()?;
+    if label != "SSH SIGNATURE" {
+        return None;
+    }
+    let mut reader = bytes.strip_prefix(b"SSHSIG")?;
+    let _version = u32::decode(&mut reader).ok()?;
+    let _public_key = Vec::<u8>::decode(&mut reader).ok()?;
+    let _namespace = Vec::<u8>::decode(&mut reader).ok()?;
+    let _reserved = Vec::<u8>::decode(&mut reader).ok()?;
+    let _hash = Vec::<u8>::decode(&mut reader).ok()?;
+    let signature = Vec::<u8>::decode(&mut reader).ok()?;
+    String::decode(&mut signature.as_slice()).ok()
+}
+
 /// One key a principal may sign with.
 #[derive(Debug, Clone)]
 struct RingKey {
@@ -85,7 +159,13 @@ pub fn verify(
         return unsigned("an OpenPGP signature; only SSH signatures are accepted");
     }
     let Ok(signature) = SshSig::from_pem(text) else {
-        return unsigned("a malformed SSH signature");
+        return unsigned(match unreadable_signature_algorithm(text).as_deref() {
+            // ssh-key 0.6 does not even decode these; OpenSSH refuses them too.
+            Some("ssh-rsa") => "an RSA signature made with SHA-1 (`ssh-rsa`), which is too weak; \
+                                git and ssh-keygen sign with `rsa-sha2-512`"
+                .to_owned(),
+            _ => "a malformed SSH signature".to_owned(),
+        });
     };
     let fingerprint = PublicKey::from(signature.public_key().clone())
         .fingerprint(HashAlg::Sha256)
@@ -106,11 +186,25 @@ pub fn verify(
             "signed by key {fingerprint}, which the policy does not list"
         ));
     }
-    let public = PublicKey::from(signature.public_key().clone());
-    if public.verify(NAMESPACE, payload, &signature).is_err() {
+    let owner = &candidates[0].principal;
+    if let Some(why) = unsupported_key(signature.public_key()) {
         return unsigned(format!(
-            "the signature by key {fingerprint} does not match the commit's content"
+            "unsupported key type: key {fingerprint} of `{owner}` is {why}"
         ));
+    }
+    let public = PublicKey::from(signature.public_key().clone());
+    match public.verify(NAMESPACE, payload, &signature) {
+        Ok(()) => {}
+        Err(ssh_key::Error::AlgorithmUnsupported { algorithm }) => {
+            return unsigned(format!(
+                "unsupported signature type `{algorithm}` by key {fingerprint} of `{owner}`"
+            ));
+        }
+        Err(_) => {
+            return unsigned(format!(
+                "the signature by key {fingerprint} does not match the commit's content"
+            ));
+        }
     }
     let valid = candidates.iter().find(|k| {
         k.valid_after.is_none_or(|after| commit_time >= after)
@@ -122,8 +216,7 @@ pub fn verify(
             key: fingerprint,
         },
         None => unsigned(format!(
-            "key {fingerprint} of `{}` is not valid at the commit time",
-            candidates[0].principal
+            "key {fingerprint} of `{owner}` is not valid at the commit time"
         )),
     }
 }
@@ -138,4 +231,178 @@ pub fn key_valid_at(ring: &KeyRing, fingerprint: &str, moment: i64) -> bool {
             == fingerprint
             && k.valid_before.is_none_or(|before| moment < before)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ssh_encoding::Encode;
+    use ssh_key::Algorithm;
+    use ssh_key::private::Ed25519Keypair;
+    use ssh_key::public::{DsaPublicKey, Ed25519PublicKey, RsaPublicKey, SkEd25519};
+    use ssh_key::sha2::{Digest, Sha256};
+    use ssh_key::{LineEnding, Mpint, PrivateKey, Signature, SigningKey};
+
+    const PAYLOAD: &[u8] = b"tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\n\nA change\n";
+
+    fn ring(key: &KeyData) -> KeyRing {
+        KeyRing {
+            keys: vec![RingKey {
+                data: key.clone(),
+                principal: "alice".into(),
+                valid_after: None,
+                valid_before: None,
+            }],
+        }
+    }
+
+    fn check(key: &KeyData, signature: Signature) -> Verdict {
+        let pem = SshSig::new(key.clone(), NAMESPACE, HashAlg::Sha512, signature)
+            .and_then(|s| s.to_pem(LineEnding::LF))
+            .expect("encodes");
+        verify(&SignatureHeader::One(pem), PAYLOAD, 0, &ring(key))
+    }
+
+    fn reason(verdict: Verdict) -> String {
+        match verdict {
+            Verdict::Unsigned { reason } => reason,
+            signed => panic!("expected a refusal, got {signed:?}"),
+        }
+    }
+
+    fn raw_sign(key: &impl SigningKey, message: &[u8]) -> Vec<u8> {
+        key.try_sign(message).expect("signs").as_bytes().to_vec()
+    }
+
+    /// A signature as a FIDO security key makes it for an `sk-ssh-ed25519` key: over
+    /// the application's and the message's hashes with the flags and counter between.
+    fn security_key_signature(key: &Ed25519Keypair, flags: u8, payload: &[u8]) -> Signature {
+        let signed = SshSig::signed_data(NAMESPACE, HashAlg::Sha512, payload).expect("data");
+        let counter = 7u32.to_be_bytes();
+        let mut message = Sha256::digest(b"ssh:").to_vec();
+        message.push(flags);
+        message.extend(counter);
+        message.extend(Sha256::digest(&signed));
+        let mut bytes = raw_sign(&PrivateKey::from(key.clone()), &message);
+        bytes.push(flags);
+        bytes.extend(counter);
+        Signature::new(Algorithm::SkEd25519, bytes).expect("signature")
+    }
+
+    /// Security-key signatures verify (ssh-key 0.6 handles both `sk-` types); like
+    /// OpenSSH's `ssh-keygen -Y verify`, whether the key was touched does not matter.
+    #[test]
+    fn a_security_key_signature_verifies_over_its_content_only() {
+        let keypair = Ed25519Keypair::from_seed(&[5; 32]);
+        let key = KeyData::SkEd25519(SkEd25519::new(keypair.public, "ssh:"));
+        for flags in [0x01, 0x00] {
+            let verdict = check(&key, security_key_signature(&keypair, flags, PAYLOAD));
+            assert_eq!(verdict.principal(), Some("alice"), "{flags}: {verdict:?}");
+        }
+        let other = reason(check(
+            &key,
+            security_key_signature(&keypair, 0x01, b"other"),
+        ));
+        assert!(
+            other.contains("does not match the commit's content"),
+            "{other}"
+        );
+    }
+
+    fn rsa_key(bits: usize) -> KeyData {
+        KeyData::Rsa(RsaPublicKey {
+            e: Mpint::from_positive_bytes(&[1, 0, 1]).expect("e"),
+            n: Mpint::from_positive_bytes(&vec![0xff; bits / 8]).expect("n"),
+        })
+    }
+
+    #[test]
+    fn a_signature_by_a_key_that_cannot_verify_is_unsupported_not_a_mismatch() {
+        let rsa = rsa_key(1024);
+        let sha512 = Algorithm::Rsa {
+            hash: Some(HashAlg::Sha512),
+        };
+        let found = reason(check(
+            &rsa,
+            Signature::new(sha512, vec![1; 128]).expect("sig"),
+        ));
+        assert!(
+            found.starts_with("unsupported key type: key SHA256:")
+                && found.ends_with(
+                    " of `alice` is an RSA key of 1024 bits; RSA keys need 2048 to 4096 bits"
+                ),
+            "{found}"
+        );
+        let dsa = KeyData::Dsa(DsaPublicKey {
+            p: Mpint::from_positive_bytes(&[0x7f; 128]).expect("p"),
+            q: Mpint::from_positive_bytes(&[0x7f; 20]).expect("q"),
+            g: Mpint::from_positive_bytes(&[2]).expect("g"),
+            y: Mpint::from_positive_bytes(&[3]).expect("y"),
+        });
+        let found = reason(check(
+            &dsa,
+            Signature::new(Algorithm::Dsa, vec![1; 40]).expect("sig"),
+        ));
+        assert!(
+            found.starts_with("unsupported key type: ") && found.contains("a DSA key"),
+            "{found}"
+        );
+    }
+
+    #[test]
+    fn an_rsa_key_with_an_odd_exponent_or_size_cannot_verify() {
+        assert_eq!(unsupported_key(&rsa_key(2048)), None);
+        assert_eq!(unsupported_key(&rsa_key(4096)), None);
+        let tiny_exponent = KeyData::Rsa(RsaPublicKey {
+            e: Mpint::from_positive_bytes(&[1]).expect("e"),
+            n: Mpint::from_positive_bytes(&[0xff; 256]).expect("n"),
+        });
+        assert_eq!(
+            unsupported_key(&tiny_exponent).as_deref(),
+            Some("an RSA key with an unusual public exponent")
+        );
+        let ed25519 = KeyData::Ed25519(Ed25519PublicKey([1; 32]));
+        assert_eq!(unsupported_key(&ed25519), None);
+    }
+
+    /// ssh-key 0.6 does not decode an RSA signature made with SHA-1 (`ssh-rsa`) at all;
+    /// the refusal says why instead of "malformed".
+    #[test]
+    fn an_rsa_signature_made_with_sha1_is_refused_as_too_weak() {
+        let key = rsa_key(2048);
+        let mut signature = Vec::new();
+        "ssh-rsa".encode(&mut signature).expect("encodes");
+        [1u8; 256]
+            .as_slice()
+            .encode(&mut signature)
+            .expect("encodes");
+        let mut blob = b"SSHSIG".to_vec();
+        1u32.encode(&mut blob).expect("encodes");
+        let key_blob = PublicKey::from(key.clone()).to_bytes().expect("encodes");
+        key_blob.as_slice().encode(&mut blob).expect("encodes");
+        NAMESPACE.encode(&mut blob).expect("encodes");
+        [0u8; 0].as_slice().encode(&mut blob).expect("encodes");
+        "sha512".encode(&mut blob).expect("encodes");
+        signature.as_slice().encode(&mut blob).expect("encodes");
+        let pem = ssh_encoding::pem::encode_string(
+            "SSH SIGNATURE",
+            ssh_encoding::pem::LineEnding::LF,
+            &blob,
+        )
+        .expect("pem");
+        assert!(SshSig::from_pem(&pem).is_err());
+        let found = reason(verify(&SignatureHeader::One(pem), PAYLOAD, 0, &ring(&key)));
+        assert!(
+            found.starts_with("an RSA signature made with SHA-1 (`ssh-rsa`), which is too weak"),
+            "{found}"
+        );
+        let garbage = "-----BEGIN SSH SIGNATURE-----\nU1NIU0lH\n-----END SSH SIGNATURE-----\n";
+        let found = reason(verify(
+            &SignatureHeader::One(garbage.into()),
+            PAYLOAD,
+            0,
+            &ring(&key),
+        ));
+        assert_eq!(found, "a malformed SSH signature");
+    }
 }

@@ -7,7 +7,7 @@ use crate::support::{GitRepo, Served, apply_rebuild, assert_same_site, root};
 
 /// The policy of these tests: alice is admin; bob signs everywhere with his new key (the
 /// old one expired 2026-06-30); carol signs tickets only; dave reviews; the robot logs.
-fn policy() -> String {
+pub(super) fn policy() -> String {
     let key = |name: &str| {
         std::fs::read_to_string(root().join(format!("tests/fixtures/keys/{name}.pub")))
             .expect("fixture key")
@@ -44,7 +44,7 @@ append_only: [\"logbook/**\"]
 
 /// A repository whose first commit (the trust root, pinned in local git config) holds
 /// the bad-case base with the test policy.
-fn repository() -> GitRepo {
+pub(super) fn repository() -> GitRepo {
     let repo = GitRepo::new(&root().join("tests/bad/base"));
     repo.write(".glassroom/policy.yaml", &policy());
     let first = repo.commit("Initial content", Some("alice"));
@@ -53,13 +53,13 @@ fn repository() -> GitRepo {
 }
 
 /// `glassroom audit --format json` of the whole history.
-fn audit(repo: &GitRepo) -> serde_json::Value {
+pub(super) fn audit(repo: &GitRepo) -> serde_json::Value {
     let out = repo.glassroom(&["audit", "--repo", repo.path_str(), "--format", "json"]);
     assert!(out.code == Some(0) || out.code == Some(1), "{}", out.stderr);
     serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", out.stdout))
 }
 
-fn pending_paths(report: &serde_json::Value) -> Vec<String> {
+pub(super) fn pending_paths(report: &serde_json::Value) -> Vec<String> {
     report["pending"]
         .as_array()
         .map(|a| {
@@ -71,7 +71,7 @@ fn pending_paths(report: &serde_json::Value) -> Vec<String> {
 }
 
 /// The last event recorded for `path`: (kind, reason).
-fn last_event(report: &serde_json::Value, path: &str) -> (String, String) {
+pub(super) fn last_event(report: &serde_json::Value, path: &str) -> (String, String) {
     let event = report["events"][path]
         .as_array()
         .and_then(|e| e.last())
@@ -82,16 +82,17 @@ fn last_event(report: &serde_json::Value, path: &str) -> (String, String) {
     )
 }
 
-fn approved_blob(report: &serde_json::Value, path: &str) -> Option<String> {
+pub(super) fn approved_blob(report: &serde_json::Value, path: &str) -> Option<String> {
     report["approved"][path].as_str().map(str::to_owned)
 }
 
-fn blob_at(repo: &GitRepo, rev: &str, path: &str) -> String {
+pub(super) fn blob_at(repo: &GitRepo, rev: &str, path: &str) -> String {
     repo.git(&["rev-parse", &format!("{rev}:{path}")])
 }
 
-const HOST: &str = "hosts/web1.yaml";
-const CHANGED_HOST: &str = "name: web1.example.org\naddresses: [192.0.2.10]\nos: Debian 13\n";
+pub(super) const HOST: &str = "hosts/web1.yaml";
+pub(super) const CHANGED_HOST: &str =
+    "name: web1.example.org\naddresses: [192.0.2.10]\nos: Debian 13\n";
 
 /// The change is at HEAD but not approved: the published blob is the one before.
 fn assert_pending(repo: &GitRepo, path: &str, reason_fragment: &str) -> serde_json::Value {
@@ -345,7 +346,7 @@ fn signature_of(repo: &GitRepo, rev: &str) -> String {
 }
 
 /// Writes a commit object by hand (`git hash-object --literally`) and points main at it.
-fn forge(repo: &GitRepo, headers_and_message: &str) -> String {
+pub(super) fn forge(repo: &GitRepo, headers_and_message: &str) -> String {
     let file = repo.path().join(".git/forged-commit");
     std::fs::write(&file, headers_and_message).expect("write object");
     let id = repo.git(&[
@@ -361,7 +362,7 @@ fn forge(repo: &GitRepo, headers_and_message: &str) -> String {
 }
 
 /// The commit's raw text with its signature header replaced by `signature` (or removed).
-fn with_signature(raw: &str, signature: Option<&str>) -> String {
+pub(super) fn with_signature(raw: &str, signature: Option<&str>) -> String {
     let mut out = String::new();
     let mut skipping = false;
     let mut in_headers = true;
@@ -1040,7 +1041,7 @@ fn signature_verdicts_agree_with_git_verify_commit() {
     );
 }
 
-fn ssh_sign_with(key: &Path, namespace: &str, payload: &str) -> String {
+pub(super) fn ssh_sign_with(key: &Path, namespace: &str, payload: &str) -> String {
     let dir = tempfile::tempdir().expect("tmp");
     let file = dir.path().join("payload");
     std::fs::write(&file, payload).expect("payload");
