@@ -149,6 +149,8 @@ pub struct Work {
     pub verified: usize,
     /// Paths whose events or approval changed.
     pub touched: BTreeSet<String>,
+    /// The commits judged.
+    pub judged: HashSet<String>,
 }
 
 /// A merge keeps this many states of commits whose children come later; the others are
@@ -182,8 +184,9 @@ fn replay_holding(
     held: usize,
 ) -> Result<(Replayed, Work), GraphError> {
     let resumable = from.filter(|r| r.removals.is_none());
+    let resumed = resumable.is_some();
     let (replayed, mut work) = run(graph, root, target, resumable, first_seen, None, held)?;
-    let removals = concurrent_removals(graph, &replayed)?;
+    let removals = concurrent_removals(graph, &replayed, resumed.then_some(&work.judged))?;
     if removals.is_empty() {
         return Ok((replayed, work));
     }
@@ -191,30 +194,50 @@ fn replay_holding(
     again.removals = Some(removals);
     work.verified += more.verified;
     work.touched.extend(more.touched);
+    work.judged.extend(more.judged);
     Ok((again, work))
 }
 
-/// The removals of `replayed`'s history if some commit was validly signed by a removed
-/// key without preceding its removal; else none.
-fn concurrent_removals(graph: &dyn Graph, replayed: &Replayed) -> Result<Removals, GraphError> {
+/// The removals of `replayed`'s history (key → every commit that removed it) if some
+/// commit was validly signed by a removed key without preceding its removal; else none.
+///
+/// After a resumed pass only the commits judged in it (`judged_now`) can be concurrent
+/// with an older removal, and any of them signed by the removed key is (the removal is in
+/// the history they were not part of): the history is walked only for new removals.
+fn concurrent_removals(
+    graph: &dyn Graph,
+    replayed: &Replayed,
+    judged_now: Option<&HashSet<String>>,
+) -> Result<Removals, GraphError> {
     let mut removals = Removals::new();
-    for (key, remover) in &replayed.state.removed {
-        removals
-            .entry(key.clone())
-            .or_default()
-            .push(remover.clone());
+    for (id, record) in &replayed.records {
+        for key in &record.removes {
+            removals.entry(key.clone()).or_default().push(id.clone());
+        }
     }
+    let signed_by = |id: &String, key: &str| {
+        replayed
+            .records
+            .get(id)
+            .is_some_and(|r| r.key.as_deref() == Some(key))
+    };
     let mut concurrent = false;
     for (key, removers) in &removals {
         for remover in removers {
-            let Ok(remover) = Oid::from_str(remover) else {
-                continue;
+            concurrent |= match judged_now {
+                Some(now) if !now.contains(remover) => now.iter().any(|id| signed_by(id, key)),
+                _ => {
+                    let before: HashSet<String> = graph
+                        .only_in(Oid::from_str(remover)?, &[])?
+                        .into_iter()
+                        .map(|id| id.to_string())
+                        .collect();
+                    replayed
+                        .records
+                        .keys()
+                        .any(|id| signed_by(id, key) && !before.contains(id))
+                }
             };
-            let before = graph.only_in(remover, &[])?;
-            concurrent |= replayed.records.iter().any(|(id, record)| {
-                record.key.as_deref() == Some(key.as_str())
-                    && Oid::from_str(id).is_ok_and(|id| !before.contains(&id))
-            });
         }
     }
     Ok(if concurrent {
@@ -538,6 +561,7 @@ impl<'g> Pass<'g> {
             removes,
         };
         self.records.insert(id_hex.clone(), record);
+        self.work.judged.insert(id_hex.clone());
         self.head = id_hex;
         self.work.verified += 1;
         self.hold(id, state);
@@ -580,6 +604,7 @@ impl<'g> Pass<'g> {
             },
         );
         // The root is trusted, not verified: it does not count as a verified commit.
+        self.work.judged.insert(id_hex.clone());
         self.head = id_hex;
         self.hold(id, state);
         Ok(())

@@ -610,3 +610,26 @@ fn attack_a_tree_nested_deeper_than_the_limit_is_refused_without_breaking_the_bu
         "{refused:?}"
     );
 }
+
+#[test]
+fn attack_a_removed_key_listed_again_stays_removed() {
+    let repo = repository();
+    repo.write(POLICY_PATH, &policy_without_bob());
+    repo.commit("Remove bob's key (stolen)", Some("alice"));
+    // Later the old policy comes back, signed by the admin (an old copy pasted back).
+    repo.write(POLICY_PATH, &policy());
+    repo.commit("Restore the policy", Some("alice"));
+    repo.write(HOST, CHANGED_HOST);
+    repo.commit("web1 by the thief", Some("bob"));
+    let report = audit(&repo);
+    assert_eq!(
+        approved_blob(&report, POLICY_PATH),
+        Some(blob_at(&repo, "HEAD", POLICY_PATH))
+    );
+    let (kind, reason) = last_event(&report, HOST);
+    assert_eq!(kind, "pending");
+    assert!(
+        reason.contains("was removed from the policy by commit"),
+        "{reason}"
+    );
+}
