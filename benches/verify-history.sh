@@ -26,12 +26,12 @@ now() { date +%s.%N; }
 elapsed() { echo "$2 - $1" | bc -l; }
 
 # Timed: `glassroom check` (verify history, load and validate the approved tree).
-rm -f "$repo/.git/glassroom/trust-cache.json"
+rm -f "$repo/.git/glassroom/trust-cache"
 start=$(now)
 "$glassroom" check "$repo" > /dev/null
 cold=$(elapsed "$start" "$(now)")
 # Untimed: prove the cold run really verified every commit and approved everything.
-rm -f "$repo/.git/glassroom/trust-cache.json"
+rm -f "$repo/.git/glassroom/trust-cache"
 "$glassroom" audit --repo "$repo" --format json > "$work/cold.json"
 grep -q "\"verified\": $commits" "$work/cold.json" || { echo "glassroom did not verify $commits commits" >&2; exit 1; }
 grep -q '"pending": \[\]' "$work/cold.json" || { echo "unexpected pending changes" >&2; exit 1; }

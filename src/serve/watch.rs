@@ -365,7 +365,7 @@ mod tests {
             "/repo/.glassroom/cache/x",
             "/repo/.git/objects/ab/cdef",
             "/repo/.git/index",
-            "/repo/.git/glassroom/trust-cache.json",
+            "/repo/.git/glassroom/trust-cache",
             "/repo/.git/refs/heads/main.lock",
             "/repo/hosts/.web1.yaml.swp",
             "/repo/hosts/web1.yaml~",

@@ -138,7 +138,7 @@ mod tests {
             "COMMIT_EDITMSG",
             "glassroom/sync-state.json",
             "glassroom/.tmp-XYZ",
-            "glassroom/trust-cache.json",
+            "glassroom/trust-cache",
             "glassroom/sync.lock",
         ] {
             assert_eq!(check(path, created), None, "{path}");
