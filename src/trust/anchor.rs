@@ -35,6 +35,9 @@ pub struct Anchor {
     /// The last head verified for publishing: the next must descend from it.
     #[serde(default)]
     pub head: Option<String>,
+    /// The trust root that head was verified from.
+    #[serde(default)]
+    pub head_root: Option<String>,
     /// When each commit first seen after verification began was first verified (seconds).
     /// Commits of the history seen on the first run have no entry: nothing is known of
     /// when they appeared.

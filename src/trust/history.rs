@@ -308,7 +308,16 @@ pub fn replay(
         anchor::trust_root(repo, target, options.trust_root.as_deref(), &mut anchor)?;
     let mut warnings: Vec<String> = warning.into_iter().collect();
     let root_hex = root.to_string();
-    if !is_ancestor(repo, root, target)? {
+    // The root is in the target's history if it is in the last verified head's, and that
+    // head is in the target's (a walk of one commit, not of the whole history).
+    let last_head = anchor.head.as_deref().and_then(|h| Oid::from_str(h).ok());
+    let through_head = match last_head {
+        Some(head) if anchor.head_root.as_deref() == Some(root_hex.as_str()) => {
+            is_ancestor(repo, head, target)?
+        }
+        _ => false,
+    };
+    if !through_head && !is_ancestor(repo, root, target)? {
         return Err(TrustError::RootNotInHistory {
             root: root_hex,
             target: target.to_string(),
@@ -322,7 +331,6 @@ pub fn replay(
     } else {
         None
     };
-    let last_head = anchor.head.as_deref().and_then(|h| Oid::from_str(h).ok());
     if options.forward_only
         && let Some(head) = last_head
         && !is_ancestor(repo, head, target)?
@@ -410,6 +418,7 @@ pub fn replay(
     };
     if options.forward_only {
         anchor.head = Some(target.to_string());
+        anchor.head_root = Some(report.trust_root.clone());
         if anchor != anchor_before {
             anchor.save(&local)?;
         }

@@ -113,10 +113,14 @@ impl Graph for GitGraph<'_> {
         Ok(deltas
             .into_iter()
             .map(|delta| {
-                let path = String::from_utf8_lossy(&delta.path).into_owned();
-                let unpublishable = delta
-                    .new
-                    .and_then(|(id, mode)| self.unpublishable(&path, id, mode, &twins));
+                let (path, utf8) = path_text(&delta.path);
+                let unpublishable = if utf8 {
+                    delta
+                        .new
+                        .and_then(|(id, mode)| self.unpublishable(&path, id, mode, &twins))
+                } else {
+                    delta.new.map(|_| "has a name that is not UTF-8".to_owned())
+                };
                 TreeChange {
                     new: delta.new.map(|(id, _)| id.to_string()),
                     path,
@@ -197,6 +201,22 @@ impl Graph for GitGraph<'_> {
     }
 }
 
+/// A path's bytes as text, and whether they were UTF-8. Bytes that are not are written
+/// `\xNN`: two different names never become one (a backslash is never in a publishable
+/// path, so this text is never another file's).
+fn path_text(bytes: &[u8]) -> (String, bool) {
+    let mut text = String::with_capacity(bytes.len());
+    let mut utf8 = true;
+    for chunk in bytes.utf8_chunks() {
+        text.push_str(chunk.valid());
+        for byte in chunk.invalid() {
+            utf8 = false;
+            text.push_str(&format!("\\x{byte:02x}"));
+        }
+    }
+    (text, utf8)
+}
+
 /// How many publishable files of a tree have a path equal to a given one but for case
 /// (two such files would be one file on a case-insensitive checkout).
 pub enum CaseTwins<'r> {
@@ -263,6 +283,19 @@ mod tests {
     use super::*;
 
     use crate::source::git::tree_of;
+
+    #[test]
+    fn names_that_are_not_utf8_stay_apart_and_are_marked() {
+        assert_eq!(
+            path_text(b"hosts/a.yaml"),
+            ("hosts/a.yaml".to_owned(), true)
+        );
+        let (one, utf8) = path_text(b"hosts/\xff.yaml");
+        assert!(!utf8);
+        assert_eq!(one, "hosts/\\xff.yaml");
+        assert_ne!(one, path_text(b"hosts/\xfe.yaml").0);
+        assert!(!judge::is_clean_path(&one), "never a publishable path");
+    }
 
     #[test]
     fn case_twins_looked_up_path_by_path_agree_with_the_listing() {
