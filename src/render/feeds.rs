@@ -58,6 +58,24 @@ fn id(base: Option<&str>, path: &str) -> String {
     }
 }
 
+/// `xml` with every character XML 1.0 does not allow, even escaped (control characters
+/// but tab, newline and carriage return; U+FFFE, U+FFFF), replaced by U+FFFD: a file name
+/// or a logbook entry with `\x1b` in it would otherwise make a feed that every reader
+/// refuses.
+pub fn xml_chars(xml: &str) -> std::borrow::Cow<'_, str> {
+    let allowed = |c: char| {
+        matches!(c, '\t' | '\n' | '\r') || !(c < ' ' || c == '\u{fffe}' || c == '\u{ffff}')
+    };
+    if xml.chars().all(allowed) {
+        return std::borrow::Cow::Borrowed(xml);
+    }
+    std::borrow::Cow::Owned(
+        xml.chars()
+            .map(|c| if allowed(c) { c } else { '\u{fffd}' })
+            .collect(),
+    )
+}
+
 /// The Atom feeds, by name (`feeds/<name>.atom`).
 pub const FEEDS: [&str; 3] = ["news", "logbook", "alerts"];
 
@@ -179,7 +197,10 @@ pub fn atom_feed(input: &Input<'_>, name: &str) -> Feed {
                 .map(|a| {
                     FeedEntry {
                         // The same alert on a later day is the same entry, updated.
-                        id: id(base, &format!("alerts/{:?}/{}", a.kind, a.subject)),
+                        id: id(
+                            base,
+                            &format!("alerts/{:?}/{}", a.kind, super::names::href(&a.subject)),
+                        ),
                         title: format!("{:?}: {}", a.severity, a.message),
                         url: link(base, alert_url(a).as_deref().unwrap_or("index.html")),
                         updated: input.now,

@@ -990,6 +990,7 @@ fn render_outputs(
                     .tera
                     .render("atom.xml", &context)
                     .map_err(Failure::Template)?;
+                let xml = feeds::xml_chars(&xml).into_owned();
                 Ok(vec![(feed.path, File::Whole(xml.into_bytes()))])
             }),
         });

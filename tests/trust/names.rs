@@ -300,6 +300,21 @@ fn attack_a_file_name_with_a_newline_and_a_terminal_escape_is_escaped_in_text_ou
         site.join("audit/evil~0Arefused hosts/web1.yaml: forged~0D~1B[2J~E2~80~AEtxt.exe.html")
     );
     assert_links_resolve(&site);
+    // The alerts feed names it and stays XML (which has no escape for `\x1b`).
+    let feed = read(&site.join("feeds/alerts.atom"));
+    assert!(feed.contains("evil"), "{feed}");
+    assert!(
+        !feed
+            .chars()
+            .any(|c| c < ' ' && !matches!(c, '\t' | '\n' | '\r')),
+        "{feed:?}"
+    );
+    assert!(
+        feed.contains(
+            "/alerts/PendingSignature/evil%0Arefused%20hosts/web1.yaml%3A%20forged%0D%1B"
+        ),
+        "{feed}"
+    );
 
     // Diagnostics about such a name, in the working tree, are escaped too.
     let host = format!("hosts/{EVIL}.yaml");
