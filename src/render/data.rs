@@ -51,7 +51,7 @@ pub fn view<'a, T: Serialize>(doc: &'a Document<T>, dir: &str, input: &Input<'_>
     View {
         id: &doc.id,
         path: &doc.path,
-        url: super::names::href(&super::names::detail_page(dir, &doc.id)).into_owned(),
+        url: super::names::link(super::names::detail_page(dir, &doc.id)),
         data: &doc.data,
         body: &doc.body,
         body_html: rendered.html,
@@ -414,7 +414,7 @@ fn trust_value(
 
 /// The link to the audit page of `path`, from the site root (see [`super::names`]).
 pub fn audit_url(path: &str) -> String {
-    super::names::href(&super::names::audit_page(path)).into_owned()
+    super::names::link(super::names::audit_page(path))
 }
 
 /// One kind's map of views (id → view) as a template value, with the file hash behind
@@ -857,13 +857,15 @@ pub fn alert_url(alert: &derive::Alert) -> Option<String> {
         "file" => return None,
         kind => super::names::detail_page(section_dir(kind), &alert.subject),
     };
-    Some(super::names::href(&page).into_owned())
+    Some(super::names::link(page))
 }
 
 /// The link to the page of the entity a due date is about.
 pub fn due_url(item: &derive::DueItem) -> String {
-    let page = super::names::detail_page(section_dir(item.kind.subject_kind()), &item.subject);
-    super::names::href(&page).into_owned()
+    super::names::link(super::names::detail_page(
+        section_dir(item.kind.subject_kind()),
+        &item.subject,
+    ))
 }
 
 /// The directory of the pages of an entity kind as alerts name it (`certificate`).

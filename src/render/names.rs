@@ -71,7 +71,21 @@ pub fn audit_page(path: &str) -> String {
 
 /// `hosts`, `web1` → `hosts/web1.html`: the page of an entity, in its kind's directory.
 pub fn detail_page(dir: &str, id: &str) -> String {
-    format!("{dir}/{}", page_name(id))
+    let name = page_name(id);
+    let mut page = String::with_capacity(dir.len() + 1 + name.len());
+    page.push_str(dir);
+    page.push('/');
+    page.push_str(&name);
+    page
+}
+
+/// The link to the output file `page` ([`href`]), reusing `page` when it needs no
+/// encoding (every page named from an id).
+pub fn link(page: String) -> String {
+    match href(&page) {
+        Cow::Borrowed(_) => page,
+        Cow::Owned(encoded) => encoded,
+    }
 }
 
 /// The relative link to the output file `path`: percent-encoded but for letters, digits,
@@ -88,6 +102,19 @@ pub fn href(path: &str) -> Cow<'_, str> {
 
 /// The page of the file or entity named `name`.
 fn page_name(name: &str) -> String {
+    // Every id, and most names: nothing to escape, and short enough.
+    let plain = name.len() + PAGE.len() <= MAX_NAME
+        && !name.starts_with('.')
+        && !name.eq_ignore_ascii_case("index")
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+    if plain {
+        let mut page = String::with_capacity(name.len() + PAGE.len());
+        page.push_str(name);
+        page.push_str(PAGE);
+        return page;
+    }
     let mut escaped = escape(name);
     if escaped.eq_ignore_ascii_case("index") {
         escape_byte_at(&mut escaped, 0);

@@ -339,8 +339,7 @@ impl Intake {
             }
         }
         let url =
-            crate::render::names::href(&crate::render::names::detail_page("logbook", &appended.id))
-                .into_owned();
+            crate::render::names::link(crate::render::names::detail_page("logbook", &appended.id));
         let body = json!({
             "id": appended.id,
             "path": appended.path,
