@@ -148,6 +148,26 @@ mod tests {
     }
 
     #[test]
+    fn links_keep_only_web_mail_and_relative_targets() {
+        let html = to_html(
+            "[a](https://example.org/a) [b](mailto:ops@example.org) [c](../hosts/web1.html) \
+             [d](#steps) [e](data:text/html,x) [f](ftp://example.org/f) [g](tel:+1) \
+             [h](vbscript:x) <img src=\"data:image/png;base64,AAAA\"> <style>p{}</style>",
+        );
+        for kept in [
+            "https://example.org/a",
+            "mailto:ops@example.org",
+            "../hosts/web1.html",
+            "#steps",
+        ] {
+            assert!(html.contains(&format!("href=\"{kept}\"")), "{kept}: {html}");
+        }
+        for gone in ["data:", "ftp:", "tel:", "vbscript:", "<style"] {
+            assert!(!html.contains(gone), "{gone}: {html}");
+        }
+    }
+
+    #[test]
     fn tables_footnotes_tasks_and_anchors_render() {
         let html = to_html(
             "# Check the Backup!\n\n## Steps\n\n## Steps\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n- [x] done\n- [ ] todo\n\nSee note[^1].\n\n[^1]: The note.\n",
