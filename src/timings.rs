@@ -34,7 +34,11 @@ pub fn pages() -> bool {
 /// Notes how long rendering the page `path` took.
 pub fn page(path: &str, took: std::time::Duration) {
     if pages() {
-        eprintln!("timing: page {path} {:.2} ms", took.as_secs_f64() * 1000.0);
+        eprintln!(
+            "timing: page {} {:.2} ms",
+            crate::diag::printable(path),
+            took.as_secs_f64() * 1000.0
+        );
     }
 }
 

@@ -4,7 +4,14 @@ use std::io::Write;
 
 use super::{Outcome, ignore_broken_pipe, repository};
 use crate::cli::{AuditArgs, PlanFormat};
+use crate::diag::printable;
 use crate::trust::judge::Event;
+
+/// Writes one line of the text report: paths, names and reasons come from commits, so
+/// the line is [escaped](printable) and cannot forge another or drive the terminal.
+fn line(out: &mut impl Write, text: &str) -> std::io::Result<()> {
+    ignore_broken_pipe(writeln!(out, "{}", printable(text)))
+}
 
 pub fn run(args: &AuditArgs) -> Result<Outcome, Box<dyn std::error::Error>> {
     if args.source.worktree {
@@ -37,7 +44,8 @@ pub fn run(args: &AuditArgs) -> Result<Outcome, Box<dyn std::error::Error>> {
             let events = report.events.get(path);
             if events.is_none() && !report.approved.contains_key(path) {
                 eprintln!(
-                    "no history for `{path}` (paths are relative to the repository, like `hosts/web1.yaml`)"
+                    "no history for `{}` (paths are relative to the repository, like `hosts/web1.yaml`)",
+                    printable(path)
                 );
                 return Ok(Outcome::Findings);
             }
@@ -47,40 +55,46 @@ pub fn run(args: &AuditArgs) -> Result<Outcome, Box<dyn std::error::Error>> {
                 .map_or("not published".to_owned(), |b| {
                     format!("published at blob {}", short(b))
                 });
-            ignore_broken_pipe(writeln!(out, "{path}: {published}"))?;
+            line(&mut out, &format!("{path}: {published}"))?;
             for event in events.into_iter().flatten() {
-                ignore_broken_pipe(writeln!(out, "  {}", describe(event)))?;
+                line(&mut out, &format!("  {}", describe(event)))?;
             }
             if let Some(pending) = report.pending.iter().find(|p| &p.path == path) {
-                ignore_broken_pipe(writeln!(
-                    out,
-                    "  waiting: needs `{}` from {}",
-                    pending.needs,
-                    signers(&pending.signers)
-                ))?;
+                line(
+                    &mut out,
+                    &format!(
+                        "  waiting: needs `{}` from {}",
+                        pending.needs,
+                        signers(&pending.signers)
+                    ),
+                )?;
             }
         }
         (None, PlanFormat::Text) => {
-            ignore_broken_pipe(writeln!(
-                out,
-                "verified {} from trust root {}: {} approved files",
-                short(&report.target),
-                short(&report.trust_root),
-                report.approved.len()
-            ))?;
+            line(
+                &mut out,
+                &format!(
+                    "verified {} from trust root {}: {} approved files",
+                    short(&report.target),
+                    short(&report.trust_root),
+                    report.approved.len()
+                ),
+            )?;
             for pending in &report.pending {
                 let last = pending
                     .last_event
                     .as_ref()
                     .map(describe)
                     .unwrap_or_default();
-                ignore_broken_pipe(writeln!(
-                    out,
-                    "pending {}: {last}; needs `{}` from {}",
-                    pending.path,
-                    pending.needs,
-                    signers(&pending.signers)
-                ))?;
+                line(
+                    &mut out,
+                    &format!(
+                        "pending {}: {last}; needs `{}` from {}",
+                        pending.path,
+                        pending.needs,
+                        signers(&pending.signers)
+                    ),
+                )?;
             }
             for path in &report.refused {
                 if report.pending.iter().any(|p| &p.path == path) {
@@ -92,7 +106,7 @@ pub fn run(args: &AuditArgs) -> Result<Outcome, Box<dyn std::error::Error>> {
                     .and_then(|e| e.last())
                     .map(describe)
                     .unwrap_or_default();
-                ignore_broken_pipe(writeln!(out, "refused {path}: {last}"))?;
+                line(&mut out, &format!("refused {path}: {last}"))?;
             }
         }
     }

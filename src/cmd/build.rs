@@ -61,7 +61,7 @@ pub fn run(args: &BuildArgs) -> Result<Outcome, Box<dyn std::error::Error>> {
         stdout,
         "built {} files into {} (now = {}, {} alerts)",
         built.count,
-        out.display(),
+        crate::diag::printable(&out.display().to_string()),
         built.now,
         built.alerts
     ))?;

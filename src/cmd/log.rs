@@ -65,7 +65,7 @@ pub fn run(args: &LogArgs) -> Result<Outcome, Box<dyn std::error::Error>> {
         stdout,
         "logged {} in {} (commit {}{})",
         appended.id,
-        appended.path,
+        crate::diag::printable(&appended.path),
         appended.commit.get(..10).unwrap_or(&appended.commit),
         if signer.is_some() {
             ", signed"

@@ -64,12 +64,16 @@ pub fn run(cli: Cli) -> ExitCode {
     }
 }
 
-/// Prints an error and its whole cause chain.
+/// Prints an error and its whole cause chain, a line each (errors name files and
+/// refs, which are [escaped](crate::diag::printable)).
 fn report_error(err: &(dyn std::error::Error + 'static)) {
-    let mut message = format!("error: {err}");
+    let mut message = format!("error: {}", crate::diag::printable(&err.to_string()));
     let mut source = err.source();
     while let Some(cause) = source {
-        message.push_str(&format!("\n  caused by: {cause}"));
+        message.push_str(&format!(
+            "\n  caused by: {}",
+            crate::diag::printable(&cause.to_string())
+        ));
         source = cause.source();
     }
     eprintln!("{message}");

@@ -27,7 +27,7 @@ pub fn open(
 /// Prints warnings on stderr, one per line.
 pub fn print_warnings(warnings: &[String]) {
     for warning in warnings {
-        eprintln!("warning: {warning}");
+        eprintln!("warning: {}", crate::diag::printable(warning));
     }
 }
 

@@ -143,10 +143,13 @@ impl Stderr {
 
 impl Report for Stderr {
     fn info(&self, message: &str) {
-        eprintln!("glassroom serve: {message}");
+        eprintln!("glassroom serve: {}", crate::diag::printable(message));
     }
     fn warning(&self, message: &str) {
-        eprintln!("glassroom serve: warning: {message}");
+        eprintln!(
+            "glassroom serve: warning: {}",
+            crate::diag::printable(message)
+        );
     }
     fn diagnostics(&self, files: &Files, diagnostics: &Diagnostics) {
         let _ = render::to_stderr(files, diagnostics, self.style);

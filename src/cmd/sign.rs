@@ -89,8 +89,9 @@ pub fn run(args: &TrailerArgs, action: Action) -> Result<Outcome, Box<dyn std::e
     let mut out = std::io::stdout().lock();
     ignore_broken_pipe(writeln!(
         out,
-        "{} {subject}",
-        commit.get(..10).unwrap_or(&commit)
+        "{} {}",
+        commit.get(..10).unwrap_or(&commit),
+        crate::diag::printable(&subject)
     ))?;
     Ok(Outcome::Ok)
 }

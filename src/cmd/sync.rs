@@ -45,12 +45,13 @@ pub fn run(args: &SyncArgs) -> Result<Outcome, Box<dyn std::error::Error>> {
     match sync::sync_now(options) {
         Ok(Done::Published | Done::UpToDate) => Ok(Outcome::Ok),
         Ok(Done::BuildFailed(message)) => {
-            eprintln!("error: {message}");
+            eprintln!("error: {}", crate::diag::printable(&message));
             Ok(Outcome::Findings)
         }
         Ok(Done::Failed(message)) => {
             eprintln!(
-                "error: {message}\n  the change stays pending; a running `glassroom sync --watch` retries it"
+                "error: {}\n  the change stays pending; a running `glassroom sync --watch` retries it",
+                crate::diag::printable(&message)
             );
             Ok(Outcome::Failed)
         }

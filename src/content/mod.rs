@@ -17,6 +17,7 @@ use crate::trust::Policy;
 pub use load::{Kind, ParseCache, classify, is_valid_id, load, load_cached, load_with_pending};
 pub use model::*;
 pub use stamps::Stamps;
+pub use validate::{LINK_SCHEMES, is_web_link};
 
 /// One entity read from one file.
 #[derive(Debug, Clone)]

@@ -307,9 +307,10 @@ pub struct Module {
     pub owners: Vec<String>,
     #[serde(default)]
     pub current_version: Option<String>,
-    /// Source repository or vendor page.
-    #[serde(default)]
-    pub url: Option<String>,
+    /// Source repository or vendor page. Templates and the API call it `link`: an
+    /// entity's `url` is its page.
+    #[serde(default, rename(serialize = "link"))]
+    pub url: Option<Spanned<String>>,
 }
 
 #[derive(

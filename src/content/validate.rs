@@ -39,7 +39,7 @@ struct Group<'c> {
 type DocFindings = Vec<(blake3::Hash, Vec<Diagnostic>)>;
 
 /// How many groups [`validate`] runs.
-const GROUPS: usize = 13;
+const GROUPS: usize = 14;
 
 /// The findings of every check group, kept between loads in one process with the
 /// fingerprints of what each group read. Findings point into files by id, so the memo is
@@ -201,6 +201,16 @@ pub fn validate_with(
             &[Release],
             &[Module],
             Box::new(|out| check_releases(&content.releases, ids, out)),
+        ),
+        group(
+            "modules",
+            &[Module],
+            &[],
+            Box::new(|out| {
+                for module in &content.modules {
+                    check_module(module, out);
+                }
+            }),
         ),
         group(
             "procedures and sites",
@@ -823,6 +833,43 @@ fn check_ticket(
     }
 }
 
+/// The schemes a URL from a file may have to become a link (in a YAML field or in
+/// Markdown): anything else (`javascript:`, `data:`, `file:`...) is shown as text.
+pub const LINK_SCHEMES: [&str; 3] = ["http", "https", "mailto"];
+
+/// Whether `url` may be the target of a link: it starts with `http://`, `https://` or
+/// `mailto:` (in any case) and has no control character (browsers drop tabs and
+/// newlines, so `java\tscript:` would be `javascript:`).
+pub fn is_web_link(url: &str) -> bool {
+    let scheme = url.split_once(':').map_or("", |(scheme, _)| scheme);
+    let scheme_ok = LINK_SCHEMES
+        .iter()
+        .any(|allowed| scheme.eq_ignore_ascii_case(allowed));
+    let rest_ok = match url.get(scheme.len() + 1..) {
+        Some(rest) if !scheme.eq_ignore_ascii_case("mailto") => rest.starts_with("//"),
+        Some(rest) => !rest.is_empty(),
+        None => false,
+    };
+    scheme_ok && rest_ok && !url.chars().any(char::is_control)
+}
+
+fn check_module(module: &Document<Module>, out: &mut Vec<Diagnostic>) {
+    if let Some(url) = &module.data.url
+        && !is_web_link(url)
+    {
+        out.push(
+            Diagnostic::warning(
+                "not-a-link",
+                format!("`url` `{}` is not an http, https or mailto URL", url.as_str()),
+            )
+            .at(module.origin.at_value(url))
+            .with_help(
+                "it is shown as text, not as a link; write it like `https://git.example.org/shop/billing-api`",
+            ),
+        );
+    }
+}
+
 fn check_site(site: &Document<Site>, out: &mut Vec<Diagnostic>) {
     let data = &site.data;
     if data.update.value == UpdateStrategy::Rolling && data.tier_order.is_empty() {
@@ -1138,5 +1185,37 @@ fn check_set_conflicts(sets: &[Document<AccountSet>], out: &mut Vec<Diagnostic>)
                  remove the account from one set or make the values agree",
             ),
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_web_link;
+
+    #[test]
+    fn only_web_and_mail_urls_are_links() {
+        for url in [
+            "https://git.example.org/shop",
+            "HTTP://example.org",
+            "mailto:ops@example.org",
+        ] {
+            assert!(is_web_link(url), "{url}");
+        }
+        for url in [
+            "javascript:alert(1)",
+            "JaVaScRiPt:alert(1)",
+            "java\tscript:alert(1)",
+            "https://example.org/\nx",
+            " https://example.org",
+            "data:text/html,x",
+            "//evil.example",
+            "https:evil",
+            "mailto:",
+            "file:///etc/passwd",
+            "relative/page.html",
+            "",
+        ] {
+            assert!(!is_web_link(url), "{url:?}");
+        }
     }
 }

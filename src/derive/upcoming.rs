@@ -19,6 +19,18 @@ pub enum DueKind {
     ReleasePlanned,
 }
 
+impl DueKind {
+    /// The kind of entity that falls due, as alerts name it.
+    pub fn subject_kind(self) -> &'static str {
+        match self {
+            DueKind::CertificateExpiry => "certificate",
+            DueKind::DomainExpiry => "domain",
+            DueKind::ProcedureDue => "procedure",
+            DueKind::ReleasePlanned => "release",
+        }
+    }
+}
+
 /// One date in the calendar.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DueItem {

@@ -4,11 +4,13 @@
 //! (`path:line:column: error: message`) for pipes and editors, and JSON.
 
 mod files;
+pub mod printable;
 pub mod render;
 
 use std::ops::Range;
 
 pub use files::{File, FileId, Files, LineColumn};
+pub use printable::printable;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
 #[serde(rename_all = "lowercase")]

@@ -7,7 +7,45 @@ use codespan_reporting::term::termcolor::{ColorChoice, StandardStream, WriteColo
 use codespan_reporting::term::{self, Config, DisplayStyle};
 use serde::Serialize;
 
-use super::{Diagnostic, Diagnostics, Files, Severity};
+use super::printable::{printable, same_length};
+use super::{Diagnostic, Diagnostics, FileId, Files, Severity};
+
+/// The files as a terminal may see them: names [escaped](printable), and sources with
+/// unsafe characters replaced by ones of the same length (the byte ranges stay valid).
+struct Shown<'f>(&'f Files);
+
+impl<'a> codespan_reporting::files::Files<'a> for Shown<'_> {
+    type FileId = FileId;
+    type Name = String;
+    type Source = std::borrow::Cow<'a, str>;
+
+    fn name(&'a self, id: FileId) -> Result<String, codespan_reporting::files::Error> {
+        Ok(printable(self.0.path(id)).into_owned())
+    }
+
+    fn source(
+        &'a self,
+        id: FileId,
+    ) -> Result<std::borrow::Cow<'a, str>, codespan_reporting::files::Error> {
+        Ok(same_length(self.0.text(id)))
+    }
+
+    fn line_index(
+        &'a self,
+        id: FileId,
+        offset: usize,
+    ) -> Result<usize, codespan_reporting::files::Error> {
+        codespan_reporting::files::Files::line_index(self.0, id, offset)
+    }
+
+    fn line_range(
+        &'a self,
+        id: FileId,
+        line: usize,
+    ) -> Result<std::ops::Range<usize>, codespan_reporting::files::Error> {
+        codespan_reporting::files::Files::line_range(self.0, id, line)
+    }
+}
 
 /// How diagnostics are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,9 +84,10 @@ pub fn write_rich(
     diagnostics: &Diagnostics,
 ) -> io::Result<()> {
     let config = Config::default();
+    let files = Shown(files);
     for diagnostic in diagnostics.iter() {
         let converted = to_codespan(diagnostic);
-        term::emit_to_write_style(out, &config, files, &converted).map_err(io::Error::other)?;
+        term::emit_to_write_style(out, &config, &files, &converted).map_err(io::Error::other)?;
     }
     Ok(())
 }
@@ -64,19 +103,22 @@ pub fn write_short(
         ..Config::default()
     };
     let mut plain = codespan_reporting::term::termcolor::NoColor::new(Vec::new());
+    let files = Shown(files);
     for diagnostic in diagnostics.iter() {
         let mut converted = to_codespan(diagnostic);
         // The short form is one line; the help gets a line of its own below it.
         converted.notes.clear();
-        term::emit_to_write_style(&mut plain, &config, files, &converted)
+        term::emit_to_write_style(&mut plain, &config, &files, &converted)
             .map_err(io::Error::other)?;
         if let Some(help) = &diagnostic.help {
-            writeln!(plain, "    help: {help}")?;
+            writeln!(plain, "    help: {}", printable(help))?;
         }
     }
     out.write_all(&plain.into_inner())
 }
 
+/// A diagnostic for codespan, its texts [escaped](printable): a message names files,
+/// and each is one line.
 fn to_codespan(diagnostic: &Diagnostic) -> CsDiagnostic<super::FileId> {
     let severity = match diagnostic.severity {
         Severity::Error => CsSeverity::Error,
@@ -87,15 +129,18 @@ fn to_codespan(diagnostic: &Diagnostic) -> CsDiagnostic<super::FileId> {
         labels.push(Label::primary(location.file, location.range.clone()));
     }
     for (location, message) in &diagnostic.related {
-        labels.push(Label::secondary(location.file, location.range.clone()).with_message(message));
+        labels.push(
+            Label::secondary(location.file, location.range.clone())
+                .with_message(printable(message)),
+        );
     }
     let notes = diagnostic
         .help
         .iter()
-        .map(|help| format!("help: {help}"))
+        .map(|help| format!("help: {}", printable(help)))
         .collect();
     CsDiagnostic::new(severity)
-        .with_message(&diagnostic.message)
+        .with_message(printable(&diagnostic.message))
         .with_labels(labels)
         .with_notes(notes)
 }
@@ -192,6 +237,40 @@ mod tests {
             String::from_utf8_lossy(&out),
             "hosts/web1.yaml:2:1: error: unknown field `hots`\n    help: did you mean `hosts`?\n"
         );
+        Ok(())
+    }
+
+    /// A file name, a message or a line of source with a newline, a terminal escape or a
+    /// bidirectional override is shown escaped: one diagnostic cannot forge another or
+    /// clear the screen.
+    #[test]
+    fn names_messages_and_sources_cannot_drive_the_terminal() -> io::Result<()> {
+        let mut files = Files::new();
+        let name = "hosts/a\nb.yaml: error: forged\x1b[2J.yaml";
+        let id = files.add(name, "name: \x1b[2Jx\u{202e}y\u{85}\nos: z\n");
+        let mut diagnostics = Diagnostics::default();
+        diagnostics.push(
+            Diagnostic::error("x", "`a\nb` is\r bad")
+                .at(Location::new(id, 6..16))
+                .with_related(Location::new(id, 20..22), "see\x1b[2J")
+                .with_help("rename\u{202e} it"),
+        );
+        let mut rich = codespan_reporting::term::termcolor::NoColor::new(Vec::new());
+        write_rich(&mut rich, &files, &diagnostics)?;
+        let mut short = Vec::new();
+        write_short(&mut short, &files, &diagnostics)?;
+        for out in [rich.into_inner(), short] {
+            let text = String::from_utf8_lossy(&out);
+            for c in ['\x1b', '\r', '\u{202e}', '\u{85}'] {
+                assert!(!text.contains(c), "{c:?} in {text}");
+            }
+            assert!(
+                text.contains("hosts/a\\nb.yaml: error: forged\\u{1b}[2J.yaml"),
+                "{text}"
+            );
+            assert!(text.contains("`a\\nb` is\\r bad"), "{text}");
+            assert!(text.contains("rename\\u{202e} it"), "{text}");
+        }
         Ok(())
     }
 }

@@ -274,6 +274,8 @@ pub fn build_into(
     };
     let alerts = derived.alerts.len();
     crate::defer::drop_later(derived);
+    let mut warnings = loaded.diagnostics;
+    warnings.extend(rendered.warnings);
     Ok(Built {
         files: render::Output::new(),
         parts: std::collections::BTreeMap::new(),
@@ -284,7 +286,7 @@ pub fn build_into(
         now: derived_now(opened, now, clock),
         alerts,
         trust: opened.trust.clone(),
-        warnings: loaded.diagnostics,
+        warnings,
         sources,
     })
 }

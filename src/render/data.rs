@@ -51,7 +51,7 @@ pub fn view<'a, T: Serialize>(doc: &'a Document<T>, dir: &str, input: &Input<'_>
     View {
         id: &doc.id,
         path: &doc.path,
-        url: format!("{dir}/{}.html", doc.id),
+        url: super::names::link(super::names::detail_page(dir, &doc.id)),
         data: &doc.data,
         body: &doc.body,
         body_html: rendered.html,
@@ -412,9 +412,9 @@ fn trust_value(
     })
 }
 
-/// `hosts/web1.yaml` → `audit/hosts/web1.yaml.html`.
+/// The link to the audit page of `path`, from the site root (see [`super::names`]).
 pub fn audit_url(path: &str) -> String {
-    format!("audit/{path}.html")
+    super::names::link(super::names::audit_page(path))
 }
 
 /// One kind's map of views (id → view) as a template value, with the file hash behind
@@ -679,7 +679,7 @@ fn part_values(input: &Input<'_>, name: &str) -> Made<Vec<tera::Value>> {
         }
         "feature_summaries" => vec![convert(&feature_summaries(content))?],
         "alerts" => vec![
-            convert(&*derived.alerts)?,
+            convert(&alert_views(&derived.alerts))?,
             convert(&alerts_by_subject(&derived.alerts))?,
             convert(&alert_counts(&derived.alerts))?,
         ],
@@ -689,10 +689,14 @@ fn part_values(input: &Input<'_>, name: &str) -> Made<Vec<tera::Value>> {
             convert(&charts(&derived.ticket_report))?,
         ],
         "upcoming" => {
-            let upcoming: Vec<&derive::DueItem> = derived
+            let upcoming: Vec<Linked<'_, derive::DueItem>> = derived
                 .upcoming
                 .iter()
                 .filter(|d| d.when >= input.now)
+                .map(|item| Linked {
+                    url: Some(due_url(item)),
+                    item,
+                })
                 .collect();
             vec![convert(&upcoming)?]
         }
@@ -822,6 +826,60 @@ fn logbook_parts(content: &Content, derived: &Derived) -> Made<LogbookParts> {
         months_value: convert(&months)?,
         months: Arc::new(months),
     })
+}
+
+/// An alert or a due date as templates see it: its fields and the link to the page of
+/// what it is about, from the site root (none for a file without an audit page).
+#[derive(Serialize)]
+struct Linked<'a, T: Serialize> {
+    #[serde(flatten)]
+    item: &'a T,
+    url: Option<String>,
+}
+
+fn alert_views(alerts: &[derive::Alert]) -> Vec<Linked<'_, derive::Alert>> {
+    alerts
+        .iter()
+        .map(|alert| Linked {
+            url: alert_url(alert),
+            item: alert,
+        })
+        .collect()
+}
+
+/// The link to the page of what `alert` is about: an entity's page, or a file's audit
+/// trail.
+pub fn alert_url(alert: &derive::Alert) -> Option<String> {
+    let page = match alert.subject_kind {
+        "file" if crate::trust::judge::is_clean_path(&alert.subject) => {
+            super::names::audit_page(&alert.subject)
+        }
+        "file" => return None,
+        kind => super::names::detail_page(section_dir(kind), &alert.subject),
+    };
+    Some(super::names::link(page))
+}
+
+/// The link to the page of the entity a due date is about.
+pub fn due_url(item: &derive::DueItem) -> String {
+    super::names::link(super::names::detail_page(
+        section_dir(item.kind.subject_kind()),
+        &item.subject,
+    ))
+}
+
+/// The directory of the pages of an entity kind as alerts name it (`certificate`).
+pub fn section_dir(kind: &str) -> &str {
+    match kind {
+        "certificate" => "certificates",
+        "domain" => "domains",
+        "procedure" => "procedures",
+        "ticket" => "tickets",
+        "release" => "releases",
+        "host" => "hosts",
+        "module" => "modules",
+        other => other,
+    }
 }
 
 fn alerts_by_subject(alerts: &[derive::Alert]) -> BTreeMap<String, Vec<&derive::Alert>> {

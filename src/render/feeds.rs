@@ -4,7 +4,7 @@ use icalendar::{Calendar, Component, Event, EventLike};
 use serde::Serialize;
 
 use super::Input;
-use super::data::{logbook_order, news_order, site_info, view};
+use super::data::{alert_url, due_url, logbook_order, news_order, site_info, view};
 use crate::content::types::Moment;
 use crate::content::{Document, Kind};
 use crate::derive::DueKind;
@@ -58,8 +58,31 @@ fn id(base: Option<&str>, path: &str) -> String {
     }
 }
 
+/// `xml` with every character XML 1.0 does not allow, even escaped (control characters
+/// but tab, newline and carriage return; U+FFFE, U+FFFF), replaced by U+FFFD: a file name
+/// or a logbook entry with `\x1b` in it would otherwise make a feed that every reader
+/// refuses.
+pub fn xml_chars(xml: &str) -> std::borrow::Cow<'_, str> {
+    let allowed = |c: char| {
+        matches!(c, '\t' | '\n' | '\r') || !(c < ' ' || c == '\u{fffe}' || c == '\u{ffff}')
+    };
+    if xml.chars().all(allowed) {
+        return std::borrow::Cow::Borrowed(xml);
+    }
+    std::borrow::Cow::Owned(
+        xml.chars()
+            .map(|c| if allowed(c) { c } else { '\u{fffd}' })
+            .collect(),
+    )
+}
+
 /// The Atom feeds, by name (`feeds/<name>.atom`).
 pub const FEEDS: [&str; 3] = ["news", "logbook", "alerts"];
+
+/// The file of the feed `name`.
+pub fn feed_path(name: &str) -> String {
+    format!("feeds/{name}.atom")
+}
 
 /// What the feed `name` is made from (see [`FEEDS`]), as a stamp part: the kinds it
 /// shows, or the alerts; every feed also shows the site's title and base URL and "now".
@@ -79,7 +102,7 @@ pub fn atom_feed(input: &Input<'_>, name: &str) -> Feed {
     let content = input.content;
     let feed = |name: &str, what: &str, alternate: &str, entries: Vec<FeedEntry>| {
         let updated = entries.iter().map(|e| e.updated).max().unwrap_or(input.now);
-        let path = format!("feeds/{name}.atom");
+        let path = feed_path(name);
         Feed {
             context: FeedContext {
                 title: format!("{title}: {what}"),
@@ -172,12 +195,14 @@ pub fn atom_feed(input: &Input<'_>, name: &str) -> Feed {
                 .alerts
                 .iter()
                 .map(|a| {
-                    let url = format!("{}/{}.html", section_dir(a.subject_kind), a.subject);
                     FeedEntry {
                         // The same alert on a later day is the same entry, updated.
-                        id: id(base, &format!("alerts/{:?}/{}", a.kind, a.subject)),
+                        id: id(
+                            base,
+                            &format!("alerts/{:?}/{}", a.kind, super::names::href(&a.subject)),
+                        ),
                         title: format!("{:?}: {}", a.severity, a.message),
-                        url: link(base, &url),
+                        url: link(base, alert_url(a).as_deref().unwrap_or("index.html")),
                         updated: input.now,
                         author: "glassroom".into(),
                         summary: format!("{} (caused by {})", a.message, a.path),
@@ -187,20 +212,6 @@ pub fn atom_feed(input: &Input<'_>, name: &str) -> Feed {
                 .collect();
             feed("alerts", "alerts", "index.html", alerts)
         }
-    }
-}
-
-/// The directory of a kind's pages.
-pub fn section_dir(kind: &str) -> &str {
-    match kind {
-        "certificate" => "certificates",
-        "domain" => "domains",
-        "procedure" => "procedures",
-        "ticket" => "tickets",
-        "release" => "releases",
-        "host" => "hosts",
-        "module" => "modules",
-        other => other,
     }
 }
 
@@ -228,12 +239,7 @@ pub fn calendar(input: &Input<'_>) -> String {
     calendar.name(&format!("{title}: due dates"));
     for item in input.derived.upcoming.iter() {
         let mut event = Event::new();
-        let kind = match item.kind {
-            DueKind::CertificateExpiry => "certificate",
-            DueKind::DomainExpiry => "domain",
-            DueKind::ProcedureDue => "procedure",
-            DueKind::ReleasePlanned => "release",
-        };
+        let kind = item.kind.subject_kind();
         event
             .uid(&format!(
                 "{kind}-{}-{}@{host}",
@@ -244,11 +250,7 @@ pub fn calendar(input: &Input<'_>) -> String {
             .add_property("DTSTAMP", format_utc(stamp))
             .description(&format!("From {}", item.path));
         if let Some(base) = &base {
-            event.url(&format!(
-                "{base}/{}/{}.html",
-                section_dir(kind),
-                item.subject
-            ));
+            event.url(&format!("{base}/{}", due_url(item)));
         }
         match item.kind {
             DueKind::ProcedureDue => {

@@ -79,7 +79,8 @@ fn unique_slug(base: &str, used: &mut BTreeSet<String>) -> String {
 }
 
 /// The sanitiser: ammonia's safe defaults, plus what our Markdown produces (heading
-/// ids, code language classes, task-list checkboxes, footnote links).
+/// ids, code language classes, task-list checkboxes, footnote links), with links only
+/// to http, https, mailto and relative URLs.
 fn sanitizer() -> &'static ammonia::Builder<'static> {
     static BUILDER: OnceLock<ammonia::Builder<'static>> = OnceLock::new();
     BUILDER.get_or_init(|| {
@@ -102,6 +103,9 @@ fn sanitizer() -> &'static ammonia::Builder<'static> {
         }
         builder.add_allowed_classes("input", ["task-list-item-checkbox"]);
         builder.link_rel(Some("noopener noreferrer"));
+        // Links and images go to the web, to mail, or within the site: ammonia's default
+        // list also lets `data:`, `ftp:`, `tel:`, `sms:` and a score of others through.
+        builder.url_schemes(crate::content::LINK_SCHEMES.into_iter().collect());
         builder.id_prefix(None);
         builder
     })
@@ -141,6 +145,26 @@ mod tests {
         assert!(!lower.contains("javascript:"), "{html}");
         assert!(!lower.contains("onerror"), "{html}");
         assert!(!lower.contains("<iframe"), "{html}");
+    }
+
+    #[test]
+    fn links_keep_only_web_mail_and_relative_targets() {
+        let html = to_html(
+            "[a](https://example.org/a) [b](mailto:ops@example.org) [c](../hosts/web1.html) \
+             [d](#steps) [e](data:text/html,x) [f](ftp://example.org/f) [g](tel:+1) \
+             [h](vbscript:x) <img src=\"data:image/png;base64,AAAA\"> <style>p{}</style>",
+        );
+        for kept in [
+            "https://example.org/a",
+            "mailto:ops@example.org",
+            "../hosts/web1.html",
+            "#steps",
+        ] {
+            assert!(html.contains(&format!("href=\"{kept}\"")), "{kept}: {html}");
+        }
+        for gone in ["data:", "ftp:", "tel:", "vbscript:", "<style"] {
+            assert!(!html.contains(gone), "{gone}: {html}");
+        }
     }
 
     #[test]

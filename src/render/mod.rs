@@ -17,6 +17,7 @@ mod feeds;
 pub mod keys;
 pub mod markdown;
 pub mod markdown_cache;
+pub mod names;
 mod pages;
 mod rows;
 pub mod theme;
@@ -147,6 +148,8 @@ pub struct Rendered {
     pub removed: Vec<String>,
     /// How many pages were rendered.
     pub pages: usize,
+    /// What was left out without failing the build (a static file named like a page).
+    pub warnings: Vec<Diagnostic>,
 }
 
 /// The outputs other than pages: each feed, the calendar, the static files and each API
@@ -720,6 +723,7 @@ fn render_with(
         input.memos.forget_output();
         return Err(failures);
     }
+    let refused_statics = refused_statics(theme, &planned);
     progress.start(tasks.len() as u64);
     let rendered = render_pages(input, theme, globals, global, &tasks, progress, sink);
     if let Err(problems) = rendered {
@@ -735,7 +739,7 @@ fn render_with(
         return Err(diagnostics);
     }
     crate::timings::mark("pages");
-    match render_outputs(input, theme, theme_stamp, global, sink) {
+    match render_outputs(input, theme, theme_stamp, global, &refused_statics, sink) {
         Ok(gone) => removed.extend(gone),
         Err(problem) => {
             input.memos.forget_output();
@@ -746,10 +750,49 @@ fn render_with(
         }
     }
     crate::timings::mark("feeds, calendar and API");
+    let warnings = refused_statics
+        .iter()
+        .map(|(path, why)| {
+            Diagnostic::warning(
+                "static-file-refused",
+                format!("the static file `{path}` is not published: {why}"),
+            )
+            .with_help("rename it in `static/` (or the theme's `static/`)")
+        })
+        .collect();
     Ok(Rendered {
         removed,
         pages: tasks.len(),
+        warnings,
     })
+}
+
+/// The theme's static files that cannot be published under their names, with the
+/// reason: against every page of every group and every other output
+/// ([`names::static_clashes`]).
+fn refused_statics(theme: &theme::Theme, planned: &[Planned]) -> BTreeMap<String, String> {
+    let pages = planned
+        .iter()
+        .filter_map(|plan| plan.group.as_ref().as_ref().ok())
+        .flat_map(|group| group.pages.iter().map(|page| page.path.as_str()));
+    let outputs: Vec<String> = feeds::FEEDS
+        .iter()
+        .map(|name| feeds::feed_path(name))
+        .chain(["calendar.ics".to_owned()])
+        .chain(API_KINDS.iter().map(|kind| api_path(kind)))
+        .collect();
+    names::static_clashes(
+        theme.static_files.keys().map(String::as_str),
+        pages.chain(outputs.iter().map(String::as_str)),
+    )
+    .into_iter()
+    .map(|(path, why)| (path.to_owned(), why))
+    .collect()
+}
+
+/// `api/<kind>.json`.
+fn api_path(kind: &str) -> String {
+    format!("api/{kind}.json")
 }
 
 /// The template of the ticket list's groups of open tickets.
@@ -915,6 +958,7 @@ fn render_outputs(
     theme: &theme::Theme,
     theme_stamp: Stamp,
     global: Option<&blake3::Hash>,
+    refused_statics: &BTreeMap<String, String>,
     sink: &dyn Sink,
 ) -> Result<Vec<String>, Failure> {
     let incremental = input.memos.keeping && !input.complete;
@@ -946,6 +990,7 @@ fn render_outputs(
                     .tera
                     .render("atom.xml", &context)
                     .map_err(Failure::Template)?;
+                let xml = feeds::xml_chars(&xml).into_owned();
                 Ok(vec![(feed.path, File::Whole(xml.into_bytes()))])
             }),
         });
@@ -966,13 +1011,19 @@ fn render_outputs(
             )])
         }),
     });
+    let mut statics = Stamper::new("static files");
+    statics.stamp(&theme_stamp);
+    for path in refused_statics.keys() {
+        statics.text(path);
+    }
     outputs.push(Out {
-        stamp: theme_stamp,
+        stamp: statics.finish(),
         keyed: None,
         make: Box::new(|| {
             Ok(theme
                 .static_files
                 .iter()
+                .filter(|(path, _)| !refused_statics.contains_key(*path))
                 .map(|(path, bytes)| (path.clone(), File::Whole(bytes.clone())))
                 .collect())
         }),
@@ -981,10 +1032,10 @@ fn render_outputs(
         let key = keys::api_key(input, &global_hash, kind);
         outputs.push(Out {
             stamp: key,
-            keyed: Some((key, format!("api/{kind}.json"))),
+            keyed: Some((key, api_path(kind))),
             make: Box::new(move || {
                 Ok(vec![(
-                    format!("api/{kind}.json"),
+                    api_path(kind),
                     data::api_file(input, &input.memos.values, kind),
                 )])
             }),

@@ -26,7 +26,7 @@ struct PageInfo<'a> {
     section: &'a str,
     /// The entity shown, for detail pages.
     id: &'a str,
-    /// The path of this page from the site root.
+    /// The link to this page from the site root.
     url: &'a str,
 }
 
@@ -40,7 +40,7 @@ impl Page {
             &PageInfo {
                 section: self.section,
                 id: &self.id,
-                url: &self.path,
+                url: &super::names::href(&self.path),
             },
         );
         for (name, value) in &self.extra {
@@ -135,14 +135,15 @@ pub fn detail_template(entity: &Entity) -> (&'static str, &'static str) {
     }
 }
 
-/// The detail pages of one kind, `<dir>/<id>.html`, in document order.
+/// The detail pages of one kind, `<dir>/<id>.html` ([`super::names::detail_page`]), in
+/// document order.
 pub fn detail_pages(content: &Content, entity: &Entity) -> Vec<Page> {
     fn of<T>(docs: &[Document<T>], entity: &Entity) -> Vec<Page> {
         let (template, section) = detail_template(entity);
         docs.iter()
             .map(|d| {
                 page(
-                    format!("{}/{}.html", entity.dir, d.id),
+                    super::names::detail_page(entity.dir, &d.id),
                     template,
                     section,
                     &d.id,
@@ -209,7 +210,7 @@ pub fn audit_pages(trust: Option<&crate::trust::history::Report>) -> tera::TeraR
     // longer than the rest of a served repository's rebuild.
     for path in super::data::audit_paths(report) {
         out.push(page(
-            super::data::audit_url(path),
+            super::names::audit_page(path),
             AUDIT_FILE,
             "audit",
             path,

@@ -269,6 +269,11 @@ fn register_filters(tera: &mut Tera) {
     tera.register_filter("duration", |seconds: i64, _: Kwargs, _: &State| {
         human_duration(seconds)
     });
+    // `{% if m.link is web_link %}`: a URL from a file may be a link only when it is
+    // http, https or mailto (`javascript:` would run in the reader's browser).
+    tera.register_test("web_link", |value: tera::Value, _: Kwargs, _: &State| {
+        value.as_str().is_some_and(crate::content::is_web_link)
+    });
 }
 
 fn month_name(year_month: &str) -> String {

@@ -338,7 +338,8 @@ impl Intake {
                 approved.rules.add_entry(&appended.id, entry.at);
             }
         }
-        let url = format!("logbook/{}.html", appended.id);
+        let url =
+            crate::render::names::link(crate::render::names::detail_page("logbook", &appended.id));
         let body = json!({
             "id": appended.id,
             "path": appended.path,

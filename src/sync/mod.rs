@@ -249,8 +249,10 @@ impl Driver {
         self.options.clock.now()
     }
 
+    /// Logs one line; what it names (refs, paths, errors) is
+    /// [escaped](crate::diag::printable), so it stays one line.
     fn say(&self, line: &str) {
-        (self.options.say)(line);
+        (self.options.say)(&crate::diag::printable(line));
     }
 
     fn save(&mut self) {

@@ -246,7 +246,7 @@ pub fn render(report: &StatusReport) -> String {
     let now = report.now;
     let mut out = String::new();
     let mut line = |label: &str, text: String| {
-        out.push_str(&format!("{label:<13}{text}\n"));
+        out.push_str(&format!("{label:<13}{}\n", crate::diag::printable(&text)));
     };
     line("repository", report.repository.clone());
     line(

@@ -210,7 +210,8 @@ impl GitRepo {
     }
 }
 
-/// Checks every `href`/`src` of every HTML page under `site`: (links checked, broken ones).
+/// Checks every `href`/`src` of every HTML page under `site` as a browser follows it
+/// (percent-decoded): (links checked, broken ones).
 pub fn broken_links(site: &Path) -> (usize, Vec<String>) {
     let mut checked = 0;
     let mut broken = Vec::new();
@@ -232,9 +233,11 @@ pub fn broken_links(site: &Path) -> (usize, Vec<String>) {
                 {
                     continue;
                 }
-                let file = target.split(['#', '?']).next().unwrap_or_default();
+                // As a browser does: the path ends at `#` or `?`, then is percent-decoded.
+                let encoded = target.split(['#', '?']).next().unwrap_or_default();
+                let file = percent_encoding::percent_decode_str(encoded).decode_utf8_lossy();
                 checked += 1;
-                if !normalize(&page_dir.join(file)).is_file() {
+                if !normalize(&page_dir.join(&*file)).is_file() {
                     broken.push(format!("{}: {target}", path.display()));
                 }
             }
