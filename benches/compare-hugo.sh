@@ -21,6 +21,9 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 kit=${BENCH_KIT:-$root/benches/peer-kit}
 work=$(mktemp -d /dev/shm/glassroom-bench.XXXXXX)
 trap 'rm -rf "$work"' EXIT
+# The build caches of a directory that is not a git repository live in the user's cache
+# directory (those of a repository in its git directory): here, inside $work.
+export XDG_CACHE_HOME="$work/cache-home"
 for tool in hugo hyperfine; do
   command -v "$tool" >/dev/null || { echo "$tool not found: apt-get install -y hugo hyperfine" >&2; exit 1; }
 done
@@ -46,11 +49,11 @@ repo="$work/ops-$n"
 target/release/examples/genrepo "$repo" --scale "$n" >/dev/null
 out="$work/ops-public"
 build="$glassroom build $repo --out $out --now 2026-11-22"
-hyperfine --style none --warmup 1 --runs 5 --prepare "rm -rf $out $work/.glassroom" \
+hyperfine --style none --warmup 1 --runs 5 --prepare "rm -rf $out $XDG_CACHE_HOME" \
   --export-json "$work/glassroom.json" "$build" >/dev/null 2>&1
 gr_time=$(python3 -c "import json;print(json.load(open('$work/glassroom.json'))['results'][0]['mean'])")
 gr_pages=$(find "$out" -name '*.html' | wc -l)
-rm -rf "$out" "$work/.glassroom"
+rm -rf "$out" "$XDG_CACHE_HOME"
 /usr/bin/time -f %M -o "$work/glassroom.rss" $build >/dev/null 2>&1
 gr_rss=$(tail -1 "$work/glassroom.rss")
 
@@ -92,11 +95,11 @@ mkdir -p "$work/keys" && cp "$root/tests/fixtures/keys/alice" "$work/keys/" && c
 git_out="$work/git-public"
 git_build="$glassroom build $git_repo --out $git_out --now 2026-11-22"
 $git_build >/dev/null 2>&1 # the history's trust cache, as a served repository has it
-hyperfine --style none --warmup 1 --runs 3 --prepare "rm -rf $git_out $work/.glassroom" \
+hyperfine --style none --warmup 1 --runs 3 --prepare "rm -rf $git_out $git_repo/.git/glassroom/build" \
   --export-json "$work/git-build.json" "$git_build" >/dev/null 2>&1
 git_full=$(python3 -c "import json;print(json.load(open('$work/git-build.json'))['results'][0]['mean'])")
 git_files=$(find "$git_out" -type f | wc -l)
-rm -rf "$git_out" "$work/.glassroom"
+rm -rf "$git_out" "$git_repo/.git/glassroom/build"
 "$glassroom" serve --repo "$git_repo" --now 2026-11-22 --addr 127.0.0.1:0 \
   >"$work/rserve.out" 2>"$work/rserve.log" &
 rserve_pid=$!
@@ -151,7 +154,7 @@ echo
 echo "memory and time by repository size (full build, output on tmpfs):"
 for scale in ${SCALES:-1000 10000 50000}; do
   target/release/examples/genrepo "$work/scale-$scale" --scale "$scale" >/dev/null
-  rm -rf "$work/scale-out" "$work/.glassroom"
+  rm -rf "$work/scale-out" "$XDG_CACHE_HOME"
   /usr/bin/time -f "%e %M" -o "$work/scale.time" "$glassroom" build "$work/scale-$scale" --out "$work/scale-out" --now 2026-11-22 >/dev/null 2>&1
   measured=$(tail -1 "$work/scale.time")
   pages=$(find "$work/scale-out" -name '*.html' | wc -l)

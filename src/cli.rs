@@ -78,9 +78,11 @@ pub struct BuildArgs {
     /// it. Default: the time of the repository's HEAD commit, or the clock.
     #[arg(long, value_parser = parse_moment)]
     pub now: Option<Moment>,
-    /// The build cache, so a rebuild renders and writes only what changed (default:
-    /// `.glassroom/cache/<name>.json` beside the output directory; rendered Markdown is
-    /// kept beside it, in `<name>.markdown`).
+    /// The build cache, so a rebuild renders and writes only what changed; rendered
+    /// Markdown and parsed documents are kept beside it (`FILE.markdown`,
+    /// `FILE.parsed`). Every cache file is sealed with a secret of this machine. Default:
+    /// in the git directory (`.git/glassroom/build/`), or the user's cache directory for
+    /// a directory that is not a repository.
     #[arg(long)]
     pub cache: Option<PathBuf>,
     #[command(flatten)]

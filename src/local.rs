@@ -207,6 +207,26 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     Ok(())
 }
 
+/// `path` made absolute with symbolic links resolved as far as it exists: the one name
+/// of a place, whichever way it was written (`public`, `./public`, `/repo/public`).
+pub fn absolute(path: &Path) -> PathBuf {
+    let path = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let mut existing = path.as_path();
+    let mut rest = Vec::new();
+    loop {
+        if let Ok(real) = existing.canonicalize() {
+            return rest.iter().rev().fold(real, |dir, part| dir.join(part));
+        }
+        match (existing.parent(), existing.file_name()) {
+            (Some(parent), Some(name)) => {
+                rest.push(name.to_os_string());
+                existing = parent;
+            }
+            _ => return path,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -263,6 +283,19 @@ mod tests {
             LocalDir::open(one.path()),
             Err(LocalError::BadSecret { .. })
         ));
+        Ok(())
+    }
+
+    #[test]
+    fn absolute_resolves_what_exists_and_keeps_the_rest() -> Result<(), Box<dyn std::error::Error>>
+    {
+        let dir = tempfile::tempdir()?;
+        let real = dir.path().canonicalize()?;
+        std::os::unix::fs::symlink(&real, real.join("link"))?;
+        assert_eq!(
+            absolute(&real.join("link/new/site")),
+            real.join("new").join("site")
+        );
         Ok(())
     }
 }

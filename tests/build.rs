@@ -195,7 +195,7 @@ fn two_builds_are_byte_identical() {
 }
 
 /// A second `glassroom build` reads the documents of unchanged files from the store
-/// beside the build cache instead of parsing them, and nothing a user sees tells the
+/// kept with the build cache instead of parsing them, and nothing a user sees tells the
 /// two builds apart: the same files, and the same warning at the same line and column.
 /// A damaged store is only a slower build.
 #[test]
@@ -210,7 +210,8 @@ fn a_rebuild_reads_unchanged_documents_from_the_store_and_shows_the_same() {
     )
     .expect("write");
     let out = dir.path().join("site");
-    let store = dir.path().join(".glassroom/cache/site.parsed");
+    // Not a git repository: its caches are in the user's cache directory.
+    let cache_home = dir.path().join("cache-home");
 
     // How many documents a build read from the store, from its phase timings.
     let build_timed = |repo: &Path, out: &Path| {
@@ -220,6 +221,7 @@ fn a_rebuild_reads_unchanged_documents_from_the_store_and_shows_the_same() {
             .args(["--now", "2026-11-22"])
             .env("NO_COLOR", "1")
             .env("GLASSROOM_TIMINGS", "1")
+            .env("XDG_CACHE_HOME", &cache_home)
             .output()
             .expect("the glassroom binary runs")
             .into();
@@ -251,6 +253,11 @@ fn a_rebuild_reads_unchanged_documents_from_the_store_and_shows_the_same() {
         "the warning points at the value: {first_stderr}"
     );
     let first_site = snapshot(&out);
+    let store = std::fs::read_dir(cache_home.join("glassroom/build"))
+        .expect("the caches are written")
+        .map(|entry| entry.expect("entry").path())
+        .find(|path| path.extension().is_some_and(|e| e == "parsed"))
+        .expect("the store is written");
     let written = std::fs::metadata(&store).expect("the store is written");
     assert!(written.len() > 10_000, "{} bytes", written.len());
 

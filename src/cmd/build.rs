@@ -5,6 +5,8 @@ use std::io::{IsTerminal, Write};
 use super::{Outcome, ignore_broken_pipe, print_diagnostics, repository};
 use crate::cli::BuildArgs;
 use crate::content::ParseCache;
+use crate::output::BuildCaches;
+use crate::pipeline::OutputPlace;
 use crate::render::Progress;
 use crate::render::markdown_cache::Cache;
 use crate::{output, pipeline};
@@ -13,13 +15,20 @@ pub fn run(args: &BuildArgs) -> Result<Outcome, Box<dyn std::error::Error>> {
     let clock = repository::clock();
     crate::timings::mark("start");
     let out = args.out.clone().unwrap_or_else(|| args.repo.join("public"));
-    let cache = args.cache.clone().unwrap_or_else(|| default_cache(&out));
-    let markdown_file = cache.with_extension("markdown");
-    let parsed_file = cache.with_extension("parsed");
+    // Caches only save time: without a place for them, the build goes on without.
+    let caches = match BuildCaches::locate(&args.repo, &out, args.cache.as_deref()) {
+        Ok(caches) => Some(caches),
+        Err(reason) => {
+            if args.cache.is_some() {
+                eprintln!("warning: building without a cache: {reason}");
+            }
+            None
+        }
+    };
     // What earlier builds stored is read while the tree is: each takes tens of
     // milliseconds for a large repository, and neither needs the other.
     let (opened, memory) = std::thread::scope(|scope| {
-        let memory = scope.spawn(|| stored_memory(&markdown_file, &parsed_file));
+        let memory = scope.spawn(|| stored_memory(caches.as_ref()));
         let opened = repository::open(&args.repo, &args.source, clock);
         (opened, memory.join())
     });
@@ -29,7 +38,30 @@ pub fn run(args: &BuildArgs) -> Result<Outcome, Box<dyn std::error::Error>> {
     crate::timings::mark("open (read the tree and what is stored)");
     // Files go straight into a staging directory beside `out`; it replaces `out` only
     // if the whole build succeeds, and disappears otherwise.
-    let staging = output::Staging::new(&out)?.with_cache(cache);
+    let (staging, reuse) = match pipeline::output_place(&args.repo, &opened, &out) {
+        OutputPlace::Clear => (output::Staging::new(&out)?, true),
+        OutputPlace::Approved { file } => {
+            return Err(pipeline::OutputOverContent { out, file }.into());
+        }
+        // Unapproved content never stops a build, nor decides what it reuses.
+        OutputPlace::Unapproved { file, from, kept } => {
+            eprintln!(
+                "warning: {from} has files in the output directory {out} that are not approved ({file}): they are not published, and nothing in {out} is reused (write the site outside the repository's files with --out DIR)",
+                out = out.display()
+            );
+            let staging = output::Staging::over(&out, &|path| kept.contains(path))?;
+            (staging, false)
+        }
+    };
+    let staging = match &caches {
+        Some(caches) => staging.with_cache(caches.output.clone()),
+        None => staging,
+    };
+    let staging = if reuse {
+        staging
+    } else {
+        staging.reusing_nothing()
+    };
     crate::timings::mark("read the build cache");
     let bar = ProgressBar::new();
     let built = pipeline::build_into(&opened, args.now, clock, &bar, &staging, &memory, true);
@@ -48,11 +80,14 @@ pub fn run(args: &BuildArgs) -> Result<Outcome, Box<dyn std::error::Error>> {
     // Like the build cache, these only save time: failing to write one is not an error.
     // (Both are keyed by what they hold, so an old one is never wrong, only slower.)
     staging.commit_while(|| {
+        let Some(caches) = &caches else {
+            return;
+        };
         if memory.markdown.changed() {
-            let _ = output::write_atomically(&markdown_file, &memory.markdown.to_bytes());
+            let _ = caches.markdown.write(&memory.markdown.to_bytes());
         }
         if let Some(parsed) = memory.parsed.updated_store() {
-            let _ = output::write_atomically(&parsed_file, &parsed);
+            let _ = caches.parsed.write(&parsed);
         }
     })?;
     crate::timings::mark("swap the output in place, write the caches");
@@ -68,35 +103,21 @@ pub fn run(args: &BuildArgs) -> Result<Outcome, Box<dyn std::error::Error>> {
     Ok(Outcome::Ok)
 }
 
-/// What earlier builds stored beside the build cache: the rendered Markdown and the
-/// parsed documents. A missing or damaged file is empty: it only saves time.
-fn stored_memory(
-    markdown_file: &std::path::Path,
-    parsed_file: &std::path::Path,
-) -> pipeline::Memory {
+/// What earlier builds stored in their caches: the rendered Markdown and the parsed
+/// documents. A missing file, or one that does not unseal, is empty: it only saves time.
+fn stored_memory(caches: Option<&BuildCaches>) -> pipeline::Memory {
+    let Some(caches) = caches else {
+        return pipeline::Memory::default();
+    };
     pipeline::Memory {
-        markdown: std::fs::read(markdown_file)
+        markdown: caches
+            .markdown
+            .read()
             .map(|bytes| Cache::from_bytes(&bytes))
             .unwrap_or_default(),
-        parsed: ParseCache::stored(&std::fs::read(parsed_file).unwrap_or_default()),
+        parsed: ParseCache::stored(caches.parsed.read().as_deref().unwrap_or_default()),
         ..pipeline::Memory::default()
     }
-}
-
-/// `<output's parent>/.glassroom/cache/<output's name>.json`: beside the output, never
-/// inside it (it would be published) nor in the content.
-fn default_cache(out: &std::path::Path) -> std::path::PathBuf {
-    let parent = match out.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => std::path::PathBuf::from("."),
-    };
-    let name = out
-        .file_name()
-        .map_or_else(|| "site".into(), |n| n.to_string_lossy().into_owned());
-    parent
-        .join(".glassroom")
-        .join("cache")
-        .join(format!("{name}.json"))
 }
 
 /// A progress bar on a terminal; nothing otherwise.

@@ -1,13 +1,27 @@
 //! Writing a built site to disk: into a fresh directory beside the target, swapped into
 //! place only once every file is written, so a failed build never leaves a half-new site.
+//!
+//! A rebuild links unchanged files from the previous output instead of writing them
+//! again, but only files it can tell are the very ones glassroom wrote: the sealed build
+//! cache ([`caches`]) records each file's identity on disk (device, inode, size and
+//! change time, which every write, rename or link moves and no process can set back)
+//! and the output directory's; a file that differs in any of them is made again. Nothing
+//! found *in* the output decides what is reused: a commit can put files there.
+
+pub mod caches;
 
 use std::collections::BTreeMap;
 use std::io::Write;
+use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
+use rustix::fs::{AtFlags, FileType};
 
-/// Marks a directory as glassroom output, so a build never replaces anything else.
+pub use caches::{BuildCaches, SealedFile};
+
+/// Marks a directory as glassroom output: glassroom may replace it. That is all it
+/// says (a commit can add one anywhere); it is no reason to reuse anything in it.
 pub const MARKER: &str = ".glassroom-site";
 
 #[derive(Debug, thiserror::Error)]
@@ -49,40 +63,114 @@ pub struct Staging {
     parent: PathBuf,
     name: String,
     dir: tempfile::TempDir,
+    /// `dir`, open: files are linked and looked at relative to it (a path walk of a few
+    /// names instead of the whole path, for 12,000 files a build).
+    dir_fd: Option<OwnedFd>,
     created: std::sync::Mutex<std::collections::HashSet<PathBuf>>,
-    /// The previous build's files (what `target` holds), when it can be reused.
+    /// The previous build's files, as the build cache describes them, and the directory
+    /// they are in (the one the cache names, held open so it stays that one).
     previous: BTreeMap<String, CacheEntry>,
-    /// What this build wrote, for the next one.
-    current: std::sync::Mutex<BTreeMap<String, CacheEntry>>,
-    cache_file: Option<PathBuf>,
+    previous_dir: Option<OwnedFd>,
+    /// What this build wrote or linked, for the next one.
+    current: std::sync::Mutex<BTreeMap<String, Recorded>>,
+    cache: Option<SealedFile>,
+}
+
+/// What identifies a file on disk: another file, or this one written to, renamed,
+/// linked or unlinked since, differs in at least one of these.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+struct Identity {
+    device: u64,
+    inode: u64,
+    size: u64,
+    /// The change time (seconds, nanoseconds): set by the kernel on every change to the
+    /// file or its links, never by a process.
+    changed: (i64, i64),
+}
+
+impl Identity {
+    // The field types of `stat` differ between architectures.
+    #[allow(clippy::unnecessary_cast)]
+    fn of(stat: &rustix::fs::Stat) -> Self {
+        Self {
+            device: stat.st_dev as u64,
+            inode: stat.st_ino as u64,
+            size: stat.st_size as u64,
+            changed: (stat.st_ctime as i64, stat.st_ctime_nsec as i64),
+        }
+    }
+
+    /// The identity of the regular file `relative` to the directory `dir` (a symbolic
+    /// link is not one).
+    fn of_file(dir: &OwnedFd, relative: &str) -> Option<Self> {
+        let stat = rustix::fs::statat(dir, relative, AtFlags::SYMLINK_NOFOLLOW).ok()?;
+        (FileType::from_raw_mode(stat.st_mode) == FileType::RegularFile).then(|| Self::of(&stat))
+    }
+}
+
+/// What identifies the output directory: the one this build swaps in, not another put
+/// in its place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+struct DirIdentity {
+    device: u64,
+    inode: u64,
+}
+
+impl DirIdentity {
+    #[allow(clippy::unnecessary_cast)]
+    fn of(dir: &OwnedFd) -> Option<Self> {
+        let stat = rustix::fs::fstat(dir).ok()?;
+        (FileType::from_raw_mode(stat.st_mode) == FileType::Directory).then_some(Self {
+            device: stat.st_dev as u64,
+            inode: stat.st_ino as u64,
+        })
+    }
+}
+
+/// `path`, a directory (not a symbolic link to one), open for looking up names in it.
+fn open_dir(path: &Path) -> Option<OwnedFd> {
+    use rustix::fs::{Mode, OFlags};
+    let flags = OFlags::PATH | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+    rustix::fs::open(path, flags, Mode::empty()).ok()
 }
 
 /// What the build cache knows of one output file.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 struct CacheEntry {
-    /// The page's input key (hex), for pages that have one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    key: Option<String>,
-    /// blake3 of the bytes (hex).
-    hash: String,
+    /// The page's input key, for pages that have one.
+    key: Option<crate::render::keys::Key>,
+    /// blake3 of the bytes.
+    hash: [u8; 32],
+    /// The file glassroom left in the output.
+    identity: Identity,
 }
 
-#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+/// One file of this build, and whether it was linked from the previous output: such a
+/// file's change time moves again when the previous output is removed, so its identity
+/// is read again then.
+struct Recorded {
+    entry: CacheEntry,
+    linked: bool,
+}
+
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
 struct CacheFile {
     version: u32,
+    dir: DirIdentity,
     files: BTreeMap<String, CacheEntry>,
 }
 
-const CACHE_VERSION: u32 = 1;
-
-/// A page key as the cache writes it. (blake3's hex form of 32 bytes: no allocation per
-/// byte, for 12,000 pages a build.)
-fn hex(key: &crate::render::keys::Key) -> impl std::ops::Deref<Target = str> {
-    blake3::Hash::from_bytes(*key).to_hex()
-}
+const CACHE_VERSION: u32 = 2;
 
 impl Staging {
+    /// A new site for `target`, which must be absent, empty or marked as glassroom's.
     pub fn new(target: &Path) -> Result<Self, OutputError> {
+        Self::over(target, &|_| false)
+    }
+
+    /// Like [`Staging::new`], also replacing a directory none of whose files is lost by
+    /// it: each is `kept` (a file of the repository's commit, which git keeps).
+    pub fn over(target: &Path, kept: &dyn Fn(&str) -> bool) -> Result<Self, OutputError> {
         let name = target
             .file_name()
             .ok_or(OutputError::BadPath {
@@ -95,7 +183,7 @@ impl Staging {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => PathBuf::from("."),
         };
-        check_replaceable(target)?;
+        check_replaceable(target, kept)?;
         std::fs::create_dir_all(&parent).map_err(io(&parent))?;
         let dir = tempfile::Builder::new()
             .prefix(&format!(".{name}.new-"))
@@ -105,33 +193,46 @@ impl Staging {
             target: target.to_path_buf(),
             parent,
             name,
+            dir_fd: open_dir(dir.path()),
             dir,
             created: std::sync::Mutex::new(std::collections::HashSet::new()),
             previous: BTreeMap::new(),
+            previous_dir: None,
             current: std::sync::Mutex::new(BTreeMap::new()),
-            cache_file: None,
+            cache: None,
         })
     }
 
-    /// Keeps a build cache in `cache_file`: pages whose inputs are unchanged, and files
-    /// whose bytes are unchanged, are hard-linked from the previous build instead of
-    /// being rendered or written again. The cache is trusted only while `target` is the
-    /// site it describes (glassroom's marker is there).
-    pub fn with_cache(mut self, cache_file: PathBuf) -> Self {
-        if self.target.join(MARKER).is_file()
-            && let Ok(bytes) = std::fs::read(&cache_file)
-            && let Ok(cache) = serde_json::from_slice::<CacheFile>(&bytes)
-            && cache.version == CACHE_VERSION
+    /// Keeps a build cache in `cache`: pages whose inputs are unchanged, and files whose
+    /// bytes are unchanged, are hard-linked from the previous output instead of being
+    /// rendered or written again, each only if it is still the file the cache
+    /// describes. A cache that does not unseal, or that describes another directory
+    /// than the one at `target` now, is none.
+    pub fn with_cache(mut self, cache: SealedFile) -> Self {
+        if let Some(bytes) = cache.read()
+            && let Ok(record) = postcard::from_bytes::<CacheFile>(&bytes)
+            && record.version == CACHE_VERSION
+            && let Some(previous_dir) = open_dir(&self.target)
+            && DirIdentity::of(&previous_dir) == Some(record.dir)
         {
-            self.previous = cache.files;
+            self.previous = record.files;
+            self.previous_dir = Some(previous_dir);
         }
-        self.cache_file = Some(cache_file);
+        self.cache = Some(cache);
         self
     }
 
-    fn record(&self, path: &str, entry: CacheEntry) {
+    /// Reuses nothing of the previous output (the cache is still written for the next
+    /// build).
+    pub fn reusing_nothing(mut self) -> Self {
+        self.previous.clear();
+        self.previous_dir = None;
+        self
+    }
+
+    fn record(&self, path: &str, entry: CacheEntry, linked: bool) {
         if let Ok(mut current) = self.current.lock() {
-            current.insert(path.to_owned(), entry);
+            current.insert(path.to_owned(), Recorded { entry, linked });
         }
     }
 
@@ -152,15 +253,24 @@ impl Staging {
         Ok(())
     }
 
-    /// Links the previous build's `relative` into the new site; false if impossible.
-    fn link_previous(&self, relative: &str) -> bool {
-        let from = self.target.join(relative);
-        let to = self.dir.path().join(relative);
-        self.ensure_parent(&to).is_ok() && std::fs::hard_link(&from, &to).is_ok()
+    /// Links the previous output's `relative` into the new site if it is the file
+    /// `expected` identifies (the one an earlier build left there); false otherwise.
+    fn link_previous(&self, relative: &str, expected: &Identity) -> bool {
+        let (Some(from), Some(to)) = (&self.previous_dir, &self.dir_fd) else {
+            return false;
+        };
+        Identity::of_file(from, relative).as_ref() == Some(expected)
+            && self.ensure_parent(&self.dir.path().join(relative)).is_ok()
+            && rustix::fs::linkat(from, relative, to, relative, AtFlags::empty()).is_ok()
     }
 
     /// Writes one file (path relative to the site root; it may not leave it).
     pub fn write(&self, relative: &str, bytes: &[u8]) -> Result<(), OutputError> {
+        self.write_file(relative, bytes).map(drop)
+    }
+
+    /// Writes one file; its identity once written.
+    fn write_file(&self, relative: &str, bytes: &[u8]) -> Result<Identity, OutputError> {
         if relative
             .split('/')
             .any(|part| part.is_empty() || part == "..")
@@ -172,9 +282,10 @@ impl Staging {
         }
         let path = self.dir.path().join(relative);
         self.ensure_parent(&path)?;
-        let mut file = std::io::BufWriter::new(std::fs::File::create(&path).map_err(io(&path))?);
+        let mut file = std::fs::File::create(&path).map_err(io(&path))?;
         file.write_all(bytes).map_err(io(&path))?;
-        file.flush().map_err(io(&path))
+        let stat = rustix::fs::fstat(&file).map_err(|err| io(&path)(err.into()))?;
+        Ok(Identity::of(&stat))
     }
 
     /// Puts the new site in place of the old one.
@@ -189,8 +300,11 @@ impl Staging {
         std::fs::write(staging.join(MARKER), b"written by glassroom build\n")
             .map_err(io(&staging))?;
         let current = self.current.into_inner().unwrap_or_default();
-        let cache_file = self.cache_file;
+        let cache = self.cache;
+        let (new_dir, previous_dir) = (self.dir_fd, self.previous_dir);
         let staged = self.dir.keep();
+        // The directory keeps its identity when renamed into place.
+        let dir = new_dir.as_ref().and_then(DirIdentity::of);
         let (target, parent, name) = (self.target, self.parent, self.name);
         let old = if target.exists() {
             let old = tempfile::Builder::new()
@@ -206,49 +320,106 @@ impl Staging {
             std::fs::rename(&staged, &target).map_err(io(&target))?;
             None
         };
-        let write_caches = move || {
-            if let Some(cache_file) = cache_file {
-                write_cache(&cache_file, current);
-            }
-            meanwhile();
+        // Removing the old site moves the change time of every file linked from it,
+        // which the cache records: so each such file loses its old name first, and its
+        // identity is read right after (in parallel), before the rest is removed.
+        // (Only if the site moved aside is the one files were linked from.)
+        let linked_from = previous_dir.filter(|previous| {
+            let moved = old.as_deref().and_then(open_dir);
+            moved.as_ref().and_then(DirIdentity::of) == DirIdentity::of(previous)
+        });
+        let current = std::sync::Mutex::new(Some(current));
+        let finish = || {
+            let current = current.lock().ok().and_then(|mut c| c.take());
+            let files = match (&cache, current) {
+                (Some(_), Some(current)) => {
+                    Some(settle(current, new_dir.as_ref(), linked_from.as_ref()))
+                }
+                _ => None,
+            };
+            // What is left of the old site goes while the cache is written.
+            let remove = || match &old {
+                Some(old) => std::fs::remove_dir_all(old).map_err(io(old)),
+                None => Ok(()),
+            };
+            std::thread::scope(|scope| {
+                let removing = std::thread::Builder::new().spawn_scoped(scope, remove);
+                if let (Some(cache), Some(files)) = (&cache, files) {
+                    write_cache(cache, dir, files);
+                }
+                match removing {
+                    Ok(removing) => removing.join().unwrap_or_else(|_| remove()),
+                    Err(_) => remove(),
+                }
+            })
         };
-        let Some(old) = old else {
-            write_caches();
-            return Ok(());
-        };
-        let remove = || std::fs::remove_dir_all(&old).map_err(io(&old));
-        std::thread::scope(|scope| {
-            let removing = std::thread::Builder::new().spawn_scoped(scope, remove);
-            write_caches();
-            match removing {
-                Ok(removing) => removing.join().unwrap_or_else(|_| remove()),
+        std::thread::scope(
+            |scope| match std::thread::Builder::new().spawn_scoped(scope, finish) {
+                Ok(finishing) => {
+                    meanwhile();
+                    finishing.join().unwrap_or_else(|_| finish())
+                }
                 // No thread to be had: one after the other.
-                Err(_) => remove(),
-            }
-        })
+                Err(_) => {
+                    meanwhile();
+                    finish()
+                }
+            },
+        )
     }
 }
 
-/// Writes the build cache atomically; a cache that cannot be written only costs speed.
-/// But the one it would have replaced describes the site that was just replaced, so it
-/// is removed rather than left to be trusted by the next build.
-fn write_cache(path: &Path, files: BTreeMap<String, CacheEntry>) {
-    let cache = CacheFile {
+/// This build's files for the cache, each with its identity as it will stay: a file
+/// linked from the old site (`linked_from`, moved aside) loses its name there first,
+/// since that moves its change time, and is looked at in the new site (`new_dir`) then.
+/// One that is no longer the file linked is left out.
+fn settle(
+    current: BTreeMap<String, Recorded>,
+    new_dir: Option<&OwnedFd>,
+    linked_from: Option<&OwnedFd>,
+) -> BTreeMap<String, CacheEntry> {
+    current
+        .into_par_iter()
+        .filter_map(|(path, Recorded { entry, linked })| {
+            if !linked {
+                return Some((path, entry));
+            }
+            if let Some(old) = linked_from {
+                let _ = rustix::fs::unlinkat(old, path.as_str(), AtFlags::empty());
+            }
+            let now = Identity::of_file(new_dir?, &path)?;
+            let was = &entry.identity;
+            let same = (now.device, now.inode, now.size) == (was.device, was.inode, was.size);
+            same.then(|| {
+                let entry = CacheEntry {
+                    identity: now,
+                    ..entry
+                };
+                (path, entry)
+            })
+        })
+        .collect()
+}
+
+/// Writes the build cache: this build's files and the output directory's identity. A
+/// cache that cannot be written only costs speed; the one it would have replaced
+/// describes the replaced site, so it is removed.
+fn write_cache(cache: &SealedFile, dir: Option<DirIdentity>, files: BTreeMap<String, CacheEntry>) {
+    let Some(dir) = dir else {
+        cache.remove();
+        return;
+    };
+    let record = CacheFile {
         version: CACHE_VERSION,
+        dir,
         files,
     };
-    let written = serde_json::to_vec(&cache)
+    let written = postcard::to_stdvec(&record)
         .ok()
-        .and_then(|bytes| write_atomically(path, &bytes).ok());
+        .and_then(|bytes| cache.write(&bytes).ok());
     if written.is_none() {
-        let _ = std::fs::remove_file(path);
+        cache.remove();
     }
-}
-
-/// Writes `bytes` to `path` through a temporary file beside it, creating the directory:
-/// a reader sees the old file or the new one, never a part.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), OutputError> {
-    crate::local::write_atomically(path, bytes).map_err(io(path))
 }
 
 impl crate::render::Sink for Staging {
@@ -258,19 +429,34 @@ impl crate::render::Sink for Staging {
         bytes: Vec<u8>,
         key: Option<&crate::render::keys::Key>,
     ) -> Result<(), String> {
-        let entry = CacheEntry {
-            key: key.map(|k| hex(k).to_string()),
-            hash: blake3::hash(&bytes).to_hex().to_string(),
-        };
-        // Same bytes as last time: link the old file instead of writing it again.
-        let unchanged = self
-            .previous
-            .get(path)
-            .is_some_and(|p| p.hash == entry.hash);
-        if !(unchanged && self.link_previous(path)) {
-            self.write(path, &bytes).map_err(|err| err.to_string())?;
+        let hash = *blake3::hash(&bytes).as_bytes();
+        let key = key.copied();
+        // Same bytes as last time, in the very file written then: link it instead of
+        // writing it again.
+        if let Some(previous) = self.previous.get(path)
+            && previous.hash == hash
+            && self.link_previous(path, &previous.identity)
+        {
+            let entry = CacheEntry {
+                key,
+                hash,
+                identity: previous.identity,
+            };
+            self.record(path, entry, true);
+            return Ok(());
         }
-        self.record(path, entry);
+        let identity = self
+            .write_file(path, &bytes)
+            .map_err(|err| err.to_string())?;
+        self.record(
+            path,
+            CacheEntry {
+                key,
+                hash,
+                identity,
+            },
+            false,
+        );
         Ok(())
     }
 
@@ -278,35 +464,52 @@ impl crate::render::Sink for Staging {
         let Some(previous) = self.previous.get(path) else {
             return false;
         };
-        if previous.key.as_deref() != Some(&*hex(key)) || !self.link_previous(path) {
+        if previous.key.as_ref() != Some(key) || !self.link_previous(path, &previous.identity) {
             return false;
         }
-        self.record(path, previous.clone());
+        self.record(path, previous.clone(), true);
         true
     }
 }
 
-/// Only an absent or empty directory, or an earlier glassroom output, may be replaced.
-fn check_replaceable(target: &Path) -> Result<(), OutputError> {
+/// Only an absent or empty directory, an earlier glassroom output, or a directory whose
+/// every file is `kept` elsewhere may be replaced.
+fn check_replaceable(target: &Path, kept: &dyn Fn(&str) -> bool) -> Result<(), OutputError> {
     if !target.exists() {
         return Ok(());
     }
+    let not_ours = || OutputError::NotOurs {
+        path: target.to_path_buf(),
+    };
     if !target.is_dir() {
-        return Err(OutputError::NotOurs {
-            path: target.to_path_buf(),
-        });
+        return Err(not_ours());
     }
     let empty = std::fs::read_dir(target)
         .map_err(io(target))?
         .next()
         .is_none();
     if empty || target.join(MARKER).is_file() {
-        Ok(())
-    } else {
-        Err(OutputError::NotOurs {
-            path: target.to_path_buf(),
-        })
+        return Ok(());
     }
+    for entry in walkdir::WalkDir::new(target).min_depth(1) {
+        let entry = entry.map_err(|err| OutputError::Io {
+            path: err.path().unwrap_or(target).to_path_buf(),
+            source: err.into(),
+        })?;
+        if entry.file_type().is_dir() {
+            continue;
+        }
+        let relative = entry
+            .path()
+            .strip_prefix(target)
+            .ok()
+            .and_then(|p| p.to_str())
+            .map(|p| p.replace(std::path::MAIN_SEPARATOR, "/"));
+        if !relative.is_some_and(|p| kept(&p)) {
+            return Err(not_ours());
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

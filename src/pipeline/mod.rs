@@ -5,6 +5,7 @@
 //! here; the caller decides where the files go.
 
 mod open;
+mod place;
 
 use crate::content::types::Moment;
 use crate::diag::{Diagnostics, Files};
@@ -13,6 +14,7 @@ use crate::trust::history::Report;
 use crate::{content, derive};
 
 pub use open::{Caches, Opened, Source, open, open_cached};
+pub use place::{OutputOverContent, OutputPlace, output_place};
 
 /// A built site, ready to be written or served.
 pub struct Built {
@@ -43,7 +45,7 @@ pub struct Built {
 
 /// Work earlier builds already did, for a build to skip: all empty for a one-off build.
 /// The preview server keeps one between rebuilds ([`Memory::keeping`]); `glassroom
-/// build` fills `markdown` from its cache on disk.
+/// build` fills `markdown` and `parsed` from its caches on disk.
 #[derive(Default)]
 pub struct Memory {
     /// The previous load: its content, check findings and tree.

@@ -3,9 +3,17 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-/// The built binary under test.
+/// The built binary under test. The caches of directories that are not git
+/// repositories go to the user's cache directory: here, one under the target directory.
 pub fn glassroom() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_glassroom"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_glassroom"));
+    command.env("XDG_CACHE_HOME", user_cache_home());
+    command
+}
+
+/// Where the binary under test keeps caches that are not in a git directory.
+pub fn user_cache_home() -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join("user-cache")
 }
 
 /// The outcome of one run, with stdout and stderr as text.
