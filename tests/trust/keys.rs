@@ -58,20 +58,7 @@ fn git_verifies(repo: &GitRepo, id: &str, keys: &[&str]) -> bool {
         .map(|key| format!("erin@example.org namespaces=\"git\" {key}\n"))
         .collect();
     std::fs::write(&allowed, lines).expect("allowed signers");
-    std::process::Command::new("git")
-        .args([
-            "-c",
-            "gpg.format=ssh",
-            "-c",
-            &format!("gpg.ssh.allowedSignersFile={}", allowed.display()),
-            "verify-commit",
-            id,
-        ])
-        .current_dir(repo.path())
-        .output()
-        .expect("git verify-commit")
-        .status
-        .success()
+    super::git_verify_commit(repo, &allowed, id)
 }
 
 /// glassroom's signature verdict on commit `id` under `policy` alone.

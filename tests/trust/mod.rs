@@ -1010,19 +1010,7 @@ fn signature_verdicts_agree_with_git_verify_commit() {
         let ours = signature::verify(&parsed.signature, &parsed.payload, parsed.time, &ring)
             .principal()
             .is_some();
-        let git = std::process::Command::new("git")
-            .args([
-                "-c",
-                "gpg.format=ssh",
-                "-c",
-                &format!("gpg.ssh.allowedSignersFile={}", allowed.display()),
-                "verify-commit",
-                id,
-            ])
-            .current_dir(repo.path())
-            .output()
-            .expect("git verify-commit");
-        let git = git.status.success();
+        let git = git_verify_commit(&repo, &allowed, id);
         assert_eq!(ours, git, "{case}: glassroom says {ours}, git says {git}");
     }
     let verdicts: Vec<bool> = commits
@@ -1039,6 +1027,24 @@ fn signature_verdicts_agree_with_git_verify_commit() {
         4,
         "four validly signed commits in the mix"
     );
+}
+
+/// Whether `git verify-commit` accepts commit `id` with `allowed` as its allowed signers.
+pub(super) fn git_verify_commit(repo: &GitRepo, allowed: &Path, id: &str) -> bool {
+    std::process::Command::new("git")
+        .args([
+            "-c",
+            "gpg.format=ssh",
+            "-c",
+            &format!("gpg.ssh.allowedSignersFile={}", allowed.display()),
+            "verify-commit",
+            id,
+        ])
+        .current_dir(repo.path())
+        .output()
+        .expect("git verify-commit")
+        .status
+        .success()
 }
 
 pub(super) fn ssh_sign_with(key: &Path, namespace: &str, payload: &str) -> String {
