@@ -63,8 +63,24 @@ impl Anchor {
             })
     }
 
+    /// Saves the anchor, merged with what another process may have saved since it was
+    /// loaded (a server and a sync verify the same repository): pins and first-seen times
+    /// already recorded are kept, the head is this run's.
     pub fn save(&self, local: &LocalDir) -> Result<(), LocalError> {
-        let bytes = serde_json::to_vec(self).unwrap_or_default();
+        let mut merged = self.clone();
+        if let Ok(on_disk) = Self::load(local) {
+            for (given, root) in on_disk.pins {
+                merged.pins.insert(given, root);
+            }
+            if on_disk.first_root.is_some() {
+                merged.first_root = on_disk.first_root;
+            }
+            for (commit, seen) in on_disk.first_seen {
+                let entry = merged.first_seen.entry(commit).or_insert(seen);
+                *entry = (*entry).min(seen);
+            }
+        }
+        let bytes = serde_json::to_vec(&merged).unwrap_or_default();
         local.write(STATE_FILE, PURPOSE, &bytes)
     }
 }

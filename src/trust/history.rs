@@ -215,12 +215,17 @@ pub struct Kept {
     trails: std::sync::Mutex<Option<(String, Trails)>>,
     /// The last replay not yet handed to a writing thread ([`Kept::save`]).
     unsaved: std::sync::Mutex<Option<Unsaved>>,
+    /// The anchor as the last verification left it (written later, with the cache).
+    anchor: std::sync::Mutex<Option<Anchor>>,
+    /// The policy last in force, by blob: parsed and validated once, not per commit.
+    policy: std::sync::Mutex<Option<(String, std::sync::Arc<Policy>)>>,
 }
 
 /// A replay to write to the cache file, and which save it is.
 struct Unsaved {
     local: LocalDir,
-    cache: std::sync::Arc<CacheFile>,
+    cache: Option<std::sync::Arc<CacheFile>>,
+    anchor: Option<Anchor>,
     generation: u64,
 }
 
@@ -241,6 +246,7 @@ impl Kept {
         let Some(Unsaved {
             local,
             cache,
+            anchor,
             generation,
         }) = self
             .unsaved
@@ -255,7 +261,14 @@ impl Kept {
             if let Ok(mut written) = written.lock()
                 && *written < generation
             {
-                save_cache(&local, &cache);
+                // The anchor before the cache: a cache never describes a head the anchor
+                // has not recorded. A failed write is retried by the next verification.
+                if let Some(anchor) = anchor {
+                    let _ = anchor.save(&local);
+                }
+                if let Some(cache) = cache {
+                    save_cache(&local, &cache);
+                }
                 *written = generation;
             }
         };
@@ -265,31 +278,68 @@ impl Kept {
             .spawn(write);
     }
 
+    /// The policy of `blob` (empty if none is usable), parsed once per blob.
+    fn policy(&self, graph: &dyn Graph, blob: Option<&str>) -> std::sync::Arc<Policy> {
+        let key = blob.unwrap_or_default();
+        if let Ok(known) = self.policy.lock()
+            && let Some((seen, policy)) = known.as_ref()
+            && seen == key
+        {
+            return std::sync::Arc::clone(policy);
+        }
+        let policy = std::sync::Arc::new(
+            blob.and_then(|blob| graph.text(blob))
+                .and_then(|text| Policy::usable(&text).ok())
+                .unwrap_or_default(),
+        );
+        if self.keep
+            && let Ok(mut known) = self.policy.lock()
+        {
+            *known = Some((key.to_owned(), std::sync::Arc::clone(&policy)));
+        }
+        policy
+    }
+
     fn take(&self, root: &str) -> Option<CacheFile> {
         let kept = self.last.lock().ok()?.take()?;
         (kept.trust_root == root)
             .then(|| std::sync::Arc::try_unwrap(kept).unwrap_or_else(|shared| (*shared).clone()))
     }
 
-    /// Saves `cache` now, or, when replays are kept in memory (nobody in this process
-    /// waits for the file), when [`Kept::save`] is called.
-    fn save_later(&self, local: &LocalDir, cache: CacheFile) {
+    /// Saves the anchor (when it changed) and the cache now, or, when replays are kept
+    /// in memory (a server: nobody in this process waits for the files), when
+    /// [`Kept::save`] is called.
+    fn save_later(
+        &self,
+        local: &LocalDir,
+        anchor: Option<Anchor>,
+        cache: Option<CacheFile>,
+    ) -> Result<(), TrustError> {
         if !self.keep {
-            save_cache(local, &cache);
-            return;
+            if let Some(anchor) = anchor {
+                anchor.save(local)?;
+            }
+            if let Some(cache) = cache {
+                save_cache(local, &cache);
+            }
+            return Ok(());
         }
-        let cache = std::sync::Arc::new(cache);
-        if let Ok(mut last) = self.last.lock() {
-            *last = Some(std::sync::Arc::clone(&cache));
+        let cache = cache.map(std::sync::Arc::new);
+        if let (Some(cache), Ok(mut last)) = (&cache, self.last.lock()) {
+            *last = Some(std::sync::Arc::clone(cache));
         }
         let generation = self.asked.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
         if let Ok(mut unsaved) = self.unsaved.lock() {
+            // An anchor not yet written stays to be written with the newer one's head.
+            let anchor = anchor.or_else(|| unsaved.take().and_then(|u| u.anchor));
             *unsaved = Some(Unsaved {
                 local: local.clone(),
                 cache,
+                anchor,
                 generation,
             });
         }
+        Ok(())
     }
 }
 
@@ -302,7 +352,11 @@ pub fn replay(
     kept: &Kept,
 ) -> Result<Report, TrustError> {
     let local = LocalDir::of_repository(repo)?;
-    let mut anchor = Anchor::load(&local)?;
+    let kept_anchor = kept.anchor.lock().ok().and_then(|a| a.clone());
+    let mut anchor = match kept_anchor {
+        Some(anchor) => anchor,
+        None => Anchor::load(&local)?,
+    };
     let anchor_before = anchor.clone();
     let (root, root_source, warning) =
         anchor::trust_root(repo, target, options.trust_root.as_deref(), &mut anchor)?;
@@ -374,7 +428,7 @@ pub fn replay(
     let approved = replayed.state.approved();
     let target_tree = repo.find_commit(target)?.tree()?;
     let target_files = target_files(repo, target, &target_tree, kept)?;
-    let policy = policy_at(&graph, &replayed.state);
+    let policy = kept.policy(&graph, policy_blob(&replayed.state));
     let pending = pending(&approved, &replayed.events, &target_files, &policy);
     keep_target_files(kept, target, target_files);
     let refused = replayed
@@ -419,19 +473,18 @@ pub fn replay(
     if options.forward_only {
         anchor.head = Some(target.to_string());
         anchor.head_root = Some(report.trust_root.clone());
-        if anchor != anchor_before {
-            anchor.save(&local)?;
+        if kept.keep
+            && let Ok(mut kept_anchor) = kept.anchor.lock()
+        {
+            *kept_anchor = Some(anchor.clone());
         }
-    }
-    if options.cache && options.forward_only {
-        kept.save_later(
-            &local,
-            CacheFile {
-                version: CACHE_VERSION,
-                trust_root: root_hex,
-                replayed,
-            },
-        );
+        let anchor = (anchor != anchor_before).then_some(anchor);
+        let cache = options.cache.then(|| CacheFile {
+            version: CACHE_VERSION,
+            trust_root: root_hex,
+            replayed,
+        });
+        kept.save_later(&local, anchor, cache)?;
     }
     Ok(report)
 }
@@ -445,15 +498,9 @@ fn short(id: &str) -> &str {
     id.get(..10).unwrap_or(id)
 }
 
-/// The policy a replay's state publishes (empty if none is usable).
-fn policy_at(graph: &dyn Graph, state: &replay::State) -> Policy {
-    state
-        .files
-        .get(POLICY_PATH)
-        .and_then(|a| a.blob.as_deref())
-        .and_then(|blob| graph.text(blob))
-        .and_then(|text| Policy::usable(&text).ok())
-        .unwrap_or_default()
+/// The blob of the policy a replay's state publishes.
+fn policy_blob(state: &replay::State) -> Option<&str> {
+    state.files.get(POLICY_PATH).and_then(|a| a.blob.as_deref())
 }
 
 /// The publishable files of `target`'s tree: the last target's list that `kept` holds,
@@ -542,7 +589,7 @@ fn reset_signed(
             replay::replay(graph, root, head, None, &first_seen)?.0
         }
     };
-    let policy = policy_at(graph, &at_head.state);
+    let policy = Kept::default().policy(graph, policy_blob(&at_head.state));
     let ring = KeyRing::new(&policy);
     let verdict = signature::verify(&parsed.signature, &parsed.payload, parsed.time, &ring);
     Ok(verdict

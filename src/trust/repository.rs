@@ -105,6 +105,10 @@ impl Graph for GitGraph<'_> {
         })
     }
 
+    fn parents(&self, id: Oid) -> Result<Vec<Oid>, GraphError> {
+        Ok(self.repo.find_commit(id)?.parent_ids().collect())
+    }
+
     fn changes(&self, id: Oid, parent: Option<Oid>) -> Result<Vec<TreeChange>, GraphError> {
         let tree = self.tree(id)?;
         let parent_tree = parent.map(|p| self.tree(p)).transpose()?;

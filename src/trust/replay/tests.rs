@@ -185,6 +185,14 @@ impl Graph for Model {
         })
     }
 
+    fn parents(&self, id: Oid) -> Result<Vec<Oid>, GraphError> {
+        Ok(self.commits[index(id)]
+            .parents
+            .iter()
+            .map(|p| oid(*p))
+            .collect())
+    }
+
     fn changes(&self, id: Oid, parent: Option<Oid>) -> Result<Vec<TreeChange>, GraphError> {
         let tree = &self.commits[index(id)].tree;
         let empty = BTreeMap::new();
