@@ -479,7 +479,7 @@ pub fn replay(
             *kept_anchor = Some(anchor.clone());
         }
         let anchor = (anchor != anchor_before).then_some(anchor);
-        let cache = options.cache.then(|| CacheFile {
+        let cache = options.cache.then_some(CacheFile {
             version: CACHE_VERSION,
             trust_root: root_hex,
             replayed,
