@@ -8,6 +8,7 @@
 use std::collections::{BTreeMap, HashSet};
 
 use git2::{ObjectType, Oid, Repository, Tree};
+use unicode_normalization::UnicodeNormalization;
 
 use super::commit;
 use super::judge;
@@ -76,8 +77,13 @@ impl<'r> GitGraph<'r> {
         if !is_regular_file(mode) {
             return Some("is not a regular file".into());
         }
+        if path.chars().any(is_invisible) {
+            return Some("has an invisible or control character in its name".into());
+        }
         if twins.count(path) > 1 {
-            return Some("differs only in case from another path".into());
+            return Some(
+                "differs only in case or Unicode form from another path (a look-alike)".into(),
+            );
         }
         match self.size(id) {
             Some(size) if size > MAX_BLOB => Some(format!(
@@ -221,8 +227,27 @@ fn path_text(bytes: &[u8]) -> (String, bool) {
     (text, utf8)
 }
 
-/// How many publishable files of a tree have a path equal to a given one but for case
-/// (two such files would be one file on a case-insensitive checkout).
+/// A character that shows nothing, or moves or hides what follows: control characters,
+/// zero-width and joining characters, bidirectional controls, the soft hyphen and the
+/// byte-order mark. A name with one can look like another name.
+fn is_invisible(c: char) -> bool {
+    c.is_control()
+        || matches!(c,
+            '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{115F}' | '\u{1160}' | '\u{17B4}'
+            | '\u{17B5}' | '\u{180B}'..='\u{180F}' | '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{206F}' | '\u{3164}'
+            | '\u{FE00}'..='\u{FE0F}' | '\u{FEFF}' | '\u{FFA0}' | '\u{FFF0}'..='\u{FFF8}')
+}
+
+/// What a name looks like, for finding look-alikes: lowercase, in Unicode's compatibility
+/// form (so `é` composed and decomposed, or `ﬁ` and `fi`, are one).
+fn look(name: &str) -> String {
+    name.to_lowercase().nfkc().collect()
+}
+
+/// How many publishable files of a tree have a path that looks like a given one: equal
+/// but for case and Unicode form (two such files would be one file on a case-insensitive
+/// or normalising checkout, and look alike on every page).
 pub enum CaseTwins<'r> {
     /// Every publishable path, lowercased: for a commit that changes many files.
     Listed(BTreeMap<String, usize>),
@@ -241,25 +266,25 @@ impl<'r> CaseTwins<'r> {
         }
         let mut lower = BTreeMap::new();
         for path in crate::source::git::regular_files(repo, tree)?.keys() {
-            *lower.entry(path.to_lowercase()).or_default() += 1;
+            *lower.entry(look(path)).or_default() += 1;
         }
         Ok(Self::Listed(lower))
     }
 
     pub fn count(&self, path: &str) -> usize {
         match self {
-            Self::Listed(lower) => lower.get(&path.to_lowercase()).copied().unwrap_or(0),
+            Self::Listed(lower) => lower.get(&look(path)).copied().unwrap_or(0),
             Self::Lookup(repo, tree) => {
-                let wanted: Vec<String> = path.split('/').map(str::to_lowercase).collect();
+                let wanted: Vec<String> = path.split('/').map(look).collect();
                 count_case_twins(repo, tree, &wanted)
             }
         }
     }
 }
 
-/// The publishable files under `tree` whose path, lowercased, is `wanted` (components):
-/// the entries [`crate::source::git::regular_files`] would list, found by following every
-/// case-insensitive match of each component.
+/// The publishable files under `tree` whose path looks like `wanted` (components, as
+/// [`look`] gives them): the entries [`crate::source::git::regular_files`] would list,
+/// found by following every look-alike of each component.
 fn count_case_twins(repo: &Repository, tree: &Tree<'_>, wanted: &[String]) -> usize {
     let Some((first, rest)) = wanted.split_first() else {
         return 0;
@@ -270,7 +295,7 @@ fn count_case_twins(repo: &Repository, tree: &Tree<'_>, wanted: &[String]) -> us
                 .name()
                 .ok()
                 .filter(|n| is_safe_component(n))
-                .is_some_and(|n| n.to_lowercase() == *first)
+                .is_some_and(|n| look(n) == *first)
         })
         .map(|entry| match entry.kind() {
             Some(ObjectType::Blob) if rest.is_empty() && is_regular_file(entry.filemode()) => 1,
@@ -287,6 +312,22 @@ mod tests {
     use super::*;
 
     use crate::source::git::tree_of;
+
+    #[test]
+    fn invisible_characters_are_found() {
+        for name in [
+            "web\u{200b}1",
+            "web1\u{202e}",
+            "\u{feff}web1",
+            "web\n1",
+            "soft\u{ad}hyphen",
+        ] {
+            assert!(name.chars().any(is_invisible), "{name:?}");
+        }
+        for name in ["web1", "café", "日本", "web-1_2.yaml"] {
+            assert!(!name.chars().any(is_invisible), "{name:?}");
+        }
+    }
 
     #[test]
     fn names_that_are_not_utf8_stay_apart_and_are_marked() {
@@ -315,6 +356,10 @@ mod tests {
                 ("hosts/web2.yaml", "d"),
                 ("hosts/web3.yaml", "e"),
                 (".git2/web3.yaml", "f"),
+                ("hosts/caf\u{e9}.yaml", "g"),
+                ("hosts/cafe\u{301}.yaml", "h"),
+                ("hosts/\u{fb01}le.yaml", "i"),
+                ("hosts/file.yaml", "j"),
             ],
         );
         let listed = CaseTwins::new(&repo, &tree, CASE_LOOKUPS + 1).expect("listed");
@@ -325,6 +370,8 @@ mod tests {
             ("hosts/web2.yaml", 1),
             ("hosts/web3.yaml", 1),
             ("hosts/gone.yaml", 0),
+            ("hosts/CAF\u{c9}.yaml", 2),
+            ("hosts/file.yaml", 2),
         ] {
             assert_eq!(listed.count(path), twins, "listed: {path}");
             assert_eq!(looked_up.count(path), twins, "looked up: {path}");

@@ -633,3 +633,23 @@ fn attack_a_removed_key_listed_again_stays_removed() {
         "{reason}"
     );
 }
+
+#[test]
+fn attack_look_alike_names_are_never_published_even_signed() {
+    let repo = repository();
+    // The same name composed and decomposed, and a name with a zero-width space.
+    repo.write("hosts/caf\u{e9}.yaml", "name: cafe1.example.org\n");
+    repo.write("hosts/cafe\u{301}.yaml", "name: cafe2.example.org\n");
+    repo.write("hosts/web1\u{200b}.yaml", "name: evil.example.org\n");
+    repo.commit("look-alikes", Some("bob"));
+    let report = audit(&repo);
+    for path in ["hosts/caf\u{e9}.yaml", "hosts/cafe\u{301}.yaml"] {
+        let (kind, reason) = last_event(&report, path);
+        assert_eq!(kind, "refused", "{path}");
+        assert!(reason.contains("look-alike"), "{reason}");
+        assert!(approved_blob(&report, path).is_none());
+    }
+    let (kind, reason) = last_event(&report, "hosts/web1\u{200b}.yaml");
+    assert_eq!(kind, "refused");
+    assert!(reason.contains("invisible"), "{reason}");
+}
