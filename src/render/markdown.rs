@@ -19,17 +19,22 @@ fn options() -> Options {
 ///
 /// The sanitiser's HTML parser takes time that grows with the square of how deep
 /// elements nest (80,000 nested quotes, or 100,000 `<div>`s written as raw HTML, take
-/// minutes), and with the size of what it reads. Content checks bound a body's Markdown
-/// nesting before it gets here (`limits.max_markdown_nesting`), but raw HTML is not
-/// Markdown: a body whose HTML nests deeper than [`MAX_HTML_DEPTH`] or grows past
-/// [`MAX_HTML_BYTES`] is shown as the text it is written as, so that no body takes more
-/// than a fraction of a second.
+/// minutes), and with the number of elements (a megabyte of `# a` lines is 262,000
+/// headings: over a second). Content checks bound a body's size and Markdown nesting
+/// before it gets here (`limits`), but raw HTML is not Markdown, and a small text can
+/// make many elements: a body whose HTML nests deeper than [`MAX_HTML_DEPTH`], has more
+/// than [`MAX_HTML_ELEMENTS`] elements or grows past [`MAX_HTML_BYTES`] is shown as the
+/// text it is written as, so that no body takes more than a fraction of a second.
 pub fn to_html(markdown: &str) -> String {
     let events: Vec<Event<'_>> = Parser::new_ext(markdown, options()).collect();
     let events = add_heading_ids(events);
     let mut raw = String::with_capacity(markdown.len() * 3 / 2);
     html::push_html(&mut raw, events.into_iter());
-    if raw.len() > MAX_HTML_BYTES || html_depth(&raw) > MAX_HTML_DEPTH {
+    let shape = html_shape(&raw);
+    if raw.len() > MAX_HTML_BYTES
+        || shape.depth > MAX_HTML_DEPTH
+        || shape.elements > MAX_HTML_ELEMENTS
+    {
         return as_written(markdown);
     }
     sanitizer().clean(&raw).to_string()
@@ -38,13 +43,17 @@ pub fn to_html(markdown: &str) -> String {
 /// How deep the HTML of a body may nest before it is shown as written instead.
 pub const MAX_HTML_DEPTH: usize = 256;
 
+/// How many elements the HTML of a body may have before it is shown as written instead
+/// (an honest body of a megabyte has a few tens of thousands).
+pub const MAX_HTML_ELEMENTS: usize = 100_000;
+
 /// How large the HTML of a body may grow before it is shown as written instead.
 pub const MAX_HTML_BYTES: usize = 8 << 20;
 
 /// A body shown as the text it is written as, with why.
 fn as_written(markdown: &str) -> String {
     let mut out = String::with_capacity(markdown.len() + 200);
-    out.push_str("<p class=\"as-written\">This text is shown as it is written: as HTML it would nest too deep or grow too large to show.</p>\n<pre>");
+    out.push_str("<p class=\"as-written\">This text is shown as it is written: as HTML it would nest too deep or have too many elements to show.</p>\n<pre>");
     // Escaped as the HTML writer escapes text.
     html::push_html(
         &mut out,
@@ -54,16 +63,23 @@ fn as_written(markdown: &str) -> String {
     out
 }
 
-/// How deep the elements of `html` nest, at most: every start tag that is not a void
-/// element or self-closing opens one, every end tag closes one. An upper bound of what a
-/// browser builds (it closes some elements itself), in one pass.
-pub fn html_depth(html: &str) -> usize {
+/// How deep the elements of some HTML nest, and how many there are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HtmlShape {
+    pub depth: usize,
+    pub elements: usize,
+}
+
+/// The shape of `html`, at most: every start tag is an element, and every one that is
+/// not a void element or self-closing opens one level, which an end tag closes. An upper
+/// bound of what a browser builds (it closes some elements itself), in one pass.
+pub fn html_shape(html: &str) -> HtmlShape {
     const VOID: [&str; 14] = [
         "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param",
         "source", "track", "wbr",
     ];
     let bytes = html.as_bytes();
-    let (mut depth, mut deepest, mut i) = (0usize, 0usize, 0usize);
+    let (mut depth, mut deepest, mut elements, mut i) = (0usize, 0usize, 0usize, 0usize);
     while let Some(offset) = bytes[i..].iter().position(|&b| b == b'<') {
         let start = i + offset + 1;
         let closing = bytes.get(start) == Some(&b'/');
@@ -84,6 +100,7 @@ pub fn html_depth(html: &str) -> usize {
             depth = depth.saturating_sub(1);
             continue;
         }
+        elements += 1;
         let name = &html[name_start..name_start + name_len];
         let void = VOID.iter().any(|v| v.eq_ignore_ascii_case(name));
         if !void && bytes[end - 1] != b'/' {
@@ -91,7 +108,10 @@ pub fn html_depth(html: &str) -> usize {
             deepest = deepest.max(depth);
         }
     }
-    deepest
+    HtmlShape {
+        depth: deepest,
+        elements,
+    }
 }
 
 /// Gives every heading without an explicit id one derived from its text.
@@ -241,15 +261,19 @@ mod tests {
     }
 
     #[test]
-    fn html_depth_counts_open_elements() {
-        assert_eq!(html_depth("<p>a</p><p>b</p>"), 1);
+    fn html_shape_counts_elements_and_open_levels() {
+        let shape = |html: &str| {
+            let shape = html_shape(html);
+            (shape.depth, shape.elements)
+        };
+        assert_eq!(shape("<p>a</p><p>b</p>"), (1, 2));
         assert_eq!(
-            html_depth("<blockquote><ul><li>x</li></ul></blockquote>"),
-            3
+            shape("<blockquote><ul><li>x</li></ul></blockquote>"),
+            (3, 3)
         );
-        assert_eq!(html_depth("<p>a<br />b<br>c<img src=\"x\"/></p>"), 1);
-        assert_eq!(html_depth("<div><div><div>"), 3, "unclosed elements count");
-        assert_eq!(html_depth("a &lt;div&gt; <!-- <b> --> 1 < 2"), 0);
+        assert_eq!(shape("<p>a<br />b<br>c<img src=\"x\"/></p>"), (1, 4));
+        assert_eq!(shape("<div><div><div>"), (3, 3), "unclosed elements count");
+        assert_eq!(shape("a &lt;div&gt; <!-- <b> --> 1 < 2"), (0, 0));
     }
 
     #[test]
@@ -259,6 +283,7 @@ mod tests {
             ">".repeat(80_000) + " x\n",
             "<div>".repeat(100_000),
             "# a\n".repeat(50_000),
+            "*a* ".repeat(200_000),
         ] {
             let html = to_html(&body);
             assert!(html.len() >= body.len().min(1000), "{}", html.len());
