@@ -35,11 +35,15 @@ impl Limits {
             .unwrap_or_default()
     }
 
-    /// The size limit of a tree read: content files above `max_file_size` are not read.
-    pub fn size_limit(&self) -> crate::source::SizeLimit {
+    /// The size limit of a tree read: content files for which `applies` holds and whose
+    /// size is over `max_file_size` are not read.
+    pub fn size_limit<'a>(
+        &self,
+        applies: &'a (dyn Fn(&str) -> bool + Sync),
+    ) -> crate::source::SizeLimit<'a> {
         crate::source::SizeLimit {
             max_bytes: self.max_file_size.0,
-            applies: is_content_path,
+            applies,
         }
     }
 }

@@ -100,12 +100,18 @@ pub fn open_cached(
         },
         &caches.trust,
     )?;
+    // The size of a file nobody signed is checked before it is read (from git's object
+    // header); a signed file is read, and the content stage checks it then (asking git
+    // for every header first would read each loose object twice).
     let limits = approved_limits(&repo, &report);
+    let provisional = provisional(&report);
+    let unsigned_content =
+        |path: &str| provisional.contains(path) && crate::content::is_content_path(path);
     let tree = source::git::read_blobs_limited(
         &repo,
         &report.approved,
         &caches.blobs,
-        limits.size_limit(),
+        limits.size_limit(&unsigned_content),
     )?;
     let commit_time = repo
         .find_commit(target)
@@ -128,7 +134,7 @@ pub fn open_cached(
     Ok(Opened {
         tree,
         warnings: report.warnings.clone(),
-        provisional: provisional(&report),
+        provisional,
         trust: Some(report),
         preview: false,
         commit_time,
@@ -204,7 +210,11 @@ fn directory(
 ) -> Result<Opened, source::SourceError> {
     let limits = directory_limits(path);
     Ok(Opened {
-        tree: source::read_dir_limited(path, files, limits.size_limit())?,
+        tree: source::read_dir_limited(
+            path,
+            files,
+            limits.size_limit(&crate::content::is_content_path),
+        )?,
         trust: None,
         preview,
         commit_time: None,

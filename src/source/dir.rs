@@ -104,7 +104,7 @@ impl DirCache {
     }
 
     /// Forgets what earlier reads saw if they were made under another size limit.
-    fn use_limit(&self, limit: SizeLimit) {
+    fn use_limit(&self, limit: SizeLimit<'_>) {
         let Ok(mut last_limit) = self.limit.lock() else {
             return;
         };
@@ -148,7 +148,7 @@ fn read_changed(
     seen: &mut HashMap<PathBuf, Seen>,
     dirs: &mut std::collections::HashSet<PathBuf>,
     last: Option<Tree>,
-    limit: SizeLimit,
+    limit: SizeLimit<'_>,
 ) -> Result<Hinted, SourceError> {
     let Some(mut tree) = last.filter(|_| !seen.is_empty()) else {
         return Ok(Hinted::Walk);
@@ -235,7 +235,7 @@ fn read_file(
     stamp: Stamp,
     known: Option<&Seen>,
     read_at: i64,
-    limit: SizeLimit,
+    limit: SizeLimit<'_>,
 ) -> std::io::Result<Seen> {
     if let Some(known) = known.filter(|k| k.stamp == Some(stamp)) {
         return Ok(known.clone());
@@ -255,7 +255,12 @@ fn read_file(
 /// The file at `path` (`relative` in the tree, `len` bytes long by its metadata), unless
 /// it is over `limit`: then its size alone. Reads at most one byte over the limit, so a
 /// file that grows while it is read costs no more.
-fn read_limited(path: &Path, relative: &str, len: u64, limit: SizeLimit) -> std::io::Result<Blob> {
+fn read_limited(
+    path: &Path,
+    relative: &str,
+    len: u64,
+    limit: SizeLimit<'_>,
+) -> std::io::Result<Blob> {
     use std::io::Read;
     if limit.exceeded(relative, len) {
         return Ok(Blob::too_large(len, None));
@@ -290,7 +295,7 @@ pub fn read_dir_cached(root: &Path, cache: &DirCache) -> Result<Tree, SourceErro
 pub fn read_dir_limited(
     root: &Path,
     cache: &DirCache,
-    limit: SizeLimit,
+    limit: SizeLimit<'_>,
 ) -> Result<Tree, SourceError> {
     if !root.is_dir() {
         return Err(SourceError::NotADirectory {
@@ -448,7 +453,7 @@ mod tests {
         std::fs::write(root.join("static/logo.png"), vec![b'x'; 5000])?;
         let limit = SizeLimit {
             max_bytes: 4096,
-            applies: logbook_only,
+            applies: &logbook_only,
         };
         let cache = DirCache::keeping();
         for _ in 0..2 {

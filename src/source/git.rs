@@ -297,7 +297,7 @@ pub fn read_blobs_limited(
     repo: &Repository,
     files: &BTreeMap<String, String>,
     cache: &BlobCache,
-    limit: super::SizeLimit,
+    limit: super::SizeLimit<'_>,
 ) -> Result<Tree, git2::Error> {
     let odb = repo.odb()?;
     let read = |path: &str, id: &str| -> Result<Arc<super::Blob>, git2::Error> {
@@ -473,7 +473,7 @@ mod tests {
         let repo = Repository::open(dir.path()).expect("open");
         let limit = super::super::SizeLimit {
             max_bytes: 4096,
-            applies: logbook_only,
+            applies: &logbook_only,
         };
         let cache = BlobCache::keeping();
         let tree = read_blobs_limited(&repo, &files, &cache, limit).expect("read");

@@ -72,18 +72,19 @@ pub struct Blob {
 /// The largest file a read takes whole. A larger file the limit applies to is kept as its
 /// size alone ([`Blob::too_large`]): a file of 100 MB that anyone could commit under a
 /// pre-approved path costs no memory, and the content stage reports it.
-#[derive(Debug, Clone, Copy)]
-pub struct SizeLimit {
+#[derive(Clone, Copy)]
+pub struct SizeLimit<'a> {
     pub max_bytes: u64,
-    /// The paths the limit is for (content files: a theme's images may be larger).
-    pub applies: fn(&str) -> bool,
+    /// The paths whose size is checked before they are read (content files nobody
+    /// signed: a theme's images may be larger, and a signed file is checked once read).
+    pub applies: &'a (dyn Fn(&str) -> bool + Sync),
 }
 
-impl SizeLimit {
+impl SizeLimit<'_> {
     /// No limit: every file is read.
-    pub const NONE: SizeLimit = SizeLimit {
+    pub const NONE: SizeLimit<'static> = SizeLimit {
         max_bytes: u64::MAX,
-        applies: no_path,
+        applies: &no_path,
     };
 
     /// Whether a file of `size` bytes at `path` is over the limit (and is not read).
