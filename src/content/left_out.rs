@@ -10,8 +10,9 @@
 //! references backwards in one pass ([`dependents`]), so a chain of 20,000 replies costs
 //! one walk, not 20,000 validations. Then the content is validated again. The references
 //! followed are the ones validation checks, so a second round finds nothing more to blame;
-//! should it ever, the rounds stop after [`MAX_ROUNDS`] validations and every provisional
-//! file is left out, which bounds the work at a few validations of the whole content.
+//! should it ever, after [`MAX_ROUNDS`] rounds every provisional file is left out. The
+//! work is bounded at six validations of the whole content (the first, one per round,
+//! and the last), each linear.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -29,7 +30,7 @@ pub struct LeftOut {
     pub reason: String,
 }
 
-/// Validations of the whole content before every provisional file is left out.
+/// Rounds (a validation each) before every provisional file is left out.
 const MAX_ROUNDS: usize = 4;
 
 /// Which files are provisional, by file id.
