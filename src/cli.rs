@@ -224,8 +224,8 @@ pub struct CheckArgs {
     /// The repository to check.
     #[arg(default_value = ".")]
     pub repo: PathBuf,
-    /// Also fail (exit 1) when anything is pending signature or refused: for CI gates
-    /// and pre-receive hooks.
+    /// Also fail (exit 1) when anything is pending signature, refused or left out (a
+    /// pre-approved file with errors): for CI gates and pre-receive hooks.
     #[arg(long)]
     pub strict: bool,
     #[command(flatten)]

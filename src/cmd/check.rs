@@ -13,8 +13,8 @@ pub fn run(args: &CheckArgs) -> Result<Outcome, Box<dyn std::error::Error>> {
     let opened = repository::open(&args.repo, &args.source, repository::clock())?;
     repository::print_warnings(&opened.warnings);
     crate::timings::mark("open (read the tree)");
-    let loaded = content::load_with_pending(&opened.tree, &opened.pending_notes);
-    let (content, diagnostics) = (loaded.content, loaded.diagnostics);
+    let loaded = crate::pipeline::load(&opened, &content::ParseCache::default());
+    let (content, diagnostics, left_out) = (loaded.content, loaded.diagnostics, loaded.left_out);
     let (pending, refused) = opened
         .trust
         .as_ref()
@@ -31,6 +31,7 @@ pub fn run(args: &CheckArgs) -> Result<Outcome, Box<dyn std::error::Error>> {
                 "trust_root": t.trust_root,
                 "pending": t.pending.iter().map(|p| &p.path).collect::<Vec<_>>(),
                 "refused": t.refused,
+                "left_out": left_out,
             })),
         });
         let mut stdout = std::io::stdout().lock();
@@ -40,9 +41,13 @@ pub fn run(args: &CheckArgs) -> Result<Outcome, Box<dyn std::error::Error>> {
         let mut stdout = std::io::stdout().lock();
         ignore_broken_pipe(writeln!(stdout, "{}", summary(&content, &diagnostics)))?;
         if let Some(trust) = &opened.trust {
+            let left_out = match left_out.len() {
+                0 => String::new(),
+                n => format!(", {n} left out"),
+            };
             ignore_broken_pipe(writeln!(
                 stdout,
-                "verified history up to {}: {} approved files, {pending} pending signature, {refused} refused{}",
+                "verified history up to {}: {} approved files, {pending} pending signature, {refused} refused{left_out}{}",
                 trust.target.get(..10).unwrap_or(&trust.target),
                 trust.approved.len(),
                 if pending + refused > 0 {
@@ -54,7 +59,7 @@ pub fn run(args: &CheckArgs) -> Result<Outcome, Box<dyn std::error::Error>> {
         }
     }
     crate::timings::mark("report");
-    let strict_failure = args.strict && pending + refused > 0;
+    let strict_failure = args.strict && pending + refused + left_out.len() > 0;
     Ok(if diagnostics.has_errors() || strict_failure {
         Outcome::Findings
     } else {

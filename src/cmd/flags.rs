@@ -157,7 +157,7 @@ fn from_file(path: &Path) -> Result<Source, Box<dyn std::error::Error>> {
 fn from_repo(args: &FlagsEvalArgs) -> Result<Option<Source>, Box<dyn std::error::Error>> {
     let opened = repository::open(&args.repo, &args.source, repository::clock())?;
     repository::print_warnings(&opened.warnings);
-    let loaded = crate::content::load(&opened.tree);
+    let loaded = crate::pipeline::load(&opened, &crate::content::ParseCache::default());
     let output = OutputArgs {
         format: Format::Short,
         color: crate::cli::ColorChoice::Never,

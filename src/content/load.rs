@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use rayon::prelude::*;
 use serde::de::DeserializeOwned;
 
+use super::limits::Over;
 use super::model::*;
 use super::stored::Store;
 use super::validate::Checks;
@@ -267,15 +268,29 @@ pub fn load_with_pending(tree: &Tree, pending: &BTreeMap<String, String>) -> Loa
 /// are taken from the previous load instead of being parsed again. The caller hands the
 /// content back to the cache when done with it ([`ParseCache::keep`]).
 pub fn load_cached(tree: &Tree, pending: &BTreeMap<String, String>, cache: &ParseCache) -> Loaded {
+    load_leaving_out(tree, pending, &BTreeSet::new(), cache)
+}
+
+/// Like [`load_cached`], for an approved tree where the files at `provisional` paths are
+/// published only because the policy pre-approves them: such a file that has errors,
+/// and every such file that refers to one, is left out ([`Loaded::left_out`]) instead
+/// of failing the load, and the rest is validated without them.
+pub fn load_leaving_out(
+    tree: &Tree,
+    pending: &BTreeMap<String, String>,
+    provisional: &BTreeSet<String>,
+    cache: &ParseCache,
+) -> Loaded {
+    let limits = super::model::Limits::of_tree(tree);
     let (previous_content, mut state) = match cache.take() {
         (Some(state), Some(content)) if state.clean && state.pending == *pending => {
-            match patch(state, content, tree) {
+            match patch(state, content, tree, &limits) {
                 Ok(loaded) => {
                     cache
                         .patched
                         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     crate::timings::mark("patch the content");
-                    return finish(loaded, tree, pending, cache);
+                    return finish(loaded, tree, pending, provisional, cache);
                 }
                 Err(back) => {
                     let (state, content) = *back;
@@ -291,7 +306,7 @@ pub fn load_cached(tree: &Tree, pending: &BTreeMap<String, String>, cache: &Pars
     }
     let known = previous_content.map(entries_of).unwrap_or_default();
     let store = cache.store.lock().ok().and_then(|mut store| store.take());
-    let (content, declared, diagnostics) = load_all(tree, known, store.as_ref());
+    let (content, declared, diagnostics) = load_all(tree, known, store.as_ref(), &limits);
     if let (Some(store), Ok(mut slot)) = (store, cache.store.lock()) {
         *slot = Some(store);
     }
@@ -311,7 +326,7 @@ pub fn load_cached(tree: &Tree, pending: &BTreeMap<String, String>, cache: &Pars
         diagnostics,
         checks,
     };
-    finish(loaded, tree, pending, cache)
+    finish(loaded, tree, pending, provisional, cache)
 }
 
 /// A load before its cross-file checks.
@@ -328,18 +343,39 @@ fn finish(
     loaded: Patched,
     tree: &Tree,
     pending: &BTreeMap<String, String>,
+    provisional: &BTreeSet<String>,
     cache: &ParseCache,
 ) -> Loaded {
     let Patched {
-        content,
-        declared,
+        mut content,
+        mut declared,
         mut diagnostics,
         checks,
     } = loaded;
-    diagnostics.extend(super::validate::validate_with(
-        &content, &declared, pending, &checks,
-    ));
+    let validation = super::validate::validate_with(&content, &declared, pending, &checks);
     crate::timings::mark("validate");
+    let mut left_out = Vec::new();
+    if !provisional.is_empty()
+        && validation
+            .iter()
+            .chain(diagnostics.iter())
+            .any(Diagnostic::is_error)
+    {
+        let outcome = super::left_out::leave_out(
+            &mut content,
+            &mut declared,
+            diagnostics,
+            validation,
+            pending,
+            &checks,
+            provisional,
+        );
+        diagnostics = outcome.diagnostics;
+        left_out = outcome.left_out;
+        crate::timings::mark("leave out pre-approved files with errors");
+    } else {
+        diagnostics.extend(validation);
+    }
     diagnostics.sort(&content.files);
     cache.remember(State {
         tree_id: tree.id(),
@@ -348,12 +384,15 @@ fn finish(
         tree: (!tree.tracks_changes()).then(|| tree.clone()),
         pending: pending.clone(),
         declared,
-        clean: !diagnostics.has_errors(),
+        // A load that left files out has content without them: the next one is made
+        // whole again rather than patched.
+        clean: !diagnostics.has_errors() && left_out.is_empty(),
         checks,
     });
     Loaded {
         content,
         diagnostics,
+        left_out,
     }
 }
 
@@ -363,6 +402,7 @@ fn load_all(
     tree: &Tree,
     mut known: Entries,
     store: Option<&Store>,
+    limits: &super::model::Limits,
 ) -> (Content, DeclaredIds, Diagnostics) {
     let mut files = Files::new();
     let mut diagnostics = Diagnostics::default();
@@ -371,7 +411,8 @@ fn load_all(
     // order; only numbering the files is sequential. A file whose text is the one the
     // cache holds is shared with the previous load, not decoded again. For a file the
     // store has a document of (same path, same hash), the document is read, not parsed.
-    let classified: Vec<(&str, Classified, Text, Option<Parsed>)> = tree
+    // A file over a limit is neither decoded whole nor parsed: it is reported.
+    let classified: Vec<Classifying<'_>> = tree
         .blobs()
         .collect::<Vec<_>>()
         .into_par_iter()
@@ -386,23 +427,40 @@ fn load_all(
                 Classified::Content(..) => Some(blob.hash()),
                 _ => None,
             };
+            let size = blob
+                .size_over_limit()
+                .unwrap_or(u64::try_from(bytes.len()).unwrap_or(u64::MAX));
+            if size > limits.max_file_size.0 {
+                let text = Text::Decoded(String::new(), None, hash);
+                return Some((path, classified, text, None, Some(Over::Size(size))));
+            }
             let unchanged = hash
                 .and_then(|hash| known.get(path).filter(|kept| kept.hash == hash))
                 .map(|kept| Text::Shared(kept.file.clone()));
             let text = unchanged.unwrap_or_else(|| decode(bytes, hash));
-            let stored = match (&classified, &text, store) {
+            let over = match (&classified, &text) {
+                (Classified::Content(kind, _), Text::Shared(file)) => {
+                    super::limits::check(*kind, file.text(), size, limits)
+                }
+                (Classified::Content(kind, _), Text::Decoded(text, _, _)) => {
+                    super::limits::check(*kind, text, size, limits)
+                }
+                _ => None,
+            };
+            let stored = match (&classified, &text, store, over) {
                 (
                     Classified::Content(kind, id),
                     Text::Decoded(text, None, Some(hash)),
                     Some(store),
+                    None,
                 ) => store.document(*kind, id, path, text, *hash),
                 _ => None,
             };
-            Some((path, classified, text, stored))
+            Some((path, classified, text, stored, over))
         })
         .collect();
     let mut parsed: Vec<Option<Parsed>> = Vec::new();
-    for (path, classified, text, stored) in classified {
+    for (path, classified, text, stored, over) in classified {
         let (file, invalid_at, shared) = match text {
             Text::Shared(shared) => (files.add_shared(shared), None, true),
             Text::Decoded(text, invalid_at, Some(hash)) => {
@@ -420,6 +478,12 @@ fn load_all(
         };
         if let Some(at) = invalid_at {
             diagnostics.push(invalid_utf8(file, at));
+        }
+        if let Some(over) = over {
+            diagnostics.push(over.diagnostic(file, limits));
+            parsed.push(None);
+            jobs.push((file, kind_and_id, path, false));
+            continue;
         }
         // An unchanged file's document moves over from the previous load.
         let kept = shared.then(|| known.remove(path)).flatten();
@@ -554,6 +618,7 @@ fn patch(
     state: State,
     mut content: Content,
     tree: &Tree,
+    limits: &super::model::Limits,
 ) -> Result<Patched, Box<(State, Content)>> {
     let Some(changes) = changed_paths(&state, tree) else {
         return Err(Box::new((state, content)));
@@ -582,6 +647,11 @@ fn patch(
                 let Ok(text) = std::str::from_utf8(blob.bytes()) else {
                     return Err(Box::new((state, content)));
                 };
+                // Over a limit: the ordinary load reports it.
+                let size = blob.size_over_limit().unwrap_or(text.len() as u64);
+                if super::limits::check(kind, text, size, limits).is_some() {
+                    return Err(Box::new((state, content)));
+                }
                 let file_id = file.unwrap_or_else(|| {
                     next_file += 1;
                     FileId::from_index(u32::try_from(next_file - 1).unwrap_or(u32::MAX))
@@ -653,6 +723,10 @@ fn patch(
         checks,
     })
 }
+
+/// One file of a load after classifying and decoding: its path, what it is, its text,
+/// its document if the store had it, and the limit it is over, if any.
+type Classifying<'t> = (&'t str, Classified, Text, Option<Parsed>, Option<Over>);
 
 /// A file's text for a load: shared with the previous load, or decoded now (with the
 /// offset of its first invalid UTF-8 byte, if any, and the hash of its bytes).

@@ -4,6 +4,8 @@
 //! found. Content with errors is still returned (as far as it parsed) so tools can report
 //! on it, but nothing may be published from it.
 
+mod left_out;
+mod limits;
 mod load;
 pub mod model;
 mod stamps;
@@ -14,7 +16,11 @@ mod validate;
 use crate::diag::{Diagnostics, FileId, Files, Origin};
 use crate::trust::Policy;
 
-pub use load::{Kind, ParseCache, classify, is_valid_id, load, load_cached, load_with_pending};
+pub use left_out::LeftOut;
+pub use limits::is_content_path;
+pub use load::{
+    Kind, ParseCache, classify, is_valid_id, load, load_cached, load_leaving_out, load_with_pending,
+};
 pub use model::*;
 pub use stamps::Stamps;
 pub use validate::{LINK_SCHEMES, is_web_link};
@@ -80,6 +86,9 @@ pub(crate) fn next_generation() -> u64 {
 pub struct Loaded {
     pub content: Content,
     pub diagnostics: Diagnostics,
+    /// Files left out because they are published only by pre-approval and have errors
+    /// ([`load_leaving_out`]); each has a warning among the diagnostics.
+    pub left_out: Vec<LeftOut>,
 }
 
 impl Content {

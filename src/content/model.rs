@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::types::{Date, Duration, FlagValue, Moment};
+use super::types::{ByteSize, Date, Duration, FlagValue, Moment};
 use crate::yaml::Spanned;
 
 /// The id of another entity (its file name without extension), with its place.
@@ -34,6 +34,41 @@ pub struct SiteConfig {
     pub sync: SyncConfig,
     #[serde(default)]
     pub serve: ServeConfig,
+    #[serde(default)]
+    pub limits: Limits,
+}
+
+/// `limits:` what one content file may cost. Anyone who can push may write a file under
+/// a pre-approved path (the logbook), so no single file may take the build's memory or
+/// time: a file over a limit is an error if it was signed and left out if it was only
+/// pre-approved.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Limits {
+    /// The largest content file read (checked from its size, before it is read).
+    #[serde(default = "Limits::default_file_size")]
+    pub max_file_size: ByteSize,
+    /// How deep block quotes and lists may nest in a Markdown body.
+    #[serde(default = "Limits::default_markdown_nesting")]
+    pub max_markdown_nesting: u32,
+}
+
+impl Limits {
+    const fn default_file_size() -> ByteSize {
+        ByteSize::mib(1)
+    }
+    const fn default_markdown_nesting() -> u32 {
+        32
+    }
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_file_size: Self::default_file_size(),
+            max_markdown_nesting: Self::default_markdown_nesting(),
+        }
+    }
 }
 
 /// When an expiry date becomes a warning and when it becomes critical.

@@ -157,6 +157,109 @@ impl fmt::Display for Duration {
     }
 }
 
+/// A number of bytes, written like `1 MiB`, `512 KiB`, `2 MB`, `300 kB` or `4096` (bytes).
+/// Shown in the largest binary unit it is a whole number of (`1 MiB`, `1536 KiB`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct ByteSize(pub u64);
+
+impl ByteSize {
+    pub const fn kib(n: u64) -> Self {
+        ByteSize(n * 1024)
+    }
+
+    pub const fn mib(n: u64) -> Self {
+        ByteSize(n * 1024 * 1024)
+    }
+}
+
+impl FromStr for ByteSize {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let hint = "write a size like 1 MiB, 512 KiB, 2 MB or a number of bytes";
+        let text = s.trim();
+        let digits = text
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(text.len());
+        let (number, unit) = text.split_at(digits);
+        let number: u64 = number
+            .parse()
+            .map_err(|_| format!("invalid size `{s}`; {hint}"))?;
+        let unit = match unit.trim() {
+            "" | "B" => 1,
+            "kB" | "KB" => 1_000,
+            "KiB" => 1 << 10,
+            "MB" => 1_000_000,
+            "MiB" => 1 << 20,
+            "GB" => 1_000_000_000,
+            "GiB" => 1 << 30,
+            other => {
+                return Err(format!(
+                    "invalid size `{s}`: unknown unit `{other}`; {hint}"
+                ));
+            }
+        };
+        let bytes = number
+            .checked_mul(unit)
+            .ok_or_else(|| format!("invalid size `{s}`: too large"))?;
+        if bytes == 0 {
+            return Err(format!("invalid size `{s}`: it must be larger than zero"));
+        }
+        Ok(ByteSize(bytes))
+    }
+}
+
+impl fmt::Display for ByteSize {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (unit, size) in [("GiB", 1u64 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)] {
+            if self.0 >= size && self.0.is_multiple_of(size) {
+                return write!(f, "{} {unit}", self.0 / size);
+            }
+        }
+        write!(f, "{} bytes", self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for ByteSize {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        if !deserializer.is_human_readable() {
+            return u64::deserialize(deserializer).map(ByteSize);
+        }
+        struct Visitor;
+        impl de::Visitor<'_> for Visitor {
+            type Value = ByteSize;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a size like 1 MiB, or a number of bytes")
+            }
+            fn visit_u64<E: de::Error>(self, bytes: u64) -> Result<ByteSize, E> {
+                bytes.to_string().parse().map_err(E::custom)
+            }
+            fn visit_i64<E: de::Error>(self, bytes: i64) -> Result<ByteSize, E> {
+                u64::try_from(bytes)
+                    .map_err(|_| {
+                        E::custom(format!(
+                            "invalid size `{bytes}`: it must be larger than zero"
+                        ))
+                    })
+                    .and_then(|bytes| self.visit_u64(bytes))
+            }
+            fn visit_str<E: de::Error>(self, text: &str) -> Result<ByteSize, E> {
+                text.parse().map_err(E::custom)
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
+}
+
+impl Serialize for ByteSize {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        if serializer.is_human_readable() {
+            serializer.collect_str(self)
+        } else {
+            self.0.serialize(serializer)
+        }
+    }
+}
+
 // Text formats (YAML in, JSON and templates out) carry these as the text an engineer
 // writes. A binary format (the parsed-document cache) carries the exact value instead:
 // the text form of a moment or a duration drops fractions of a second.
@@ -330,6 +433,7 @@ impl fmt::Display for FlagValue {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::BTreeMap;
 
     #[test]
     fn dates_reject_impossible_days() {
@@ -350,6 +454,25 @@ mod tests {
         let date: Moment = "2026-11-20".parse()?;
         assert_eq!(date.to_string(), "2026-11-20T00:00:00Z");
         assert!("2026-11-20T25:00:00Z".parse::<Moment>().is_err());
+        Ok(())
+    }
+
+    #[test]
+    fn sizes_take_decimal_and_binary_units() -> Result<(), String> {
+        assert_eq!("1 MiB".parse::<ByteSize>()?, ByteSize::mib(1));
+        assert_eq!("512KiB".parse::<ByteSize>()?, ByteSize::kib(512));
+        assert_eq!("2 MB".parse::<ByteSize>()?, ByteSize(2_000_000));
+        assert_eq!("4096".parse::<ByteSize>()?, ByteSize(4096));
+        assert_eq!(ByteSize::mib(1).to_string(), "1 MiB");
+        assert_eq!(ByteSize::kib(1536).to_string(), "1536 KiB");
+        assert_eq!(ByteSize(1000).to_string(), "1000 bytes");
+        for bad in ["", "0", "1 TB", "1.5 MiB", "-1", "99999999999999999999 GiB"] {
+            assert!(bad.parse::<ByteSize>().is_err(), "{bad}");
+        }
+        let parsed: BTreeMap<String, ByteSize> =
+            crate::yaml::from_str("a: 1 MiB\nb: 2048\n").map_err(|e| e.message)?;
+        assert_eq!(parsed["a"], ByteSize::mib(1));
+        assert_eq!(parsed["b"], ByteSize(2048));
         Ok(())
     }
 

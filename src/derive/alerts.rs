@@ -36,8 +36,12 @@ pub enum AlertKind {
     ProcedureNeverDone,
     TicketOpenHighPriority,
     StaleRelease,
-    /// A changed file that waits for a signature (or was refused).
+    /// Changed files that wait for a signature.
     PendingSignature,
+    /// Changed files whose change was refused.
+    RefusedChange,
+    /// Pre-approved files left out because they have errors.
+    LeftOut,
 }
 
 /// One thing that needs attention.
@@ -358,12 +362,17 @@ fn stale_release_alert(release: &Document<Release>, now: Moment) -> Option<Alert
     })
 }
 
-/// One alert per file whose content at the target is not what is published: a change
-/// waiting for a signature (warning) or refused (critical). `subject_kind` is "file" and
-/// `subject` the repository path.
-pub fn pending_alerts(report: &crate::trust::history::Report) -> Vec<Alert> {
+/// The alerts of a verified history: one per kind of problem, with a count, never one
+/// per file (a commit of 20,000 unsigned files is one alert, not 20,000): changes that
+/// wait for a signature (warning), changes refused (critical), and pre-approved files
+/// left out because they have errors (warning). Each links to the page of pending
+/// changes (`subject_kind` "page", `subject` "pending"); `path` names the first files.
+pub fn trust_alerts(
+    report: &crate::trust::history::Report,
+    left_out: &[crate::content::LeftOut],
+) -> Vec<Alert> {
     use crate::trust::judge::EventKind;
-    report
+    let (refused, waiting): (Vec<&str>, Vec<&str>) = report
         .pending
         .iter()
         .map(|pending| {
@@ -371,44 +380,77 @@ pub fn pending_alerts(report: &crate::trust::history::Report) -> Vec<Alert> {
                 .last_event
                 .as_ref()
                 .is_some_and(|e| e.kind == EventKind::Refused);
-            let who = if pending.signers.is_empty() {
-                "nobody has the role to approve it".to_owned()
-            } else {
-                format!("{} can {} it", pending.signers.join(", "), pending.needs)
-            };
-            let what = match (&pending.blob, &pending.approved_blob) {
-                (Some(_), None) => "new file",
-                (None, Some(_)) => "deletion",
-                _ => "change",
-            };
-            let why = pending
-                .last_event
-                .as_ref()
-                .and_then(|e| e.reason.clone())
-                .unwrap_or_else(|| "not signed".into());
-            Alert {
-                severity: if refused {
-                    Severity::Critical
-                } else {
-                    Severity::Warning
-                },
-                kind: AlertKind::PendingSignature,
-                subject: pending.path.clone(),
-                subject_kind: "file",
-                path: pending.path.clone(),
-                message: format!(
-                    "{what} to {} is {}: {why}; {who}",
-                    pending.path,
-                    if refused {
-                        "refused"
-                    } else {
-                        "not published yet"
-                    }
-                ),
-                due: None,
-            }
+            (refused, pending.path.as_str())
         })
-        .collect()
+        .fold(
+            (Vec::new(), Vec::new()),
+            |(mut refused, mut waiting), (is_refused, path)| {
+                if is_refused {
+                    refused.push(path);
+                } else {
+                    waiting.push(path);
+                }
+                (refused, waiting)
+            },
+        );
+    let left_out: Vec<&str> = left_out.iter().map(|l| l.path.as_str()).collect();
+    let plural = |n: usize, one: &str, many: &str| {
+        if n == 1 {
+            format!("1 {one}")
+        } else {
+            format!("{n} {many}")
+        }
+    };
+    [
+        (
+            Severity::Warning,
+            AlertKind::PendingSignature,
+            &waiting,
+            plural(
+                waiting.len(),
+                "change waits for a signature",
+                "changes wait for a signature",
+            ),
+        ),
+        (
+            Severity::Critical,
+            AlertKind::RefusedChange,
+            &refused,
+            plural(refused.len(), "change refused", "changes refused"),
+        ),
+        (
+            Severity::Warning,
+            AlertKind::LeftOut,
+            &left_out,
+            plural(
+                left_out.len(),
+                "pre-approved file left out (it has errors)",
+                "pre-approved files left out (they have errors)",
+            ),
+        ),
+    ]
+    .into_iter()
+    .filter(|(_, _, paths, _)| !paths.is_empty())
+    .map(|(severity, kind, paths, message)| Alert {
+        severity,
+        kind,
+        subject: "pending".into(),
+        subject_kind: "page",
+        path: first_paths(paths),
+        message,
+        due: None,
+    })
+    .collect()
+}
+
+/// `a, b, c and 17 more`: the first few paths of a list, for an alert's cause.
+fn first_paths(paths: &[&str]) -> String {
+    const SHOWN: usize = 3;
+    let shown = paths[..paths.len().min(SHOWN)].join(", ");
+    match paths.len().saturating_sub(SHOWN) {
+        0 => shown,
+        more => format!("{shown} and {more} more"),
+    }
 }
 
 #[cfg(test)]
@@ -440,6 +482,78 @@ mod tests {
         let alerts = alerts_at(content, now);
         assert!(alerts.len() <= 1, "{alerts:#?}");
         alerts.first().map(|a| (a.severity, a.kind))
+    }
+
+    #[test]
+    fn a_verified_history_has_one_alert_per_kind_of_problem_with_a_count() {
+        use crate::trust::history::{Pending, Report, RootSource};
+        use crate::trust::judge::{Event, EventKind};
+        let pending = |path: String, kind: EventKind| Pending {
+            path,
+            blob: Some("b".into()),
+            approved_blob: None,
+            last_event: Some(Event {
+                kind,
+                commit: "c".into(),
+                time: 0,
+                principal: None,
+                blob: None,
+                fingerprint: None,
+                reason: None,
+            }),
+            needs: crate::trust::Role::Sign,
+            signers: vec!["alice".into()],
+        };
+        let mut report = Report {
+            target: String::new(),
+            trust_root: String::new(),
+            root_source: RootSource::Argument,
+            approved: BTreeMap::new(),
+            events: BTreeMap::new(),
+            pending: (0..20_000)
+                .map(|i| pending(format!("tickets/t{i:05}.md"), EventKind::Pending))
+                .collect(),
+            refused: Vec::new(),
+            warnings: Vec::new(),
+            verified: 0,
+            time: 0,
+            trails: Default::default(),
+        };
+        report
+            .pending
+            .push(pending("hosts/x.yaml".into(), EventKind::Refused));
+        let left_out = [crate::content::LeftOut {
+            path: "logbook/2026/11/x.md".into(),
+            reason: "bad".into(),
+        }];
+        let alerts = trust_alerts(&report, &left_out);
+        let summary: Vec<(Severity, &str, &str)> = alerts
+            .iter()
+            .map(|a| (a.severity, a.message.as_str(), a.path.as_str()))
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                (
+                    Severity::Warning,
+                    "20000 changes wait for a signature",
+                    "tickets/t00000.md, tickets/t00001.md, tickets/t00002.md and 19997 more"
+                ),
+                (Severity::Critical, "1 change refused", "hosts/x.yaml"),
+                (
+                    Severity::Warning,
+                    "1 pre-approved file left out (it has errors)",
+                    "logbook/2026/11/x.md"
+                ),
+            ]
+        );
+        assert!(
+            alerts
+                .iter()
+                .all(|a| a.subject == "pending" && a.subject_kind == "page")
+        );
+        report.pending.clear();
+        assert!(trust_alerts(&report, &[]).is_empty());
     }
 
     #[test]

@@ -94,10 +94,14 @@ pub fn value_stamp<T: Serialize + ?Sized>(value: &T) -> Stamp {
 }
 
 impl Derived {
-    /// Adds an alert for every pending or refused file of a verified history, keeping
-    /// the most severe first.
-    pub fn add_pending_alerts(&mut self, report: &crate::trust::history::Report) {
-        let pending = alerts::pending_alerts(report);
+    /// Adds the alerts of a verified history ([`alerts::trust_alerts`]), keeping the most
+    /// severe first.
+    pub fn add_trust_alerts(
+        &mut self,
+        report: &crate::trust::history::Report,
+        left_out: &[crate::content::LeftOut],
+    ) {
+        let pending = alerts::trust_alerts(report, left_out);
         if pending.is_empty() {
             return;
         }

@@ -41,6 +41,8 @@ pub struct Built {
     /// Diagnostics that did not stop the build (warnings), with their files.
     pub warnings: Diagnostics,
     pub sources: Files,
+    /// Pre-approved files left out of the site because they have errors.
+    pub left_out: Vec<content::LeftOut>,
 }
 
 /// Work earlier builds already did, for a build to skip: all empty for a one-off build.
@@ -110,6 +112,31 @@ fn flag_bundle(
         .and_then(|kept| kept.replace((inputs, published.clone())))
         .map(|(_, previous)| previous);
     (published, previous)
+}
+
+/// The content of an opened tree, as every command that publishes or checks it loads it:
+/// a file published only by pre-approval that has errors is left out (a warning), not
+/// an error; in a directory or a preview nothing is verified and every error stays one.
+pub fn load(opened: &Opened, cache: &content::ParseCache) -> content::Loaded {
+    content::load_leaving_out(
+        &opened.tree,
+        &opened.pending_notes,
+        &opened.provisional,
+        cache,
+    )
+}
+
+/// The fingerprint of what the site shows of the verified history: the report and the
+/// files left out.
+fn trust_stamp(opened: &Opened, left_out: &[content::LeftOut]) -> crate::memo::Stamp {
+    let Some(report) = &opened.trust else {
+        return [0; 32];
+    };
+    let mut stamp = crate::memo::Stamper::new("trust and left out");
+    stamp
+        .stamp(&report.stamp())
+        .bytes(&serde_json::to_vec(left_out).unwrap_or_default());
+    stamp.finish()
 }
 
 /// Why a build produced nothing.
@@ -246,7 +273,7 @@ pub fn build_into(
         inner: sink,
         count: std::sync::atomic::AtomicUsize::new(0),
     };
-    let loaded = content::load_cached(&opened.tree, &opened.pending_notes, &memory.parsed);
+    let loaded = load(opened, &memory.parsed);
     crate::timings::mark("load and validate content");
     let sources = loaded.content.files.clone();
     if loaded.diagnostics.has_errors() {
@@ -257,8 +284,9 @@ pub fn build_into(
         });
     }
     let content = loaded.content;
+    let left_out = loaded.left_out;
     let outcome = derive_and_render(
-        opened, &content, now, clock, progress, &sink, memory, sources, complete,
+        opened, &content, &left_out, now, clock, progress, &sink, memory, sources, complete,
     );
     // The content goes back to the parse cache, for the next build to patch.
     memory.parsed.keep(content);
@@ -290,6 +318,7 @@ pub fn build_into(
         trust: opened.trust.clone(),
         warnings,
         sources,
+        left_out,
     })
 }
 
@@ -304,6 +333,7 @@ fn derived_now(opened: &Opened, now: Option<Moment>, clock: i64) -> Moment {
 fn derive_and_render(
     opened: &Opened,
     content: &content::Content,
+    left_out: &[content::LeftOut],
     now: Option<Moment>,
     clock: i64,
     progress: &dyn Progress,
@@ -315,7 +345,7 @@ fn derive_and_render(
     let now = derived_now(opened, now, clock);
     let mut derived = derive::derive_with(content, now, &memory.derived);
     if let Some(trust) = &opened.trust {
-        derived.add_pending_alerts(trust);
+        derived.add_trust_alerts(trust, left_out);
     }
     crate::timings::mark("derive");
     let input = render::Input {
@@ -325,7 +355,8 @@ fn derive_and_render(
         now,
         preview: opened.preview,
         trust: opened.trust.as_ref(),
-        trust_stamp: opened.trust.as_ref().map(Report::stamp).unwrap_or_default(),
+        left_out,
+        trust_stamp: trust_stamp(opened, left_out),
         markdown: &memory.markdown,
         memos: &memory.render,
         complete,

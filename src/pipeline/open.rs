@@ -1,12 +1,14 @@
 //! Opening a repository the way every consumer reads it: the approved tree of a commit's
 //! verified history, or, on request or for a plain directory, the files as they are.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
+use crate::content::model::Limits;
 use crate::content::types::Moment;
 use crate::source::{self, Tree};
 use crate::trust::history::{self, Options, Report};
+use crate::trust::judge::EventKind;
 
 /// The tree to work on and how it was obtained.
 pub struct Opened {
@@ -19,6 +21,9 @@ pub struct Opened {
     pub commit_time: Option<Moment>,
     /// Pending file → who could sign it, for messages about references to it.
     pub pending_notes: BTreeMap<String, String>,
+    /// The files of the tree published only because the policy pre-approves their path
+    /// ([`provisional`]): such a file that has errors is left out, not an error.
+    pub provisional: BTreeSet<String>,
     /// Things to tell the user on stderr.
     pub warnings: Vec<String>,
 }
@@ -98,7 +103,19 @@ pub fn open_cached(
         },
         &caches.trust,
     )?;
-    let tree = history::approved_tree(&repo, &report, &caches.blobs)?;
+    // The size of a file nobody signed is checked before it is read (from git's object
+    // header); a signed file is read, and the content stage checks it then (asking git
+    // for every header first would read each loose object twice).
+    let limits = approved_limits(&repo, &report);
+    let provisional = provisional(&report);
+    let unsigned_content =
+        |path: &str| provisional.contains(path) && crate::content::is_content_path(path);
+    let tree = source::git::read_blobs_limited(
+        &repo,
+        &report.approved,
+        &caches.blobs,
+        limits.size_limit(&unsigned_content),
+    )?;
     // The newest signed commit's date (an unsigned commit's date never counts). A date
     // more than a day ahead of the clock is not believed (clocks disagree by minutes,
     // not days): the site is built for the clock's time, and the user is told.
@@ -129,11 +146,78 @@ pub fn open_cached(
     Ok(Opened {
         tree,
         warnings,
+        provisional,
         trust: Some(report),
         preview: false,
         commit_time,
         pending_notes,
     })
+}
+
+/// The approved files whose approval in force is a pre-approval, not a signature: for
+/// each path, the last of its events that approved the blob published now decides (trust
+/// root, signed, pre-approved); a merge's choice between two versions approved on
+/// concurrent branches is looked through to the approval of the version it kept; reviews,
+/// pending changes, refusals and revocations approve no blob. The match lists every kind
+/// so that adding one must say which it is.
+pub fn provisional(report: &Report) -> BTreeSet<String> {
+    fn approves(kind: EventKind) -> bool {
+        match kind {
+            EventKind::TrustRoot | EventKind::Signed | EventKind::PreApproved => true,
+            EventKind::Merged
+            | EventKind::Revoked
+            | EventKind::Reviewed
+            | EventKind::Pending
+            | EventKind::Refused => false,
+        }
+    }
+    report
+        .approved
+        .iter()
+        .filter(|(path, blob)| {
+            report
+                .events
+                .get(*path)
+                .and_then(|events| {
+                    events
+                        .iter()
+                        .rev()
+                        .find(|e| approves(e.kind) && e.blob.as_ref() == Some(*blob))
+                })
+                .is_some_and(|event| event.kind == EventKind::PreApproved)
+        })
+        .map(|(path, _)| path.clone())
+        .collect()
+}
+
+/// The limits of the approved `glassroom.yaml`, read under the default limits (its size
+/// from the object's header first): they bound the reading of every other file.
+fn approved_limits(repo: &git2::Repository, report: &Report) -> Limits {
+    let default = Limits::default();
+    let text = report
+        .approved
+        .get(crate::trust::judge::CONFIG_PATH)
+        .and_then(|id| git2::Oid::from_str(id).ok())
+        .filter(|oid| {
+            repo.odb()
+                .and_then(|odb| odb.read_header(*oid))
+                .is_ok_and(|(size, _)| size as u64 <= default.max_file_size.0)
+        })
+        .and_then(|oid| repo.find_blob(oid).ok())
+        .and_then(|blob| String::from_utf8(blob.content().to_vec()).ok());
+    text.map_or(default, |text| Limits::of_config(&text))
+}
+
+/// The limits of the `glassroom.yaml` of a directory, read under the default limits.
+fn directory_limits(path: &Path) -> Limits {
+    let config = path.join(crate::trust::judge::CONFIG_PATH);
+    let default = Limits::default();
+    let fits = std::fs::symlink_metadata(&config)
+        .is_ok_and(|m| m.is_file() && m.len() <= default.max_file_size.0);
+    if !fits {
+        return default;
+    }
+    std::fs::read_to_string(&config).map_or(default, |text| Limits::of_config(&text))
 }
 
 fn directory(
@@ -142,12 +226,89 @@ fn directory(
     warnings: Vec<String>,
     files: &source::DirCache,
 ) -> Result<Opened, source::SourceError> {
+    let limits = directory_limits(path);
     Ok(Opened {
-        tree: source::read_dir_cached(path, files)?,
+        tree: source::read_dir_limited(
+            path,
+            files,
+            limits.size_limit(&crate::content::is_content_path),
+        )?,
         trust: None,
         preview,
         commit_time: None,
         pending_notes: BTreeMap::new(),
+        provisional: BTreeSet::new(),
         warnings,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::trust::judge::Event;
+
+    fn event(kind: EventKind) -> Event {
+        Event {
+            kind,
+            commit: "c".into(),
+            time: 0,
+            principal: None,
+            blob: Some("b".into()),
+            fingerprint: None,
+            reason: None,
+        }
+    }
+
+    #[test]
+    fn the_last_approving_event_decides_whether_a_file_is_provisional() {
+        use EventKind::*;
+        let trails: &[(&str, &[EventKind])] = &[
+            ("root.md", &[TrustRoot]),
+            ("pre.md", &[PreApproved]),
+            ("pre-then-signed.md", &[PreApproved, Signed]),
+            ("signed-then-pre.md", &[Signed, PreApproved]),
+            (
+                "pre-then-reviewed.md",
+                &[PreApproved, Reviewed, Pending, Refused],
+            ),
+            ("signed-then-pending.md", &[Signed, Pending]),
+            ("revoked-then-pre.md", &[Revoked, PreApproved]),
+            // A merge's choice is looked through to the approval of what it kept.
+            ("pre-then-merged.md", &[PreApproved, Merged]),
+            ("signed-then-merged.md", &[Signed, Merged]),
+        ];
+        let report = Report {
+            target: String::new(),
+            trust_root: String::new(),
+            root_source: history::RootSource::Argument,
+            approved: trails
+                .iter()
+                .map(|(path, _)| ((*path).to_owned(), "b".to_owned()))
+                .collect(),
+            events: trails
+                .iter()
+                .map(|(path, kinds)| {
+                    let events = kinds.iter().map(|kind| event(*kind)).collect();
+                    ((*path).to_owned(), events)
+                })
+                .collect(),
+            pending: Vec::new(),
+            refused: Vec::new(),
+            warnings: Vec::new(),
+            verified: 0,
+            time: 0,
+            trails: Default::default(),
+        };
+        let provisional: Vec<String> = provisional(&report).into_iter().collect();
+        assert_eq!(
+            provisional,
+            [
+                "pre-then-merged.md",
+                "pre-then-reviewed.md",
+                "pre.md",
+                "revoked-then-pre.md",
+                "signed-then-pre.md"
+            ]
+        );
+    }
 }

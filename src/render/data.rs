@@ -292,7 +292,12 @@ pub struct TrustView<'a> {
     /// Every path with an audit trail: its page and events.
     pub files: BTreeMap<&'a str, AuditFile<'a>>,
     pub pending: &'a [crate::trust::history::Pending],
+    /// The pending change of each path that has one, for a page to look up its own
+    /// (looking through `pending` on every page would make the site quadratic).
+    pub pending_by_path: BTreeMap<&'a str, &'a crate::trust::history::Pending>,
     pub refused: &'a [String],
+    /// Pre-approved files left out because they have errors.
+    pub left_out: &'a [crate::content::LeftOut],
 }
 
 #[derive(Serialize)]
@@ -322,22 +327,34 @@ pub fn audit_file<'c>(context: &'c tera::Context, path: &'c str) -> Option<&'c t
         .get(&Key::Str(path))
 }
 
-pub fn trust_view(report: &crate::trust::history::Report) -> TrustView<'_> {
-    let mut view = trust_view_without_files(report);
+pub fn trust_view<'r>(
+    report: &'r crate::trust::history::Report,
+    left_out: &'r [crate::content::LeftOut],
+) -> TrustView<'r> {
+    let mut view = trust_view_without_files(report, left_out);
     view.files = audit_paths(report)
         .filter_map(|path| Some((path, audit_file_view(report, path)?)))
         .collect();
     view
 }
 
-fn trust_view_without_files(report: &crate::trust::history::Report) -> TrustView<'_> {
+fn trust_view_without_files<'r>(
+    report: &'r crate::trust::history::Report,
+    left_out: &'r [crate::content::LeftOut],
+) -> TrustView<'r> {
     TrustView {
         target: &report.target,
         trust_root: &report.trust_root,
         root_source: report.root_source,
         files: BTreeMap::new(),
         pending: &report.pending,
+        pending_by_path: report
+            .pending
+            .iter()
+            .map(|p| (p.path.as_str(), p))
+            .collect(),
         refused: &report.refused,
+        left_out,
     }
 }
 
@@ -361,6 +378,7 @@ fn audit_file_view<'r>(
 /// commit changes a few trails of thousands.
 fn trust_value(
     report: Option<&crate::trust::history::Report>,
+    left_out: &[crate::content::LeftOut],
     previous: Option<&TrustValue>,
 ) -> Made<TrustValue> {
     use tera::value::Key;
@@ -377,7 +395,7 @@ fn trust_value(
     let Some((kept_trails, kept_files)) = kept else {
         return Ok(TrustValue {
             trails: Some(Arc::clone(&report.trails)),
-            value: convert(&trust_view(report))?,
+            value: convert(&trust_view(report, left_out))?,
         });
     };
     let mut files = kept_files.clone();
@@ -400,7 +418,7 @@ fn trust_value(
             }
         }
     }
-    let mut value = convert(&trust_view_without_files(report))?;
+    let mut value = convert(&trust_view_without_files(report, left_out))?;
     if let Some(map) = value.as_map() {
         let mut map = map.clone();
         map.insert(Key::Str("files"), tera::Value::from(files));
@@ -597,7 +615,11 @@ pub fn globals(input: &Input<'_>, values: &Values) -> Made<Globals> {
         let made = values
             .trust
             .get(input.trust_stamp, |previous| {
-                trust_value(input.trust, previous.and_then(|p| p.as_ref().ok()))
+                trust_value(
+                    input.trust,
+                    input.left_out,
+                    previous.and_then(|p| p.as_ref().ok()),
+                )
             })
             .value;
         match &*made {
@@ -847,14 +869,16 @@ fn alert_views(alerts: &[derive::Alert]) -> Vec<Linked<'_, derive::Alert>> {
         .collect()
 }
 
-/// The link to the page of what `alert` is about: an entity's page, or a file's audit
-/// trail.
+/// The link to the page of what `alert` is about: an entity's page, a file's audit
+/// trail, or a page of the site's own.
 pub fn alert_url(alert: &derive::Alert) -> Option<String> {
     let page = match alert.subject_kind {
         "file" if crate::trust::judge::is_clean_path(&alert.subject) => {
             super::names::audit_page(&alert.subject)
         }
         "file" => return None,
+        // One of the site's own pages (the pending page, for problems counted by kind).
+        "page" => format!("{}.html", alert.subject),
         kind => super::names::detail_page(section_dir(kind), &alert.subject),
     };
     Some(super::names::link(page))
@@ -1338,6 +1362,7 @@ mod tests {
             now,
             preview: false,
             trust: None,
+            left_out: &[],
             trust_stamp: [0; 32],
             markdown: &markdown,
             memos: &memos,

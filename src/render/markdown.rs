@@ -16,17 +16,108 @@ fn options() -> Options {
 
 /// Renders Markdown to sanitised HTML. Headings get `id`s (slugs of their text, made
 /// unique within the document) so sections can be linked.
+///
+/// The sanitiser's HTML parser takes time that grows with the square of how deep
+/// elements nest (80,000 nested quotes, or 100,000 `<div>`s written as raw HTML, take
+/// minutes), and with the number of elements (a megabyte of `# a` lines is 262,000
+/// headings: over a second). Content checks bound a body's size and Markdown nesting
+/// before it gets here (`limits`), but raw HTML is not Markdown, and a small text can
+/// make many elements: a body whose HTML nests deeper than [`MAX_HTML_DEPTH`], has more
+/// than [`MAX_HTML_ELEMENTS`] elements or grows past [`MAX_HTML_BYTES`] is shown as the
+/// text it is written as, so that no body takes more than a fraction of a second.
 pub fn to_html(markdown: &str) -> String {
     let events: Vec<Event<'_>> = Parser::new_ext(markdown, options()).collect();
     let events = add_heading_ids(events);
     let mut raw = String::with_capacity(markdown.len() * 3 / 2);
     html::push_html(&mut raw, events.into_iter());
+    let shape = html_shape(&raw);
+    if raw.len() > MAX_HTML_BYTES
+        || shape.depth > MAX_HTML_DEPTH
+        || shape.elements > MAX_HTML_ELEMENTS
+    {
+        return as_written(markdown);
+    }
     sanitizer().clean(&raw).to_string()
+}
+
+/// How deep the HTML of a body may nest before it is shown as written instead.
+pub const MAX_HTML_DEPTH: usize = 256;
+
+/// How many elements the HTML of a body may have before it is shown as written instead
+/// (an honest body of a megabyte has a few tens of thousands).
+pub const MAX_HTML_ELEMENTS: usize = 100_000;
+
+/// How large the HTML of a body may grow before it is shown as written instead.
+pub const MAX_HTML_BYTES: usize = 8 << 20;
+
+/// A body shown as the text it is written as, with why.
+fn as_written(markdown: &str) -> String {
+    let mut out = String::with_capacity(markdown.len() + 200);
+    out.push_str("<p class=\"as-written\">This text is shown as it is written: as HTML it would nest too deep or have too many elements to show.</p>\n<pre>");
+    // Escaped as the HTML writer escapes text.
+    html::push_html(
+        &mut out,
+        std::iter::once(Event::Text(CowStr::Borrowed(markdown))),
+    );
+    out.push_str("</pre>\n");
+    out
+}
+
+/// How deep the elements of some HTML nest, and how many there are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HtmlShape {
+    pub depth: usize,
+    pub elements: usize,
+}
+
+/// The shape of `html`, at most: every start tag is an element, and every one that is
+/// not a void element or self-closing opens one level, which an end tag closes. An upper
+/// bound of what a browser builds (it closes some elements itself), in one pass.
+pub fn html_shape(html: &str) -> HtmlShape {
+    const VOID: [&str; 14] = [
+        "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param",
+        "source", "track", "wbr",
+    ];
+    let bytes = html.as_bytes();
+    let (mut depth, mut deepest, mut elements, mut i) = (0usize, 0usize, 0usize, 0usize);
+    while let Some(offset) = bytes[i..].iter().position(|&b| b == b'<') {
+        let start = i + offset + 1;
+        let closing = bytes.get(start) == Some(&b'/');
+        let name_start = start + usize::from(closing);
+        let name_len = bytes[name_start..]
+            .iter()
+            .take_while(|b| b.is_ascii_alphanumeric())
+            .count();
+        let Some(end) = bytes[name_start..].iter().position(|&b| b == b'>') else {
+            break;
+        };
+        let end = name_start + end;
+        i = end + 1;
+        if name_len == 0 || !bytes[name_start].is_ascii_alphabetic() {
+            continue;
+        }
+        if closing {
+            depth = depth.saturating_sub(1);
+            continue;
+        }
+        elements += 1;
+        let name = &html[name_start..name_start + name_len];
+        let void = VOID.iter().any(|v| v.eq_ignore_ascii_case(name));
+        if !void && bytes[end - 1] != b'/' {
+            depth += 1;
+            deepest = deepest.max(depth);
+        }
+    }
+    HtmlShape {
+        depth: deepest,
+        elements,
+    }
 }
 
 /// Gives every heading without an explicit id one derived from its text.
 fn add_heading_ids(mut events: Vec<Event<'_>>) -> Vec<Event<'_>> {
     let mut used = BTreeSet::new();
+    let mut next = std::collections::HashMap::new();
     let mut i = 0;
     while i < events.len() {
         if let Event::Start(Tag::Heading { id: None, .. }) = &events[i] {
@@ -38,7 +129,7 @@ fn add_heading_ids(mut events: Vec<Event<'_>>) -> Vec<Event<'_>> {
                     _ => {}
                 }
             }
-            let slug = unique_slug(&slugify(&text), &mut used);
+            let slug = unique_slug(&slugify(&text), &mut used, &mut next);
             if let Event::Start(Tag::Heading { id, .. }) = &mut events[i] {
                 *id = Some(CowStr::from(slug));
             }
@@ -68,14 +159,24 @@ pub fn slugify(text: &str) -> String {
     }
 }
 
-fn unique_slug(base: &str, used: &mut BTreeSet<String>) -> String {
-    let mut candidate = base.to_owned();
-    let mut n = 1;
-    while !used.insert(candidate.clone()) {
-        candidate = format!("{base}-{n}");
-        n += 1;
+/// `base`, or else `base-1`, `base-2`... the first one not `used`. `next` remembers for
+/// each base the number to try next, so 100,000 headings of one title take linear time.
+fn unique_slug(
+    base: &str,
+    used: &mut BTreeSet<String>,
+    next: &mut std::collections::HashMap<String, usize>,
+) -> String {
+    if used.insert(base.to_owned()) {
+        return base.to_owned();
     }
-    candidate
+    let n = next.entry(base.to_owned()).or_insert(1);
+    loop {
+        let candidate = format!("{base}-{n}");
+        *n += 1;
+        if used.insert(candidate.clone()) {
+            return candidate;
+        }
+    }
 }
 
 /// The sanitiser: ammonia's safe defaults, plus what our Markdown produces (heading
@@ -181,6 +282,48 @@ mod tests {
             "{html}"
         );
         assert!(html.contains("footnote"), "{html}");
+    }
+
+    #[test]
+    fn html_shape_counts_elements_and_open_levels() {
+        let shape = |html: &str| {
+            let shape = html_shape(html);
+            (shape.depth, shape.elements)
+        };
+        assert_eq!(shape("<p>a</p><p>b</p>"), (1, 2));
+        assert_eq!(
+            shape("<blockquote><ul><li>x</li></ul></blockquote>"),
+            (3, 3)
+        );
+        assert_eq!(shape("<p>a<br />b<br>c<img src=\"x\"/></p>"), (1, 4));
+        assert_eq!(shape("<div><div><div>"), (3, 3), "unclosed elements count");
+        assert_eq!(shape("a &lt;div&gt; <!-- <b> --> 1 < 2"), (0, 0));
+    }
+
+    #[test]
+    fn hostile_bodies_render_in_linear_time() {
+        let started = std::time::Instant::now();
+        for body in [
+            ">".repeat(80_000) + " x\n",
+            "<div>".repeat(100_000),
+            "# a\n".repeat(50_000),
+            "*a* ".repeat(200_000),
+        ] {
+            let html = to_html(&body);
+            assert!(html.len() >= body.len().min(1000), "{}", html.len());
+        }
+        // Shown as written, escaped: nothing of it is markup.
+        let html = to_html(&"<div>".repeat(1_000));
+        assert!(html.contains("shown as it is written") && html.contains("&lt;div&gt;"));
+        assert!(!html.contains("<div>"), "{}", &html[..200]);
+        // 50,000 headings of one title: unique ids, made in linear time.
+        let html = to_html(&"# a\n".repeat(50_000));
+        assert!(html.contains(r#"id="a-49999""#));
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(20),
+            "{:?}",
+            started.elapsed()
+        );
     }
 
     #[test]

@@ -51,7 +51,9 @@ pub struct Input<'a> {
     /// The verification of history, when the tree is an approved tree: audit and
     /// pending pages.
     pub trust: Option<&'a crate::trust::history::Report>,
-    /// The fingerprint of `trust`, for the memos of what shows it.
+    /// Pre-approved files left out because they have errors (on the pending page).
+    pub left_out: &'a [crate::content::LeftOut],
+    /// The fingerprint of `trust` and `left_out`, for the memos of what shows them.
     pub trust_stamp: Stamp,
     /// Bodies rendered by earlier builds.
     pub markdown: &'a markdown_cache::Cache,

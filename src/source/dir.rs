@@ -6,7 +6,7 @@ use std::path::{Component, Path, PathBuf};
 use rayon::prelude::*;
 use walkdir::WalkDir;
 
-use super::{Blob, SourceError, Tree};
+use super::{Blob, SizeLimit, SourceError, Tree};
 use std::sync::Arc;
 
 /// Directories that hold output, caches or version control, never content.
@@ -38,6 +38,8 @@ pub struct DirCache {
     /// Every directory that holds a file `seen` has, so a read can tell whether a path
     /// that is gone was a directory without looking at every file.
     dirs: std::sync::Mutex<std::collections::HashSet<PathBuf>>,
+    /// The size limit of the last read: what it saw holds only under the same limit.
+    limit: std::sync::Mutex<Option<u64>>,
 }
 
 /// Adds the directories above `path` (up to `root`) to `dirs`.
@@ -97,6 +99,23 @@ impl DirCache {
             only: std::sync::Mutex::default(),
             last: std::sync::Mutex::default(),
             dirs: std::sync::Mutex::default(),
+            limit: std::sync::Mutex::default(),
+        }
+    }
+
+    /// Forgets what earlier reads saw if they were made under another size limit.
+    fn use_limit(&self, limit: SizeLimit<'_>) {
+        let Ok(mut last_limit) = self.limit.lock() else {
+            return;
+        };
+        if *last_limit != Some(limit.max_bytes) {
+            *last_limit = Some(limit.max_bytes);
+            if let Ok(mut seen) = self.seen.lock() {
+                seen.clear();
+            }
+            if let Ok(mut last) = self.last.lock() {
+                *last = None;
+            }
         }
     }
 
@@ -129,6 +148,7 @@ fn read_changed(
     seen: &mut HashMap<PathBuf, Seen>,
     dirs: &mut std::collections::HashSet<PathBuf>,
     last: Option<Tree>,
+    limit: SizeLimit<'_>,
 ) -> Result<Hinted, SourceError> {
     let Some(mut tree) = last.filter(|_| !seen.is_empty()) else {
         return Ok(Hinted::Walk);
@@ -155,11 +175,18 @@ fn read_changed(
                     path: path.clone(),
                     source,
                 };
-                let file =
-                    read_file(&path, Stamp::of(&metadata), seen.get(&path), read_at).map_err(io)?;
                 let Some(relative) = relative_path(root, &path) else {
                     return Ok(Hinted::Walk);
                 };
+                let file = read_file(
+                    &path,
+                    &relative,
+                    Stamp::of(&metadata),
+                    seen.get(&path),
+                    read_at,
+                    limit,
+                )
+                .map_err(io)?;
                 let same = seen
                     .get(&path)
                     .is_some_and(|known| Arc::ptr_eq(&known.blob, &file.blob));
@@ -200,26 +227,56 @@ fn is_content_path(root: &Path, relative: &Path) -> bool {
     path != root
 }
 
-/// Reads one file that `stamp` describes now, unless `known` saw it with the same stamp.
+/// Reads one file (at `relative` in the tree) that `stamp` describes now, unless `known`
+/// saw it with the same stamp.
 fn read_file(
     path: &Path,
+    relative: &str,
     stamp: Stamp,
     known: Option<&Seen>,
     read_at: i64,
+    limit: SizeLimit<'_>,
 ) -> std::io::Result<Seen> {
     if let Some(known) = known.filter(|k| k.stamp == Some(stamp)) {
         return Ok(known.clone());
     }
-    let bytes = std::fs::read(path)?;
+    let read = read_limited(path, relative, stamp.len, limit)?;
     // Read again but unchanged (its times could not vouch for it): the same blob, so
     // the tree does not count it as changed.
-    let blob = match known.filter(|k| k.blob.bytes() == bytes.as_slice()) {
+    let blob = match known.filter(|k| *k.blob == read) {
         Some(known) => Arc::clone(&known.blob),
-        None => Arc::new(Blob::new(bytes)),
+        None => Arc::new(read),
     };
     let after = Stamp::of(&std::fs::metadata(path)?);
     let stamp = (after == stamp && stamp.settled_before(read_at)).then_some(stamp);
     Ok(Seen { stamp, blob })
+}
+
+/// The file at `path` (`relative` in the tree, `len` bytes long by its metadata), unless
+/// it is over `limit`: then its size alone. Reads at most one byte over the limit, so a
+/// file that grows while it is read costs no more.
+fn read_limited(
+    path: &Path,
+    relative: &str,
+    len: u64,
+    limit: SizeLimit<'_>,
+) -> std::io::Result<Blob> {
+    use std::io::Read;
+    if limit.exceeded(relative, len) {
+        return Ok(Blob::too_large(len, None));
+    }
+    if !(limit.applies)(relative) {
+        return std::fs::read(path).map(Blob::new);
+    }
+    let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
+    std::fs::File::open(path)?
+        .take(limit.max_bytes.saturating_add(1))
+        .read_to_end(&mut bytes)?;
+    let read = u64::try_from(bytes.len()).unwrap_or(u64::MAX);
+    if limit.exceeded(relative, read) {
+        return Ok(Blob::too_large(read.max(len), None));
+    }
+    Ok(Blob::new(bytes))
 }
 
 fn now_seconds() -> i64 {
@@ -230,11 +287,22 @@ fn now_seconds() -> i64 {
 
 /// Like [`read_dir`], reading only the files `cache` cannot vouch for.
 pub fn read_dir_cached(root: &Path, cache: &DirCache) -> Result<Tree, SourceError> {
+    read_dir_limited(root, cache, SizeLimit::NONE)
+}
+
+/// Like [`read_dir_cached`], except that a file over `limit` is not read: its size comes
+/// from its metadata, and the tree holds the size alone ([`Blob::too_large`]).
+pub fn read_dir_limited(
+    root: &Path,
+    cache: &DirCache,
+    limit: SizeLimit<'_>,
+) -> Result<Tree, SourceError> {
     if !root.is_dir() {
         return Err(SourceError::NotADirectory {
             path: root.to_path_buf(),
         });
     }
+    cache.use_limit(limit);
     let hint = if cache.keep {
         cache.only.lock().ok().and_then(|mut only| only.take())
     } else {
@@ -244,7 +312,7 @@ pub fn read_dir_cached(root: &Path, cache: &DirCache) -> Result<Tree, SourceErro
     if let Some(changed) = hint
         && let Ok(mut seen) = cache.seen.lock()
         && let Ok(mut dirs) = cache.dirs.lock()
-        && let Hinted::Read(tree) = read_changed(root, &changed, &mut seen, &mut dirs, last)?
+        && let Hinted::Read(tree) = read_changed(root, &changed, &mut seen, &mut dirs, last, limit)?
     {
         cache.remember(&tree);
         return Ok(tree);
@@ -291,10 +359,12 @@ pub fn read_dir_cached(root: &Path, cache: &DirCache) -> Result<Tree, SourceErro
             };
             if cache.keep {
                 let stamp = Stamp::of(&std::fs::metadata(&path).map_err(io)?);
-                let file = read_file(&path, stamp, seen.get(&path), read_at).map_err(io)?;
+                let file = read_file(&path, &relative, stamp, seen.get(&path), read_at, limit)
+                    .map_err(io)?;
                 return Ok((relative, path, file));
             }
-            let blob = Arc::new(Blob::new(std::fs::read(&path).map_err(io)?));
+            let len = std::fs::metadata(&path).map_err(io)?.len();
+            let blob = Arc::new(read_limited(&path, &relative, len, limit).map_err(io)?);
             Ok((relative, path, Seen { stamp: None, blob }))
         })
         .collect::<Result<_, SourceError>>()?;
@@ -366,6 +436,52 @@ fn relative_path(root: &Path, path: &Path) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn logbook_only(path: &str) -> bool {
+        path.starts_with("logbook/")
+    }
+
+    #[test]
+    fn a_file_over_the_size_limit_is_kept_as_its_size_alone()
+    -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let root = dir.path();
+        std::fs::create_dir_all(root.join("logbook"))?;
+        std::fs::create_dir_all(root.join("static"))?;
+        std::fs::write(root.join("logbook/big.md"), vec![b'x'; 5000])?;
+        std::fs::write(root.join("logbook/small.md"), "fits")?;
+        std::fs::write(root.join("static/logo.png"), vec![b'x'; 5000])?;
+        let limit = SizeLimit {
+            max_bytes: 4096,
+            applies: &logbook_only,
+        };
+        let cache = DirCache::keeping();
+        for _ in 0..2 {
+            let tree = read_dir_limited(root, &cache, limit)?;
+            let big = tree.blob("logbook/big.md").ok_or("big")?;
+            assert_eq!(big.size_over_limit(), Some(5000));
+            assert!(big.bytes().is_empty(), "not read");
+            assert_eq!(tree.get("logbook/small.md"), Some(&b"fits"[..]));
+            assert_eq!(
+                tree.get("static/logo.png").map(<[u8]>::len),
+                Some(5000),
+                "not content"
+            );
+        }
+        // Under a larger limit, the same cache reads it.
+        let raised = SizeLimit {
+            max_bytes: 8192,
+            ..limit
+        };
+        let tree = read_dir_limited(root, &cache, raised)?;
+        assert_eq!(tree.get("logbook/big.md").map(<[u8]>::len), Some(5000));
+        let tree = read_dir_limited(root, &DirCache::default(), limit)?;
+        assert_eq!(
+            tree.blob("logbook/big.md").and_then(Blob::size_over_limit),
+            Some(5000)
+        );
+        Ok(())
+    }
 
     #[test]
     fn reads_content_and_skips_output_and_hidden_files() -> Result<(), Box<dyn std::error::Error>> {

@@ -250,7 +250,8 @@ fn diff_entries(
 #[derive(Default)]
 pub struct BlobCache {
     keep: bool,
-    last: Mutex<Option<Tree>>,
+    /// The last tree, and the size limit it was read under.
+    last: Mutex<Option<(Tree, u64)>>,
 }
 
 impl BlobCache {
@@ -263,21 +264,48 @@ impl BlobCache {
     }
 }
 
-/// A tree of `files` (path to blob id, in hex). Through a keeping `cache`, the tree the
-/// last read gave is patched: only blobs whose id changed at their path are read, and
-/// the tree remembers the paths changed.
+/// A tree of `files` (path to blob id, in hex), every blob read whole. Through a keeping
+/// `cache`, the tree the last read gave is patched: only blobs whose id changed at their
+/// path are read, and the tree remembers the paths changed.
 pub fn read_blobs(
     repo: &Repository,
     files: &BTreeMap<String, String>,
     cache: &BlobCache,
 ) -> Result<Tree, git2::Error> {
-    let read = |id: &str| -> Result<Arc<super::Blob>, git2::Error> {
-        let bytes = repo.find_blob(Oid::from_str(id)?)?.content().to_vec();
+    read_blobs_limited(repo, files, cache, super::SizeLimit::NONE)
+}
+
+/// Like [`read_blobs`], except that a blob over `limit` is not read: its size comes from
+/// the object's header, and the tree holds the size alone ([`super::Blob::too_large`]).
+pub fn read_blobs_limited(
+    repo: &Repository,
+    files: &BTreeMap<String, String>,
+    cache: &BlobCache,
+    limit: super::SizeLimit<'_>,
+) -> Result<Tree, git2::Error> {
+    let odb = repo.odb()?;
+    let read = |path: &str, id: &str| -> Result<Arc<super::Blob>, git2::Error> {
+        let oid = Oid::from_str(id)?;
+        if limit.max_bytes < u64::MAX && (limit.applies)(path) {
+            let (size, _) = odb.read_header(oid)?;
+            let size = u64::try_from(size).unwrap_or(u64::MAX);
+            if limit.exceeded(path, size) {
+                return Ok(Arc::new(super::Blob::too_large(size, Some(id))));
+            }
+        }
+        let bytes = repo.find_blob(oid)?.content().to_vec();
         Ok(Arc::new(super::Blob::from_git(bytes, id)))
     };
-    // Taken out while patching: a read that fails leaves nothing half-patched behind.
+    // Taken out while patching: a read that fails leaves nothing half-patched behind. A
+    // tree read under another limit is read again.
     let last = if cache.keep {
-        cache.last.lock().ok().and_then(|mut last| last.take())
+        cache
+            .last
+            .lock()
+            .ok()
+            .and_then(|mut last| last.take())
+            .filter(|(_, max)| *max == limit.max_bytes)
+            .map(|(tree, _)| tree)
     } else {
         None
     };
@@ -295,7 +323,10 @@ pub fn read_blobs(
             .collect();
             for path in changed {
                 match files.get(&path) {
-                    Some(id) => tree.insert_blob(path, read(id)?),
+                    Some(id) => {
+                        let blob = read(&path, id)?;
+                        tree.insert_blob(path, blob);
+                    }
                     None => {
                         tree.remove(&path);
                     }
@@ -306,7 +337,7 @@ pub fn read_blobs(
         None => {
             let mut tree = Tree::new();
             for (path, id) in files {
-                tree.insert_blob(path.clone(), read(id)?);
+                tree.insert_blob(path.clone(), read(path, id)?);
             }
             tree
         }
@@ -314,7 +345,7 @@ pub fn read_blobs(
     if cache.keep
         && let Ok(mut last) = cache.last.lock()
     {
-        *last = Some(tree.clone());
+        *last = Some((tree.clone(), limit.max_bytes));
     }
     Ok(tree)
 }
@@ -405,6 +436,50 @@ mod tests {
         let again = read_blobs(&repo, &second, &cache).expect("read");
         assert_eq!(again, new);
         assert!(again.changed_since(new.id()).is_none());
+    }
+
+    fn logbook_only(path: &str) -> bool {
+        path.starts_with("logbook/")
+    }
+
+    #[test]
+    fn a_blob_over_the_size_limit_is_not_read() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let big = "x".repeat(5000);
+        let files = repo_with(
+            dir.path(),
+            &[
+                ("logbook/big.md", &big),
+                ("logbook/small.md", "fits"),
+                ("static/logo.png", &big),
+            ],
+        );
+        let repo = Repository::open(dir.path()).expect("open");
+        let limit = super::super::SizeLimit {
+            max_bytes: 4096,
+            applies: &logbook_only,
+        };
+        let cache = BlobCache::keeping();
+        let tree = read_blobs_limited(&repo, &files, &cache, limit).expect("read");
+        let blob = tree.blob("logbook/big.md").expect("listed");
+        assert_eq!(blob.size_over_limit(), Some(5000));
+        assert!(blob.bytes().is_empty());
+        assert_eq!(blob.git_id(), Some(files["logbook/big.md"].as_str()));
+        assert_eq!(tree.get("logbook/small.md"), Some(&b"fits"[..]));
+        assert_eq!(tree.get("static/logo.png").map(<[u8]>::len), Some(5000));
+        // The kept tree is read again under another limit.
+        let raised = super::super::SizeLimit {
+            max_bytes: 8192,
+            ..limit
+        };
+        let tree = read_blobs_limited(&repo, &files, &cache, raised).expect("read");
+        assert_eq!(tree.get("logbook/big.md"), Some(big.as_bytes()));
+        let tree = read_blobs_limited(&repo, &files, &cache, limit).expect("read");
+        assert_eq!(
+            tree.blob("logbook/big.md")
+                .and_then(|b| b.size_over_limit()),
+            Some(5000)
+        );
     }
 
     /// What libgit2's tree-to-tree diff says, in [`TreeDelta`]s.

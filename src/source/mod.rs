@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 
-pub use dir::{DirCache, read_dir, read_dir_cached};
+pub use dir::{DirCache, read_dir, read_dir_cached, read_dir_limited};
 
 /// The files of one content tree, sorted by path so every consumer sees the same order.
 /// A copy shares the map until one of them changes.
@@ -65,6 +65,36 @@ pub struct Blob {
     /// The id (hex) of the git blob it was read from, if it was: what tells a served
     /// repository's next tree which files it must read again.
     git_id: Option<Box<str>>,
+    /// The file's size when it was over the [`SizeLimit`] and so not read (no bytes).
+    too_large: Option<u64>,
+}
+
+/// The largest file a read takes whole. A larger file the limit applies to is kept as its
+/// size alone ([`Blob::too_large`]): a file of 100 MB that anyone could commit under a
+/// pre-approved path costs no memory, and the content stage reports it.
+#[derive(Clone, Copy)]
+pub struct SizeLimit<'a> {
+    pub max_bytes: u64,
+    /// The paths whose size is checked before they are read (content files nobody
+    /// signed: a theme's images may be larger, and a signed file is checked once read).
+    pub applies: &'a (dyn Fn(&str) -> bool + Sync),
+}
+
+impl SizeLimit<'_> {
+    /// No limit: every file is read.
+    pub const NONE: SizeLimit<'static> = SizeLimit {
+        max_bytes: u64::MAX,
+        applies: &no_path,
+    };
+
+    /// Whether a file of `size` bytes at `path` is over the limit (and is not read).
+    pub fn exceeded(&self, path: &str, size: u64) -> bool {
+        size > self.max_bytes && (self.applies)(path)
+    }
+}
+
+fn no_path(_: &str) -> bool {
+    false
 }
 
 impl Blob {
@@ -73,7 +103,22 @@ impl Blob {
             bytes,
             hash: OnceLock::new(),
             git_id: None,
+            too_large: None,
         }
+    }
+
+    /// A file of `size` bytes over the size limit, not read.
+    pub fn too_large(size: u64, git_id: Option<&str>) -> Self {
+        Self {
+            git_id: git_id.map(Into::into),
+            too_large: Some(size),
+            ..Self::new(Vec::new())
+        }
+    }
+
+    /// The size of the file, if it was over the size limit and so not read.
+    pub fn size_over_limit(&self) -> Option<u64> {
+        self.too_large
     }
 
     /// The bytes of the git blob with the id `git_id`.
@@ -92,15 +137,24 @@ impl Blob {
         &self.bytes
     }
 
-    /// The blake3 of the bytes, computed on first use.
+    /// The blake3 of the bytes, computed on first use. A file that was not read has the
+    /// hash of its size and id instead, never that of an empty file.
     pub fn hash(&self) -> blake3::Hash {
-        *self.hash.get_or_init(|| blake3::hash(&self.bytes))
+        *self.hash.get_or_init(|| match self.too_large {
+            None => blake3::hash(&self.bytes),
+            Some(size) => {
+                let id = self.git_id.as_deref().unwrap_or("");
+                blake3::hash(
+                    format!("glassroom: a file of {size} bytes, not read ({id})").as_bytes(),
+                )
+            }
+        })
     }
 }
 
 impl PartialEq for Blob {
     fn eq(&self, other: &Self) -> bool {
-        self.bytes == other.bytes
+        self.bytes == other.bytes && self.too_large == other.too_large
     }
 }
 
@@ -244,7 +298,7 @@ impl Tree {
                 std::cmp::Ordering::Equal => {
                     if let (Some((_, before)), Some((path, after))) = (old.next(), new.next())
                         && !Arc::ptr_eq(before, after)
-                        && before.bytes != after.bytes
+                        && **before != **after
                     {
                         out.push(Change {
                             path,

@@ -183,7 +183,7 @@ fn an_unsigned_commit_waits_and_never_reaches_the_site() {
     );
     let dashboard = std::fs::read_to_string(out.join("index.html")).expect("dashboard");
     assert!(
-        dashboard.contains("not published yet"),
+        dashboard.contains("1 change waits for a signature"),
         "pending changes are an alert"
     );
     let strict = repo.glassroom(&["check", repo.path_str(), "--strict"]);

@@ -309,12 +309,9 @@ fn attack_a_file_name_with_a_newline_and_a_terminal_escape_is_escaped_in_text_ou
             .any(|c| c < ' ' && !matches!(c, '\t' | '\n' | '\r')),
         "{feed:?}"
     );
-    assert!(
-        feed.contains(
-            "/alerts/PendingSignature/evil%0Arefused%20hosts/web1.yaml%3A%20forged%0D%1B"
-        ),
-        "{feed}"
-    );
+    // One alert for the kind of problem (the name has control characters, so the change
+    // is refused), linking to the pending page.
+    assert!(feed.contains("/alerts/RefusedChange/pending"), "{feed}");
 
     // Diagnostics about such a name, in the working tree, are escaped too.
     let host = format!("hosts/{EVIL}.yaml");
