@@ -518,6 +518,7 @@ mod tests {
             verified: 0,
             time: 0,
             trails: Default::default(),
+            provisional: Default::default(),
         };
         report
             .pending

@@ -1,14 +1,13 @@
 //! Opening a repository the way every consumer reads it: the approved tree of a commit's
 //! verified history, or, on request or for a plain directory, the files as they are.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use crate::content::model::Limits;
 use crate::content::types::Moment;
 use crate::source::{self, Tree};
 use crate::trust::history::{self, Options, Report};
-use crate::trust::judge::EventKind;
 
 /// The tree to work on and how it was obtained.
 pub struct Opened {
@@ -23,7 +22,7 @@ pub struct Opened {
     pub pending_notes: BTreeMap<String, String>,
     /// The files of the tree published only because the policy pre-approves their path
     /// ([`provisional`]): such a file that has errors is left out, not an error.
-    pub provisional: BTreeSet<String>,
+    pub provisional: history::Provisional,
     /// Things to tell the user on stderr.
     pub warnings: Vec<String>,
 }
@@ -107,7 +106,7 @@ pub fn open_cached(
     // header); a signed file is read, and the content stage checks it then (asking git
     // for every header first would read each loose object twice).
     let limits = approved_limits(&repo, &report);
-    let provisional = provisional(&report);
+    let provisional = std::sync::Arc::clone(&report.provisional);
     let unsigned_content =
         |path: &str| provisional.contains(path) && crate::content::is_content_path(path);
     let tree = source::git::read_blobs_limited(
@@ -152,42 +151,6 @@ pub fn open_cached(
         commit_time,
         pending_notes,
     })
-}
-
-/// The approved files whose approval in force is a pre-approval, not a signature: for
-/// each path, the last of its events that approved the blob published now decides (trust
-/// root, signed, pre-approved); a merge's choice between two versions approved on
-/// concurrent branches is looked through to the approval of the version it kept; reviews,
-/// pending changes, refusals and revocations approve no blob. The match lists every kind
-/// so that adding one must say which it is.
-pub fn provisional(report: &Report) -> BTreeSet<String> {
-    fn approves(kind: EventKind) -> bool {
-        match kind {
-            EventKind::TrustRoot | EventKind::Signed | EventKind::PreApproved => true,
-            EventKind::Merged
-            | EventKind::Revoked
-            | EventKind::Reviewed
-            | EventKind::Pending
-            | EventKind::Refused => false,
-        }
-    }
-    report
-        .approved
-        .iter()
-        .filter(|(path, blob)| {
-            report
-                .events
-                .get(*path)
-                .and_then(|events| {
-                    events
-                        .iter()
-                        .rev()
-                        .find(|e| approves(e.kind) && e.blob.as_ref() == Some(*blob))
-                })
-                .is_some_and(|event| event.kind == EventKind::PreApproved)
-        })
-        .map(|(path, _)| path.clone())
-        .collect()
 }
 
 /// The limits of the approved `glassroom.yaml`, read under the default limits (its size
@@ -237,78 +200,7 @@ fn directory(
         preview,
         commit_time: None,
         pending_notes: BTreeMap::new(),
-        provisional: BTreeSet::new(),
+        provisional: Default::default(),
         warnings,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::trust::judge::Event;
-
-    fn event(kind: EventKind) -> Event {
-        Event {
-            kind,
-            commit: "c".into(),
-            time: 0,
-            principal: None,
-            blob: Some("b".into()),
-            fingerprint: None,
-            reason: None,
-        }
-    }
-
-    #[test]
-    fn the_last_approving_event_decides_whether_a_file_is_provisional() {
-        use EventKind::*;
-        let trails: &[(&str, &[EventKind])] = &[
-            ("root.md", &[TrustRoot]),
-            ("pre.md", &[PreApproved]),
-            ("pre-then-signed.md", &[PreApproved, Signed]),
-            ("signed-then-pre.md", &[Signed, PreApproved]),
-            (
-                "pre-then-reviewed.md",
-                &[PreApproved, Reviewed, Pending, Refused],
-            ),
-            ("signed-then-pending.md", &[Signed, Pending]),
-            ("revoked-then-pre.md", &[Revoked, PreApproved]),
-            // A merge's choice is looked through to the approval of what it kept.
-            ("pre-then-merged.md", &[PreApproved, Merged]),
-            ("signed-then-merged.md", &[Signed, Merged]),
-        ];
-        let report = Report {
-            target: String::new(),
-            trust_root: String::new(),
-            root_source: history::RootSource::Argument,
-            approved: trails
-                .iter()
-                .map(|(path, _)| ((*path).to_owned(), "b".to_owned()))
-                .collect(),
-            events: trails
-                .iter()
-                .map(|(path, kinds)| {
-                    let events = kinds.iter().map(|kind| event(*kind)).collect();
-                    ((*path).to_owned(), events)
-                })
-                .collect(),
-            pending: Vec::new(),
-            refused: Vec::new(),
-            warnings: Vec::new(),
-            verified: 0,
-            time: 0,
-            trails: Default::default(),
-        };
-        let provisional: Vec<String> = provisional(&report).into_iter().collect();
-        assert_eq!(
-            provisional,
-            [
-                "pre-then-merged.md",
-                "pre-then-reviewed.md",
-                "pre.md",
-                "revoked-then-pre.md",
-                "signed-then-pre.md"
-            ]
-        );
-    }
 }

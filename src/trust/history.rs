@@ -64,6 +64,9 @@ pub struct Report {
     /// at 12,000 trails.
     #[serde(skip)]
     pub trails: Trails,
+    /// The approved paths published by pre-approval alone ([`is_provisional`]).
+    #[serde(skip)]
+    pub provisional: Provisional,
 }
 
 impl Report {
@@ -88,6 +91,63 @@ impl Report {
 
 /// Path → the fingerprint of its trail and approved blob, for every path with either.
 pub type Trails = std::sync::Arc<BTreeMap<String, crate::memo::Stamp>>;
+
+/// The approved paths published by pre-approval alone, not by a signature.
+pub type Provisional = std::sync::Arc<BTreeSet<String>>;
+
+/// Whether `blob`, published at a path with these `events`, is there by pre-approval
+/// alone: the last of its events that approved that blob decides (trust root, signed,
+/// pre-approved); a merge's choice between two versions approved on concurrent branches
+/// is looked through to the approval of the version it kept; reviews, pending changes,
+/// refusals and revocations approve no blob. The match lists every kind so that adding
+/// one must say which it is.
+pub fn is_provisional(events: Option<&Vec<Event>>, blob: &str) -> bool {
+    fn approves(kind: EventKind) -> bool {
+        match kind {
+            EventKind::TrustRoot | EventKind::Signed | EventKind::PreApproved => true,
+            EventKind::Merged
+            | EventKind::Revoked
+            | EventKind::Reviewed
+            | EventKind::Pending
+            | EventKind::Refused => false,
+        }
+    }
+    events
+        .and_then(|events| {
+            events
+                .iter()
+                .rev()
+                .find(|e| approves(e.kind) && e.blob.as_deref() == Some(blob))
+        })
+        .is_some_and(|event| event.kind == EventKind::PreApproved)
+}
+
+/// The provisional paths of a replay: those of `kept` (the replay this one resumed from)
+/// with the `touched` paths decided again, or else every path's.
+fn provisional_of(
+    events: &BTreeMap<String, Vec<Event>>,
+    approved: &BTreeMap<String, String>,
+    kept: Option<Provisional>,
+    touched: &BTreeSet<String>,
+) -> Provisional {
+    let decide = |path: &String| {
+        approved
+            .get(path)
+            .is_some_and(|blob| is_provisional(events.get(path), blob))
+    };
+    if let Some(mut provisional) = kept {
+        let patched = std::sync::Arc::make_mut(&mut provisional);
+        for path in touched {
+            if decide(path) {
+                patched.insert(path.clone());
+            } else {
+                patched.remove(path);
+            }
+        }
+        return provisional;
+    }
+    std::sync::Arc::new(approved.keys().filter(|p| decide(p)).cloned().collect())
+}
 
 /// The fingerprint of one path's trail and approved blob.
 fn trail_stamp(events: Option<&Vec<Event>>, approved: Option<&String>) -> crate::memo::Stamp {
@@ -210,9 +270,9 @@ pub struct Kept {
     /// The last target commit and its publishable files, for the next target's list to
     /// be patched from instead of walking every tree again.
     target: std::sync::Mutex<Option<(Oid, BTreeMap<String, String>)>>,
-    /// The head of the last replay and its trails, for the next replay that resumes from
-    /// it to patch.
-    trails: std::sync::Mutex<Option<(String, Trails)>>,
+    /// The head of the last replay, its trails and provisional paths, for the next
+    /// replay that resumes from it to patch.
+    trails: std::sync::Mutex<Option<(String, Trails, Provisional)>>,
     /// The last replay not yet handed to a writing thread ([`Kept::save`]).
     unsaved: std::sync::Mutex<Option<Unsaved>>,
     /// The anchor as the last verification left it (written later, with the cache).
@@ -440,18 +500,24 @@ pub fn replay(
         .map(|(path, _)| path.clone())
         .collect();
     // The trails of the replay resumed from, if this process made them.
-    let kept_trails = kept
+    let (kept_trails, kept_provisional) = kept
         .trails
         .lock()
         .ok()
         .and_then(|mut last| last.take())
-        .filter(|(head, _)| resumed_from.as_deref() == Some(head.as_str()))
-        .map(|(_, trails)| trails);
+        .filter(|(head, _, _)| resumed_from.as_deref() == Some(head.as_str()))
+        .map(|(_, trails, provisional)| (trails, provisional))
+        .unzip();
     let trails = trails_of(&replayed.events, &approved, kept_trails, &work.touched);
+    let provisional = provisional_of(&replayed.events, &approved, kept_provisional, &work.touched);
     if kept.keep
         && let Ok(mut last) = kept.trails.lock()
     {
-        *last = Some((target.to_string(), std::sync::Arc::clone(&trails)));
+        *last = Some((
+            target.to_string(),
+            std::sync::Arc::clone(&trails),
+            std::sync::Arc::clone(&provisional),
+        ));
     }
     let time = replayed
         .records
@@ -469,6 +535,7 @@ pub fn replay(
         verified: work.verified,
         time,
         trails,
+        provisional,
     };
     if options.forward_only {
         anchor.head = Some(target.to_string());
@@ -701,5 +768,55 @@ mod tests {
         assert_eq!(patched, fresh);
         assert!(patched.contains_key("docs") && !patched.contains_key("hosts/b.yaml"));
         assert!(!patched.contains_key("hosts/back\\slash.yaml"));
+    }
+
+    fn event(kind: EventKind) -> Event {
+        Event {
+            kind,
+            commit: "c".into(),
+            time: 0,
+            principal: None,
+            blob: Some("b".into()),
+            fingerprint: None,
+            reason: None,
+        }
+    }
+
+    #[test]
+    fn the_last_approving_event_decides_whether_a_file_is_provisional() {
+        use EventKind::*;
+        let trails: &[(&str, &[EventKind])] = &[
+            ("root.md", &[TrustRoot]),
+            ("pre.md", &[PreApproved]),
+            ("pre-then-signed.md", &[PreApproved, Signed]),
+            ("signed-then-pre.md", &[Signed, PreApproved]),
+            (
+                "pre-then-reviewed.md",
+                &[PreApproved, Reviewed, Pending, Refused],
+            ),
+            ("signed-then-pending.md", &[Signed, Pending]),
+            ("revoked-then-pre.md", &[Revoked, PreApproved]),
+            // A merge's choice is looked through to the approval of what it kept.
+            ("pre-then-merged.md", &[PreApproved, Merged]),
+            ("signed-then-merged.md", &[Signed, Merged]),
+        ];
+        let provisional: Vec<&str> = trails
+            .iter()
+            .filter(|(_, kinds)| {
+                let events: Vec<Event> = kinds.iter().map(|kind| event(*kind)).collect();
+                is_provisional(Some(&events), "b")
+            })
+            .map(|(path, _)| *path)
+            .collect();
+        assert_eq!(
+            provisional,
+            [
+                "pre.md",
+                "signed-then-pre.md",
+                "pre-then-reviewed.md",
+                "revoked-then-pre.md",
+                "pre-then-merged.md",
+            ]
+        );
     }
 }
