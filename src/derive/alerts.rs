@@ -509,7 +509,7 @@ mod tests {
             trust_root: String::new(),
             root_source: RootSource::Argument,
             approved: BTreeMap::new(),
-            events: BTreeMap::new(),
+            events: Default::default(),
             pending: (0..20_000)
                 .map(|i| pending(format!("tickets/t{i:05}.md"), EventKind::Pending))
                 .collect(),

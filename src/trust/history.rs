@@ -48,7 +48,7 @@ pub struct Report {
     /// Path → blob id of everything approved at the target.
     pub approved: BTreeMap<String, String>,
     /// Path → its audit trail, parents' events before their children's.
-    pub events: BTreeMap<String, Vec<Event>>,
+    pub events: std::sync::Arc<BTreeMap<String, Vec<Event>>>,
     pub pending: Vec<Pending>,
     /// Paths whose latest event is a refusal.
     pub refused: Vec<String>,
@@ -528,7 +528,7 @@ pub fn replay(
         trust_root: root_hex.clone(),
         root_source,
         approved,
-        events: replayed.events.clone(),
+        events: std::sync::Arc::clone(&replayed.events),
         pending,
         refused,
         warnings,

@@ -137,7 +137,8 @@ pub struct Replayed {
     pub head: String,
     pub state: State,
     /// Path → every event, in the order the commits were replayed (parents first).
-    pub events: BTreeMap<String, Vec<Event>>,
+    /// Shared with the reports made from it, so a served repository copies no trail.
+    pub events: std::sync::Arc<BTreeMap<String, Vec<Event>>>,
     pub records: BTreeMap<String, Record>,
     /// The removals every commit was judged against, when they were not only those of
     /// its own ancestry (see [`replay`]); such a replay is not resumed.
@@ -351,7 +352,8 @@ impl<'g> Pass<'g> {
     fn resume(&mut self, from: Replayed) -> Result<(), GraphError> {
         let head = Oid::from_str(&from.head).map_err(|_| git2::Error::from_str("bad head"))?;
         self.head = from.head;
-        self.events = from.events;
+        self.events =
+            std::sync::Arc::try_unwrap(from.events).unwrap_or_else(|shared| (*shared).clone());
         self.records = from.records;
         self.held.insert(head, from.state);
         Ok(())
@@ -881,7 +883,7 @@ impl<'g> Pass<'g> {
             Replayed {
                 head: target.to_string(),
                 state,
-                events: self.events,
+                events: std::sync::Arc::new(self.events),
                 records: self.records,
                 removals: None,
             },

@@ -451,7 +451,7 @@ impl<'m> Oracle<'m> {
             }
         }
         // An append-only entry, once published, keeps its first blob.
-        for (path, events) in &replayed.events {
+        for (path, events) in replayed.events.iter() {
             if !path.starts_with("logbook/") {
                 continue;
             }
