@@ -4,7 +4,8 @@
 //!
 //! Used by `glassroom log`, by robots posting to `glassroom serve`, and by sync recording
 //! its own attempts. Concurrent appends never lose an entry: the branch is updated with
-//! compare-and-swap and a lost race is retried on the new head.
+//! compare-and-swap under git's own lock and a lost race is retried on the new head; a
+//! process killed midway leaves nothing that blocks the next one (see [`journal`]).
 
 use std::path::Path;
 
@@ -15,6 +16,9 @@ use crate::content::types::Moment;
 use crate::content::{Disposition, is_valid_id};
 
 mod check;
+mod journal;
+
+use journal::{Intent, Journal};
 
 pub use check::{
     DISPOSITIONS, FUTURE_TOLERANCE_SECONDS, Invalid, Rules, check, parse_at, parse_disposition,
@@ -94,6 +98,9 @@ pub struct Appended {
     pub id: String,
     pub path: String,
     pub commit: String,
+    /// What was repaired first, left by an append killed midway (for the log).
+    #[serde(skip)]
+    pub repaired: Vec<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -110,12 +117,25 @@ pub enum IntakeError {
     NoHead,
     #[error("the branch kept moving; gave up after {0} attempts")]
     Contended(usize),
+    #[error(
+        "{path} exists and was not let go of for {seconds} s: another git command is working in this repository, or one crashed and left it; if no git command is running, remove {path}"
+    )]
+    Locked { path: String, seconds: u64 },
+    #[error("cannot use {path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 const ATTEMPTS: usize = 20;
 
 /// Appends `entry` as a new commit on the branch HEAD points to. `now` (seconds) is the
 /// commit time; it is never earlier than the parent's, so history stays monotonic.
+///
+/// The entry is committed whole or not at all, whatever moment the process is killed
+/// at; the next append (or [`recover`]) clears what a killed one left (see [`journal`]).
 pub fn append(
     repo_path: &Path,
     entry: &NewEntry,
@@ -124,13 +144,14 @@ pub fn append(
     now: i64,
 ) -> Result<Appended, IntakeError> {
     let repo = Repository::open(repo_path)?;
+    let (journal, repaired) = Journal::open(&repo)?;
     let text = render(entry)?;
+    let blob = repo.blob(text.as_bytes())?;
     for _ in 0..ATTEMPTS {
         let head = repo.head().map_err(|_| IntakeError::NoHead)?;
         let branch = head.name().unwrap_or("HEAD").to_owned();
         let parent = head.peel_to_commit().map_err(|_| IntakeError::NoHead)?;
-        let (id, path) = unique_path(&repo, &parent.tree()?, entry);
-        let blob = repo.blob(text.as_bytes())?;
+        let (id, path) = unique_path(&parent.tree()?, entry);
         let tree = insert(&repo, &parent.tree()?, &path, blob)?;
         let time = now.max(parent.time().seconds());
         let who = Signature::new(&committer.name, &committer.email, &Time::new(time, 0))?;
@@ -147,26 +168,63 @@ pub fn append(
             }
             None => repo.commit(None, &who, &who, &message, &tree, &[&parent])?,
         };
-        // Compare-and-swap: only if the branch is still where we read it.
-        match repo.reference_matching(&branch, commit, true, parent.id(), &message) {
-            Ok(_) => {
-                update_checkout(&repo, &path, blob, &text);
-                return Ok(Appended {
-                    id,
-                    path,
-                    commit: commit.to_string(),
-                });
+        let intent = Intent {
+            pid: std::process::id(),
+            branch: branch.clone(),
+            parent: parent.id().to_string(),
+            commit: commit.to_string(),
+            path: path.clone(),
+            blob: blob.to_string(),
+            index: journal.checkout().is_some(),
+        };
+        journal.begin(&intent)?;
+        // Git's order: the index first, then the branch.
+        let index_lock = match intent.index {
+            true => Some(journal.take_index()?),
+            false => None,
+        };
+        let ref_lock = match journal.take_ref(&branch) {
+            Ok(lock) => lock,
+            Err(err) => {
+                if let Some(lock) = index_lock {
+                    lock.release()?;
+                }
+                return Err(err);
             }
-            Err(err)
-                if err.code() == git2::ErrorCode::Modified
-                    || err.code() == git2::ErrorCode::Locked =>
-            {
-                continue;
+        };
+        // Compare-and-swap, under the branch's lock: only if it is still where we read it.
+        let current = repo.refname_to_id(&branch).ok();
+        if current != Some(parent.id()) {
+            ref_lock.release()?;
+            if let Some(lock) = index_lock {
+                lock.release()?;
             }
-            Err(err) => return Err(err.into()),
+            journal.finish();
+            continue;
         }
+        journal.move_branch(ref_lock, &intent, &who, &message)?;
+        if let Some(lock) = index_lock {
+            journal.update_checkout(&repo, lock, &path, blob)?;
+        }
+        journal.finish();
+        return Ok(Appended {
+            id,
+            path,
+            commit: commit.to_string(),
+            repaired,
+        });
     }
+    journal.finish();
     Err(IntakeError::Contended(ATTEMPTS))
+}
+
+/// Clears what an append killed midway left in `repo_path` (its own locks only, proven
+/// to be its own) and brings the index in step with the entry if it was committed.
+/// Returns what was done, for the log; nothing when there was nothing to do.
+pub fn recover(repo_path: &Path) -> Result<Vec<String>, IntakeError> {
+    let repo = Repository::open(repo_path)?;
+    let (_journal, repaired) = Journal::open(&repo)?;
+    Ok(repaired)
 }
 
 /// The entry's file text: YAML front matter and the note as Markdown body.
@@ -198,8 +256,7 @@ fn ensure_newline(text: &str) -> String {
 }
 
 /// `logbook/2026/11/2026-11-23-031500-verify-backup-tape.md`, made unique in `tree`.
-fn unique_path(repo: &Repository, tree: &git2::Tree<'_>, entry: &NewEntry) -> (String, String) {
-    let _ = repo;
+fn unique_path(tree: &git2::Tree<'_>, entry: &NewEntry) -> (String, String) {
     let date = entry.at.date().0;
     let time = entry.at.0.to_zoned(jiff::tz::TimeZone::UTC);
     let topic = entry
@@ -265,40 +322,6 @@ fn insert<'r>(
     let parts: Vec<&str> = path.split('/').collect();
     let id = go(repo, Some(tree), &parts, blob)?;
     repo.find_tree(id)
-}
-
-/// In a repository with a checkout, put the new file in the working tree and the index
-/// too, so `git status` stays clean. Best effort: a bare repository has neither.
-fn update_checkout(repo: &Repository, path: &str, blob: Oid, text: &str) {
-    let Some(workdir) = repo.workdir() else {
-        return;
-    };
-    let full = workdir.join(path);
-    if let Some(parent) = full.parent() {
-        let _ = std::fs::create_dir_all(parent);
-    }
-    if !full.exists() {
-        let _ = std::fs::write(&full, text);
-    }
-    if let Ok(mut index) = repo.index() {
-        let entry = git2::IndexEntry {
-            ctime: git2::IndexTime::new(0, 0),
-            mtime: git2::IndexTime::new(0, 0),
-            dev: 0,
-            ino: 0,
-            mode: 0o100644,
-            uid: 0,
-            gid: 0,
-            file_size: u32::try_from(text.len()).unwrap_or(u32::MAX),
-            id: blob,
-            flags: u16::try_from(path.len().min(0xfff)).unwrap_or(0xfff),
-            flags_extended: 0,
-            path: path.as_bytes().to_vec(),
-        };
-        if index.add(&entry).is_ok() {
-            let _ = index.write();
-        }
-    }
 }
 
 #[cfg(test)]

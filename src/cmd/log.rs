@@ -60,6 +60,9 @@ pub fn run(args: &LogArgs) -> Result<Outcome, Box<dyn std::error::Error>> {
         },
     };
     let appended = intake::append(&args.repo, &entry, &committer, signer.as_ref(), clock)?;
+    for line in &appended.repaired {
+        eprintln!("glassroom log: {}", crate::diag::printable(line));
+    }
     let mut stdout = std::io::stdout().lock();
     ignore_broken_pipe(writeln!(
         stdout,

@@ -327,7 +327,14 @@ impl Intake {
         })
         .await
         .map_err(|err| Refusal::internal(format!("the commit did not finish: {err}")))?
-        .map_err(|err| Refusal::internal(format!("cannot commit the entry: {err}")))?;
+        .map_err(|err| match err {
+            // Someone else's git holds the repository: worth trying again later.
+            intake::IntakeError::Locked { .. } => Refusal::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("cannot commit the entry now: {err}"),
+            ),
+            err => Refusal::internal(format!("cannot commit the entry: {err}")),
+        })?;
 
         if let Ok(mut known) = self.known.lock() {
             known.recent.push_back((appended.id.clone(), entry.at));

@@ -469,6 +469,18 @@ impl Server {
             )),
             _ => None,
         };
+        if let (Some(_), Origin::Repo { path, .. }) = (&intake, &config.origin) {
+            // Before the first post: what an intake killed midway left must not make
+            // every post (and a person's git) fail.
+            match crate::intake::recover(path) {
+                Ok(repaired) => {
+                    for line in repaired {
+                        report.info(&format!("logbook intake: {line}"));
+                    }
+                }
+                Err(err) => report.warning(&format!("logbook intake: {err}")),
+            }
+        }
         let builder = Builder {
             reads: pipeline::Caches::keeping(),
             memory: std::sync::Mutex::new(pipeline::Memory::keeping()),
@@ -666,6 +678,9 @@ pub async fn dispatch(state: Arc<State>, request: Request<Incoming>) -> Response
             appended,
         } = logged
         {
+            for line in &appended.repaired {
+                state.report.info(&format!("logbook intake: {line}"));
+            }
             state.report.info(&format!(
                 "logbook: {principal} appended {} (commit {})",
                 appended.path,
