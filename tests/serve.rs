@@ -3,6 +3,7 @@
 //! atomic swaps under a request stream, the live preview, and robots' logbook entries
 //! committed to a real signed repository.
 
+mod intake_crash;
 pub(crate) mod server;
 
 use std::collections::{BTreeMap, BTreeSet};

@@ -31,6 +31,8 @@ const LOCK: &str = "lock";
 const INDEX_ANCHOR: &str = "index.anchor";
 const REF_ANCHOR: &str = "ref.anchor";
 const INDEX_SCRATCH: &str = "index.next";
+/// libgit2's own lock on the scratch index, left if we are killed while it writes.
+const INDEX_SCRATCH_LOCK: &str = "index.next.lock";
 
 /// How long a git lock held by someone else is waited for before giving up: git
 /// commands hold them for milliseconds; longer means a command is stuck or crashed.
@@ -138,7 +140,7 @@ impl Journal {
     /// Forgets the intent: the append is complete (or was abandoned before committing).
     pub fn finish(&self) {
         let _ = std::fs::remove_file(self.path(INTENT));
-        for name in [INDEX_ANCHOR, REF_ANCHOR, INDEX_SCRATCH] {
+        for name in [INDEX_ANCHOR, REF_ANCHOR, INDEX_SCRATCH, INDEX_SCRATCH_LOCK] {
             let _ = std::fs::remove_file(self.path(name));
         }
     }
@@ -150,7 +152,13 @@ impl Journal {
         let started = Instant::now();
         loop {
             match std::fs::hard_link(&anchor, &lock) {
-                Ok(()) => return Ok(GitLock { lock, anchor }),
+                Ok(()) => {
+                    return Ok(GitLock {
+                        lock,
+                        anchor,
+                        held: true,
+                    });
+                }
                 Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => {
                     if started.elapsed() >= LOCK_PATIENCE {
                         return Err(IntakeError::Locked {
@@ -226,6 +234,7 @@ impl Journal {
             crate::local::write_atomically(&full, &text).map_err(io(&full))?;
         }
         let scratch = self.path(INDEX_SCRATCH);
+        let _ = std::fs::remove_file(self.path(INDEX_SCRATCH_LOCK));
         std::fs::copy(self.index_file(), &scratch).map_err(io(&scratch))?;
         let mut index = git2::Index::open(&scratch)?;
         if index
@@ -312,15 +321,25 @@ fn same_file(a: &Path, b: &Path) -> bool {
     }
 }
 
-/// One of git's lock files, taken by us.
+/// One of git's lock files, taken by us; given back unchanged if dropped uncommitted (on
+/// an error), so a failure never leaves a lock behind while the process lives.
 pub struct GitLock {
     lock: PathBuf,
     anchor: PathBuf,
+    held: bool,
+}
+
+impl Drop for GitLock {
+    fn drop(&mut self) {
+        if self.held && same_file(&self.lock, &self.anchor) {
+            let _ = std::fs::remove_file(&self.lock);
+        }
+    }
 }
 
 impl GitLock {
     /// Writes `bytes` to the lock and renames it onto `target`, atomically.
-    fn commit(self, bytes: &[u8], target: &Path) -> Result<(), IntakeError> {
+    fn commit(mut self, bytes: &[u8], target: &Path) -> Result<(), IntakeError> {
         let mut file = std::fs::OpenOptions::new()
             .write(true)
             .truncate(true)
@@ -329,11 +348,13 @@ impl GitLock {
         file.write_all(bytes).map_err(io(&self.lock))?;
         file.sync_all().map_err(io(&self.lock))?;
         std::fs::rename(&self.lock, target).map_err(io(target))?;
+        self.held = false;
         Ok(())
     }
 
     /// Gives the lock back unchanged.
-    pub fn release(self) -> Result<(), IntakeError> {
+    pub fn release(mut self) -> Result<(), IntakeError> {
+        self.held = false;
         if same_file(&self.lock, &self.anchor) {
             std::fs::remove_file(&self.lock).map_err(io(&self.lock))?;
         }

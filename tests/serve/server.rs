@@ -87,6 +87,13 @@ impl Served {
         self.stderr.lock().expect("stderr lock").clone()
     }
 
+    /// Kills the server with SIGKILL, as the kernel's OOM killer or `kill -9` would,
+    /// and waits for it to be gone.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     /// Sends SIGTERM and waits (at most 20 s) for the exit status.
     pub fn terminate(&mut self) -> Option<i32> {
         let pid = self.child.id().to_string();
