@@ -146,6 +146,7 @@ impl Writer {
     }
 }
 
+#[allow(dead_code)] // The golden test includes this file as a module and calls `generate`.
 fn main() -> Result<(), Error> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let dir = PathBuf::from(args.first().ok_or("usage: genrepo DIR --scale N [--git]")?);
@@ -156,6 +157,12 @@ fn main() -> Result<(), Error> {
         .and_then(|n| n.parse().ok())
         .unwrap_or(10_000);
     let git = args.iter().any(|a| a == "--git");
+    generate(&dir, scale, git)
+}
+
+/// Writes the repository of scale `scale` into `dir` (emptied first).
+pub fn generate(dir: &Path, scale: usize, git: bool) -> Result<(), Error> {
+    let dir = dir.to_path_buf();
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir)?;

@@ -7,6 +7,7 @@ mod support;
 mod build;
 mod check;
 mod flags;
+mod golden;
 mod incremental;
 mod plan;
 mod robustness;
