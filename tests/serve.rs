@@ -892,6 +892,67 @@ fn bad_logbook_posts_are_refused_with_the_field_named_and_nothing_committed() {
         (status, error["field"].as_str()),
         (StatusCode::BAD_REQUEST, Some("procedure"))
     );
+    // A field given twice is refused in JSON as in a form, whichever value is empty.
+    for body in [
+        &br#"{"procedure":"rotate-logs","note":"a","note":"b"}"#[..],
+        br#"{"procedure":"rotate-logs","note":null,"note":"b"}"#,
+        br#"{"procedure":"rotate-logs","by":"backup-bot","b\u0079":"alice"}"#,
+    ] {
+        let (status, error) = send("application/json", body.to_vec());
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{error}");
+        assert!(
+            error["error"]
+                .as_str()
+                .is_some_and(|e| e.contains("more than once")),
+            "{error}"
+        );
+        assert!(
+            error["field"] == "note" || error["field"] == "by",
+            "{error}"
+        );
+    }
+    let (status, error) = send(
+        "application/x-www-form-urlencoded",
+        b"procedure=rotate-logs&by=&by=alice".to_vec(),
+    );
+    assert_eq!(
+        (status, error["field"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("by")),
+        "{error}"
+    );
+    // A `by` that would show as another principal: invisible characters, another case
+    // or Unicode form. Refused with the principal named.
+    for (by, user) in [
+        ("alice\u{200b}", "alice"),
+        ("ALICE", "alice"),
+        ("ａｌｉｃｅ", "alice"),
+        ("al\u{202e}ice", "alice"),
+        ("\u{feff}Backup-Bot", "backup-bot"),
+        ("BACKUP-BOT", "backup-bot"),
+    ] {
+        let (status, error) = post(
+            &http,
+            &served,
+            Some(TOKEN),
+            &json!({"procedure": "rotate-logs", "by": by}),
+        );
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{by:?} → {error}");
+        assert_eq!(error["field"], "by", "{by:?} → {error}");
+        let help = error["help"].as_str().unwrap_or_default();
+        assert!(
+            help.starts_with(&format!("did you mean `{user}`?")),
+            "{by:?} → {error}"
+        );
+    }
+    let (status, error) = send(
+        "application/x-www-form-urlencoded",
+        b"procedure=rotate-logs&by=alice%E2%80%8B".to_vec(),
+    );
+    assert_eq!(
+        (status, error["field"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("by")),
+        "{error}"
+    );
     let mut huge = b"{\"procedure\":\"rotate-logs\",\"note\":\"".to_vec();
     huge.extend(std::iter::repeat_n(b'x', 200 * 1024));
     huge.extend_from_slice(b"\"}");
@@ -1194,4 +1255,19 @@ fn glassroom_log_commits_a_checked_entry_from_the_shell() {
     assert_eq!(bad.code, Some(2));
     assert!(bad.stderr.contains("--disposition"), "{}", bad.stderr);
     assert!(bad.stderr.contains("acknowledged"), "{}", bad.stderr);
-}
+    // Nobody logs under a name that would show as a user of the policy.
+    let before = repo.git(&["rev-parse", "HEAD"]);
+    for by in ["ALICE", "alice\u{200b}", "ａｌｉｃｅ"] {
+        let posing = repo.glassroom(&["log", "rotate-logs", "--by", by, "--repo", repo.path_str()]);
+        assert_eq!(posing.code, Some(2), "{by:?}: {}", posing.stdout);
+        assert!(
+            posing.stderr.contains("--by") && posing.stderr.contains("did you mean `alice`?"),
+            "{by:?}: {}",
+            posing.stderr
+        );
+    }
+    assert_eq!(
+        repo.git(&["rev-parse", "HEAD"]),
+        before,
+        "nothing was committed"
+    );}
