@@ -124,10 +124,19 @@ pub struct ServeArgs {
     /// The commit history is verified from (as for `build`).
     #[arg(long)]
     pub trust_root: Option<String>,
-    /// Seconds a client may take to send its request headers or a logbook body, or stall
-    /// while reading or writing (also how long an idle connection stays open).
+    /// Seconds a client may take to send a logbook body, or stall while reading or
+    /// writing (and to send its request headers, if shorter than --idle-timeout).
     #[arg(long, value_name = "SECONDS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub timeout: u64,
+    /// Seconds a connection may stay open without sending a complete request head: from
+    /// its start, and after each response on a kept-alive connection.
+    #[arg(long, value_name = "SECONDS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub idle_timeout: u64,
+    /// Connections one client (an IPv4 address, or an IPv6 /64) may hold at once; more
+    /// are closed as soon as they are accepted. Behind a reverse proxy every connection
+    /// comes from the proxy: raise it to the proxy's pool (at most the server's 1024).
+    #[arg(long, value_name = "N", default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=1024))]
+    pub max_connections_per_client: u64,
 }
 
 #[derive(Debug, clap::Args)]

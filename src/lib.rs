@@ -12,6 +12,7 @@ pub mod diag;
 pub mod flags;
 pub mod intake;
 pub mod local;
+pub mod lookalike;
 pub mod memo;
 pub mod output;
 pub mod pipeline;

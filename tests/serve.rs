@@ -8,6 +8,7 @@ pub(crate) mod server;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{Read, Write};
+use std::net::IpAddr;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -20,7 +21,7 @@ use reqwest::header::{
     ETAG, IF_NONE_MATCH, LOCATION, VARY,
 };
 use serde_json::{Value, json};
-use server::{Served, client, eventually, raw, raw_get};
+use server::{Served, client, connect_from, eventually, is_closed, raw, raw_get, timed_get};
 
 use crate::support::{GitRepo, copy_tree, root, run};
 
@@ -390,6 +391,162 @@ fn slow_clients_are_cut_off_and_do_not_hold_the_server() {
     );
     // Meanwhile others are served at once.
     assert_eq!(raw_get(served.addr, "/").status, 200);
+}
+
+/// How many connections the attacker of the test below holds.
+const ATTACK_CONNECTIONS: usize = 2500;
+
+#[test]
+fn one_client_holding_thousands_of_idle_connections_does_not_starve_another() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = built_site(dir.path());
+    // The defaults: 64 connections per client, 5 s to send a request head.
+    let served = Served::start(&["--root", out.to_str().expect("utf-8")], None);
+    let addr = served.addr;
+    let attacker_ip: IpAddr = "127.0.0.2".parse().expect("an address");
+
+    // The attacker opens its connections as fast as it can, sends nothing, and opens
+    // again every one the server closes, until told to stop.
+    let stop = Arc::new(AtomicBool::new(false));
+    let (opened_all, opened) = std::sync::mpsc::channel();
+    let attacker = {
+        let stop = Arc::clone(&stop);
+        std::thread::spawn(move || {
+            // A connection the server resets before `connect` returns is held as closed.
+            // Each connection with when it was opened; one the server resets before
+            // `connect` returns is held as closed.
+            let mut held: Vec<Option<(std::net::TcpStream, Instant)>> =
+                Vec::with_capacity(ATTACK_CONNECTIONS);
+            let mut failed = None;
+            let started = Instant::now();
+            while held.len() < ATTACK_CONNECTIONS {
+                match connect_from(attacker_ip, addr) {
+                    Ok(stream) => held.push(Some((stream, Instant::now()))),
+                    // Out of file descriptors: hold as many as we can.
+                    Err(err) if matches!(err.raw_os_error(), Some(23 | 24)) => {
+                        failed = Some(err.to_string());
+                        break;
+                    }
+                    Err(_) => held.push(None),
+                }
+            }
+            let _ = opened_all.send((held.len(), started.elapsed(), failed));
+            // Then count, every 100 ms, how many the server keeps open, and open again
+            // the ones it closed. Only connections opened a second ago or more are
+            // counted: a newer one may still wait in the listen queue to be accepted.
+            let mut most_alive = 0;
+            let mut reopened = 0usize;
+            while !stop.load(Ordering::SeqCst) {
+                std::thread::sleep(Duration::from_millis(100));
+                let mut alive = 0;
+                for slot in held.iter_mut() {
+                    if let Some((stream, opened)) = slot.as_ref()
+                        && !is_closed(stream)
+                    {
+                        alive += usize::from(opened.elapsed() >= Duration::from_secs(1));
+                        continue;
+                    }
+                    *slot = connect_from(attacker_ip, addr)
+                        .ok()
+                        .map(|stream| (stream, Instant::now()));
+                    reopened += 1;
+                }
+                most_alive = most_alive.max(alive);
+            }
+            (most_alive, reopened)
+        })
+    };
+
+    // Meanwhile, and for 8 s after the attacker holds all its connections (so past an
+    // idle timeout, when it reopens what was closed), a client on 127.0.0.1 asks for a
+    // page every 100 ms.
+    let mut latencies = Vec::new();
+    let mut attacked = None;
+    let mut until = Instant::now() + Duration::from_secs(120);
+    while Instant::now() < until {
+        let (response, took) = timed_get(addr, "/flags.json");
+        assert!(
+            took < Duration::from_secs(1) && response.status == 200,
+            "a request from another client waited {took:?} (status {}) while one client held {} connections",
+            response.status,
+            if attacked.is_some() {
+                "all its"
+            } else {
+                "some"
+            }
+        );
+        latencies.push(took);
+        if attacked.is_none()
+            && let Ok(result) = opened.try_recv()
+        {
+            until = Instant::now() + Duration::from_secs(8);
+            attacked = Some(result);
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    stop.store(true, Ordering::SeqCst);
+    let (most_alive, reopened) = attacker.join().expect("the attacker thread");
+    let (held, took, failed) = attacked.expect("the attacker opened its connections");
+    let slowest = latencies.iter().max().copied().unwrap_or_default();
+    let mut sorted = latencies.clone();
+    sorted.sort();
+    let median = sorted.get(sorted.len() / 2).copied().unwrap_or_default();
+    eprintln!(
+        "attacker: {held} connections opened in {took:?} ({failed:?}), at most {most_alive} kept open by the server, {reopened} reopened; \
+         other client: {} requests, median {median:?}, slowest {slowest:?}",
+        latencies.len()
+    );
+    assert!(
+        held >= 1000,
+        "could open only {held} connections ({failed:?}): raise `ulimit -n`"
+    );
+    assert!(
+        (1..=64).contains(&most_alive),
+        "the server kept {most_alive} of one client's connections open"
+    );
+    assert!(reopened > 0, "the server closed none of them");
+    let log = served.stderr();
+    assert!(
+        log.contains("from clients that already hold 64 (127.0.0.2 among them"),
+        "{log}"
+    );
+}
+
+#[test]
+fn connections_that_send_no_request_are_closed_after_the_idle_timeout() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = built_site(dir.path());
+    // The default: 5 s.
+    let served = Served::start(&["--root", out.to_str().expect("utf-8")], None);
+    let wait_for_close = |mut stream: std::net::TcpStream| {
+        stream
+            .set_read_timeout(Some(Duration::from_secs(30)))
+            .expect("timeout");
+        let started = Instant::now();
+        let mut rest = Vec::new();
+        let _ = stream.read_to_end(&mut rest);
+        started.elapsed()
+    };
+    // A connection that never sends anything.
+    let idle =
+        connect_from("127.0.0.3".parse().expect("an address"), served.addr).expect("connect");
+    let waited = wait_for_close(idle);
+    assert!(
+        waited >= Duration::from_millis(4500) && waited < Duration::from_secs(7),
+        "an idle connection was closed after {waited:?}, not 5 s"
+    );
+    // A kept-alive connection, idle after its first response, likewise.
+    let mut kept = std::net::TcpStream::connect(served.addr).expect("connect");
+    kept.write_all(b"GET /flags.json HTTP/1.1\r\nHost: x\r\n\r\n")
+        .expect("write");
+    let mut head = [0u8; 12];
+    kept.read_exact(&mut head).expect("a response");
+    assert_eq!(&head, b"HTTP/1.1 200");
+    let waited = wait_for_close(kept);
+    assert!(
+        waited >= Duration::from_millis(4000) && waited < Duration::from_secs(7),
+        "an idle kept-alive connection was closed after {waited:?}, not 5 s"
+    );
 }
 
 /// A site whose every page says which version it is.
@@ -893,6 +1050,67 @@ fn bad_logbook_posts_are_refused_with_the_field_named_and_nothing_committed() {
         (status, error["field"].as_str()),
         (StatusCode::BAD_REQUEST, Some("procedure"))
     );
+    // A field given twice is refused in JSON as in a form, whichever value is empty.
+    for body in [
+        &br#"{"procedure":"rotate-logs","note":"a","note":"b"}"#[..],
+        br#"{"procedure":"rotate-logs","note":null,"note":"b"}"#,
+        br#"{"procedure":"rotate-logs","by":"backup-bot","b\u0079":"alice"}"#,
+    ] {
+        let (status, error) = send("application/json", body.to_vec());
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{error}");
+        assert!(
+            error["error"]
+                .as_str()
+                .is_some_and(|e| e.contains("more than once")),
+            "{error}"
+        );
+        assert!(
+            error["field"] == "note" || error["field"] == "by",
+            "{error}"
+        );
+    }
+    let (status, error) = send(
+        "application/x-www-form-urlencoded",
+        b"procedure=rotate-logs&by=&by=alice".to_vec(),
+    );
+    assert_eq!(
+        (status, error["field"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("by")),
+        "{error}"
+    );
+    // A `by` that would show as another principal: invisible characters, another case
+    // or Unicode form. Refused with the principal named.
+    for (by, user) in [
+        ("alice\u{200b}", "alice"),
+        ("ALICE", "alice"),
+        ("ａｌｉｃｅ", "alice"),
+        ("al\u{202e}ice", "alice"),
+        ("\u{feff}Backup-Bot", "backup-bot"),
+        ("BACKUP-BOT", "backup-bot"),
+    ] {
+        let (status, error) = post(
+            &http,
+            &served,
+            Some(TOKEN),
+            &json!({"procedure": "rotate-logs", "by": by}),
+        );
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{by:?} → {error}");
+        assert_eq!(error["field"], "by", "{by:?} → {error}");
+        let help = error["help"].as_str().unwrap_or_default();
+        assert!(
+            help.starts_with(&format!("did you mean `{user}`?")),
+            "{by:?} → {error}"
+        );
+    }
+    let (status, error) = send(
+        "application/x-www-form-urlencoded",
+        b"procedure=rotate-logs&by=alice%E2%80%8B".to_vec(),
+    );
+    assert_eq!(
+        (status, error["field"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("by")),
+        "{error}"
+    );
     let mut huge = b"{\"procedure\":\"rotate-logs\",\"note\":\"".to_vec();
     huge.extend(std::iter::repeat_n(b'x', 200 * 1024));
     huge.extend_from_slice(b"\"}");
@@ -1195,4 +1413,20 @@ fn glassroom_log_commits_a_checked_entry_from_the_shell() {
     assert_eq!(bad.code, Some(2));
     assert!(bad.stderr.contains("--disposition"), "{}", bad.stderr);
     assert!(bad.stderr.contains("acknowledged"), "{}", bad.stderr);
+    // Nobody logs under a name that would show as a user of the policy.
+    let before = repo.git(&["rev-parse", "HEAD"]);
+    for by in ["ALICE", "alice\u{200b}", "ａｌｉｃｅ"] {
+        let posing = repo.glassroom(&["log", "rotate-logs", "--by", by, "--repo", repo.path_str()]);
+        assert_eq!(posing.code, Some(2), "{by:?}: {}", posing.stdout);
+        assert!(
+            posing.stderr.contains("--by") && posing.stderr.contains("did you mean `alice`?"),
+            "{by:?}: {}",
+            posing.stderr
+        );
+    }
+    assert_eq!(
+        repo.git(&["rev-parse", "HEAD"]),
+        before,
+        "nothing was committed"
+    );
 }

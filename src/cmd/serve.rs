@@ -36,11 +36,10 @@ pub fn run(args: &ServeArgs) -> Result<Outcome, Box<dyn std::error::Error>> {
     let limits = config.limits;
     let report: Arc<dyn Report> = Arc::new(Stderr::new());
     let addr = resolve(&args.addr)?;
-    let listener =
-        std::net::TcpListener::bind(addr).map_err(|source| ServeCommandError::Listen {
-            addr: args.addr.clone(),
-            source,
-        })?;
+    let listener = listen(addr).map_err(|source| ServeCommandError::Listen {
+        addr: args.addr.clone(),
+        source,
+    })?;
     let local = listener
         .local_addr()
         .map_err(|source| ServeCommandError::Listen {
@@ -89,10 +88,33 @@ fn config(args: &ServeArgs) -> Result<Config, Box<dyn std::error::Error>> {
         logbook,
         limits: Limits {
             timeout: Duration::from_secs(args.timeout),
+            idle_timeout: Duration::from_secs(args.idle_timeout),
+            max_connections_per_client: usize::try_from(args.max_connections_per_client)
+                .unwrap_or(usize::MAX),
             ..Limits::default()
         },
         clock: Arc::new(super::repository::clock),
     })
+}
+
+/// Connections the kernel completes and queues before the server accepts them; the
+/// kernel caps it at `net.core.somaxconn` (4096 by default).
+const BACKLOG: i32 = 4096;
+
+/// A listening socket with a backlog deep enough for bursts: std's is 128, which a
+/// single client reconnecting in a loop fills while the event loops are busy, and a SYN
+/// that finds it full is dropped and retried by the client only a second later.
+fn listen(addr: std::net::SocketAddr) -> std::io::Result<std::net::TcpListener> {
+    let socket = socket2::Socket::new(
+        socket2::Domain::for_address(addr),
+        socket2::Type::STREAM,
+        Some(socket2::Protocol::TCP),
+    )?;
+    // As std does: a restarted server can listen again at once.
+    socket.set_reuse_address(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(BACKLOG)?;
+    Ok(socket.into())
 }
 
 fn resolve(text: &str) -> Result<std::net::SocketAddr, ServeCommandError> {

@@ -10,6 +10,7 @@ use serde::Deserialize;
 use super::NewEntry;
 use crate::content::types::Moment;
 use crate::content::{Content, Disposition, is_valid_id};
+use crate::lookalike;
 
 /// How far ahead of the clock an entry's `at` may be (clock skew between machines).
 pub const FUTURE_TOLERANCE_SECONDS: i64 = 300;
@@ -62,6 +63,16 @@ impl Rules {
 
     pub fn has_procedure(&self, id: &str) -> bool {
         self.procedures.contains(id)
+    }
+
+    /// The user of the policy that `name` looks like: equal to it but for case and
+    /// Unicode form ([`lookalike::look`]).
+    fn look_alike(&self, name: &str) -> Option<&str> {
+        let seen = lookalike::look(name);
+        self.users
+            .keys()
+            .find(|user| lookalike::look(user) == seen)
+            .map(String::as_str)
     }
 }
 
@@ -215,14 +226,47 @@ fn check_by(by: &str, rules: &Rules, acting: Option<&str>) -> Result<(), Invalid
     if by.trim().is_empty() {
         return Err(Invalid::bad("by", "`by` is empty").with_help("say who did it"));
     }
-    if by.chars().count() > MAX_BY_CHARS || by.chars().any(char::is_control) {
+    if by.chars().count() > MAX_BY_CHARS {
         return Err(Invalid::bad(
             "by",
-            format!("`by` must be one line of at most {MAX_BY_CHARS} characters"),
+            format!("`by` must be at most {MAX_BY_CHARS} characters"),
         ));
+    }
+    // An invisible character would make the name show as another (`alice\u{200b}` shows
+    // as `alice`); the message names it by its code point, never as it is.
+    if let Some(hidden) = by.chars().find(|c| lookalike::is_invisible(*c)) {
+        let what = if hidden.is_control() {
+            "a control character (`by` is one line)"
+        } else {
+            "an invisible character: the name would show as another"
+        };
+        let shown: String = by
+            .chars()
+            .filter(|c| !lookalike::is_invisible(*c))
+            .collect();
+        let help = match rules.look_alike(&shown) {
+            Some(user) => did_you_mean(user, acting),
+            None => "write the name without it, on one line".to_owned(),
+        };
+        return Err(Invalid::bad(
+            "by",
+            format!("`by` contains U+{:04X}, {what}", u32::from(hidden)),
+        )
+        .with_help(help));
     }
     if by != by.trim() {
         return Err(Invalid::bad("by", "`by` has leading or trailing spaces"));
+    }
+    if !rules.users.contains_key(by)
+        && let Some(user) = rules.look_alike(by)
+    {
+        return Err(Invalid::bad(
+            "by",
+            format!(
+                "`{by}` looks like the user `{user}` of the policy (it differs only in case or Unicode form)"
+            ),
+        )
+        .with_help(did_you_mean(user, acting)));
     }
     if let Some(acting) = acting
         && by != acting
@@ -235,6 +279,16 @@ fn check_by(by: &str, rules: &Rules, acting: Option<&str>) -> Result<(), Invalid
         .with_help(format!("leave `by` out to log as `{acting}`")));
     }
     Ok(())
+}
+
+/// "did you mean `user`?", and what a robot may do instead when `user` is not itself.
+fn did_you_mean(user: &str, acting: Option<&str>) -> String {
+    match acting {
+        Some(acting) if acting != user => {
+            format!("did you mean `{user}`? `{acting}` may only log as itself: leave `by` out")
+        }
+        _ => format!("did you mean `{user}`?"),
+    }
 }
 
 fn suggest<'a>(word: &str, candidates: &'a BTreeSet<String>) -> Option<&'a str> {
@@ -343,6 +397,78 @@ mod tests {
                 ..entry()
             });
             assert_eq!(invalid.field, "by", "{by:?}");
+        }
+    }
+
+    #[test]
+    fn names_that_look_like_a_user_are_refused_with_the_user_named() {
+        let cases = [
+            ("alice\u{200b}", "alice"),
+            ("al\u{200c}ice", "alice"),
+            ("alice\u{200d}", "alice"),
+            ("\u{2060}alice", "alice"),
+            ("\u{feff}alice", "alice"),
+            ("alice\u{202e}", "alice"),
+            ("alice\u{e0020}", "alice"),
+            ("ALICE", "alice"),
+            ("Alice", "alice"),
+            ("ａｌｉｃｅ", "alice"),
+            ("Backup-Bot", "backup-bot"),
+            ("backup\u{ad}-bot", "backup-bot"),
+        ];
+        for (by, user) in cases {
+            for acting in [Some("backup-bot"), None] {
+                let entry = NewEntry {
+                    by: by.into(),
+                    ..entry()
+                };
+                let invalid = match check(&entry, &rules(), acting, now()) {
+                    Err(invalid) => invalid,
+                    Ok(()) => panic!("{by:?} was accepted (acting {acting:?})"),
+                };
+                assert_eq!(invalid.field, "by", "{by:?}");
+                let help = invalid.help.unwrap_or_default();
+                assert!(
+                    help.starts_with(&format!("did you mean `{user}`?")),
+                    "{by:?}: {help}"
+                );
+                // The message never carries the invisible character itself.
+                assert!(
+                    !invalid.message.chars().any(lookalike::is_invisible),
+                    "{by:?}: {}",
+                    invalid.message
+                );
+            }
+        }
+        // A robot is told that it cannot log as someone else anyway.
+        let invalid = refused(&NewEntry {
+            by: "ALICE".into(),
+            ..entry()
+        });
+        assert!(
+            invalid
+                .help
+                .is_some_and(|help| help.contains("leave `by` out")),
+        );
+        // An invisible character is refused even in a name that is nobody's.
+        let invalid = refused(&NewEntry {
+            by: "nightly\u{200b} job".into(),
+            ..entry()
+        });
+        assert_eq!(invalid.field, "by");
+        assert!(invalid.message.contains("U+200B"), "{}", invalid.message);
+        // The exact names stay usable, and so do names that resemble nobody.
+        for (by, acting) in [
+            ("backup-bot", Some("backup-bot")),
+            ("alice", None),
+            ("Nightly job on backup1", Some("backup-bot")),
+            ("Zoë", None),
+        ] {
+            let entry = NewEntry {
+                by: by.into(),
+                ..entry()
+            };
+            assert_eq!(check(&entry, &rules(), acting, now()), Ok(()), "{by:?}");
         }
     }
 

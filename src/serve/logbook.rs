@@ -418,6 +418,9 @@ struct Fields {
     note: Option<String>,
     at: Option<String>,
     reply_to: Option<String>,
+    /// The fields given so far, empty or not: a field given twice is refused even when
+    /// one of the two is empty (or `null`).
+    given: Vec<&'static str>,
 }
 
 const FIELDS: &[&str] = &["procedure", "by", "disposition", "note", "at", "reply_to"];
@@ -435,17 +438,27 @@ impl Fields {
         })
     }
 
-    fn set(&mut self, name: &str, value: String) -> Result<(), Refusal> {
-        let slot = self.slot(name).ok_or_else(|| {
-            Refusal::bad_field(name, format!("unknown field `{name}`"))
-                .help(format!("the fields are {}", FIELDS.join(", ")))
-        })?;
-        if slot.is_some() {
-            return Err(Refusal::bad_field(
-                name,
-                format!("`{name}` is given more than once"),
-            ));
+    /// The slot of a field given now: refused when the field is unknown or was given
+    /// before.
+    fn claim(&mut self, name: &str) -> Result<&mut Option<String>, Refusal> {
+        let known = FIELDS.iter().copied().find(|field| *field == name);
+        let Some(field) = known else {
+            return Err(Refusal::bad_field(name, format!("unknown field `{name}`"))
+                .help(format!("the fields are {}", FIELDS.join(", "))));
+        };
+        if self.given.contains(&field) {
+            return Err(
+                Refusal::bad_field(name, format!("`{name}` is given more than once"))
+                    .help("give each field once"),
+            );
         }
+        self.given.push(field);
+        self.slot(field)
+            .ok_or_else(|| Refusal::internal("a field without a slot"))
+    }
+
+    fn set(&mut self, name: &str, value: String) -> Result<(), Refusal> {
+        let slot = self.claim(name)?;
         // An empty form field is an absent one.
         if !value.is_empty() {
             *slot = Some(value);
@@ -475,26 +488,54 @@ impl Fields {
     }
 }
 
-fn fields_from_json(bytes: &[u8]) -> Result<Fields, Refusal> {
-    let value: Value = serde_json::from_slice(bytes).map_err(|err| {
-        Refusal::new(
-            StatusCode::BAD_REQUEST,
-            format!("the body is not valid JSON: {err}"),
-        )
-    })?;
-    let Value::Object(object) = value else {
-        return Err(Refusal::new(
-            StatusCode::BAD_REQUEST,
-            "the body must be a JSON object of fields",
-        )
-        .help(format!("the fields are {}", FIELDS.join(", "))));
-    };
-    let mut fields = Fields::default();
-    for (name, value) in object {
-        match value {
-            Value::Null => {
-                fields.set(&name, String::new())?;
+/// Every member of a JSON object, in order, repeats included: serde_json's `Value` (and
+/// a derived struct) keeps only one of a repeated key, so `{"by":"a","by":"b"}` could not
+/// be refused.
+struct Members(Vec<(String, Value)>);
+
+impl<'de> serde::Deserialize<'de> for Members {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = Members;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object of fields")
             }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Members, A::Error> {
+                let mut members = Vec::new();
+                while let Some((name, value)) = map.next_entry::<String, Value>()? {
+                    members.push((name, value));
+                }
+                Ok(Members(members))
+            }
+        }
+        deserializer.deserialize_map(Visitor)
+    }
+}
+
+fn fields_from_json(bytes: &[u8]) -> Result<Fields, Refusal> {
+    let members: Members = serde_json::from_slice(bytes).map_err(|err| {
+        if err.classify() == serde_json::error::Category::Data {
+            // Well-formed JSON, but not an object.
+            Refusal::new(
+                StatusCode::BAD_REQUEST,
+                "the body must be a JSON object of fields",
+            )
+            .help(format!("the fields are {}", FIELDS.join(", ")))
+        } else {
+            Refusal::new(
+                StatusCode::BAD_REQUEST,
+                format!("the body is not valid JSON: {err}"),
+            )
+        }
+    })?;
+    let mut fields = Fields::default();
+    for (name, value) in members.0 {
+        match value {
+            Value::Null => fields.set(&name, String::new())?,
             Value::String(text) => fields.set(&name, text)?,
             other => {
                 let what = match other {
@@ -503,11 +544,8 @@ fn fields_from_json(bytes: &[u8]) -> Result<Fields, Refusal> {
                     Value::Array(_) => "a list",
                     _ => "an object",
                 };
-                // An unknown field is reported as such, whatever its value.
-                fields.slot(&name).ok_or_else(|| {
-                    Refusal::bad_field(&name, format!("unknown field `{name}`"))
-                        .help(format!("the fields are {}", FIELDS.join(", ")))
-                })?;
+                // An unknown or repeated field is reported as such, whatever its value.
+                fields.claim(&name)?;
                 return Err(Refusal::bad_field(
                     &name,
                     format!("`{name}` must be a string, not {what}"),
@@ -692,6 +730,29 @@ mod tests {
             Some("note".into())
         );
         assert_eq!(field(fields_from_form(b"by=a&by=b")), Some("by".into()));
+        // Repeats are refused in JSON too, and when one of the two is empty.
+        for body in [
+            &br#"{"note":"a","note":"b"}"#[..],
+            br#"{"note":"a","note":""}"#,
+            br#"{"note":null,"note":"b"}"#,
+            br#"{"note":"a","no\u0074e":"b"}"#,
+            br#"{"procedure":"x","note":"a","note":1}"#,
+        ] {
+            assert_eq!(
+                field(fields_from_json(body)),
+                Some("note".into()),
+                "{}",
+                String::from_utf8_lossy(body)
+            );
+        }
+        assert_eq!(field(fields_from_form(b"by=&by=b")), Some("by".into()));
+        assert_eq!(
+            field(fields_from_form(b"note=a&note=")),
+            Some("note".into())
+        );
+        // Not an object: said so, with the fields listed.
+        let refusal = fields_from_json(br#""note""#).err();
+        assert!(refusal.is_some_and(|r| r.message.contains("object") && r.help.is_some()));
         assert!(fields_from_json(b"[1]").is_err());
         assert!(fields_from_json(b"{").is_err());
         let form = fields_from_form(b"procedure=rotate-logs&note=all+good%21&disposition=")

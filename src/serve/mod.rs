@@ -7,6 +7,7 @@
 //! [`Snapshot`] through an `ArcSwap`: a rebuild replaces it in one atomic store, so a
 //! request sees either the old site or the new one, never a mix.
 
+pub mod clients;
 pub mod files;
 pub mod logbook;
 pub mod payload;
@@ -55,9 +56,13 @@ pub enum Origin {
 /// Bounds on what a client may send or hold.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
-    /// Time to send the request headers; longest a read or write may stall (so also how
-    /// long an idle keep-alive connection stays open); time to send a logbook body.
+    /// Longest a read or write may stall; time to send a logbook body; and, if shorter
+    /// than `idle_timeout`, time to send the request headers.
     pub timeout: Duration,
+    /// Time to send a complete request head, from the connection's start and again after
+    /// each response: a connection that sends nothing (or not enough) is closed then. It
+    /// is short because such a connection holds a place in the cap for nothing.
+    pub idle_timeout: Duration,
     /// The request line and headers together (hyper's minimum is 8 KiB). At most 100
     /// headers are read (hyper's fixed, allocation-free default).
     pub max_header_bytes: usize,
@@ -65,6 +70,10 @@ pub struct Limits {
     pub max_body_bytes: usize,
     /// Connections served at once; more wait to be accepted.
     pub max_connections: usize,
+    /// Connections one client (an IPv4 address or an IPv6 /64) may hold at once; more
+    /// are closed as soon as they are accepted. Below `max_connections`, so that no one
+    /// client can fill the cap.
+    pub max_connections_per_client: usize,
     /// How long shutdown waits for requests in progress.
     pub shutdown_grace: Duration,
 }
@@ -73,9 +82,11 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(5),
             max_header_bytes: 16 * 1024,
             max_body_bytes: 64 * 1024,
             max_connections: 1024,
+            max_connections_per_client: 64,
             shutdown_grace: Duration::from_secs(10),
         }
     }
@@ -780,11 +791,13 @@ pub fn serve(
     listener.set_nonblocking(true)?;
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let permits = Arc::new(tokio::sync::Semaphore::new(limits.max_connections.max(1)));
+    let clients = clients::Clients::new(limits.max_connections_per_client);
     let mut workers = Vec::new();
     for n in 1..threads.max(1) {
         let listener = listener.try_clone()?;
         let state = Arc::clone(&state);
         let permits = Arc::clone(&permits);
+        let clients = Arc::clone(&clients);
         let stopped = stopped.clone();
         let worker = std::thread::Builder::new()
             .name(format!("glassroom-http-{n}"))
@@ -792,7 +805,8 @@ pub fn serve(
                 let runtime = tokio::runtime::Builder::new_current_thread()
                     .enable_all()
                     .build()?;
-                runtime.block_on(accept_loop(listener, state, limits, permits, stopped))
+                let held = Held { permits, clients };
+                runtime.block_on(accept_loop(listener, state, limits, held, stopped))
             })?;
         workers.push(worker);
     }
@@ -804,10 +818,8 @@ pub fn serve(
             shutdown.await;
             let _ = stop.send(true);
         };
-        let (_, served) = tokio::join!(
-            signal,
-            accept_loop(listener, state, limits, permits, stopped)
-        );
+        let held = Held { permits, clients };
+        let (_, served) = tokio::join!(signal, accept_loop(listener, state, limits, held, stopped));
         served
     });
     for worker in workers {
@@ -820,18 +832,28 @@ pub fn serve(
     result
 }
 
+/// What the event loops share about the connections they hold: the cap on all of them,
+/// and the count per client.
+struct Held {
+    permits: Arc<tokio::sync::Semaphore>,
+    clients: Arc<clients::Clients>,
+}
+
 /// One event loop: accept, serve each connection on this thread, stop when told.
 async fn accept_loop(
     listener: std::net::TcpListener,
     state: Arc<State>,
     limits: Limits,
-    permits: Arc<tokio::sync::Semaphore>,
+    held: Held,
     mut stopped: tokio::sync::watch::Receiver<bool>,
 ) -> std::io::Result<()> {
+    let Held { permits, clients } = held;
     let listener = tokio::net::TcpListener::from_std(listener)?;
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
-        .header_read_timeout(limits.timeout)
+        // From the connection's start and between requests: a connection that sends no
+        // request head is closed after `idle_timeout`.
+        .header_read_timeout(limits.idle_timeout.min(limits.timeout))
         .max_buf_size(limits.max_header_bytes.max(8192))
         .keep_alive(true)
         // One buffer and write(2) per response instead of writev(2): measured faster
@@ -850,9 +872,9 @@ async fn accept_loop(
             },
             () = &mut stop => break,
         };
-        let stream = tokio::select! {
+        let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
+                Ok(accepted) => accepted,
                 Err(_) => {
                     // Out of file descriptors or a connection reset before accept:
                     // nothing to do but try again in a moment.
@@ -861,6 +883,21 @@ async fn accept_loop(
                 }
             },
             () = &mut stop => break,
+        };
+        // A client over its limit is closed at once, with a reset (no FIN handshake and
+        // no TIME_WAIT left here), before anything is read or set up for it.
+        let Some(admitted) = clients.admit(peer.ip()) else {
+            let _ = socket2::SockRef::from(&stream).set_linger(Some(Duration::ZERO));
+            drop(stream);
+            drop(permit);
+            if let Some(refused) = clients.refusals_to_report() {
+                state.report.warning(&format!(
+                    "closing new connections from clients that already hold {} ({} among them; {refused} closed since the last such warning); behind a reverse proxy, raise --max-connections-per-client",
+                    clients.limit(),
+                    clients::describe(peer.ip())
+                ));
+            }
+            continue;
         };
         let _ = stream.set_nodelay(true);
         // hyper's header timeout covers slow and idle clients (it also runs between
@@ -878,6 +915,7 @@ async fn accept_loop(
         let connection = graceful.watch(http.serve_connection(io, service));
         tokio::spawn(async move {
             let _ = connection.await;
+            drop(admitted);
             drop(permit);
         });
     }

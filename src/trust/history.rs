@@ -240,7 +240,9 @@ struct CacheFile {
 
 const CACHE_FILE: &str = "trust-cache";
 const CACHE_PURPOSE: &str = "trust cache";
-const CACHE_VERSION: u32 = 2;
+/// Raised when what a replay decides changes, so verdicts cached under the old rules are
+/// made again (3: every Unicode format character makes a name unpublishable).
+const CACHE_VERSION: u32 = 3;
 
 fn load_cache(local: &LocalDir, root: &str) -> Option<CacheFile> {
     let bytes = local.read_cache(CACHE_FILE, CACHE_PURPOSE)?;

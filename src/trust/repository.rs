@@ -8,11 +8,11 @@
 use std::collections::{BTreeMap, HashSet};
 
 use git2::{ObjectType, Oid, Repository, Tree};
-use unicode_normalization::UnicodeNormalization;
 
 use super::commit;
 use super::judge;
 use super::replay::{CommitInfo, Graph, GraphError, TreeChange};
+use crate::lookalike::{is_invisible, look};
 use crate::source::git::{
     DIRECTORY_MODE, LINK_MODE, SUBMODULE_MODE, is_regular_file, is_safe_component,
 };
@@ -227,24 +227,6 @@ fn path_text(bytes: &[u8]) -> (String, bool) {
     (text, utf8)
 }
 
-/// A character that shows nothing, or moves or hides what follows: control characters,
-/// zero-width and joining characters, bidirectional controls, the soft hyphen and the
-/// byte-order mark. A name with one can look like another name.
-fn is_invisible(c: char) -> bool {
-    c.is_control()
-        || matches!(c,
-            '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{115F}' | '\u{1160}' | '\u{17B4}'
-            | '\u{17B5}' | '\u{180B}'..='\u{180F}' | '\u{200B}'..='\u{200F}'
-            | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{206F}' | '\u{3164}'
-            | '\u{FE00}'..='\u{FE0F}' | '\u{FEFF}' | '\u{FFA0}' | '\u{FFF0}'..='\u{FFF8}')
-}
-
-/// What a name looks like, for finding look-alikes: lowercase, in Unicode's compatibility
-/// form (so `é` composed and decomposed, or `ﬁ` and `fi`, are one).
-fn look(name: &str) -> String {
-    name.to_lowercase().nfkc().collect()
-}
-
 /// How many publishable files of a tree have a path that looks like a given one: equal
 /// but for case and Unicode form (two such files would be one file on a case-insensitive
 /// or normalising checkout, and look alike on every page).
@@ -312,22 +294,6 @@ mod tests {
     use super::*;
 
     use crate::source::git::tree_of;
-
-    #[test]
-    fn invisible_characters_are_found() {
-        for name in [
-            "web\u{200b}1",
-            "web1\u{202e}",
-            "\u{feff}web1",
-            "web\n1",
-            "soft\u{ad}hyphen",
-        ] {
-            assert!(name.chars().any(is_invisible), "{name:?}");
-        }
-        for name in ["web1", "café", "日本", "web-1_2.yaml"] {
-            assert!(!name.chars().any(is_invisible), "{name:?}");
-        }
-    }
 
     #[test]
     fn names_that_are_not_utf8_stay_apart_and_are_marked() {
