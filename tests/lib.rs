@@ -12,4 +12,5 @@ mod plan;
 mod robustness;
 mod serve;
 mod sync;
+mod sync_signals;
 mod trust;
