@@ -60,9 +60,11 @@ pub enum Command {
     /// `--watch` runs the schedule: each approved change moves the sync `quiet` later, at
     /// most `max_delay` after the first one; a failed push is retried with backoff.
     /// `--now` forces a sync (of the running watcher, or here if none runs); `--status`
-    /// tells what each target publishes and what waits. Exit status: 0 ok; 1 the
-    /// approved tree does not build, or (`--status`) a target lags too far; 2 a push or
-    /// glassroom failed.
+    /// tells what each target publishes and what waits. Ctrl-C or SIGTERM stops a
+    /// running push first (its command gets SIGTERM, then SIGKILL after 10 s). Exit
+    /// status: 0 ok (or stopped while idle); 1 the approved tree does not build, or
+    /// (`--status`) a target lags too far; 2 a push or glassroom failed, or a stop cut a
+    /// push short.
     Sync(SyncArgs),
 }
 

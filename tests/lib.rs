@@ -13,4 +13,5 @@ mod plan;
 mod robustness;
 mod serve;
 mod sync;
+mod sync_signals;
 mod trust;

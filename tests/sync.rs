@@ -11,7 +11,7 @@ use crate::support::{GitRepo, glassroom, root};
 /// The example repository with `sync:` replaced by `sync_yaml`, committed by alice (an
 /// admin) as the pinned trust root. Commit dates start at the clock, so the sync robot's
 /// commits (dated by the clock) never make a later test commit look backdated.
-fn example(sync_yaml: &str) -> GitRepo {
+pub(crate) fn example(sync_yaml: &str) -> GitRepo {
     let repo = GitRepo::new(&root().join("content-example"));
     let _ = std::fs::remove_dir_all(repo.path().join("public"));
     let config = std::fs::read_to_string(repo.path().join("glassroom.yaml")).expect("config");
@@ -27,14 +27,14 @@ fn example(sync_yaml: &str) -> GitRepo {
     repo
 }
 
-fn clock() -> i64 {
+pub(crate) fn clock() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
         .unwrap_or_default()
 }
 
-fn text(path: &Path) -> String {
+pub(crate) fn text(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_default()
 }
 
@@ -47,13 +47,13 @@ fn recording_command(log: &Path) -> String {
 }
 
 /// A running `glassroom sync --watch`, killed when dropped.
-struct Watcher {
-    child: Child,
-    output: PathBuf,
+pub(crate) struct Watcher {
+    pub(crate) child: Child,
+    pub(crate) output: PathBuf,
 }
 
 impl Watcher {
-    fn start(repo: &GitRepo, extra: &[&str], output: PathBuf) -> Watcher {
+    pub(crate) fn start(repo: &GitRepo, extra: &[&str], output: PathBuf) -> Watcher {
         let file = std::fs::File::create(&output).expect("output file");
         let child = glassroom()
             .args(["sync", "--watch", repo.path_str()])
@@ -67,12 +67,12 @@ impl Watcher {
         Watcher { child, output }
     }
 
-    fn output(&self) -> String {
+    pub(crate) fn output(&self) -> String {
         text(&self.output)
     }
 
     /// SIGKILL.
-    fn kill(&mut self) {
+    pub(crate) fn kill(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -85,7 +85,7 @@ impl Drop for Watcher {
 }
 
 /// Waits until `done()` (polling), failing with `context()` after `timeout`.
-fn wait_until(
+pub(crate) fn wait_until(
     what: &str,
     timeout: Duration,
     mut done: impl FnMut() -> bool,
@@ -100,7 +100,7 @@ fn wait_until(
     }
 }
 
-fn status(repo: &GitRepo) -> serde_json::Value {
+pub(crate) fn status(repo: &GitRepo) -> serde_json::Value {
     let out = repo.glassroom(&["sync", "--status", repo.path_str(), "--format", "json"]);
     assert!(
         out.code == Some(0) || out.code == Some(1),
@@ -111,7 +111,7 @@ fn status(repo: &GitRepo) -> serde_json::Value {
     serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", out.stdout))
 }
 
-fn lines(path: &Path) -> Vec<String> {
+pub(crate) fn lines(path: &Path) -> Vec<String> {
     text(path).lines().map(str::to_owned).collect()
 }
 

@@ -9,7 +9,8 @@ use crate::cli::{PlanFormat, SyncArgs};
 use crate::intake::Signer;
 use crate::sync::schedule::{Clock, SystemClock};
 use crate::sync::state::{self, Paths, StateError};
-use crate::sync::{self, Done, Options, Recorder, SyncError, snapshot, status};
+use crate::sync::stop::{self, Stop};
+use crate::sync::{self, Done, Options, Recorder, Stopped, SyncError, snapshot, status};
 
 /// How long `--now` waits for a running watcher to take its request.
 const ANSWER: Duration = Duration::from_secs(10);
@@ -29,6 +30,10 @@ pub fn run(args: &SyncArgs) -> Result<Outcome, Box<dyn std::error::Error>> {
         }),
         None => None,
     };
+    // Before anything runs: from here on SIGTERM and Ctrl-C stop a push cleanly instead
+    // of killing this process and leaving its command running.
+    let stop = Stop::new();
+    stop::listen(&stop)?;
     let options = Options {
         repo: args.repo.clone(),
         trust_root: args.trust_root.clone(),
@@ -37,10 +42,24 @@ pub fn run(args: &SyncArgs) -> Result<Outcome, Box<dyn std::error::Error>> {
         say: Arc::new(|line: &str| {
             let _ = writeln!(std::io::stdout().lock(), "{line}");
         }),
+        stop,
     };
     if args.watch {
-        sync::watch(options)?;
-        return Ok(Outcome::Ok);
+        // Stopped while idle is a clean end; a push it cut short is not.
+        return Ok(match sync::watch(options)? {
+            Stopped {
+                interrupted: false, ..
+            } => Outcome::Ok,
+            Stopped {
+                interrupted: true,
+                by,
+            } => {
+                eprintln!(
+                    "error: stopped ({by}) in the middle of a push; the change stays pending for the next `glassroom sync`"
+                );
+                Outcome::Failed
+            }
+        });
     }
     match sync::sync_now(options) {
         Ok(Done::Published | Done::UpToDate) => Ok(Outcome::Ok),
@@ -52,6 +71,12 @@ pub fn run(args: &SyncArgs) -> Result<Outcome, Box<dyn std::error::Error>> {
             eprintln!(
                 "error: {}\n  the change stays pending; a running `glassroom sync --watch` retries it",
                 crate::diag::printable(&message)
+            );
+            Ok(Outcome::Failed)
+        }
+        Ok(Done::Interrupted(by)) => {
+            eprintln!(
+                "error: stopped ({by}) in the middle of the push; the change stays pending for the next `glassroom sync`"
             );
             Ok(Outcome::Failed)
         }

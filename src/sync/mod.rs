@@ -4,7 +4,9 @@
 //! - [`state`]: the state file, lock and request file in `<git dir>/glassroom/`.
 //! - [`watcher`]: notify on the repository's refs, with a pure event classifier.
 //! - [`snapshot`]: the approved head, its fingerprint and its sync configuration.
-//! - [`targets`]: directory (releases + symlink swap), command, git branch.
+//! - [`targets`]: directory (releases + symlink swap), command, git branch; one push per
+//!   target at a time, across restarts too ([`targets::lock`]).
+//! - [`stop`]: SIGTERM and Ctrl-C stop a push cleanly (its command first).
 //! - this module: the loop that ties them together ([`watch`]) and a one-off sync
 //!   ([`sync_now`]); [`status`] reads what they leave behind.
 //!
@@ -17,6 +19,7 @@ pub mod schedule;
 pub mod snapshot;
 pub mod state;
 pub mod status;
+pub mod stop;
 pub mod targets;
 pub(crate) mod time;
 pub mod watcher;
@@ -33,7 +36,8 @@ pub use record::Recorder;
 use schedule::{Clock, Event, Jitter, Millis, Retry, Timing};
 use snapshot::{Snapshot, SnapshotError};
 use state::{Attempt, Lock, Outcome, Paths, Seen, State, StateError, TargetResult};
-use targets::Target;
+use stop::Stop;
+use targets::{Control, Target, TargetError};
 
 /// How often the watcher looks at the repository even without an event (a safety net
 /// for missed events; cheap: one ref lookup when nothing moved).
@@ -51,6 +55,9 @@ pub struct Options {
     pub recorder: Option<Recorder>,
     pub clock: Arc<dyn Clock>,
     pub say: Say,
+    /// Requested on SIGTERM or Ctrl-C (see [`stop::listen`]): the running push is
+    /// stopped, recorded as interrupted, and the sync returns.
+    pub stop: Stop,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -78,6 +85,17 @@ pub enum Done {
     BuildFailed(String),
     /// A target failed (the change stays pending; a watcher retries it).
     Failed(String),
+    /// A stop was requested (the signal's name) during the push: it was stopped, and
+    /// the change stays pending.
+    Interrupted(&'static str),
+}
+
+/// How a watcher ended: asked to stop (the signal's name); `interrupted` when that
+/// stopped a push.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stopped {
+    pub by: &'static str,
+    pub interrupted: bool,
 }
 
 /// Runs one sync now, pushing to every target (a forced sync). Fails with
@@ -95,13 +113,23 @@ pub fn sync_now(options: Options) -> Result<Done, SyncError> {
     Ok(driver.finish(report))
 }
 
-/// Watches the repository and runs the schedule until the process is stopped (any time
-/// is safe: every transition is on disk, and a directory release is swapped atomically).
-pub fn watch(options: Options) -> Result<(), SyncError> {
+/// Watches the repository and runs the schedule until a stop is requested (then the
+/// running push, if any, is stopped first) or the process dies (any time is safe: every
+/// transition is on disk, a directory release is swapped atomically, and a command left
+/// running holds its target's lock).
+pub fn watch(options: Options) -> Result<Stopped, SyncError> {
     let mut driver = Driver::new(options)?;
     let _lock = Lock::acquire(&driver.paths)?;
     driver.reload()?;
     let (sender, receiver) = mpsc::channel::<Message>();
+    {
+        let sender = std::sync::Mutex::new(sender.clone());
+        driver.options.stop.on_request(move || {
+            if let Ok(sender) = sender.lock() {
+                let _ = sender.send(Message::Stop);
+            }
+        });
+    }
     // Watch first, then look: a commit in between is not missed.
     let _watcher = watcher::start(
         &driver.git_dir,
@@ -132,8 +160,18 @@ pub fn watch(options: Options) -> Result<(), SyncError> {
         driver.apply(Event::Force, now);
     }
     let mut pushing = false;
+    let mut interrupted = false;
+    // Stop requests seen while pushing: the first lets the push stop, a second kills it.
+    let mut stops = 0;
     loop {
         let now = driver.now();
+        if let Some(by) = driver.options.stop.requested()
+            && !pushing
+        {
+            driver.save();
+            driver.say(&format!("sync: stopped ({by})"));
+            return Ok(Stopped { by, interrupted });
+        }
         if !pushing && driver.state.schedule.due(now, &driver.timing) {
             match driver.start(now) {
                 Ok(job) => {
@@ -157,11 +195,20 @@ pub fn watch(options: Options) -> Result<(), SyncError> {
         let message = match receiver.recv_timeout(std::time::Duration::from_millis(wait as u64)) {
             Ok(message) => message,
             Err(RecvTimeoutError::Timeout) => Message::Signal(watcher::Signal::Refs),
-            Err(RecvTimeoutError::Disconnected) => return Ok(()),
+            // Cannot happen (this function holds a sender); ending is the safe answer.
+            Err(RecvTimeoutError::Disconnected) => {
+                return Ok(Stopped {
+                    by: "its channel closed",
+                    interrupted,
+                });
+            }
         };
-        // Take everything queued (a commit is many file events), then act once.
+        // Take everything queued (a commit is many file events), then act once; a stop
+        // is said at once.
+        if !matches!(message, Message::Stop) {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
         let mut messages = vec![message];
-        std::thread::sleep(std::time::Duration::from_millis(20));
         messages.extend(receiver.try_iter());
         let mut refs = false;
         for message in messages {
@@ -176,10 +223,29 @@ pub fn watch(options: Options) -> Result<(), SyncError> {
                 }
                 Message::Done(report) => {
                     pushing = false;
-                    driver.finish(*report);
+                    interrupted |= matches!(driver.finish(*report), Done::Interrupted(_));
                     refs = true;
                 }
+                // Idle, the loop returns at its top; a push is stopped by its thread.
+                Message::Stop => match driver.options.stop.requested() {
+                    Some(by) if pushing && stops > 0 => {
+                        stops += 1;
+                        driver.say(&format!("sync: {by} again: killing the push now"));
+                    }
+                    Some(by) if pushing => {
+                        stops += 1;
+                        let grace = time::millis(stop::GRACE);
+                        driver.say(&format!(
+                            "sync: {by}: stopping the running push first (a command gets SIGTERM, and SIGKILL {} later)",
+                            time::span(grace)
+                        ));
+                    }
+                    _ => {}
+                },
             }
+        }
+        if driver.options.stop.requested().is_some() {
+            continue;
         }
         if refs {
             let now = driver.now();
@@ -191,6 +257,8 @@ pub fn watch(options: Options) -> Result<(), SyncError> {
 enum Message {
     Signal(watcher::Signal),
     Done(Box<Report>),
+    /// A stop was requested: look at [`Options::stop`].
+    Stop,
 }
 
 /// The schedule's owner: state, timing and targets, kept on disk after each transition.
@@ -451,6 +519,7 @@ impl Driver {
                 .map_or("glassroom sync".to_owned(), |r| r.robot.clone()),
             clock: Arc::clone(&self.options.clock),
             say: Arc::clone(&self.options.say),
+            stop: self.options.stop.clone(),
         })
     }
 
@@ -460,6 +529,9 @@ impl Driver {
         if let Some(config) = &report.config {
             self.timing = Timing::from_config(config);
             self.state.timing = Some(self.timing);
+        }
+        if let Some(by) = report.interrupted {
+            return self.interrupted(report, by, now);
         }
         let (outcome, error, results, done) = match &report.result {
             Pushed::UpToDate => {
@@ -503,33 +575,14 @@ impl Driver {
                 }
             }
         };
-        // Per target.
-        for result in &results {
-            let Some(target) = self.state.targets.get_mut(&result.name) else {
-                continue;
-            };
-            target.last_attempt = Some(report.started);
-            if result.ok {
-                target.failures = 0;
-                target.last_error = None;
-                if let (Some(commit), Some(fingerprint)) = (&report.commit, &report.fingerprint) {
-                    target.published = Some(Seen {
-                        commit: commit.clone(),
-                        fingerprint: fingerprint.clone(),
-                        at: report.finished,
-                    });
-                }
-            } else {
-                target.failures = target.failures.saturating_add(1);
-                target.last_error = Some(result.message.clone());
-            }
-        }
+        self.note_targets(&results, &report, true);
         let event = match outcome {
             Outcome::Published => Event::Succeeded,
             Outcome::Failed => Event::Failed(Retry::Backoff {
                 jitter: self.jitter.sample(),
             }),
             Outcome::BuildFailed => Event::Failed(Retry::WaitForChange),
+            Outcome::Interrupted => Event::Interrupted,
         };
         self.apply(event, now);
         match &done {
@@ -545,7 +598,7 @@ impl Driver {
                 "sync: failed: {message}; retry {}",
                 self.next_text(now)
             )),
-            Done::UpToDate => {}
+            Done::UpToDate | Done::Interrupted(_) => {}
         }
         let mut attempt = Attempt {
             started: report.started,
@@ -560,6 +613,71 @@ impl Driver {
         self.state.push_attempt(attempt);
         self.save();
         done
+    }
+
+    /// Each target's part of a push; `failures` counts a target that failed as a failure
+    /// (a stopped one is not: nothing is wrong with it).
+    fn note_targets(&mut self, results: &[TargetResult], report: &Report, failures: bool) {
+        for result in results {
+            let Some(target) = self.state.targets.get_mut(&result.name) else {
+                continue;
+            };
+            target.last_attempt = Some(report.started);
+            if result.ok {
+                target.failures = 0;
+                target.last_error = None;
+                if let (Some(commit), Some(fingerprint)) = (&report.commit, &report.fingerprint) {
+                    target.published = Some(Seen {
+                        commit: commit.clone(),
+                        fingerprint: fingerprint.clone(),
+                        at: report.finished,
+                    });
+                }
+            } else if failures {
+                target.failures = target.failures.saturating_add(1);
+                target.last_error = Some(result.message.clone());
+            }
+        }
+    }
+
+    /// A push stopped on request: what reached a target stays published, the rest is
+    /// pending again. Kept in the state file only: stopping the sync is not a publishing
+    /// problem to open in the logbook.
+    fn interrupted(&mut self, report: Report, by: &'static str, now: Millis) -> Done {
+        let results = match &report.result {
+            Pushed::Targets(results) => results.clone(),
+            _ => Vec::new(),
+        };
+        self.note_targets(&results, &report, false);
+        self.apply(Event::Interrupted, now);
+        let reached: Vec<&str> = results
+            .iter()
+            .filter(|r| r.ok)
+            .map(|r| r.name.as_str())
+            .collect();
+        self.say(&format!(
+            "sync: the push of {} was interrupted ({by}){}; the change stays pending for the next run",
+            report
+                .commit
+                .as_deref()
+                .map_or("the approved head".into(), short),
+            if reached.is_empty() {
+                String::new()
+            } else {
+                format!(" after publishing to {}", reached.join(", "))
+            }
+        ));
+        self.state.push_attempt(Attempt {
+            started: report.started,
+            finished: report.finished,
+            commit: report.commit.clone(),
+            outcome: Outcome::Interrupted,
+            error: Some(format!("stopped ({by})")),
+            targets: results,
+            entry: None,
+        });
+        self.save();
+        Done::Interrupted(by)
     }
 
     /// Records an attempt in the logbook; the entry's id, if one was written.
@@ -664,6 +782,7 @@ struct Job {
     committer: String,
     clock: Arc<dyn Clock>,
     say: Say,
+    stop: Stop,
 }
 
 /// What a push did.
@@ -677,6 +796,8 @@ struct Report {
     open_problem_approved: bool,
     emails: BTreeMap<String, String>,
     result: Pushed,
+    /// A stop was requested (the signal's name) and the push ended early.
+    interrupted: Option<&'static str>,
 }
 
 enum Pushed {
@@ -704,6 +825,7 @@ fn attempt(job: Job) -> Report {
         open_problem_approved: false,
         emails: BTreeMap::new(),
         result: Pushed::UpToDate,
+        interrupted: None,
     };
     let snap = match snapshot::take(&job.repo, job.trust_root.as_deref(), started / 1000) {
         Ok(snap) => snap,
@@ -749,6 +871,12 @@ fn attempt(job: Job) -> Report {
         report.finished = job.clock.now();
         return report;
     }
+    if let Some(by) = job.stop.requested() {
+        report.interrupted = Some(by);
+        report.result = Pushed::Targets(Vec::new());
+        report.finished = job.clock.now();
+        return report;
+    }
     let built_at = job.clock.now();
     let built = match pipeline::build(&snap.opened, None, started / 1000, &crate::render::Quiet) {
         Ok(built) => built,
@@ -776,7 +904,18 @@ fn attempt(job: Job) -> Report {
     ));
     let mut workspace = targets::Workspace::default();
     let mut results = Vec::new();
+    let say = |line: &str| (job.say)(&crate::diag::printable(line));
+    let control = Control {
+        stop: &job.stop,
+        say: &say,
+        grace: stop::GRACE,
+    };
     for target in &targets {
+        // Targets not started yet are left for the next run.
+        if let Some(by) = job.stop.requested() {
+            report.interrupted = Some(by);
+            break;
+        }
         let previous = job
             .published
             .get(&target.name)
@@ -792,7 +931,7 @@ fn attempt(job: Job) -> Report {
             committer: &job.committer,
         };
         let begun = job.clock.now();
-        let result = targets::push(target, &release, &mut workspace);
+        let result = targets::push(target, &release, &mut workspace, &control);
         let took = time::span(job.clock.now() - begun);
         let (ok, message) = match result {
             Ok(message) => {
@@ -804,6 +943,16 @@ fn attempt(job: Job) -> Report {
                     message
                 ));
                 (true, message)
+            }
+            Err(TargetError::Stopped { by, .. }) if job.stop.requested().is_some() => {
+                report.interrupted = Some(by);
+                let message = format!("stopped ({by}) after {took}");
+                (job.say)(&format!(
+                    "sync: {} ({}): {message}",
+                    target.name,
+                    target.describe(),
+                ));
+                (false, message)
             }
             Err(err) => {
                 let message = err.to_string();
@@ -821,6 +970,9 @@ fn attempt(job: Job) -> Report {
             ok,
             message,
         });
+        if report.interrupted.is_some() {
+            break;
+        }
     }
     report.result = Pushed::Targets(results);
     report.finished = job.clock.now();

@@ -50,6 +50,10 @@ pub fn entry(attempt: &Attempt, robot: &str, open_problem: Option<&str>, at: Mil
             Disposition::Problem,
             format!("Publishing {commit} failed; it stays pending and is retried."),
         ),
+        Outcome::Interrupted => (
+            Disposition::Problem,
+            format!("Publishing {commit} was interrupted; it stays pending."),
+        ),
         Outcome::BuildFailed => (
             Disposition::Problem,
             format!(

@@ -9,7 +9,8 @@
 //!   `max_delay` after the first change not yet published;
 //! - a forced sync is due now (even with nothing pending: it re-publishes);
 //! - one push at a time: while a push runs nothing else is due, a change during it is
-//!   pending for one more cycle afterwards, and a push is never interrupted;
+//!   pending for one more cycle afterwards, and a change never interrupts a push (only
+//!   stopping the sync does, and then it is pending again);
 //! - a failed push keeps everything pending and is retried after an exponential backoff
 //!   (`retry.first` doubling up to `retry.max`, shortened by up to 25 % of jitter); a
 //!   build that fails waits for the next change (or a force) instead, since building the
@@ -101,7 +102,8 @@ pub enum Event {
     Succeeded,
     /// The push failed somewhere.
     Failed(Retry),
-    /// The process died during a push (found at restart): the push did not happen.
+    /// The process died during a push (found at restart), or was asked to stop in the
+    /// middle of one: the push did not happen, or not to every target.
     Interrupted,
 }
 

@@ -10,6 +10,8 @@
 //!   SIGKILL, so a stale lock never blocks a restart.
 //! - `sync-now`: created by `glassroom sync --now` when a watcher holds the lock; the
 //!   watcher notices it (it watches this directory), forces a sync and removes it.
+//! - `push-<target>.lock` and `.json`: one push per target at a time, held by the push
+//!   and the processes it starts (see [`super::targets::lock`]).
 
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions, TryLockError};
@@ -152,6 +154,8 @@ pub enum Outcome {
     Published,
     Failed,
     BuildFailed,
+    /// Stopped on request (SIGTERM, Ctrl-C) before it finished.
+    Interrupted,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -10,6 +10,7 @@ use super::schedule::{Millis, Timing};
 use super::snapshot;
 use super::state::{Attempt, Lock, Paths, State, StateError};
 use super::targets::Target;
+use super::targets::lock::{self, Running};
 use super::time;
 
 #[derive(Debug, Clone, Serialize)]
@@ -77,6 +78,9 @@ pub struct TargetStatus {
     pub lag_ms: Option<Millis>,
     pub failures: u32,
     pub last_error: Option<String>,
+    /// A push holding the target's lock now: the watcher's, or one a sync process that
+    /// died left running.
+    pub push_running: Option<Running>,
 }
 
 /// Reads the state and the approved head of `repo`. `now` in milliseconds.
@@ -123,7 +127,7 @@ pub fn gather(
             state.timing.unwrap_or_default(),
         ),
     };
-    Ok(report(
+    let mut report = report(
         repo,
         now,
         holder,
@@ -133,7 +137,11 @@ pub fn gather(
         approved_error,
         &configured,
         &timing,
-    ))
+    );
+    for target in &mut report.targets {
+        target.push_running = lock::running(&git_dir, &target.name);
+    }
+    Ok(report)
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -200,6 +208,7 @@ pub fn report(
                 lag_ms,
                 failures: recorded.map_or(0, |t| t.failures),
                 last_error: recorded.and_then(|t| t.last_error.clone()),
+                push_running: None,
             }
         })
         .collect();
@@ -368,6 +377,29 @@ pub fn render(report: &StatusReport) -> String {
                 error.lines().next().unwrap_or("")
             ));
         }
+        if let Some(running) = &target.push_running {
+            let group = match (running.process_group, running.since) {
+                (Some(group), Some(since)) => Some(format!(
+                    "process group {group}, since {} ({} ago)",
+                    time::human(since),
+                    time::span(now - since)
+                )),
+                _ => None,
+            };
+            let text = match (report.watcher.running, group) {
+                (true, Some(group)) => format!("pushing: {group}"),
+                (true, None) => "pushing".to_owned(),
+                (false, Some(group)) => format!(
+                    "a push left by a sync that stopped is still running ({group}); the next sync waits for it (it holds {})",
+                    running.lock
+                ),
+                (false, None) => format!(
+                    "a push left by a sync that stopped still holds {} (`fuser -v` on it shows its processes); the next sync waits for it",
+                    running.lock
+                ),
+            };
+            out.push_str(&format!("  {:<12} {}\n", "", crate::diag::printable(&text)));
+        }
     }
     if let Some(attempt) = &report.last_attempt {
         out.push_str(&format!(
@@ -378,6 +410,7 @@ pub fn render(report: &StatusReport) -> String {
                 super::state::Outcome::Published => "published",
                 super::state::Outcome::Failed => "failed",
                 super::state::Outcome::BuildFailed => "not published: the build failed",
+                super::state::Outcome::Interrupted => "interrupted (the sync was stopped)",
             },
             attempt
                 .commit

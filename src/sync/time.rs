@@ -19,6 +19,11 @@ pub fn human(ms: Millis) -> String {
         .unwrap_or_else(|_| ms.to_string())
 }
 
+/// A duration in milliseconds (saturating).
+pub fn millis(duration: std::time::Duration) -> Millis {
+    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
+}
+
 /// A duration for people: `4m 59s`, `1h 20m`, `350 ms`.
 pub fn span(ms: Millis) -> String {
     if ms.abs() < 1000 {

@@ -140,6 +140,8 @@ mod tests {
             "glassroom/.tmp-XYZ",
             "glassroom/trust-cache",
             "glassroom/sync.lock",
+            "glassroom/push-mirror.lock",
+            "glassroom/push-mirror.json",
         ] {
             assert_eq!(check(path, created), None, "{path}");
         }

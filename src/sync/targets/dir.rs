@@ -6,18 +6,30 @@
 //! old release or the new one, never a mix, whenever the process dies. Releases beyond
 //! `keep` (the live one included) are deleted afterwards, oldest first; the previous ones
 //! stay for rollback.
+//!
+//! A release that cannot be finished (a write fails, or the sync is asked to stop) has
+//! its staging directory removed at once; one left by a process that died mid-write is
+//! removed before the next publication writes anything, so the space it took is free
+//! again first.
 
 use std::path::{Path, PathBuf};
 
 use super::{Release, TargetError, io, write_files};
 use crate::sync::state::sync_dir;
+use crate::sync::stop::Stop;
 
 /// Written last into every release: the commit, file count and time, so a release can
 /// be checked for completeness.
 pub const RELEASE_MANIFEST: &str = ".glassroom-release.json";
 
 /// Publishes `release` as the new live release of `dir`; returns the release directory.
-pub fn publish(dir: &Path, keep: usize, release: &Release<'_>) -> Result<PathBuf, TargetError> {
+/// Gives up between two files when `stop` is requested.
+pub fn publish(
+    dir: &Path,
+    keep: usize,
+    release: &Release<'_>,
+    stop: &Stop,
+) -> Result<PathBuf, TargetError> {
     let name = dir
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -28,23 +40,24 @@ pub fn publish(dir: &Path, keep: usize, release: &Release<'_>) -> Result<PathBuf
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    check_replaceable(dir)?;
     let releases_name = format!("{name}.releases");
     let releases = parent.join(&releases_name);
+    // Before anything is written: what a dead process left takes space.
+    remove_unfinished(&releases, &parent, &name);
+    check_replaceable(dir)?;
     std::fs::create_dir_all(&releases).map_err(io("create", &releases))?;
-    remove_unfinished(&releases);
 
     // 1. The release, complete and durable, under a temporary name.
     let id = unique_release_name(&releases, release.at, release.commit);
-    let staging = releases.join(format!(".tmp-{id}"));
-    std::fs::create_dir(&staging).map_err(io("create", &staging))?;
+    let staging = Staging::create(releases.join(format!(".tmp-{id}")))?;
     write_files(
-        &staging,
+        &staging.path,
         release
             .files
             .iter()
             .map(|(p, b)| (p.as_str(), b.as_slice())),
         true,
+        Some(stop),
     )?;
     let manifest = serde_json::json!({
         "commit": release.commit,
@@ -52,12 +65,13 @@ pub fn publish(dir: &Path, keep: usize, release: &Release<'_>) -> Result<PathBuf
         "at": crate::sync::time::format(release.at),
     });
     write_files(
-        &staging,
+        &staging.path,
         std::iter::once((RELEASE_MANIFEST, manifest.to_string().as_bytes())),
         true,
+        None,
     )?;
     let final_dir = releases.join(&id);
-    std::fs::rename(&staging, &final_dir).map_err(io("rename", &staging))?;
+    staging.rename(&final_dir)?;
     sync_dir(&releases).map_err(io("sync", &releases))?;
 
     // 2. The atomic swap: a new link renamed over the old one.
@@ -120,15 +134,52 @@ fn unique_release_name(releases: &Path, at: i64, commit: &str) -> String {
     candidate
 }
 
-/// Staging directories left by a process that died mid-write (only one sync runs at a
-/// time, under the lock, so none of them is being written).
-fn remove_unfinished(releases: &Path) {
-    let Ok(entries) = std::fs::read_dir(releases) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        if entry.file_name().to_string_lossy().starts_with(".tmp-") {
-            let _ = std::fs::remove_dir_all(entry.path());
+/// A release being written; removed when dropped before it is renamed into place.
+struct Staging {
+    path: PathBuf,
+    renamed: bool,
+}
+
+impl Staging {
+    fn create(path: PathBuf) -> Result<Staging, TargetError> {
+        std::fs::create_dir(&path).map_err(io("create", &path))?;
+        Ok(Staging {
+            path,
+            renamed: false,
+        })
+    }
+
+    fn rename(mut self, to: &Path) -> Result<(), TargetError> {
+        std::fs::rename(&self.path, to).map_err(io("rename", &self.path))?;
+        self.renamed = true;
+        Ok(())
+    }
+}
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        if !self.renamed {
+            let _ = std::fs::remove_dir_all(&self.path);
+        }
+    }
+}
+
+/// Staging directories and temporary links left by a process that died mid-write (only
+/// one push of a target runs at a time, under its lock, so none of them is in use).
+fn remove_unfinished(releases: &Path, parent: &Path, name: &str) {
+    if let Ok(entries) = std::fs::read_dir(releases) {
+        for entry in entries.flatten() {
+            if entry.file_name().to_string_lossy().starts_with(".tmp-") {
+                let _ = std::fs::remove_dir_all(entry.path());
+            }
+        }
+    }
+    let link = format!(".{name}.link-");
+    if let Ok(entries) = std::fs::read_dir(parent) {
+        for entry in entries.flatten() {
+            if entry.file_name().to_string_lossy().starts_with(&link) && is_link(&entry.path()) {
+                let _ = std::fs::remove_file(entry.path());
+            }
         }
     }
 }
@@ -176,7 +227,7 @@ mod tests {
             approved: &tree,
             committer: "test",
         };
-        match publish(dir, keep, &release) {
+        match publish(dir, keep, &release, &Stop::new()) {
             Ok(path) => path,
             Err(err) => panic!("publish failed: {err}"),
         }
@@ -241,6 +292,95 @@ mod tests {
         Ok(())
     }
 
+    /// Publishes a release that cannot be written (`a` is a file, then `a/b` needs it to
+    /// be a directory), after its first file is, with `stop`.
+    fn publish_broken(site: &Path, stop: &Stop) -> Result<PathBuf, TargetError> {
+        let files = BTreeMap::from([
+            ("a".to_owned(), b"file".to_vec()),
+            ("a/b".to_owned(), b"under a file".to_vec()),
+        ]);
+        let tree = crate::source::Tree::new();
+        let release = Release {
+            files: &files,
+            commit: "broken",
+            previous: None,
+            at: 1_795_000_009_000,
+            git_dir: Path::new("/nonexistent"),
+            approved: &tree,
+            committer: "test",
+        };
+        publish(site, 5, &release, stop)
+    }
+
+    fn leftovers(root: &Path) -> Vec<String> {
+        let mut names = Vec::new();
+        for dir in [root.to_path_buf(), root.join("site.releases")] {
+            for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                if name.starts_with('.') {
+                    names.push(name);
+                }
+            }
+        }
+        names
+    }
+
+    #[test]
+    fn a_failed_or_stopped_release_is_removed_at_once() -> Result<(), Box<dyn std::error::Error>> {
+        let root = tempfile::tempdir()?;
+        let site = root.path().join("site");
+        publish_at(&site, 1_795_000_000_000, "a", "one", 5);
+        let failed = publish_broken(&site, &Stop::new());
+        assert!(matches!(failed, Err(TargetError::Io { .. })), "{failed:?}");
+        assert_eq!(leftovers(root.path()), Vec::<String>::new());
+        let stop = Stop::new();
+        stop.request("SIGTERM");
+        let stopped = publish_at_with(&site, &stop);
+        assert!(
+            matches!(stopped, Err(TargetError::Stopped { by: "SIGTERM", .. })),
+            "{stopped:?}"
+        );
+        assert_eq!(leftovers(root.path()), Vec::<String>::new());
+        assert_eq!(std::fs::read_to_string(site.join("index.html"))?, "one");
+        Ok(())
+    }
+
+    fn publish_at_with(site: &Path, stop: &Stop) -> Result<PathBuf, TargetError> {
+        let files = files("three");
+        let tree = crate::source::Tree::new();
+        let release = Release {
+            files: &files,
+            commit: "c",
+            previous: None,
+            at: 1_795_000_002_000,
+            git_dir: Path::new("/nonexistent"),
+            approved: &tree,
+            committer: "test",
+        };
+        publish(site, 5, &release, stop)
+    }
+
+    /// What a killed process left (a half-written release, a temporary link) is gone
+    /// before the next publication writes anything: even one that fails frees the space.
+    #[test]
+    fn leftovers_of_a_dead_process_are_removed_before_the_next_write()
+    -> Result<(), Box<dyn std::error::Error>> {
+        let root = tempfile::tempdir()?;
+        let site = root.path().join("site");
+        publish_at(&site, 1_795_000_000_000, "a", "one", 5);
+        let stale = root
+            .path()
+            .join("site.releases/.tmp-20261123T100412Z-crashed");
+        std::fs::create_dir_all(&stale)?;
+        std::fs::write(stale.join("index.html"), vec![b'x'; 1 << 20])?;
+        let link = root.path().join(".site.link-4242");
+        std::os::unix::fs::symlink("site.releases/whatever", &link)?;
+        assert!(publish_broken(&site, &Stop::new()).is_err());
+        assert_eq!(leftovers(root.path()), Vec::<String>::new());
+        assert_eq!(std::fs::read_to_string(site.join("index.html"))?, "one");
+        Ok(())
+    }
+
     #[test]
     fn a_real_directory_is_never_replaced() -> Result<(), Box<dyn std::error::Error>> {
         let root = tempfile::tempdir()?;
@@ -259,13 +399,13 @@ mod tests {
             committer: "test",
         };
         assert!(matches!(
-            publish(&site, 5, &release),
+            publish(&site, 5, &release, &Stop::new()),
             Err(TargetError::NotALink { .. })
         ));
         assert!(site.join("precious.html").is_file());
         // An empty one is fine.
         std::fs::remove_file(site.join("precious.html"))?;
-        publish(&site, 5, &release)?;
+        publish(&site, 5, &release, &Stop::new())?;
         assert!(is_link(&site));
         Ok(())
     }

@@ -8,16 +8,21 @@ use std::time::Duration;
 
 use git2::{Repository, Signature, Time};
 
-use super::command::run_with_timeout;
-use super::{Release, TargetError, io};
+use super::command::{run_supervised, succeeded};
+use super::lock::PushLock;
+use super::{Control, Release, TargetError, io};
 
 /// Commits the site to `branch` (unless the branch already holds exactly this site, as
-/// after a failed push) and pushes it to `remote`.
+/// after a failed push) and pushes it to `remote`, holding `lock` (`git push` gets it
+/// as its standard input, like a command target).
 pub fn publish(
+    target: &str,
     remote: &str,
     branch: &str,
     timeout: Duration,
     release: &Release<'_>,
+    lock: &PushLock,
+    control: &Control<'_>,
 ) -> Result<String, TargetError> {
     let repo = Repository::open(release.git_dir)?;
     if repo
@@ -38,27 +43,20 @@ pub fn publish(
         .arg(release.git_dir)
         .args(["push", "--quiet", remote, &refspec])
         .env("GIT_TERMINAL_PROMPT", "0");
-    let finished = run_with_timeout(&mut push, timeout).map_err(io("run", Path::new("git")))?;
     let command = format!("git push {remote} {branch}");
-    match finished.status {
-        Some(status) if status.success() => Ok(format!(
-            "{} on {branch} pushed to {remote}",
-            &commit.to_string()[..12]
-        )),
-        Some(status) => Err(TargetError::Command {
-            command,
-            reason: format!("exited with status {}", status.code().unwrap_or(-1)),
-            output: finished.output,
-        }),
-        None => Err(TargetError::Command {
-            command,
-            reason: format!(
-                "did not finish within {} s and was stopped",
-                timeout.as_secs_f32()
-            ),
-            output: finished.output,
-        }),
-    }
+    let finished = run_supervised(
+        &mut push,
+        &format!("{target} (git push)"),
+        timeout,
+        Some(lock),
+        control,
+    )
+    .map_err(io("run", Path::new("git")))?;
+    succeeded(finished, &command, timeout)?;
+    Ok(format!(
+        "{} on {branch} pushed to {remote}",
+        &commit.to_string()[..12]
+    ))
 }
 
 /// The commit on `branch` holding the site: a new one on top, or the tip if it already

@@ -1,9 +1,13 @@
 //! Where a sync publishes: a local directory (releases and an atomic symlink swap), a
 //! user command (given the built directory), or a git branch (commit and push).
+//!
+//! Every push holds its target's [`lock`] from start to end, and hands it to the
+//! processes it starts, so one push per target runs at a time even across a crash.
 
 mod command;
 mod dir;
 mod git;
+pub mod lock;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -13,9 +17,11 @@ use crate::content::SyncTarget;
 use crate::source::Tree;
 
 use super::schedule::Millis;
+use super::stop::Stop;
 
-pub use command::{Finished, run_with_timeout};
+pub use command::{Ended, Finished, run_supervised};
 pub use dir::{RELEASE_MANIFEST, publish as publish_dir};
+use lock::PushLock;
 
 /// How long a command or a git push may run by default.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
@@ -82,6 +88,14 @@ impl Target {
         })
     }
 
+    /// How long a push to it may run (a directory is written in-process: the default).
+    pub fn timeout(&self) -> Duration {
+        match &self.kind {
+            Kind::Dir { .. } => DEFAULT_TIMEOUT,
+            Kind::Command { timeout, .. } | Kind::Git { timeout, .. } => *timeout,
+        }
+    }
+
     /// `dir /srv/www/ops`, `command ./deploy/push.sh`, `git origin pages`.
     pub fn describe(&self) -> String {
         match &self.kind {
@@ -111,6 +125,17 @@ pub struct Release<'a> {
     pub committer: &'a str,
 }
 
+/// What a push is told while it runs.
+#[derive(Clone, Copy)]
+pub struct Control<'a> {
+    /// Set on SIGTERM or Ctrl-C: stop at the next safe point.
+    pub stop: &'a Stop,
+    /// Where to say what it is doing (progress lines).
+    pub say: &'a dyn Fn(&str),
+    /// How long a stopped command has between SIGTERM and SIGKILL.
+    pub grace: Duration,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum TargetError {
     #[error("cannot {action} {}: {source}", path.display())]
@@ -127,6 +152,22 @@ pub enum TargetError {
         command: String,
         reason: String,
         output: String,
+    },
+    #[error("{what} was stopped ({by}){}", tail(output))]
+    Stopped {
+        what: String,
+        by: &'static str,
+        output: String,
+    },
+    #[error(
+        "the previous push of `{target}` still holds {} {reason}; find what holds it with `fuser -v {}` and stop it, and the push is retried",
+        path.display(),
+        path.display()
+    )]
+    Held {
+        target: String,
+        path: PathBuf,
+        reason: String,
     },
     #[error("git: {0}")]
     Git(#[from] git2::Error),
@@ -165,7 +206,7 @@ pub struct Workspace {
 
 impl Workspace {
     /// The built site written out as a directory.
-    fn site(&mut self, release: &Release<'_>) -> Result<PathBuf, TargetError> {
+    fn site(&mut self, release: &Release<'_>, stop: &Stop) -> Result<PathBuf, TargetError> {
         if let Some(dir) = &self.site {
             return Ok(dir.path().to_path_buf());
         }
@@ -180,6 +221,7 @@ impl Workspace {
                 .iter()
                 .map(|(p, b)| (p.as_str(), b.as_slice())),
             false,
+            Some(stop),
         )?;
         let path = dir.path().to_path_buf();
         self.site = Some(dir);
@@ -188,7 +230,7 @@ impl Workspace {
 
     /// The approved tree written out as a directory (files starting with `#!` are made
     /// executable, since a tree read from git keeps no modes).
-    fn checkout(&mut self, release: &Release<'_>) -> Result<PathBuf, TargetError> {
+    fn checkout(&mut self, release: &Release<'_>, stop: &Stop) -> Result<PathBuf, TargetError> {
         if let Some(dir) = &self.checkout {
             return Ok(dir.path().to_path_buf());
         }
@@ -196,7 +238,7 @@ impl Workspace {
             .prefix("glassroom-approved-")
             .tempdir()
             .map_err(io("create", &std::env::temp_dir()))?;
-        write_files(dir.path(), release.approved.iter(), false)?;
+        write_files(dir.path(), release.approved.iter(), false, Some(stop))?;
         for (path, bytes) in release.approved.iter() {
             if bytes.starts_with(b"#!") {
                 use std::os::unix::fs::PermissionsExt;
@@ -212,14 +254,23 @@ impl Workspace {
 }
 
 /// Writes files (relative, `/`-separated, already checked paths) under `root`; with
-/// `durable`, every file and directory is fsynced.
+/// `durable`, every file and directory is fsynced. Gives up between two files once
+/// `stop` is requested.
 pub(crate) fn write_files<'a>(
     root: &Path,
     files: impl Iterator<Item = (&'a str, &'a [u8])>,
     durable: bool,
+    stop: Option<&Stop>,
 ) -> Result<(), TargetError> {
     let mut dirs = std::collections::BTreeSet::new();
     for (relative, bytes) in files {
+        if let Some(by) = stop.and_then(Stop::requested) {
+            return Err(TargetError::Stopped {
+                what: format!("writing {}", root.display()),
+                by,
+                output: String::new(),
+            });
+        }
         if relative
             .split('/')
             .any(|part| part.is_empty() || part == "." || part == "..")
@@ -254,27 +305,48 @@ pub(crate) fn write_files<'a>(
     Ok(())
 }
 
-/// Publishes `release` to `target`; on success, a short description of what was done.
+/// Publishes `release` to `target`, holding the target's push lock throughout (waiting
+/// first for a push an earlier process left running); on success, a short description
+/// of what was done.
 pub fn push(
     target: &Target,
     release: &Release<'_>,
     workspace: &mut Workspace,
+    control: &Control<'_>,
 ) -> Result<String, TargetError> {
+    let lock = PushLock::acquire(release.git_dir, &target.name, target.timeout(), control)?;
     match &target.kind {
         Kind::Dir { path, keep } => {
-            let live = dir::publish(path, *keep, release)?;
+            let live = dir::publish(path, *keep, release, control.stop)?;
             Ok(format!("{} → {}", path.display(), live.display()))
         }
         Kind::Command { command, timeout } => {
-            let site = workspace.site(release)?;
-            let cwd = workspace.checkout(release)?;
-            command::run(command, *timeout, &site, &cwd, &target.name, release)
+            let site = workspace.site(release, control.stop)?;
+            let cwd = workspace.checkout(release, control.stop)?;
+            command::run(
+                command,
+                *timeout,
+                &site,
+                &cwd,
+                &target.name,
+                release,
+                &lock,
+                control,
+            )
         }
         Kind::Git {
             remote,
             branch,
             timeout,
-        } => git::publish(remote, branch, *timeout, release),
+        } => git::publish(
+            &target.name,
+            remote,
+            branch,
+            *timeout,
+            release,
+            &lock,
+            control,
+        ),
     }
 }
 
