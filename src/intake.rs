@@ -202,9 +202,15 @@ pub fn append(
             journal.finish();
             continue;
         }
+        let mut index_lock = index_lock;
+        if let Some(lock) = index_lock.as_mut() {
+            journal.stage_index(lock, &path, blob, text.len())?;
+        }
+        // The commit point; the index follows at once, as in git's own commit.
         journal.move_branch(ref_lock, &intent, &who, &message)?;
         if let Some(lock) = index_lock {
-            journal.update_checkout(&repo, lock, &path, blob)?;
+            lock.commit(&journal.index_file())?;
+            journal.write_worktree(&repo, &path, blob)?;
         }
         journal.finish();
         return Ok(Appended {

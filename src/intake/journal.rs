@@ -107,7 +107,7 @@ impl Journal {
         }
     }
 
-    fn index_file(&self) -> PathBuf {
+    pub fn index_file(&self) -> PathBuf {
         self.git_dir.join("index")
     }
 
@@ -194,10 +194,9 @@ impl Journal {
         for log in self.reflogs(&intent.branch) {
             append_existing(&log, &line);
         }
-        lock.commit(
-            format!("{}\n", intent.commit).as_bytes(),
-            &self.ref_file(&intent.branch),
-        )
+        let mut lock = lock;
+        lock.write(format!("{}\n", intent.commit).as_bytes())?;
+        lock.commit(&self.ref_file(&intent.branch))
     }
 
     fn reflogs(&self, branch: &str) -> Vec<PathBuf> {
@@ -212,27 +211,16 @@ impl Journal {
         logs
     }
 
-    /// Puts the committed entry in the working tree (if absent) and in the index (held
-    /// by `lock`), so that `git status` shows nothing and a person's next commit keeps
-    /// the entry.
-    pub fn update_checkout(
+    /// Writes into the index lock the index with the entry added, ready to be renamed
+    /// onto the index right after the branch moves (so a person's git finds the index
+    /// lock taken for no longer than git's own commit takes it).
+    pub fn stage_index(
         &self,
-        repo: &Repository,
-        lock: GitLock,
+        lock: &mut GitLock,
         path: &str,
         blob: Oid,
+        size: usize,
     ) -> Result<(), IntakeError> {
-        let Some(workdir) = self.workdir.as_deref() else {
-            return lock.release();
-        };
-        let text = repo.find_blob(blob)?.content().to_vec();
-        let full = workdir.join(path);
-        if !full.exists() {
-            if let Some(parent) = full.parent() {
-                std::fs::create_dir_all(parent).map_err(io(parent))?;
-            }
-            crate::local::write_atomically(&full, &text).map_err(io(&full))?;
-        }
         let scratch = self.path(INDEX_SCRATCH);
         let _ = std::fs::remove_file(self.path(INDEX_SCRATCH_LOCK));
         std::fs::copy(self.index_file(), &scratch).map_err(io(&scratch))?;
@@ -241,11 +229,42 @@ impl Journal {
             .get_path(Path::new(path), 0)
             .is_none_or(|entry| entry.id != blob)
         {
-            index.add(&index_entry(&full, path, blob, text.len()))?;
+            let full = self.workdir.as_deref().map(|w| w.join(path));
+            index.add(&index_entry(full.as_deref(), path, blob, size))?;
             index.write()?;
         }
         let bytes = std::fs::read(&scratch).map_err(io(&scratch))?;
-        lock.commit(&bytes, &self.index_file())
+        lock.write(&bytes)
+    }
+
+    /// Puts the committed entry's file in the working tree, unless something is there.
+    pub fn write_worktree(
+        &self,
+        repo: &Repository,
+        path: &str,
+        blob: Oid,
+    ) -> Result<(), IntakeError> {
+        let Some(workdir) = self.workdir.as_deref() else {
+            return Ok(());
+        };
+        let full = workdir.join(path);
+        if full.exists() {
+            return Ok(());
+        }
+        let text = repo.find_blob(blob)?.content().to_vec();
+        if let Some(parent) = full.parent() {
+            std::fs::create_dir_all(parent).map_err(io(parent))?;
+        }
+        crate::local::write_atomically(&full, &text).map_err(io(&full))
+    }
+
+    /// Brings the index and working tree in step with an entry already committed.
+    fn update_checkout(&self, repo: &Repository, path: &str, blob: Oid) -> Result<(), IntakeError> {
+        let size = repo.find_blob(blob)?.size();
+        let mut lock = self.take_index()?;
+        self.stage_index(&mut lock, path, blob, size)?;
+        lock.commit(&self.index_file())?;
+        self.write_worktree(repo, path, blob)
     }
 
     /// Undoes or completes what a killed append left, if it left anything.
@@ -280,8 +299,7 @@ impl Journal {
             .filter(|blob| branch_has(repo, &intent.branch, &intent.path, *blob).unwrap_or(false));
         match committed {
             Some(blob) if intent.index && self.checkout().is_some() => {
-                let lock = self.take_index()?;
-                self.update_checkout(repo, lock, &intent.path, blob)?;
+                self.update_checkout(repo, &intent.path, blob)?;
                 done.push(format!(
                     "{} was committed by {who}; brought the index and working tree in step with it",
                     intent.path
@@ -338,15 +356,19 @@ impl Drop for GitLock {
 }
 
 impl GitLock {
-    /// Writes `bytes` to the lock and renames it onto `target`, atomically.
-    fn commit(mut self, bytes: &[u8], target: &Path) -> Result<(), IntakeError> {
+    /// Writes `bytes` into the lock, durably.
+    fn write(&mut self, bytes: &[u8]) -> Result<(), IntakeError> {
         let mut file = std::fs::OpenOptions::new()
             .write(true)
             .truncate(true)
             .open(&self.anchor)
             .map_err(io(&self.anchor))?;
         file.write_all(bytes).map_err(io(&self.lock))?;
-        file.sync_all().map_err(io(&self.lock))?;
+        file.sync_all().map_err(io(&self.lock))
+    }
+
+    /// Renames the lock, as written, onto `target`: atomically.
+    pub fn commit(mut self, target: &Path) -> Result<(), IntakeError> {
         std::fs::rename(&self.lock, target).map_err(io(target))?;
         self.held = false;
         Ok(())
@@ -362,8 +384,10 @@ impl GitLock {
     }
 }
 
-fn index_entry(full: &Path, path: &str, blob: Oid, size: usize) -> git2::IndexEntry {
-    let meta = std::fs::metadata(full).ok();
+/// The entry's index line, with the working file's stat data when it is already there;
+/// otherwise zeros, which make git compare the content once instead of trusting stat.
+fn index_entry(full: Option<&Path>, path: &str, blob: Oid, size: usize) -> git2::IndexEntry {
+    let meta = full.and_then(|full| std::fs::metadata(full).ok());
     let time = |seconds: i64, nanos: i64| {
         git2::IndexTime::new(
             i32::try_from(seconds).unwrap_or(0),
