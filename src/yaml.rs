@@ -160,7 +160,7 @@ fn convert_error(err: &serde_saphyr::Error, text: &str) -> YamlError {
             message: format!("unknown field `{field}`"),
             span,
             help: Some(
-                match crate::diag::suggest(field, expected.iter().copied()) {
+                match crate::suggest::suggest(field, expected.iter().copied()) {
                     Some(near) => format!("did you mean `{near}`?"),
                     None => format!("known fields: {}", expected.join(", ")),
                 },
@@ -172,7 +172,7 @@ fn convert_error(err: &serde_saphyr::Error, text: &str) -> YamlError {
             message: format!("unknown value `{variant}`"),
             span,
             help: Some(
-                match crate::diag::suggest(variant, expected.iter().copied()) {
+                match crate::suggest::suggest(variant, expected.iter().copied()) {
                     Some(near) => format!(
                         "did you mean `{near}`? expected one of: {}",
                         expected.join(", ")

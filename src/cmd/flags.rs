@@ -7,8 +7,8 @@ use std::sync::Arc;
 use super::{Outcome, ignore_broken_pipe, print_diagnostics, repository};
 use crate::cli::{FlagsEvalArgs, Format, OutputArgs, PlanFormat};
 use crate::content::types::{FlagValue, Moment};
-use crate::diag::suggest;
 use crate::flags::{self, Bundle, Client, Flags, Loaded};
+use crate::suggest::suggest;
 
 /// The flags, where they came from, and their sha256.
 type Source = Arc<Loaded>;

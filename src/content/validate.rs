@@ -11,8 +11,9 @@ use super::load::{DeclaredIds, Kind, duplicate_ids};
 use super::model::*;
 use super::types::FlagType;
 use super::{Content, Document};
-use crate::diag::{Diagnostic, Origin, suggest};
+use crate::diag::{Diagnostic, Origin};
 use crate::memo::{Memo, Stamper};
+use crate::suggest::suggest;
 use crate::trust::policy;
 
 /// Checks that add what they find to the list.

@@ -12,7 +12,7 @@ use std::fmt;
 use serde::Serialize;
 
 use crate::content::{Content, Document, Service, Site, UpdateStrategy};
-use crate::diag::suggest;
+use crate::suggest::suggest;
 
 /// What to do with a site.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]

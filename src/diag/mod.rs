@@ -149,16 +149,6 @@ impl IntoIterator for Diagnostics {
     }
 }
 
-/// The candidate closest to `word`, if one is close enough to be a likely typo.
-pub fn suggest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
-    candidates
-        .into_iter()
-        .map(|c| (strsim::jaro_winkler(word, c), c))
-        .filter(|(score, _)| *score >= 0.8)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, c)| c)
-}
-
 /// Where a YAML document starts inside its file, so spans relative to the document (as
 /// [`crate::yaml::Spanned`] records them) become locations in the file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

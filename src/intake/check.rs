@@ -167,13 +167,18 @@ pub fn check(
         if !rules.procedures.contains(procedure) {
             let mut invalid =
                 Invalid::unknown("procedure", format!("unknown procedure `{procedure}`"));
-            invalid.help = Some(match suggest(procedure, &rules.procedures) {
-                Some(near) => format!("did you mean `{near}`?"),
-                None => format!(
-                    "procedures are the files in procedures/ ({} approved)",
-                    rules.procedures.len()
-                ),
-            });
+            invalid.help = Some(
+                match crate::suggest::suggest(
+                    procedure,
+                    rules.procedures.iter().map(String::as_str),
+                ) {
+                    Some(near) => format!("did you mean `{near}`?"),
+                    None => format!(
+                        "procedures are the files in procedures/ ({} approved)",
+                        rules.procedures.len()
+                    ),
+                },
+            );
             return Err(invalid);
         }
     } else if entry.note.trim().is_empty() {
@@ -289,15 +294,6 @@ fn did_you_mean(user: &str, acting: Option<&str>) -> String {
         }
         _ => format!("did you mean `{user}`?"),
     }
-}
-
-fn suggest<'a>(word: &str, candidates: &'a BTreeSet<String>) -> Option<&'a str> {
-    candidates
-        .iter()
-        .map(|c| (strsim::jaro_winkler(word, c), c))
-        .filter(|(score, _)| *score > 0.8)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, c)| c.as_str())
 }
 
 #[cfg(test)]

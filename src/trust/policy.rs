@@ -7,8 +7,8 @@ use std::fmt;
 use serde::de::{self, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 
-use crate::content::types::Moment;
 use crate::diag::{Diagnostic, Files, Origin};
+use crate::values::Moment;
 use crate::yaml::Spanned;
 
 use super::signature::unsupported_key;
@@ -342,7 +342,7 @@ fn unknown_principal<'a>(
 ) -> Diagnostic {
     let diagnostic = Diagnostic::error("unknown-reference", format!("unknown {what} `{name}`"))
         .at(origin.at_value(name));
-    match crate::diag::suggest(name, candidates) {
+    match crate::suggest::suggest(name, candidates) {
         Some(near) => diagnostic.with_help(format!("did you mean `{near}`?")),
         None => diagnostic.with_help(format!(
             "declare `{name}` under `users:`{} in {POLICY_PATH}",
