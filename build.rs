@@ -6,11 +6,17 @@
 use std::path::{Path, PathBuf};
 
 fn main() {
-    println!("cargo:rerun-if-changed=src");
+    // The flags crate holds types the parsed-document cache stores (flag values), so its
+    // source counts as glassroom's own.
+    const SOURCES: [&str; 2] = ["src", "crates/glassroom-flags/src"];
+    for dir in SOURCES {
+        println!("cargo:rerun-if-changed={dir}");
+    }
     println!("cargo:rerun-if-changed=Cargo.lock");
     println!("cargo:rerun-if-changed=build.rs");
-    let mut paths: Vec<PathBuf> = walkdir::WalkDir::new("src")
-        .into_iter()
+    let mut paths: Vec<PathBuf> = SOURCES
+        .iter()
+        .flat_map(walkdir::WalkDir::new)
         .filter_map(Result::ok)
         .filter(|entry| entry.file_type().is_file())
         .map(|entry| entry.into_path())

@@ -17,7 +17,7 @@ use std::time::Instant;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use glassroom::content::types::{FlagValue, Moment};
-use glassroom::flags::{Bundle, Flags};
+use glassroom::flags::Flags;
 use glassroom::source::Tree;
 
 const ACCOUNTS: usize = 100_000;
@@ -140,7 +140,7 @@ fn report() -> (Flags, Tree) {
         panic!("the generated content has {errors} errors: {first:?}");
     }
     let started = Instant::now();
-    let published = Bundle::compile(&loaded.content).publish();
+    let published = glassroom::flags::compile(&loaded.content).publish();
     let compile = started.elapsed();
     let started = Instant::now();
     let flags = glassroom::flags::read_bundle("bench", &published.json, Some(&published.sha256));
@@ -176,9 +176,9 @@ fn benches(c: &mut Criterion) {
     let mut slow = c.benchmark_group("bundle");
     slow.sample_size(10);
     slow.bench_function("compile + canonical JSON + sha256", |b| {
-        b.iter(|| Bundle::compile(black_box(&loaded.content)).publish())
+        b.iter(|| glassroom::flags::compile(black_box(&loaded.content)).publish())
     });
-    let published = Bundle::compile(&loaded.content).publish();
+    let published = glassroom::flags::compile(&loaded.content).publish();
     slow.bench_function("read + verify + prepare", |b| {
         b.iter(|| {
             glassroom::flags::read_bundle(
@@ -229,8 +229,12 @@ fn benches(c: &mut Criterion) {
             b.iter(|| {
                 let (account, feature) = &pairs[i % pairs.len()];
                 i += 1;
-                let got =
-                    flags.evaluate(black_box(account), black_box(feature), Some(&default), now);
+                let got = flags.evaluate(
+                    black_box(account),
+                    black_box(feature),
+                    Some(&default),
+                    now.0,
+                );
                 black_box(got.value);
             })
         });

@@ -261,8 +261,8 @@ fn the_background_poller_revalidates_and_picks_up_changes() {
 struct At(Moment);
 
 impl Clock for At {
-    fn now(&self) -> Moment {
-        self.0
+    fn now(&self) -> glassroom::flags::Timestamp {
+        self.0.0
     }
 }
 

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use super::{Outcome, ignore_broken_pipe, print_diagnostics, repository};
 use crate::cli::{FlagsEvalArgs, Format, OutputArgs, PlanFormat};
 use crate::content::types::{FlagValue, Moment};
-use crate::flags::{self, Bundle, Client, Flags, Loaded};
+use crate::flags::{self, Client, Flags, Loaded};
 use crate::suggest::suggest;
 
 /// The flags, where they came from, and their sha256.
@@ -37,10 +37,10 @@ pub fn eval(args: &FlagsEvalArgs) -> Result<Outcome, Box<dyn std::error::Error>>
     let default = args.default.as_ref();
     let explanation = source
         .flags
-        .explain(&args.account, &args.feature, default, now);
+        .explain(&args.account, &args.feature, default, now.0);
     let evaluation = source
         .flags
-        .evaluate(&args.account, &args.feature, default, now);
+        .evaluate(&args.account, &args.feature, default, now.0);
     let mut out = std::io::stdout().lock();
     let text = match args.format {
         PlanFormat::Json => {
@@ -167,7 +167,7 @@ fn from_repo(args: &FlagsEvalArgs) -> Result<Option<Source>, Box<dyn std::error:
         eprintln!("the content has errors: no bundle to evaluate");
         return Ok(None);
     }
-    let published = Bundle::compile(&loaded.content).publish();
+    let published = flags::compile(&loaded.content).publish();
     let name = format!("{} (compiled)", args.repo.display());
     let flags = flags::read_bundle(&name, &published.json, Some(&published.sha256))?;
     Ok(Some(to_source(flags, published.sha256, name)))

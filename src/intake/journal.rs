@@ -255,7 +255,12 @@ impl Journal {
         if let Some(parent) = full.parent() {
             std::fs::create_dir_all(parent).map_err(io(parent))?;
         }
-        crate::local::write_atomically(&full, &text).map_err(io(&full))
+        // Written under a name known from the intent, so a kill between writing and
+        // renaming leaves nothing recovery cannot find (a random temporary name would
+        // stay in the person's `git status` as an untracked file).
+        let partial = partial_worktree_file(&full);
+        std::fs::write(&partial, &text).map_err(io(&partial))?;
+        std::fs::rename(&partial, &full).map_err(io(&full))
     }
 
     /// Brings the index and working tree in step with an entry already committed.
@@ -294,6 +299,13 @@ impl Journal {
                 done.push(format!("removed {} left by {who}", lock.display()));
             }
         }
+        if let Some(workdir) = self.workdir.as_deref() {
+            let partial = partial_worktree_file(&workdir.join(&intent.path));
+            if partial.exists() {
+                std::fs::remove_file(&partial).map_err(io(&partial))?;
+                done.push(format!("removed {} left by {who}", partial.display()));
+            }
+        }
         let committed = Oid::from_str(&intent.blob)
             .ok()
             .filter(|blob| branch_has(repo, &intent.branch, &intent.path, *blob).unwrap_or(false));
@@ -314,6 +326,14 @@ impl Journal {
         self.finish();
         Ok(done)
     }
+}
+
+/// Where the entry's working file is written before it is renamed into place.
+fn partial_worktree_file(full: &Path) -> PathBuf {
+    let mut name = std::ffi::OsString::from(".");
+    name.push(full.file_name().unwrap_or_default());
+    name.push(".glassroom-partial");
+    full.with_file_name(name)
 }
 
 /// Whether the tip of `branch` has `blob` at `path`.

@@ -106,7 +106,7 @@ fn flag_bundle(
     {
         return (published.clone(), Some(published.clone()));
     }
-    let published = crate::flags::Bundle::compile(content).publish();
+    let published = crate::flags::compile(content).publish();
     let previous = kept
         .as_deref_mut()
         .and_then(|kept| kept.replace((inputs, published.clone())))
@@ -427,7 +427,7 @@ mod tests {
             let tree = tree(files);
             let loaded = content::load(&tree);
             let (published, _) = flag_bundle(&loaded.content, &memory);
-            let clean = crate::flags::Bundle::compile(&loaded.content).publish();
+            let clean = crate::flags::compile(&loaded.content).publish();
             assert_eq!(published, clean, "{files:?}");
             published
         };

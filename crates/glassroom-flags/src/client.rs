@@ -16,15 +16,17 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, RwLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use super::bundle::{BundleError, is_sha256_hex, sha256_hex};
-use super::eval::{Flags, without_data};
-use super::read_bundle;
-use crate::content::types::{FlagValue, Moment};
+use jiff::Timestamp;
+
+use crate::bundle::{BundleError, is_sha256_hex, sha256_hex};
+use crate::eval::{Flags, without_data};
+use crate::read_bundle;
+use crate::value::FlagValue;
 
 /// Where "now" comes from: the wall clock in production, a fixed time in tests. It decides
 /// `active_from` and the times in [`Status`].
 pub trait Clock: Send + Sync {
-    fn now(&self) -> Moment;
+    fn now(&self) -> Timestamp;
 }
 
 /// The system clock.
@@ -32,8 +34,8 @@ pub trait Clock: Send + Sync {
 pub struct SystemClock;
 
 impl Clock for SystemClock {
-    fn now(&self) -> Moment {
-        Moment(jiff::Timestamp::now())
+    fn now(&self) -> Timestamp {
+        Timestamp::now()
     }
 }
 
@@ -83,9 +85,9 @@ pub struct Status {
     /// The URL or file the bundle in use came from.
     pub source: Option<String>,
     /// When the server last confirmed or delivered the bundle (200 or 304).
-    pub last_success: Option<Moment>,
+    pub last_success: Option<Timestamp>,
     /// When the last fetch was tried.
-    pub last_attempt: Option<Moment>,
+    pub last_attempt: Option<Timestamp>,
     /// Why the last fetch (or the bootstrap) failed; cleared by a success.
     pub last_error: Option<ClientError>,
     /// Bundles accepted (200 with a new, verified bundle).
@@ -266,8 +268,7 @@ impl ClientBuilder {
 ///
 /// ```no_run
 /// use std::time::Duration;
-/// use glassroom::content::types::FlagValue;
-/// use glassroom::flags::Client;
+/// use glassroom_flags::{Client, FlagValue};
 ///
 /// let flags = Client::builder("https://ops.example.org/flags.json")
 ///     .ttl(Duration::from_secs(300))

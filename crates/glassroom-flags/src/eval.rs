@@ -20,8 +20,11 @@ use std::collections::HashMap;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use super::bundle::{Bundle, BundleError, FeatureSpec};
-use crate::content::types::{FlagType, FlagValue, Moment};
+use jiff::Timestamp;
+
+use crate::bundle::{Bundle, BundleError, FeatureSpec};
+use crate::time::Whole;
+use crate::value::{FlagType, FlagValue};
 
 /// The value given when nothing else gives one.
 pub static FALSE: FlagValue = FlagValue::Bool(false);
@@ -275,7 +278,7 @@ impl Flags {
         account: &str,
         feature: &str,
         default: Option<&'a FlagValue>,
-        now: Moment,
+        now: Timestamp,
     ) -> Evaluation<'a> {
         self.evaluate_at(account, feature, default, || now)
     }
@@ -287,7 +290,7 @@ impl Flags {
         account: &str,
         feature: &str,
         default: Option<&'a FlagValue>,
-        now: impl FnOnce() -> Moment,
+        now: impl FnOnce() -> Timestamp,
     ) -> Evaluation<'a> {
         let Some(entry) = self.features.get(feature) else {
             return Evaluation {
@@ -349,7 +352,7 @@ impl Flags {
         account: &str,
         feature: &str,
         default: Option<&FlagValue>,
-        now: Moment,
+        now: Timestamp,
     ) -> Explanation {
         let mut steps: Vec<Step> = Vec::new();
         let mut step = |rule: String, value: Option<&FlagValue>, detail: String| {
@@ -432,7 +435,11 @@ impl Flags {
         }
         let active = spec.active_from.is_none_or(|from| now >= from);
         let not_yet = |what: &str| match spec.active_from {
-            Some(from) if !active => format!("; {what} applies from {from}, and it is {now}"),
+            Some(from) if !active => format!(
+                "; {what} applies from {}, and it is {}",
+                Whole(from),
+                Whole(now)
+            ),
             _ => String::new(),
         };
         let (rollout_value, rollout_detail) = match (spec.rollout, &spec.active_value) {
@@ -537,10 +544,10 @@ mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
-    use crate::flags::bundle::{AccountSetSpec, SCHEMA};
+    use crate::bundle::{AccountSetSpec, SCHEMA};
 
-    fn at(text: &str) -> Moment {
-        text.parse().unwrap_or(Moment(jiff::Timestamp::UNIX_EPOCH))
+    fn at(text: &str) -> Timestamp {
+        crate::time::parse(text).unwrap_or(Timestamp::UNIX_EPOCH)
     }
 
     const NOW: &str = "2026-11-22T12:00:00Z";
