@@ -1,0 +1,329 @@
+//! Building and rebuilding: the [`Builder`] makes a site from an origin (a built
+//! directory, an approved tree, or a working tree for a preview), and [`rebuild`], run
+//! on the watcher thread, swaps each new snapshot in.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use super::files::{self, Site};
+use super::logbook::Approved;
+use super::watch::{After, Layout};
+use super::{Clock, Origin, Report, ServeError, Snapshot, State, View, payload, preview};
+use crate::content::types::Moment;
+use crate::pipeline::{self, Source};
+
+/// Builds sites for an origin.
+pub(super) struct Builder {
+    pub(super) origin: Origin,
+    pub(super) now: Option<Moment>,
+    pub(super) clock: Clock,
+    pub(super) want_rules: bool,
+    /// What the last successful build leaves to the next, so a rebuild renders only what
+    /// changed.
+    pub(super) memory: std::sync::Mutex<pipeline::Memory>,
+    /// What the last read of a working tree or an approved tree saw, so a rebuild reads
+    /// only changed files.
+    pub(super) reads: pipeline::Caches,
+}
+
+/// The result of one build.
+pub(super) enum Built {
+    Site {
+        site: Box<Site>,
+        approved: Option<Box<Approved>>,
+        summary: String,
+    },
+    Broken {
+        title: String,
+        details: String,
+    },
+    /// The input was caught mid-change; try again.
+    Retry(String),
+}
+
+/// Hands the last verified state to a writing thread when dropped
+/// ([`Kept::save`](crate::trust::history::Kept::save)).
+struct SaveTrustLater<'k>(&'k crate::trust::history::Kept);
+
+impl Drop for SaveTrustLater<'_> {
+    fn drop(&mut self) {
+        self.0.save();
+    }
+}
+
+impl Builder {
+    fn preview(&self) -> bool {
+        matches!(&self.origin, Origin::Repo { source, .. } if source.worktree)
+    }
+
+    /// Keeps what a build did for the next one.
+    fn keep(&self, memory: pipeline::Memory) {
+        if let Ok(mut kept) = self.memory.lock() {
+            *kept = memory;
+        }
+    }
+
+    /// Builds the site; `previous` is the site served now, whose unchanged files are
+    /// reused.
+    pub(super) fn build(&self, previous: Option<&Site>, report: &dyn Report) -> Built {
+        let started = Instant::now();
+        match &self.origin {
+            Origin::Root(root) => match files::read_dir(root) {
+                Ok(files) => {
+                    let files = files
+                        .into_iter()
+                        .map(|(path, bytes)| (path, payload::Payload::from(bytes)))
+                        .collect();
+                    let site = Box::new(Site::rebuilt(
+                        files,
+                        None,
+                        previous.map(|site| (site, &[][..], true)),
+                        true,
+                    ));
+                    let summary = format!(
+                        "{} files from {} in {} ms",
+                        site.len(),
+                        root.display(),
+                        started.elapsed().as_millis()
+                    );
+                    Built::Site {
+                        site,
+                        approved: None,
+                        summary,
+                    }
+                }
+                Err(err) => Built::Retry(err.to_string()),
+            },
+            Origin::Repo { path, source } => self.build_repo(path, source, previous, report),
+        }
+    }
+
+    fn build_repo(
+        &self,
+        path: &Path,
+        source: &Source,
+        previous: Option<&Site>,
+        report: &dyn Report,
+    ) -> Built {
+        let started = Instant::now();
+        crate::timings::mark("rebuild asked for");
+        // The verified state is written to its cache file once this rebuild is done,
+        // whatever its outcome, so the writing does not slow it down.
+        let _save = SaveTrustLater(&self.reads.trust);
+        let clock = (self.clock)();
+        let opened = match pipeline::open_cached(path, source, clock, &self.reads) {
+            Ok(opened) => opened,
+            Err(err) => {
+                let mut details = err.to_string();
+                let mut cause = err.source();
+                while let Some(inner) = cause {
+                    details.push_str(&format!("\n  caused by: {inner}"));
+                    cause = inner.source();
+                }
+                return Built::Broken {
+                    title: format!("Cannot read {}", path.display()),
+                    details,
+                };
+            }
+        };
+        for warning in &opened.warnings {
+            report.warning(warning);
+        }
+        let now = if self.preview() {
+            self.now.or_else(|| {
+                jiff::Timestamp::from_second(preview_now(clock))
+                    .ok()
+                    .map(Moment)
+            })
+        } else {
+            self.now
+        };
+        crate::timings::mark("open (read the tree)");
+        let mut memory = self
+            .memory
+            .lock()
+            .map(|mut kept| std::mem::take(&mut *kept))
+            .unwrap_or_default();
+        memory.markdown = std::mem::take(&mut memory.markdown).absorbed();
+        // Only changes to the site served now are made, unless there is none (the last
+        // build failed, or this is the first).
+        let result = pipeline::rebuild(&opened, now, clock, &memory, previous.is_none());
+        match result {
+            Ok(built) => {
+                if !built.warnings.is_empty() {
+                    report.diagnostics(&built.sources, &built.warnings);
+                }
+                // The intake's rules come from the content just built (the same tree;
+                // pending notes change only what its findings say).
+                let approved = self
+                    .want_rules
+                    .then(|| {
+                        memory
+                            .parsed
+                            .with_content(|content| Box::new(Approved::from_content(content)))
+                    })
+                    .flatten();
+                let inject = preview::injector();
+                let rendered = built.files.len() + built.parts.len();
+                let files = built
+                    .files
+                    .into_iter()
+                    .map(|(path, bytes)| (path, payload::Payload::from(bytes)))
+                    .chain(
+                        built
+                            .parts
+                            .into_iter()
+                            .map(|(path, parts)| (path, payload::Payload::from_parts(parts))),
+                    )
+                    .collect();
+                let site = Box::new(Site::rebuilt(
+                    files,
+                    self.preview().then_some(&inject as &files::HtmlRewrite),
+                    previous.map(|site| (site, built.removed.as_slice(), built.complete)),
+                    !self.preview(),
+                ));
+                crate::timings::mark("files to serve");
+                self.keep(memory);
+                crate::defer::drop_later(opened);
+                let summary = format!(
+                    "{} files ({} rendered, {} unchanged), {} alerts, now = {}, in {} ms",
+                    site.len(),
+                    rendered,
+                    site.len().saturating_sub(rendered),
+                    built.alerts,
+                    built.now,
+                    started.elapsed().as_millis()
+                );
+                Built::Site {
+                    site,
+                    approved,
+                    summary,
+                }
+            }
+            Err(failed) => {
+                // The keys still describe the site served now, if any.
+                self.keep(memory);
+                report.diagnostics(&failed.sources, &failed.diagnostics);
+                let count = failed.diagnostics.iter().count();
+                Built::Broken {
+                    title: format!(
+                        "The build failed with {count} problem{}",
+                        if count == 1 { "" } else { "s" }
+                    ),
+                    details: preview::diagnostics_text(&failed.sources, &failed.diagnostics),
+                }
+            }
+        }
+    }
+
+    pub(super) fn layout(&self) -> Result<Layout, ServeError> {
+        let canonical = |path: &Path| {
+            path.canonicalize().map_err(|err| ServeError::Watch {
+                path: path.to_path_buf(),
+                source: notify::Error::io(err),
+            })
+        };
+        match &self.origin {
+            // The root itself is not resolved: it may be a symbolic link that a deploy
+            // (like `glassroom sync`'s dir target) swaps to a new release, which is seen
+            // in its (resolved) parent directory.
+            Origin::Root(root) => {
+                let absolute = std::path::absolute(root).map_err(|err| ServeError::Watch {
+                    path: root.clone(),
+                    source: notify::Error::io(err),
+                })?;
+                let root = match (absolute.parent(), absolute.file_name()) {
+                    (Some(parent), Some(name)) => canonical(parent)?.join(name),
+                    _ => canonical(&absolute)?,
+                };
+                Ok(Layout::Root { root })
+            }
+            Origin::Repo { path, source } => {
+                let root = canonical(path)?;
+                let Ok(repo) = git2::Repository::open(&root) else {
+                    // Not a repository: only a preview of the directory can change.
+                    return Ok(Layout::Worktree {
+                        git_dir: root.join(".git"),
+                        common_dir: root.join(".git"),
+                        root,
+                    });
+                };
+                let git_dir = canonical(repo.path())?;
+                let common_dir = canonical(repo.commondir())?;
+                Ok(if source.worktree {
+                    Layout::Worktree {
+                        root,
+                        git_dir,
+                        common_dir,
+                    }
+                } else {
+                    Layout::Refs {
+                        git_dir,
+                        common_dir,
+                    }
+                })
+            }
+        }
+    }
+}
+
+/// How finely a preview's "now" follows the clock: to the minute, so rebuilds within a
+/// minute reuse the lists and the API too (detail pages do not depend on "now").
+const PREVIEW_NOW_STEP_SECONDS: i64 = 60;
+
+fn preview_now(clock: i64) -> i64 {
+    clock - clock.rem_euclid(PREVIEW_NOW_STEP_SECONDS)
+}
+
+/// One rebuild on the watcher thread: build, then swap the snapshot in.
+pub(super) fn rebuild(builder: &Builder, state: &State, generation: &AtomicU64) -> After {
+    let next = generation.load(Ordering::SeqCst) + 1;
+    let served = state.current.load_full();
+    let previous = match &served.view {
+        View::Site(site) => Some(site),
+        View::Broken(_) => None,
+    };
+    match builder.build(previous, &*state.report) {
+        Built::Site {
+            site,
+            approved,
+            summary,
+        } => {
+            generation.store(next, Ordering::SeqCst);
+            if let (Some(intake), Some(approved)) = (&state.intake, approved) {
+                intake.set_approved(*approved);
+            }
+            state.current.store(Arc::new(Snapshot {
+                generation: next,
+                view: View::Site(*site),
+            }));
+            state.report.info(&format!("rebuilt: {summary}"));
+            crate::defer::drop_later(served);
+            After::Done
+        }
+        Built::Broken { title, details } => {
+            let showing_site = matches!(state.current.load().view, View::Site(_));
+            if state.preview || !showing_site {
+                generation.store(next, Ordering::SeqCst);
+                state.current.store(Arc::new(Snapshot {
+                    generation: next,
+                    view: View::Broken(preview::error_page(&title, &details, state.preview)),
+                }));
+                state
+                    .report
+                    .warning(&format!("{title}: the browser shows the errors"));
+            } else {
+                state
+                    .report
+                    .warning(&format!("{title}: still serving the last good build"));
+            }
+            After::Done
+        }
+        Built::Retry(message) => {
+            state.report.warning(&format!("{message}; retrying"));
+            After::Retry
+        }
+    }
+}
