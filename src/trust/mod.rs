@@ -5,6 +5,7 @@ pub mod anchor;
 pub mod commit;
 pub mod history;
 pub mod judge;
+pub mod key_support;
 pub mod policy;
 pub mod replay;
 pub mod repository;

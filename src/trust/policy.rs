@@ -11,7 +11,7 @@ use crate::diag::{Diagnostic, Files, Origin};
 use crate::values::Moment;
 use crate::yaml::Spanned;
 
-use super::signature::unsupported_key;
+use super::key_support::unsupported_key;
 
 /// The path of the policy file inside a repository.
 pub const POLICY_PATH: &str = ".glassroom/policy.yaml";
