@@ -142,21 +142,44 @@ impl FromStr for Duration {
     }
 }
 
+/// Exactly, in the form it is written in (`1w`, `2d 4h`, `90s` → `1m 30s`): weeks only
+/// when whole, so what is shown parses back to the same duration.
 impl fmt::Display for Duration {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut seconds = self.0.as_secs();
-        let mut parts = Vec::new();
-        for (unit, size) in [("w", 604_800), ("d", 86_400), ("h", 3_600), ("m", 60)] {
-            if seconds >= size && (unit != "w" || seconds % size == 0) {
-                parts.push(format!("{}{unit}", seconds / size));
-                seconds %= size;
-            }
-        }
-        if seconds > 0 || parts.is_empty() {
-            parts.push(format!("{seconds}s"));
-        }
+        let seconds = self.0.as_secs().unsigned_abs(); // positive: parsing refuses others
+        let weeks = match seconds % 604_800 {
+            0 if seconds > 0 => Some(format!("{}w", seconds / 604_800)),
+            _ => None,
+        };
+        let parts = weeks.map_or_else(|| units(seconds), |w| vec![w]);
         f.write_str(&parts.join(" "))
     }
+}
+
+/// The non-zero units of `seconds`, largest first (`93784` → `1d`, `2h`, `3m`, `4s`);
+/// `0s` for zero.
+fn units(mut seconds: u64) -> Vec<String> {
+    let mut parts = Vec::new();
+    for (unit, size) in [("d", 86_400), ("h", 3_600), ("m", 60)] {
+        if seconds >= size {
+            parts.push(format!("{}{unit}", seconds / size));
+            seconds %= size;
+        }
+    }
+    if seconds > 0 || parts.is_empty() {
+        parts.push(format!("{seconds}s"));
+    }
+    parts
+}
+
+/// A span of seconds for people, to compare at a glance: its two largest units
+/// (`93784` → `1d 2h`, `299` → `4m 59s`, `-45` → `-45s`). Every duration glassroom shows
+/// people (reports, sync status) is written by this one rule.
+pub fn human_span(seconds: i64) -> String {
+    let sign = if seconds < 0 { "-" } else { "" };
+    let mut parts = units(seconds.unsigned_abs());
+    parts.truncate(2);
+    format!("{sign}{}", parts.join(" "))
 }
 
 /// A number of bytes, written like `1 MiB`, `512 KiB`, `2 MB`, `300 kB` or `4096` (bytes).
@@ -365,6 +388,17 @@ mod tests {
         assert_eq!(parsed["a"], ByteSize::mib(1));
         assert_eq!(parsed["b"], ByteSize(2048));
         Ok(())
+    }
+
+    #[test]
+    fn spans_read_as_their_two_largest_units() {
+        assert_eq!(human_span(93_784), "1d 2h");
+        assert_eq!(human_span(86_400 + 5), "1d 5s");
+        assert_eq!(human_span(299), "4m 59s");
+        assert_eq!(human_span(3_661), "1h 1m");
+        assert_eq!(human_span(0), "0s");
+        assert_eq!(human_span(-45), "-45s");
+        assert_eq!(human_span(i64::MIN).chars().next(), Some('-'));
     }
 
     #[test]
