@@ -12,6 +12,7 @@ mod load;
 pub mod logbook;
 pub mod model;
 mod parse;
+mod shelf;
 mod stamps;
 mod stored;
 pub mod types;
@@ -20,12 +21,12 @@ mod validate;
 use crate::diag::{Diagnostics, FileId, Origin};
 
 pub use classify::{classify, is_valid_id};
-pub use kind::{Content, Head, Kind, Place, Shelf};
+pub use kind::{Content, Kind, Place, Stamps};
 pub use left_out::LeftOut;
 pub use limits::is_content_path;
 pub use load::{ParseCache, load, load_cached, load_leaving_out, load_with_pending};
 pub use model::*;
-pub use stamps::Stamps;
+pub use shelf::{Head, Model, Shelf};
 pub use validate::{LINK_SCHEMES, is_web_link};
 
 /// One entity read from one file.

@@ -2,7 +2,8 @@
 //! matter, with every error pointed at where it is in the file.
 
 use super::Document;
-use super::kind::{Kind, Model, Parsed, Reader};
+use super::kind::{Kind, Parsed, Reader};
+use super::shelf::Model;
 use crate::diag::{Diagnostic, FileId, Location, Origin};
 use crate::yaml;
 

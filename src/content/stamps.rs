@@ -3,25 +3,8 @@
 //! made of their two fingerprints, and is done again only when one of them changes.
 
 use super::Content;
-use super::kind::Kind;
+use super::kind::{Kind, Stamps};
 use crate::memo::{Fields, Stamp, Stamper};
-
-/// Two fingerprints of every kind of file: of its files (paths and bytes), and of its
-/// ids alone (which entities exist), for what depends only on that (the list of pages).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Stamps {
-    files: [Stamp; Kind::COUNT],
-    ids: [Stamp; Kind::COUNT],
-}
-
-impl Default for Stamps {
-    fn default() -> Self {
-        Self {
-            files: [[0; 32]; Kind::COUNT],
-            ids: [[0; 32]; Kind::COUNT],
-        }
-    }
-}
 
 impl Stamps {
     /// The fingerprints of every kind of `content`.

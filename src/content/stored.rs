@@ -20,7 +20,8 @@ use serde::{Deserialize, Serialize};
 
 use super::Content;
 use super::Document;
-use super::kind::{Kind, Model, Parsed, Reader, Shelf};
+use super::kind::{Kind, Parsed, Reader};
+use super::shelf::{Model, Shelf};
 use crate::diag::{FileId, Files, Origin};
 
 /// One content file's document, as stored.

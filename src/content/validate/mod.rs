@@ -82,6 +82,24 @@ impl Checks {
     }
 }
 
+/// The groups that look for ids that occur twice: every kind of one file per entity is
+/// in one of them (a test makes sure), the kinds often changed alone in their own.
+const DUPLICATES: [(&str, &[Kind]); 4] = {
+    use Kind::*;
+    [
+        (
+            "duplicates",
+            &[Host, Certificate, Domain, Module, Release, Procedure],
+        ),
+        ("duplicate entries", &[LogEntry]),
+        ("duplicate tickets", &[Ticket]),
+        (
+            "more duplicates",
+            &[Service, Site, Feature, AccountSet, News],
+        ),
+    ]
+};
+
 /// The hash of the file of every document of `kind`, in order.
 fn doc_hashes(content: &Content, kind: Kind) -> Vec<blake3::Hash> {
     let docs = content.shelf(kind);
@@ -137,7 +155,7 @@ pub fn validate_with(
         }
     }
     // Ids that occur twice, in every kind of one file per entity.
-    let duplicates = |name, kinds: &'static [Kind]| {
+    let duplicates = |(name, kinds): (&'static str, &'static [Kind])| {
         let check: Check<'_> = Box::new(move |out: &mut Vec<Diagnostic>| {
             for &kind in kinds {
                 out.extend(duplicate_ids(content.shelf(kind), kind));
@@ -147,16 +165,10 @@ pub fn validate_with(
     };
     // Independent checks, run in parallel; the caller sorts what they find.
     let groups: [Group<'_>; GROUPS] = [
-        duplicates(
-            "duplicates",
-            &[Host, Certificate, Domain, Module, Release, Procedure],
-        ),
-        duplicates("duplicate entries", &[LogEntry]),
-        duplicates("duplicate tickets", &[Ticket]),
-        duplicates(
-            "more duplicates",
-            &[Service, Site, Feature, AccountSet, News],
-        ),
+        duplicates(DUPLICATES[0]),
+        duplicates(DUPLICATES[1]),
+        duplicates(DUPLICATES[2]),
+        duplicates(DUPLICATES[3]),
         group(
             "policy and config",
             &[Policy, Config],

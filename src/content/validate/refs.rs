@@ -4,8 +4,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::super::Document;
-use super::super::kind::{DeclaredIds, Kind, Shelf};
+use super::super::kind::{DeclaredIds, Kind};
 use super::super::model::Ref;
+use super::super::shelf::Shelf;
 use crate::diag::{Diagnostic, Location, Origin};
 use crate::suggest::suggest;
 

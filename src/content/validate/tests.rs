@@ -1,6 +1,19 @@
 //! Tests of the checks.
 
-use super::is_web_link;
+use super::{DUPLICATES, is_web_link};
+use crate::content::{Kind, Place};
+
+#[test]
+fn every_kind_of_one_file_per_entity_is_checked_for_duplicate_ids_once() {
+    for kind in Kind::ALL {
+        let groups = DUPLICATES
+            .iter()
+            .filter(|(_, kinds)| kinds.contains(&kind))
+            .count();
+        let expected = usize::from(!matches!(kind.place(), Place::File { .. }));
+        assert_eq!(groups, expected, "{kind:?}");
+    }
+}
 
 #[test]
 fn only_web_and_mail_urls_are_links() {
