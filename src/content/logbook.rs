@@ -43,23 +43,18 @@ pub enum BadReply {
     BeforeParent { parent_at: Moment },
 }
 
-/// The rule on `procedure`, the procedure an entry records (none for an ad hoc entry).
-pub fn check_procedure(
-    procedure: Option<&str>,
-    known: &impl Known,
-) -> Result<(), UnknownProcedure> {
-    match procedure {
-        Some(id) if !known.has_procedure(id) => Err(UnknownProcedure),
-        _ => Ok(()),
+/// The rule on `procedure`, the procedure an entry records (if it is not ad hoc).
+pub fn check_procedure(procedure: &str, known: &impl Known) -> Result<(), UnknownProcedure> {
+    if known.has_procedure(procedure) {
+        Ok(())
+    } else {
+        Err(UnknownProcedure)
     }
 }
 
-/// The rules on `reply_to`, the entry that an entry dated `at` answers (none if it starts
-/// a thread).
-pub fn check_reply(reply_to: Option<&str>, at: Moment, known: &impl Known) -> Result<(), BadReply> {
-    let Some(parent) = reply_to else {
-        return Ok(());
-    };
+/// The rules on `reply_to`, the entry `parent` that an entry dated `at` answers (if it
+/// does not start a thread).
+pub fn check_reply(parent: &str, at: Moment, known: &impl Known) -> Result<(), BadReply> {
     match known.parent(parent) {
         Parent::Unknown => Err(BadReply::UnknownParent),
         Parent::At(parent_at) if parent_at > at => Err(BadReply::BeforeParent { parent_at }),
@@ -71,4 +66,52 @@ pub fn check_reply(reply_to: Option<&str>, at: Moment, known: &impl Known) -> Re
 pub fn month_folder(at: Moment) -> String {
     let date = at.date().0;
     format!("{LOGBOOK_DIR}/{:04}/{:02}", date.year(), date.month())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Fixture;
+
+    impl Known for Fixture {
+        fn has_procedure(&self, id: &str) -> bool {
+            id == "rotate-logs"
+        }
+        fn parent(&self, id: &str) -> Parent {
+            match id {
+                "dated" => Parent::At(moment("2026-11-20T03:00:00Z")),
+                "broken" => Parent::Undated,
+                _ => Parent::Unknown,
+            }
+        }
+    }
+
+    fn moment(text: &str) -> Moment {
+        text.parse().unwrap_or(Moment(jiff::Timestamp::UNIX_EPOCH))
+    }
+
+    #[test]
+    fn an_entry_names_existing_procedures_and_answers_earlier_entries() {
+        assert_eq!(check_procedure("rotate-logs", &Fixture), Ok(()));
+        assert_eq!(
+            check_procedure("rotate-log", &Fixture),
+            Err(UnknownProcedure)
+        );
+        let at = moment("2026-11-21T00:00:00Z");
+        assert_eq!(check_reply("dated", at, &Fixture), Ok(()));
+        assert_eq!(check_reply("broken", at, &Fixture), Ok(()));
+        assert_eq!(
+            check_reply("nope", at, &Fixture),
+            Err(BadReply::UnknownParent)
+        );
+        let early = moment("2026-11-19T00:00:00Z");
+        assert_eq!(
+            check_reply("dated", early, &Fixture),
+            Err(BadReply::BeforeParent {
+                parent_at: moment("2026-11-20T03:00:00Z")
+            })
+        );
+        assert_eq!(month_folder(at), "logbook/2026/11");
+    }
 }

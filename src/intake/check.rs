@@ -178,7 +178,7 @@ pub fn check(
                     .with_help("a procedure id is its file name in procedures/ without `.md`"),
             );
         }
-        if let Err(UnknownProcedure) = logbook::check_procedure(Some(procedure), rules) {
+        if let Err(UnknownProcedure) = logbook::check_procedure(procedure, rules) {
             let mut invalid =
                 Invalid::unknown("procedure", format!("unknown procedure `{procedure}`"));
             invalid.help = Some(
@@ -222,22 +222,22 @@ pub fn check(
         )
         .with_help("leave `at` out to log the current time"));
     }
-    match logbook::check_reply(entry.reply_to.as_deref(), entry.at, rules) {
-        Ok(()) => {}
-        Err(BadReply::UnknownParent) => {
-            let parent = entry.reply_to.as_deref().unwrap_or_default();
-            return Err(
-                Invalid::unknown("reply_to", format!("unknown logbook entry `{parent}`"))
-                    .with_help(
-                        "`reply_to` is the id (file name without `.md`) of an existing entry",
-                    ),
-            );
-        }
-        Err(BadReply::BeforeParent { parent_at }) => {
-            return Err(Invalid::bad(
-                "at",
-                format!("{} is before the entry it answers ({parent_at})", entry.at),
-            ));
+    if let Some(parent) = &entry.reply_to {
+        match logbook::check_reply(parent, entry.at, rules) {
+            Ok(()) => {}
+            Err(BadReply::UnknownParent) => {
+                return Err(Invalid::unknown(
+                    "reply_to",
+                    format!("unknown logbook entry `{parent}`"),
+                )
+                .with_help("`reply_to` is the id (file name without `.md`) of an existing entry"));
+            }
+            Err(BadReply::BeforeParent { parent_at }) => {
+                return Err(Invalid::bad(
+                    "at",
+                    format!("{} is before the entry it answers ({parent_at})", entry.at),
+                ));
+            }
         }
     }
     Ok(())

@@ -95,8 +95,7 @@ pub(super) fn check_logbook(
     for entry in entries {
         let data = &entry.data;
         if let Some(procedure) = &data.procedure
-            && let Err(UnknownProcedure) =
-                logbook::check_procedure(Some(procedure.as_str()), &known)
+            && let Err(UnknownProcedure) = logbook::check_procedure(procedure, &known)
         {
             check_ref(
                 entry.origin,
@@ -130,7 +129,7 @@ pub(super) fn check_logbook(
         let Some(parent_ref) = &data.reply_to else {
             continue;
         };
-        match logbook::check_reply(Some(parent_ref.as_str()), data.at.value, &known) {
+        match logbook::check_reply(parent_ref, data.at.value, &known) {
             Ok(()) => {}
             Err(BadReply::UnknownParent) => check_ref(
                 entry.origin,
