@@ -279,7 +279,7 @@ fn unique_path(tree: &git2::Tree<'_>, entry: &NewEntry) -> (String, String) {
         time.minute(),
         time.second()
     );
-    let dir = format!("logbook/{:04}/{:02}", date.year(), date.month());
+    let dir = crate::content::logbook::month_folder(entry.at);
     let mut n = 1;
     loop {
         let id = if n == 1 {

@@ -17,7 +17,8 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use super::Content;
-use super::load::{Classified, DeclaredIds, Kind, classify};
+use super::classify::{Classified, classify};
+use super::kind::{DeclaredIds, Kind};
 use super::validate::{Checks, validate_with};
 use crate::diag::{Diagnostic, Diagnostics, FileId, Files, Location};
 
@@ -229,28 +230,11 @@ fn remove(
         }
     }
     let keep = |file: FileId| !dropped.contains(&file);
-    macro_rules! retain {
-        ($($field:ident),*) => {$(
-            content.$field.retain(|doc| keep(doc.file()));
-        )*};
-    }
-    retain!(
-        hosts,
-        certificates,
-        domains,
-        modules,
-        releases,
-        procedures,
-        logbook,
-        tickets,
-        services,
-        sites,
-        features,
-        account_sets,
-        news
-    );
-    if content.overrides.as_ref().is_some_and(|d| !keep(d.file())) {
-        content.overrides = None;
+    for kind in Kind::ALL {
+        // What governs the repository stays: its errors are never left out.
+        if !kind.governs() {
+            content.shelf_mut(kind).retain_files(&keep);
+        }
     }
     let kinds: Vec<Kind> = kinds.into_iter().collect();
     let mut stamps = content.stamps;

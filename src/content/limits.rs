@@ -3,12 +3,10 @@
 //! from the configuration before anything else, so they can bound the reading of every
 //! other file; the configuration itself is read under the default limits.
 
-use super::load::{Classified, Kind, classify};
+use super::classify::{Classified, classify};
+use super::kind::{CONFIG_PATH, Kind};
 use super::model::Limits;
 use crate::diag::{Diagnostic, FileId, Location};
-
-/// The path of the configuration, which holds the limits.
-const CONFIG_PATH: &str = "glassroom.yaml";
 
 impl Limits {
     /// The limits `glassroom.yaml`'s text sets; the defaults where it sets none or where
@@ -52,16 +50,6 @@ impl Limits {
 /// content): the files the size limit is for.
 pub fn is_content_path(path: &str) -> bool {
     !matches!(classify(path), Classified::Ignored)
-}
-
-impl Kind {
-    /// Whether files of this kind are Markdown with front matter.
-    pub fn is_markdown(self) -> bool {
-        matches!(
-            self,
-            Kind::Procedure | Kind::LogEntry | Kind::Ticket | Kind::News
-        )
-    }
 }
 
 /// A file over a limit, found before it is parsed.
@@ -109,7 +97,7 @@ pub fn check(kind: Kind, text: &str, len: u64, limits: &Limits) -> Option<Over> 
     if len > limits.max_file_size.0 {
         return Some(Over::Size(len));
     }
-    if !kind.is_markdown() {
+    if !kind.place().is_markdown() {
         return None;
     }
     // The front matter is YAML (its own parser has a depth limit); the body is Markdown.

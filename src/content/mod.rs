@@ -4,25 +4,29 @@
 //! found. Content with errors is still returned (as far as it parsed) so tools can report
 //! on it, but nothing may be published from it.
 
+mod classify;
+mod kind;
 mod left_out;
 mod limits;
 mod load;
+pub mod logbook;
 pub mod model;
+mod parse;
+mod shelf;
 mod stamps;
 mod stored;
 pub mod types;
 mod validate;
 
-use crate::diag::{Diagnostics, FileId, Files, Origin};
-use crate::trust::Policy;
+use crate::diag::{Diagnostics, FileId, Origin};
 
+pub use classify::{classify, is_valid_id};
+pub use kind::{Content, Kind, Place, Stamps};
 pub use left_out::LeftOut;
 pub use limits::is_content_path;
-pub use load::{
-    Kind, ParseCache, classify, is_valid_id, load, load_cached, load_leaving_out, load_with_pending,
-};
+pub use load::{ParseCache, load, load_cached, load_leaving_out, load_with_pending};
 pub use model::*;
-pub use stamps::Stamps;
+pub use shelf::{Head, Model, Shelf};
 pub use validate::{LINK_SCHEMES, is_web_link};
 
 /// One entity read from one file.
@@ -45,36 +49,6 @@ impl<T> Document<T> {
     }
 }
 
-/// Everything in a repository, each kind sorted by id.
-#[derive(Debug, Default)]
-pub struct Content {
-    /// The text of every file read, for diagnostics and fingerprints.
-    pub files: Files,
-    pub config: Option<Document<SiteConfig>>,
-    pub policy: Option<Document<Policy>>,
-    pub hosts: Vec<Document<Host>>,
-    pub certificates: Vec<Document<Certificate>>,
-    pub domains: Vec<Document<Domain>>,
-    pub modules: Vec<Document<Module>>,
-    pub releases: Vec<Document<Release>>,
-    pub procedures: Vec<Document<Procedure>>,
-    pub logbook: Vec<Document<LogEntry>>,
-    pub tickets: Vec<Document<Ticket>>,
-    pub services: Vec<Document<Service>>,
-    pub sites: Vec<Document<Site>>,
-    pub features: Vec<Document<Feature>>,
-    pub account_sets: Vec<Document<AccountSet>>,
-    pub overrides: Option<Document<Overrides>>,
-    pub news: Vec<Document<News>>,
-    /// Fingerprints of every kind's files, for the memos of later stages.
-    pub stamps: Stamps,
-    /// Which numbering of files this content has: a load that numbers the files afresh
-    /// takes a new generation, a load that patches the previous content keeps it (file
-    /// ids of unchanged files stay what they were), so a memo that remembers file ids
-    /// can tell whether they still mean the same files.
-    pub generation: u64,
-}
-
 /// A generation no other load in this process had.
 pub(crate) fn next_generation() -> u64 {
     static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
@@ -94,26 +68,9 @@ pub struct Loaded {
 impl Content {
     /// Entity counts by kind, in the order the summary line prints them.
     pub fn counts(&self) -> Vec<(&'static str, usize)> {
-        vec![
-            ("hosts", self.hosts.len()),
-            ("certificates", self.certificates.len()),
-            ("domains", self.domains.len()),
-            ("modules", self.modules.len()),
-            ("releases", self.releases.len()),
-            ("procedures", self.procedures.len()),
-            ("logbook entries", self.logbook.len()),
-            ("tickets", self.tickets.len()),
-            ("sites", self.sites.len()),
-            ("services", self.services.len()),
-            ("flag features", self.features.len()),
-            ("account sets", self.account_sets.len()),
-            (
-                "overrides",
-                self.overrides
-                    .as_ref()
-                    .map_or(0, |o| o.data.values().map(|m| m.len()).sum()),
-            ),
-            ("news items", self.news.len()),
-        ]
+        Kind::ALL
+            .into_iter()
+            .filter_map(|kind| Some((kind.summary()?, self.shelf(kind).entries())))
+            .collect()
     }
 }

@@ -2,26 +2,9 @@
 //! (see [`crate::memo`]). A computation that reads the hosts and the services has a stamp
 //! made of their two fingerprints, and is done again only when one of them changes.
 
-use super::load::Kind;
-use super::{Content, Document};
+use super::Content;
+use super::kind::{Kind, Stamps};
 use crate::memo::{Fields, Stamp, Stamper};
-
-/// Two fingerprints of every kind of file: of its files (paths and bytes), and of its
-/// ids alone (which entities exist), for what depends only on that (the list of pages).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Stamps {
-    files: [Stamp; Kind::COUNT],
-    ids: [Stamp; Kind::COUNT],
-}
-
-impl Default for Stamps {
-    fn default() -> Self {
-        Self {
-            files: [[0; 32]; Kind::COUNT],
-            ids: [[0; 32]; Kind::COUNT],
-        }
-    }
-}
 
 impl Stamps {
     /// The fingerprints of every kind of `content`.
@@ -66,38 +49,19 @@ impl Stamps {
 }
 
 fn kind_stamps(content: &Content, kind: Kind) -> (Stamp, Stamp) {
-    fn docs<T>(content: &Content, docs: &[Document<T>], kind: Kind) -> (Stamp, Stamp) {
-        let mut files = Fields::new(kind.name());
-        let mut ids = Fields::new(kind.name());
-        for doc in docs {
-            files.text(&doc.path);
-            let hash = content
-                .files
-                .hash(doc.file())
-                .unwrap_or_else(|| blake3::hash(content.files.text(doc.file()).as_bytes()));
-            files.stamp(hash.as_bytes());
-            ids.text(&doc.path);
-        }
-        (files.finish(), ids.finish())
+    let docs = content.shelf(kind);
+    let mut files = Fields::new(kind.name());
+    let mut ids = Fields::new(kind.name());
+    for doc in (0..docs.len()).filter_map(|i| docs.head(i)) {
+        files.text(doc.path);
+        let hash = content
+            .files
+            .hash(doc.file())
+            .unwrap_or_else(|| blake3::hash(content.files.text(doc.file()).as_bytes()));
+        files.stamp(hash.as_bytes());
+        ids.text(doc.path);
     }
-    match kind {
-        Kind::Config => docs(content, content.config.as_slice(), kind),
-        Kind::Policy => docs(content, content.policy.as_slice(), kind),
-        Kind::Host => docs(content, &content.hosts, kind),
-        Kind::Certificate => docs(content, &content.certificates, kind),
-        Kind::Domain => docs(content, &content.domains, kind),
-        Kind::Module => docs(content, &content.modules, kind),
-        Kind::Release => docs(content, &content.releases, kind),
-        Kind::Procedure => docs(content, &content.procedures, kind),
-        Kind::LogEntry => docs(content, &content.logbook, kind),
-        Kind::Ticket => docs(content, &content.tickets, kind),
-        Kind::Service => docs(content, &content.services, kind),
-        Kind::Site => docs(content, &content.sites, kind),
-        Kind::Feature => docs(content, &content.features, kind),
-        Kind::AccountSet => docs(content, &content.account_sets, kind),
-        Kind::Overrides => docs(content, content.overrides.as_slice(), kind),
-        Kind::News => docs(content, &content.news, kind),
-    }
+    (files.finish(), ids.finish())
 }
 
 #[cfg(test)]

@@ -16,11 +16,12 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use super::load::{Kind, Parsed, with_docs};
-use super::{Content, Document};
+use super::Content;
+use super::Document;
+use super::kind::{Kind, Parsed, Reader};
+use super::shelf::{Model, Shelf};
 use crate::diag::{FileId, Files, Origin};
 
 /// One content file's document, as stored.
@@ -120,82 +121,51 @@ impl Store {
         let files = &content.files;
         let mut all = Vec::with_capacity(files.len());
         for kind in Kind::ALL {
-            let entries = with_docs!(
-                content,
-                kind,
-                |docs| self.entries_of_kind(docs, files),
-                match kind {
-                    Kind::Config => self.entries_of_kind(content.config.as_slice(), files),
-                    _ => Vec::new(),
-                }
-            );
-            all.extend(entries);
+            all.extend(self.entries_of_kind(content.shelf(kind), files));
         }
         all
     }
 
-    fn entries_of_kind<T: Serialize>(
-        &self,
-        docs: &[Document<T>],
-        files: &Files,
-    ) -> Vec<(String, Entry, bool)> {
-        docs.iter()
-            .filter_map(|doc| {
+    fn entries_of_kind(&self, docs: &dyn Shelf, files: &Files) -> Vec<(String, Entry, bool)> {
+        (0..docs.len())
+            .filter_map(|index| {
+                let doc = docs.head(index)?;
                 let hash = files.hash(doc.file())?;
-                if let Some(kept) = self.entries.get(&doc.path)
+                if let Some(kept) = self.entries.get(doc.path)
                     && kept.hash == *hash.as_bytes()
                 {
-                    return Some((doc.path.clone(), kept.clone(), false));
+                    return Some((doc.path.to_owned(), kept.clone(), false));
                 }
-                let entry = encode(doc, files.text(doc.file()), hash)?;
-                Some((doc.path.clone(), entry, true))
+                let text = files.text(doc.file());
+                // The body is the end of the file; a document whose body is not cannot
+                // be stored.
+                let body_offset = text.len().checked_sub(doc.body.len())?;
+                if text.get(body_offset..) != Some(doc.body) {
+                    return None;
+                }
+                let entry = Entry {
+                    hash: *hash.as_bytes(),
+                    yaml_offset: doc.origin.offset,
+                    body_offset,
+                    data: docs.encode(index)?,
+                };
+                Some((doc.path.to_owned(), entry, true))
             })
             .collect()
     }
 }
 
-fn encode<T: Serialize>(doc: &Document<T>, text: &str, hash: blake3::Hash) -> Option<Entry> {
-    // The body is the end of the file; a document whose body is not cannot be stored.
-    let body_offset = text.len().checked_sub(doc.body.len())?;
-    if text.get(body_offset..) != Some(doc.body.as_str()) {
-        return None;
-    }
-    Some(Entry {
-        hash: *hash.as_bytes(),
-        yaml_offset: doc.origin.offset,
-        body_offset,
-        data: postcard::to_stdvec(&doc.data).ok()?,
-    })
-}
-
 fn decode(kind: Kind, id: &str, path: &str, text: &str, entry: &Entry) -> Option<Parsed> {
     let body = text.get(entry.body_offset..)?;
     text.get(entry.yaml_offset..)?;
-    let document = || Shell {
+    let shell = Shell {
         id,
         path,
         body,
         yaml_offset: entry.yaml_offset,
         data: &entry.data,
     };
-    Some(match kind {
-        Kind::Config => Parsed::Config(document().decode()?),
-        Kind::Policy => return None,
-        Kind::Host => Parsed::Host(document().decode()?),
-        Kind::Certificate => Parsed::Certificate(document().decode()?),
-        Kind::Domain => Parsed::Domain(document().decode()?),
-        Kind::Module => Parsed::Module(document().decode()?),
-        Kind::Release => Parsed::Release(document().decode()?),
-        Kind::Procedure => Parsed::Procedure(document().decode()?),
-        Kind::LogEntry => Parsed::LogEntry(document().decode()?),
-        Kind::Ticket => Parsed::Ticket(document().decode()?),
-        Kind::Service => Parsed::Service(document().decode()?),
-        Kind::Site => Parsed::Site(document().decode()?),
-        Kind::Feature => Parsed::Feature(document().decode()?),
-        Kind::AccountSet => Parsed::AccountSet(document().decode()?),
-        Kind::Overrides => Parsed::Overrides(document().decode()?),
-        Kind::News => Parsed::News(document().decode()?),
-    })
+    Parsed::read(kind, shell).ok()
 }
 
 /// A stored document before its data is decoded into its kind's type.
@@ -207,9 +177,11 @@ struct Shell<'a> {
     data: &'a [u8],
 }
 
-impl Shell<'_> {
-    fn decode<T: DeserializeOwned>(self) -> Option<Document<T>> {
-        Some(Document {
+impl Reader for Shell<'_> {
+    type Error = ();
+
+    fn read<T: Model>(self, _: Kind) -> Result<Document<T>, ()> {
+        Ok(Document {
             id: self.id.to_owned(),
             path: self.path.to_owned(),
             origin: Origin {
@@ -217,7 +189,7 @@ impl Shell<'_> {
                 offset: self.yaml_offset,
             },
             body: self.body.to_owned(),
-            data: postcard::from_bytes(self.data).ok()?,
+            data: T::decode(self.data).ok_or(())?,
         })
     }
 }

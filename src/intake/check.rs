@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Deserialize;
 
 use super::NewEntry;
+use crate::content::logbook::{self, BadReply, Parent, UnknownProcedure};
 use crate::content::types::Moment;
 use crate::content::{Content, Disposition, is_valid_id};
 use crate::lookalike;
@@ -73,6 +74,19 @@ impl Rules {
             .keys()
             .find(|user| lookalike::look(user) == seen)
             .map(String::as_str)
+    }
+}
+
+/// The content's logbook rules look up the approved procedures and entries here.
+impl logbook::Known for Rules {
+    fn has_procedure(&self, id: &str) -> bool {
+        self.procedures.contains(id)
+    }
+
+    fn parent(&self, id: &str) -> Parent {
+        self.entries
+            .get(id)
+            .map_or(Parent::Unknown, |at| Parent::At(*at))
     }
 }
 
@@ -164,7 +178,7 @@ pub fn check(
                     .with_help("a procedure id is its file name in procedures/ without `.md`"),
             );
         }
-        if !rules.procedures.contains(procedure) {
+        if let Err(UnknownProcedure) = logbook::check_procedure(procedure, rules) {
             let mut invalid =
                 Invalid::unknown("procedure", format!("unknown procedure `{procedure}`"));
             invalid.help = Some(
@@ -209,19 +223,21 @@ pub fn check(
         .with_help("leave `at` out to log the current time"));
     }
     if let Some(parent) = &entry.reply_to {
-        let Some(parent_at) = rules.entries.get(parent) else {
-            return Err(
-                Invalid::unknown("reply_to", format!("unknown logbook entry `{parent}`"))
-                    .with_help(
-                        "`reply_to` is the id (file name without `.md`) of an existing entry",
-                    ),
-            );
-        };
-        if *parent_at > entry.at {
-            return Err(Invalid::bad(
-                "at",
-                format!("{} is before the entry it answers ({parent_at})", entry.at),
-            ));
+        match logbook::check_reply(parent, entry.at, rules) {
+            Ok(()) => {}
+            Err(BadReply::UnknownParent) => {
+                return Err(Invalid::unknown(
+                    "reply_to",
+                    format!("unknown logbook entry `{parent}`"),
+                )
+                .with_help("`reply_to` is the id (file name without `.md`) of an existing entry"));
+            }
+            Err(BadReply::BeforeParent { parent_at }) => {
+                return Err(Invalid::bad(
+                    "at",
+                    format!("{} is before the entry it answers ({parent_at})", entry.at),
+                ));
+            }
         }
     }
     Ok(())

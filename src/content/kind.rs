@@ -1,0 +1,466 @@
+//! The kinds of file a repository holds, in one table: each kind's name, where its files
+//! live, its model type, the field of [`Content`] that holds its documents, and the facts
+//! the rest of `content` asks about it. Everything that differs by kind is generated from
+//! the table (the [`Kind`] enum, [`Content`], the parsed document of any kind, the
+//! per-kind dispatch), or asked of it through [`Kind`]'s methods and the [`Shelf`] of a
+//! kind's documents, so no code in `content` lists the kinds again.
+//!
+//! A new kind is one entry here, its model type (`model.rs`), its checks (`validate/`)
+//! and its templates; the compiler points at every `match` over [`Kind`] outside
+//! `content` that needs an arm.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::Document;
+use super::model::*;
+use super::shelf::{Head, Model, Shelf, Slot, head};
+use crate::diag::{FileId, Files};
+use crate::memo::Stamp;
+use crate::trust::Policy;
+use crate::trust::policy::POLICY_PATH;
+
+/// The path of the site configuration.
+pub const CONFIG_PATH: &str = "glassroom.yaml";
+
+/// The directory of the logbook.
+pub const LOGBOOK_DIR: &str = "logbook";
+
+/// Where the files of a kind live.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Place {
+    /// One file at `path`, whose id is `id`.
+    File {
+        path: &'static str,
+        id: &'static str,
+    },
+    /// One file per entity in `dir`, named `<id><extension>` (not nested).
+    Dir {
+        dir: &'static str,
+        extension: &'static str,
+    },
+    /// One Markdown file per entity in `dir/YYYY/MM/`, named `<id>.md`.
+    Months { dir: &'static str },
+}
+
+impl Place {
+    /// The path an entity with `id` would have (with `YYYY/MM` for a dated one): what a
+    /// dangling reference tells to create.
+    pub fn path_of(self, id: &str) -> String {
+        match self {
+            Place::File { path, .. } => path.to_owned(),
+            Place::Dir { dir, extension } => format!("{dir}/{id}{extension}"),
+            Place::Months { dir } => format!("{dir}/YYYY/MM/{id}.md"),
+        }
+    }
+
+    /// Whether the files are Markdown with front matter (else YAML).
+    pub fn is_markdown(self) -> bool {
+        match self {
+            Place::File { .. } => false,
+            Place::Dir { extension, .. } => extension == ".md",
+            Place::Months { .. } => true,
+        }
+    }
+}
+
+/// Reads a document of a kind whose model type is `T`: parsing a file, or decoding a
+/// stored document. [`Parsed::read`] picks `T` from the kind.
+pub(super) trait Reader {
+    type Error;
+    fn read<T: Model>(self, kind: Kind) -> Result<Document<T>, Self::Error>;
+}
+
+/// Two fingerprints of every kind of file: of its files (paths and bytes), and of its
+/// ids alone (which entities exist), for what depends only on that (the list of pages).
+/// Computed in `stamps.rs`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stamps {
+    pub(super) files: [Stamp; Kind::COUNT],
+    pub(super) ids: [Stamp; Kind::COUNT],
+}
+
+impl Default for Stamps {
+    fn default() -> Self {
+        Self {
+            files: [[0; 32]; Kind::COUNT],
+            ids: [[0; 32]; Kind::COUNT],
+        }
+    }
+}
+
+/// The ids of every content file by kind, whether or not it parsed.
+pub(super) type DeclaredIds = BTreeMap<Kind, BTreeSet<String>>;
+
+/// The model type's binary form in the parsed-document store: `postcard`, or `none` for
+/// a kind the store does not keep.
+macro_rules! binary {
+    ($model:ty, postcard $(, $($extra:item)*)?) => {
+        impl Model for $model {
+            fn encode(&self) -> Option<Vec<u8>> {
+                postcard::to_stdvec(self).ok()
+            }
+            fn decode(bytes: &[u8]) -> Option<Self> {
+                postcard::from_bytes(bytes).ok()
+            }
+            $($($extra)*)?
+        }
+    };
+    ($model:ty, none $(, $($extra:item)*)?) => {
+        impl Model for $model {
+            fn encode(&self) -> Option<Vec<u8>> {
+                None
+            }
+            fn decode(_: &[u8]) -> Option<Self> {
+                None
+            }
+            $($($extra)*)?
+        }
+    };
+}
+
+macro_rules! kinds {
+    ($(
+        $(#[$doc:meta])*
+        $variant:ident {
+            name: $name:literal,
+            noun: $noun:literal,
+            field: $field:ident: $slot:ident<$model:ty>,
+            place: $place:expr,
+            summary: $summary:expr,
+            governs: $governs:literal,
+            stored: $stored:ident,
+            $(model: { $($extra:item)* },)?
+        }
+    )*) => {
+        /// The kinds of file a repository holds.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum Kind {
+            $($(#[$doc])* $variant,)*
+        }
+
+        impl Kind {
+            pub const COUNT: usize = [$(Kind::$variant),*].len();
+
+            /// Every kind, in declaration order.
+            pub const ALL: [Kind; Kind::COUNT] = [$(Kind::$variant),*];
+
+            /// The position of the kind in [`Kind::ALL`].
+            pub fn index(self) -> usize {
+                self as usize
+            }
+
+            /// A name for labels and messages (plural, like the directory).
+            pub const fn name(self) -> &'static str {
+                match self {
+                    $(Kind::$variant => $name,)*
+                }
+            }
+
+            /// One entity of the kind, in messages: "duplicate {noun} id", "unknown {noun}".
+            pub const fn noun(self) -> &'static str {
+                match self {
+                    $(Kind::$variant => $noun,)*
+                }
+            }
+
+            /// Where its files live.
+            pub const fn place(self) -> Place {
+                match self {
+                    $(Kind::$variant => $place,)*
+                }
+            }
+
+            /// Its label in the summary line (`checked 150 files: 8 hosts, ...`), if it
+            /// has one there.
+            pub const fn summary(self) -> Option<&'static str> {
+                match self {
+                    $(Kind::$variant => $summary,)*
+                }
+            }
+
+            /// Whether every check reads it (the configuration and the policy): a change
+            /// to it is never patched into the previous content, and it is never left
+            /// out of the content.
+            pub const fn governs(self) -> bool {
+                match self {
+                    $(Kind::$variant => $governs,)*
+                }
+            }
+        }
+
+        $(binary!($model, $stored $(, $($extra)*)?);)*
+
+        /// Everything in a repository, each kind sorted by id.
+        #[derive(Debug, Default)]
+        pub struct Content {
+            /// The text of every file read, for diagnostics and fingerprints.
+            pub files: Files,
+            $($(#[$doc])* pub $field: $slot<Document<$model>>,)*
+            /// Fingerprints of every kind's files, for the memos of later stages.
+            pub stamps: Stamps,
+            /// Which numbering of files this content has: a load that numbers the files
+            /// afresh takes a new generation, a load that patches the previous content
+            /// keeps it (file ids of unchanged files stay what they were), so a memo that
+            /// remembers file ids can tell whether they still mean the same files.
+            pub generation: u64,
+        }
+
+        impl Content {
+            /// The documents of `kind`.
+            pub fn shelf(&self, kind: Kind) -> &dyn Shelf {
+                match kind {
+                    $(Kind::$variant => &self.$field,)*
+                }
+            }
+
+            /// The documents of `kind`, to change.
+            pub(super) fn shelf_mut(&mut self, kind: Kind) -> &mut dyn Shelf {
+                match kind {
+                    $(Kind::$variant => &mut self.$field,)*
+                }
+            }
+
+            /// Adds a document while loading; [`Content::sort`] puts it in order.
+            pub(super) fn push(&mut self, parsed: Parsed) {
+                match parsed {
+                    $(Parsed::$variant(doc) => Slot::push_loaded(&mut self.$field, doc),)*
+                }
+            }
+
+            /// Puts a document in its place: instead of the one of the same path, or
+            /// where it sorts.
+            pub(super) fn put(&mut self, parsed: Parsed) {
+                match parsed {
+                    $(Parsed::$variant(doc) => Slot::put(&mut self.$field, doc),)*
+                }
+            }
+
+            /// Every document, taken out of the content (whose files are left as they
+            /// are).
+            pub(super) fn drain_documents(&mut self, each: &mut dyn FnMut(Parsed)) {
+                $(Slot::drain_into(std::mem::take(&mut self.$field), &mut |doc| {
+                    each(Parsed::$variant(doc))
+                });)*
+            }
+        }
+
+        /// One parsed document of any kind, before it joins the rest.
+        pub(super) enum Parsed {
+            $($variant(Document<$model>),)*
+        }
+
+        impl Parsed {
+            /// The document of `kind` that `reader` reads.
+            pub(super) fn read<R: Reader>(kind: Kind, reader: R) -> Result<Self, R::Error> {
+                Ok(match kind {
+                    $(Kind::$variant => Parsed::$variant(reader.read::<$model>(kind)?),)*
+                })
+            }
+
+            pub(super) fn head(&self) -> Head<'_> {
+                match self {
+                    $(Parsed::$variant(doc) => head(doc),)*
+                }
+            }
+
+            /// The same document, as read from the file `file` (ids change when files
+            /// come and go).
+            pub(super) fn in_file(mut self, file: FileId) -> Self {
+                match &mut self {
+                    $(Parsed::$variant(doc) => doc.origin.file = file,)*
+                }
+                self
+            }
+        }
+    };
+}
+
+kinds! {
+    /// `glassroom.yaml`.
+    Config {
+        name: "config",
+        noun: "configuration",
+        field: config: Option<SiteConfig>,
+        place: Place::File { path: CONFIG_PATH, id: "glassroom" },
+        summary: None,
+        governs: true,
+        stored: postcard,
+    }
+    /// `.glassroom/policy.yaml` (its keys have no binary form: always parsed).
+    Policy {
+        name: "policy",
+        noun: "policy",
+        field: policy: Option<Policy>,
+        place: Place::File { path: POLICY_PATH, id: "policy" },
+        summary: None,
+        governs: true,
+        stored: none,
+    }
+    Host {
+        name: "hosts",
+        noun: "host",
+        field: hosts: Vec<Host>,
+        place: Place::Dir { dir: "hosts", extension: ".yaml" },
+        summary: Some("hosts"),
+        governs: false,
+        stored: postcard,
+    }
+    Certificate {
+        name: "certificates",
+        noun: "certificate",
+        field: certificates: Vec<Certificate>,
+        place: Place::Dir { dir: "certificates", extension: ".yaml" },
+        summary: Some("certificates"),
+        governs: false,
+        stored: postcard,
+    }
+    Domain {
+        name: "domains",
+        noun: "domain",
+        field: domains: Vec<Domain>,
+        place: Place::Dir { dir: "domains", extension: ".yaml" },
+        summary: Some("domains"),
+        governs: false,
+        stored: postcard,
+    }
+    Module {
+        name: "modules",
+        noun: "module",
+        field: modules: Vec<Module>,
+        place: Place::Dir { dir: "modules", extension: ".yaml" },
+        summary: Some("modules"),
+        governs: false,
+        stored: postcard,
+    }
+    Release {
+        name: "releases",
+        noun: "release",
+        field: releases: Vec<Release>,
+        place: Place::Dir { dir: "releases", extension: ".yaml" },
+        summary: Some("releases"),
+        governs: false,
+        stored: postcard,
+    }
+    Procedure {
+        name: "procedures",
+        noun: "procedure",
+        field: procedures: Vec<Procedure>,
+        place: Place::Dir { dir: "procedures", extension: ".md" },
+        summary: Some("procedures"),
+        governs: false,
+        stored: postcard,
+    }
+    LogEntry {
+        name: "logbook",
+        noun: "logbook entry",
+        field: logbook: Vec<LogEntry>,
+        place: Place::Months { dir: LOGBOOK_DIR },
+        summary: Some("logbook entries"),
+        governs: false,
+        stored: postcard,
+    }
+    Ticket {
+        name: "tickets",
+        noun: "ticket",
+        field: tickets: Vec<Ticket>,
+        place: Place::Dir { dir: "tickets", extension: ".md" },
+        summary: Some("tickets"),
+        governs: false,
+        stored: postcard,
+    }
+    Site {
+        name: "sites",
+        noun: "site",
+        field: sites: Vec<Site>,
+        place: Place::Dir { dir: "sites", extension: ".yaml" },
+        summary: Some("sites"),
+        governs: false,
+        stored: postcard,
+    }
+    Service {
+        name: "services",
+        noun: "service",
+        field: services: Vec<Service>,
+        place: Place::Dir { dir: "services", extension: ".yaml" },
+        summary: Some("services"),
+        governs: false,
+        stored: postcard,
+    }
+    Feature {
+        name: "features",
+        noun: "feature",
+        field: features: Vec<Feature>,
+        place: Place::Dir { dir: "flags/features", extension: ".yaml" },
+        summary: Some("flag features"),
+        governs: false,
+        stored: postcard,
+    }
+    AccountSet {
+        name: "account_sets",
+        noun: "account set",
+        field: account_sets: Vec<AccountSet>,
+        place: Place::Dir { dir: "flags/account_sets", extension: ".yaml" },
+        summary: Some("account sets"),
+        governs: false,
+        stored: postcard,
+    }
+    /// `flags/overrides.yaml`: counted by its (account, feature) values.
+    Overrides {
+        name: "overrides",
+        noun: "overrides",
+        field: overrides: Option<Overrides>,
+        place: Place::File { path: "flags/overrides.yaml", id: "overrides" },
+        summary: Some("overrides"),
+        governs: false,
+        stored: postcard,
+        model: {
+            fn entries(&self) -> usize {
+                self.values().map(BTreeMap::len).sum()
+            }
+        },
+    }
+    News {
+        name: "news",
+        noun: "news item",
+        field: news: Vec<News>,
+        place: Place::Dir { dir: "news", extension: ".md" },
+        summary: Some("news items"),
+        governs: false,
+        stored: postcard,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::content::classify;
+    use crate::content::classify::Classified;
+
+    #[test]
+    fn every_kind_s_files_classify_as_that_kind() {
+        for kind in Kind::ALL {
+            let (path, id) = match kind.place() {
+                Place::File { path, id } => (path.to_owned(), id),
+                Place::Dir { .. } => (kind.place().path_of("x-1"), "x-1"),
+                Place::Months { dir } => (format!("{dir}/2026/11/x-1.md"), "x-1"),
+            };
+            assert_eq!(
+                classify(&path),
+                Classified::Content(kind, id.to_owned()),
+                "{path}"
+            );
+        }
+    }
+
+    #[test]
+    fn names_and_places_are_unique() {
+        for (i, a) in Kind::ALL.iter().enumerate() {
+            assert_eq!(a.index(), i);
+            for b in &Kind::ALL[i + 1..] {
+                assert_ne!(a.name(), b.name());
+                assert_ne!(a.noun(), b.noun());
+                assert_ne!(a.place(), b.place());
+            }
+        }
+    }
+}
