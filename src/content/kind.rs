@@ -3,11 +3,13 @@
 //! the rest of `content` asks about it. Everything that differs by kind is generated from
 //! the table (the [`Kind`] enum, [`Content`], the parsed document of any kind, the
 //! per-kind dispatch), or asked of it through [`Kind`]'s methods and the [`Shelf`] of a
-//! kind's documents, so no code in `content` lists the kinds again.
+//! kind's documents. Outside this file, kinds are named only by what checks them: the
+//! check groups of `validate/` (with the kinds each reads) and the references that
+//! `left_out.rs` follows.
 //!
-//! A new kind is one entry here, its model type (`model.rs`), its checks (`validate/`)
-//! and its templates; the compiler points at every `match` over [`Kind`] outside
-//! `content` that needs an arm.
+//! A new kind is one entry here, its model type (`model.rs`), its checks (`validate/`,
+//! and its references in `left_out.rs` if it has any) and its templates; the compiler
+//! points at every `match` over [`Kind`] outside `content` that needs an arm.
 
 use std::collections::{BTreeMap, BTreeSet};
 
