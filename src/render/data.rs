@@ -6,7 +6,7 @@
 //! entity is patched entity by entity (a changed ticket converts one ticket, not four
 //! thousand). The API's items are kept the same way, as the bytes they have in the file.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -16,9 +16,9 @@ use serde::Serialize;
 use super::Input;
 use super::charts::{self, Row};
 use super::theme::human_duration;
-use crate::content::types::{FlagType, FlagValue, Moment};
-use crate::content::{self, Content, Document, Kind, LogEntry, Ticket};
-use crate::derive::{self, Derived, Operation, Plan};
+use crate::content::types::Moment;
+use crate::content::{self, Content, Document, Kind, LogEntry};
+use crate::derive;
 use crate::memo::{Memo, Stamp, Stamper};
 
 /// An entity as templates and the API see it: its fields, plus id, file, URL and body.
@@ -222,59 +222,6 @@ pub fn site_info<'a>(input: &Input<'a>) -> SiteInfo<'a> {
     }
 }
 
-/// Tickets grouped for the ticket lists: key → ticket ids (sorted by priority, then id).
-#[derive(Serialize, Default)]
-pub struct TicketGroups {
-    pub open: Vec<String>,
-    pub closed: Vec<String>,
-    pub open_by_module: BTreeMap<String, Vec<String>>,
-    pub open_by_priority: Vec<(String, Vec<String>)>,
-    pub open_by_assignee: BTreeMap<String, Vec<String>>,
-    /// The index among the tickets (as loaded) of each of `open` and of `closed`.
-    #[serde(skip)]
-    pub open_docs: Vec<usize>,
-    #[serde(skip)]
-    pub closed_docs: Vec<usize>,
-}
-
-/// One month of the logbook: its threads (by root entry in this month) and the replies
-/// written this month to threads that started earlier.
-#[derive(Serialize)]
-pub struct Month {
-    /// `2026-11`
-    pub month: String,
-    pub url: String,
-    pub threads: Vec<ThreadView>,
-    pub late_replies: Vec<String>,
-    pub entries: usize,
-}
-
-/// A thread as displayed: entries in order with their reply depth.
-#[derive(Serialize, Clone)]
-pub struct ThreadView {
-    pub root: String,
-    pub state: derive::ThreadState,
-    pub needs_attention: bool,
-    pub last_at: Moment,
-    pub entries: Vec<(String, usize)>,
-}
-
-/// One row of the overrides table.
-#[derive(Serialize)]
-pub struct OverrideRow<'a> {
-    pub account: &'a str,
-    pub feature: &'a str,
-    pub value: &'a FlagValue,
-}
-
-/// A feature with what decides its value, for the flag overview.
-#[derive(Serialize)]
-pub struct FeatureSummary {
-    pub value_type: FlagType,
-    pub account_sets: Vec<(String, FlagValue)>,
-    pub overrides: usize,
-}
-
 #[derive(Serialize)]
 pub struct Charts {
     pub time_to_close_by_kind: String,
@@ -450,16 +397,6 @@ pub struct KindItems {
     items: Vec<Bytes>,
 }
 
-/// The logbook's parts of the context: threads as shown, their states and the months.
-struct LogbookParts {
-    months: Arc<Vec<Month>>,
-    threads: tera::Value,
-    /// The threads someone has to act on, in the order of `threads`.
-    attention: tera::Value,
-    thread_state: tera::Value,
-    months_value: tera::Value,
-}
-
 /// A part of the context made of several values, or an error converting them.
 type Made<T> = Result<T, String>;
 
@@ -470,10 +407,7 @@ pub struct Values {
     entities: [Memo<Made<KindValue>>; ENTITIES.len()],
     items: [Memo<KindItems>; ENTITIES.len()],
     relations: [Memo<Made<tera::Value>>; derive::relations::JOINS.len()],
-    logbook: Memo<Made<LogbookParts>>,
-    ticket_groups: Memo<Made<(Arc<TicketGroups>, tera::Value, Stamp)>>,
-    /// The other parts, by name.
-    parts: [Memo<Made<Vec<tera::Value>>>; PARTS.len()],
+    parts: Parts,
     trust: Memo<Made<TrustValue>>,
 }
 
@@ -483,20 +417,241 @@ struct TrustValue {
     value: tera::Value,
 }
 
-/// Parts of the context without a memo of their own type, by name: each is one or more
-/// values (named in order) made together from the same inputs.
-const PARTS: [&[&str]; 10] = [
-    &["site"],
-    &["news_order"],
-    &["logbook_order"],
-    &["overrides", "overrides_by_feature"],
-    &["feature_summaries"],
-    &["alerts", "alerts_by_subject", "alert_counts"],
-    &["status"],
-    &["report", "charts"],
-    &["upcoming"],
-    &["plans"],
-];
+/// A part of the context: `N` values made together from the same inputs.
+type Part<const N: usize> = Memo<Made<[tera::Value; N]>>;
+
+/// The parts of the context made from a few kinds of content or parts of the derived
+/// data, each kept with the stamp of what it reads. The names each part gives its
+/// values, what it reads and how they are made are written together, in [`Parts::jobs`].
+#[derive(Default)]
+struct Parts {
+    site: Part<1>,
+    news_order: Part<1>,
+    logbook_order: Part<1>,
+    overrides: Part<2>,
+    feature_summaries: Part<1>,
+    alerts: Part<3>,
+    status: Part<1>,
+    report: Part<2>,
+    upcoming: Part<1>,
+    plans: Part<1>,
+    logbook: Part<4>,
+    ticket_groups: Part<1>,
+}
+
+impl Parts {
+    fn keeping() -> Self {
+        Self {
+            site: Memo::keeping(),
+            news_order: Memo::keeping(),
+            logbook_order: Memo::keeping(),
+            overrides: Memo::keeping(),
+            feature_summaries: Memo::keeping(),
+            alerts: Memo::keeping(),
+            status: Memo::keeping(),
+            report: Memo::keeping(),
+            upcoming: Memo::keeping(),
+            plans: Memo::keeping(),
+            logbook: Memo::keeping(),
+            ticket_groups: Memo::keeping(),
+        }
+    }
+
+    /// One job for each part: its values taken from its memo while what it reads is
+    /// unchanged, else made again.
+    fn jobs<'j>(&'j self, input: &'j Input<'_>) -> Vec<Job<'j>> {
+        let content = input.content;
+        let derived = input.derived;
+        let dstamps = &derived.stamps;
+        // The stamp of a part that reads the files of `kinds` and the derived `parts`.
+        let reads = |name: &str, kinds: &[Kind], parts: &[&Stamp]| {
+            let mut stamp = Stamper::new(name);
+            content.stamps.add(&mut stamp, kinds);
+            for part in parts {
+                stamp.stamp(part);
+            }
+            stamp
+        };
+        let now = input.now.to_string();
+        vec![
+            part(
+                &self.site,
+                ["site"],
+                reads("site", &[Kind::Config], &[])
+                    .bytes(&[u8::from(input.preview)])
+                    .finish(),
+                move || Ok([convert(&site_info(input))?]),
+            ),
+            part(
+                &self.news_order,
+                ["news_order"],
+                reads("news_order", &[Kind::News], &[]).finish(),
+                move || Ok([convert(&news_order(content))?]),
+            ),
+            part(
+                &self.logbook_order,
+                ["logbook_order"],
+                reads("logbook_order", &[Kind::LogEntry], &[]).finish(),
+                move || Ok([convert(&logbook_order(content))?]),
+            ),
+            part(
+                &self.overrides,
+                ["overrides", "overrides_by_feature"],
+                reads("overrides", &[], &[&dstamps.flags]).finish(),
+                move || {
+                    let flags = &derived.flags;
+                    Ok([
+                        convert(&flags.overrides)?,
+                        convert(&flags.overrides_by_feature)?,
+                    ])
+                },
+            ),
+            part(
+                &self.feature_summaries,
+                ["feature_summaries"],
+                reads("feature_summaries", &[], &[&dstamps.flags]).finish(),
+                move || Ok([convert(&derived.flags.summaries)?]),
+            ),
+            part(
+                &self.alerts,
+                ["alerts", "alerts_by_subject", "alert_counts"],
+                reads("alerts", &[], &[&dstamps.alerts]).finish(),
+                move || {
+                    let groups = &derived.alert_groups;
+                    Ok([
+                        convert(&alert_views(&derived.alerts))?,
+                        convert(&alerts_by_subject(&groups.by_subject))?,
+                        convert(&groups.counts)?,
+                    ])
+                },
+            ),
+            part(
+                &self.status,
+                ["status"],
+                reads("status", &[], &[&dstamps.procedures]).finish(),
+                move || Ok([convert(&*derived.procedures)?]),
+            ),
+            part(
+                &self.report,
+                ["report", "charts"],
+                reads("report", &[], &[&dstamps.ticket_report]).finish(),
+                move || {
+                    let report = &derived.ticket_report;
+                    Ok([convert(&**report)?, convert(&charts(report))?])
+                },
+            ),
+            part(
+                &self.upcoming,
+                ["upcoming"],
+                reads("upcoming", &[], &[&dstamps.upcoming])
+                    .text(&now)
+                    .finish(),
+                move || {
+                    let upcoming: Vec<Linked<'_, derive::DueItem>> = derived
+                        .upcoming
+                        .iter()
+                        .filter(|d| d.when >= input.now)
+                        .map(|item| Linked {
+                            url: Some(due_url(item)),
+                            item,
+                        })
+                        .collect();
+                    Ok([convert(&upcoming)?])
+                },
+            ),
+            part(
+                &self.plans,
+                ["plans"],
+                reads("plans", &[], &[&dstamps.runbooks]).finish(),
+                move || Ok([convert(&*derived.runbooks)?]),
+            ),
+            part(
+                &self.logbook,
+                ["threads", "attention", "thread_state", "months"],
+                reads("logbook", &[], &[&dstamps.logbook]).finish(),
+                move || {
+                    let logbook = &derived.logbook;
+                    // The threads someone has to act on, in the order of `threads`.
+                    let attention: Vec<&derive::ThreadView> = logbook
+                        .threads
+                        .iter()
+                        .filter(|t| t.needs_attention)
+                        .collect();
+                    let months: Vec<MonthView<'_>> =
+                        logbook.months.iter().map(MonthView::of).collect();
+                    Ok([
+                        convert(&logbook.threads)?,
+                        convert(&attention)?,
+                        convert(&logbook.thread_state)?,
+                        convert(&months)?,
+                    ])
+                },
+            ),
+            part(
+                &self.ticket_groups,
+                ["ticket_groups"],
+                reads("ticket_groups", &[], &[&dstamps.ticket_groups]).finish(),
+                move || Ok([convert(&*derived.ticket_groups)?]),
+            ),
+        ]
+    }
+}
+
+/// The job of one part: `names` for its values, `stamp` of what it reads, `make` to make
+/// them.
+fn part<'j, const N: usize>(
+    memo: &'j Part<N>,
+    names: [&'static str; N],
+    stamp: Stamp,
+    make: impl Fn() -> Made<[tera::Value; N]> + Sync + 'j,
+) -> Job<'j> {
+    Box::new(move || {
+        let made = memo.get(stamp, |_| make()).value;
+        let values = made.as_ref().as_ref().map_err(Clone::clone)?;
+        Ok(names.into_iter().zip(values.iter().cloned()).collect())
+    })
+}
+
+/// A month of the logbook as templates see it: with the link to its page.
+#[derive(Serialize)]
+pub struct MonthView<'a> {
+    pub month: &'a str,
+    pub url: String,
+    pub threads: &'a [derive::ThreadView],
+    pub late_replies: &'a [String],
+    pub entries: usize,
+}
+
+impl<'a> MonthView<'a> {
+    pub fn of(month: &'a derive::Month) -> Self {
+        Self {
+            month: &month.month,
+            url: month_url(&month.month),
+            threads: &month.threads,
+            late_replies: &month.late_replies,
+            entries: month.entries,
+        }
+    }
+}
+
+/// The page of the month `month` (`2026-11`), from the site root.
+pub fn month_url(month: &str) -> String {
+    format!("logbook/months/{month}.html")
+}
+
+/// The alerts by subject as templates find them: `alerts_by_subject["<kind>/<id>"]`.
+fn alerts_by_subject(
+    by_subject: &derive::alerts::BySubject,
+) -> BTreeMap<String, &Vec<derive::Alert>> {
+    by_subject
+        .iter()
+        .flat_map(|(kind, subjects)| {
+            subjects
+                .iter()
+                .map(move |(id, alerts)| (format!("{kind}/{id}"), alerts))
+        })
+        .collect()
+}
 
 impl Values {
     pub fn keeping() -> Self {
@@ -504,9 +659,7 @@ impl Values {
             entities: std::array::from_fn(|_| Memo::keeping()),
             items: std::array::from_fn(|_| Memo::keeping()),
             relations: std::array::from_fn(|_| Memo::keeping()),
-            logbook: Memo::keeping(),
-            ticket_groups: Memo::keeping(),
-            parts: std::array::from_fn(|_| Memo::keeping()),
+            parts: Parts::keeping(),
             trust: Memo::keeping(),
         }
     }
@@ -525,12 +678,6 @@ impl Values {
 /// The global context and what the render stage reads of it besides the templates.
 pub struct Globals {
     pub context: tera::Context,
-    /// The logbook's months, newest first (each has a page).
-    pub months: Arc<Vec<Month>>,
-    /// The ticket list's groups (its rows are rendered one by one).
-    pub ticket_groups: Arc<TicketGroups>,
-    /// The fingerprint of `ticket_groups`.
-    pub ticket_groups_stamp: Stamp,
 }
 
 fn convert<T: Serialize + ?Sized>(value: &T) -> Made<tera::Value> {
@@ -582,35 +729,7 @@ pub fn globals(input: &Input<'_>, values: &Values) -> Made<Globals> {
         }
         Ok(vec![("relations", tera::Value::from(map))])
     }));
-    let logbook = || {
-        let mut stamp = Stamper::new("logbook parts");
-        stamp
-            .stamp(stamps.files(Kind::LogEntry))
-            .stamp(&dstamps.threads);
-        values
-            .logbook
-            .get(stamp.finish(), |_| logbook_parts(content, derived))
-            .value
-    };
-    let ticket_groups = || {
-        values
-            .ticket_groups
-            .get(ticket_groups_fields(content), |_| {
-                let groups = ticket_groups(content);
-                let value = convert(&groups)?;
-                let stamp = derive::value_stamp(&groups);
-                Ok((Arc::new(groups), value, stamp))
-            })
-            .value
-    };
-    for (names, memo) in PARTS.iter().zip(&values.parts) {
-        jobs.push(Box::new(move || {
-            let stamp = part_stamp(input, names[0]);
-            let made = memo.get(stamp, |_| part_values(input, names[0])).value;
-            let made = made.as_ref().as_ref().map_err(Clone::clone)?;
-            Ok(names.iter().copied().zip(made.iter().cloned()).collect())
-        }));
-    }
+    jobs.extend(values.parts.jobs(input));
     jobs.push(Box::new(|| {
         let made = values
             .trust
@@ -627,103 +746,13 @@ pub fn globals(input: &Input<'_>, values: &Values) -> Made<Globals> {
             Err(err) => Err(err.clone()),
         }
     }));
-    let (parts, (logbook, ticket_groups)) = rayon::join(
-        || jobs.par_iter().map(|job| job()).collect::<Made<Vec<_>>>(),
-        || rayon::join(logbook, ticket_groups),
-    );
-    let logbook = logbook.as_ref().as_ref().map_err(Clone::clone)?;
-    let (groups, groups_value, groups_stamp) =
-        ticket_groups.as_ref().as_ref().map_err(Clone::clone)?;
+    let parts = jobs.par_iter().map(|job| job()).collect::<Made<Vec<_>>>()?;
     let mut context = tera::Context::new();
     context.insert("now", &input.now);
-    for (name, value) in parts?.into_iter().flatten() {
+    for (name, value) in parts.into_iter().flatten() {
         context.insert_value(name, value);
     }
-    context.insert_value("threads", logbook.threads.clone());
-    context.insert_value("attention", logbook.attention.clone());
-    context.insert_value("thread_state", logbook.thread_state.clone());
-    context.insert_value("months", logbook.months_value.clone());
-    context.insert_value("ticket_groups", groups_value.clone());
-    Ok(Globals {
-        context,
-        months: Arc::clone(&logbook.months),
-        ticket_groups: Arc::clone(groups),
-        ticket_groups_stamp: *groups_stamp,
-    })
-}
-
-/// The stamp of the part of the context whose first value is `name` (see [`PARTS`]).
-fn part_stamp(input: &Input<'_>, name: &str) -> Stamp {
-    let content = input.content;
-    let dstamps = &input.derived.stamps;
-    let mut stamp = Stamper::new(name);
-    let files = |stamp: &mut Stamper, kinds: &[Kind]| content.stamps.add(stamp, kinds);
-    match name {
-        "site" => {
-            files(&mut stamp, &[Kind::Config]);
-            stamp.bytes(&[u8::from(input.preview)]);
-        }
-        "news_order" => files(&mut stamp, &[Kind::News]),
-        "logbook_order" => files(&mut stamp, &[Kind::LogEntry]),
-        "overrides" => files(&mut stamp, &[Kind::Overrides]),
-        "feature_summaries" => files(
-            &mut stamp,
-            &[Kind::Feature, Kind::AccountSet, Kind::Overrides],
-        ),
-        "alerts" => {
-            stamp.stamp(&dstamps.alerts);
-        }
-        "status" => {
-            stamp.stamp(&dstamps.procedures);
-        }
-        "report" => {
-            stamp.stamp(&dstamps.ticket_report);
-        }
-        "upcoming" => {
-            stamp.stamp(&dstamps.upcoming).text(&input.now.to_string());
-        }
-        _ => files(&mut stamp, &[Kind::Site, Kind::Service]),
-    }
-    stamp.finish()
-}
-
-/// The values of the part of the context whose first value is `name`, in [`PARTS`] order.
-fn part_values(input: &Input<'_>, name: &str) -> Made<Vec<tera::Value>> {
-    let content = input.content;
-    let derived = input.derived;
-    Ok(match name {
-        "site" => vec![convert(&site_info(input))?],
-        "news_order" => vec![convert(&news_order(content))?],
-        "logbook_order" => vec![convert(&logbook_order(content))?],
-        "overrides" => {
-            let rows = override_rows(content);
-            vec![convert(&rows)?, convert(&overrides_by_feature(&rows))?]
-        }
-        "feature_summaries" => vec![convert(&feature_summaries(content))?],
-        "alerts" => vec![
-            convert(&alert_views(&derived.alerts))?,
-            convert(&alerts_by_subject(&derived.alerts))?,
-            convert(&alert_counts(&derived.alerts))?,
-        ],
-        "status" => vec![convert(&*derived.procedures)?],
-        "report" => vec![
-            convert(&*derived.ticket_report)?,
-            convert(&charts(&derived.ticket_report))?,
-        ],
-        "upcoming" => {
-            let upcoming: Vec<Linked<'_, derive::DueItem>> = derived
-                .upcoming
-                .iter()
-                .filter(|d| d.when >= input.now)
-                .map(|item| Linked {
-                    url: Some(due_url(item)),
-                    item,
-                })
-                .collect();
-            vec![convert(&upcoming)?]
-        }
-        _ => vec![convert(&plans(content))?],
-    })
+    Ok(Globals { context })
 }
 
 /// News ids, newest first.
@@ -832,24 +861,6 @@ fn entity_items(input: &Input<'_>, entity: &Entity, previous: Option<&KindItems>
     KindItems { ids, hashes, items }
 }
 
-fn logbook_parts(content: &Content, derived: &Derived) -> Made<LogbookParts> {
-    let threads = thread_views(content, derived);
-    let months = months(content, &threads);
-    let thread_state: BTreeMap<String, derive::ThreadState> = threads
-        .iter()
-        .filter(|t| t.entries.len() > 1)
-        .map(|t| (t.root.clone(), t.state))
-        .collect();
-    let attention: Vec<&ThreadView> = threads.iter().filter(|t| t.needs_attention).collect();
-    Ok(LogbookParts {
-        attention: convert(&attention)?,
-        threads: convert(&threads)?,
-        thread_state: convert(&thread_state)?,
-        months_value: convert(&months)?,
-        months: Arc::new(months),
-    })
-}
-
 /// An alert or a due date as templates see it: its fields and the link to the page of
 /// what it is about, from the site root (none for a file without an audit page).
 #[derive(Serialize)]
@@ -906,191 +917,6 @@ pub fn section_dir(kind: &str) -> &str {
     }
 }
 
-fn alerts_by_subject(alerts: &[derive::Alert]) -> BTreeMap<String, Vec<&derive::Alert>> {
-    let mut map: BTreeMap<String, Vec<&derive::Alert>> = BTreeMap::new();
-    for alert in alerts {
-        map.entry(format!("{}/{}", alert.subject_kind, alert.subject))
-            .or_default()
-            .push(alert);
-    }
-    map
-}
-
-fn alert_counts(alerts: &[derive::Alert]) -> BTreeMap<&'static str, usize> {
-    let mut counts = BTreeMap::from([("critical", 0), ("warning", 0), ("info", 0)]);
-    for alert in alerts {
-        let key = match alert.severity {
-            derive::Severity::Critical => "critical",
-            derive::Severity::Warning => "warning",
-            derive::Severity::Info => "info",
-        };
-        *counts.entry(key).or_default() += 1;
-    }
-    counts
-}
-
-fn thread_views(content: &Content, derived: &Derived) -> Vec<ThreadView> {
-    let parents: BTreeMap<&str, &str> = content
-        .logbook
-        .iter()
-        .filter_map(|e| {
-            e.data
-                .reply_to
-                .as_ref()
-                .map(|p| (e.id.as_str(), p.as_str()))
-        })
-        .collect();
-    let depth = |id: &str| {
-        let mut depth = 0;
-        let mut current = id;
-        while let Some(parent) = parents.get(current) {
-            depth += 1;
-            current = parent;
-            if depth > parents.len() {
-                break;
-            }
-        }
-        depth
-    };
-    derived
-        .threads
-        .iter()
-        .map(|t| ThreadView {
-            root: t.root.clone(),
-            state: t.state,
-            needs_attention: t.needs_attention,
-            last_at: t.last_at,
-            entries: t.entries.iter().map(|id| (id.clone(), depth(id))).collect(),
-        })
-        .collect()
-}
-
-/// A month as (year, month), which sorts like its `YYYY-MM` name.
-type MonthKey = (i16, i8);
-
-fn month_of(moment: Moment) -> MonthKey {
-    let date = moment.date().0;
-    (date.year(), date.month())
-}
-
-fn months(content: &Content, threads: &[ThreadView]) -> Vec<Month> {
-    let at: HashMap<&str, Moment> = content
-        .logbook
-        .iter()
-        .map(|e| (e.id.as_str(), e.data.at.value))
-        .collect();
-    let mut by_month: BTreeMap<MonthKey, (Vec<ThreadView>, Vec<String>, usize)> = BTreeMap::new();
-    for entry in &content.logbook {
-        by_month.entry(month_of(entry.data.at.value)).or_default().2 += 1;
-    }
-    for thread in threads {
-        let Some(root_at) = at.get(thread.root.as_str()) else {
-            continue;
-        };
-        let root_month = month_of(*root_at);
-        for (id, _) in thread.entries.iter().skip(1) {
-            if let Some(when) = at.get(id.as_str()) {
-                let month = month_of(*when);
-                if month != root_month {
-                    by_month.entry(month).or_default().1.push(id.clone());
-                }
-            }
-        }
-        by_month
-            .entry(root_month)
-            .or_default()
-            .0
-            .push(thread.clone());
-    }
-    by_month
-        .into_iter()
-        .rev()
-        .map(|((year, number), (mut threads, late_replies, entries))| {
-            threads.sort_by(|a, b| {
-                let when = |t: &ThreadView| at.get(t.root.as_str()).copied();
-                when(a).cmp(&when(b)).then_with(|| a.root.cmp(&b.root))
-            });
-            let month = format!("{year:04}-{number:02}");
-            Month {
-                url: format!("logbook/months/{month}.html"),
-                month,
-                threads,
-                late_replies,
-                entries,
-            }
-        })
-        .collect()
-}
-
-fn override_rows(content: &Content) -> Vec<OverrideRow<'_>> {
-    let Some(overrides) = &content.overrides else {
-        return Vec::new();
-    };
-    overrides
-        .data
-        .iter()
-        .flat_map(|(account, features)| {
-            features.iter().map(move |(feature, value)| OverrideRow {
-                account: account.as_str(),
-                feature: feature.as_str(),
-                value: &value.value,
-            })
-        })
-        .collect()
-}
-
-fn feature_summaries(content: &Content) -> BTreeMap<&str, FeatureSummary> {
-    // One pass over the sets and overrides, not one per feature.
-    let mut sets: BTreeMap<&str, Vec<(String, FlagValue)>> = BTreeMap::new();
-    for set in &content.account_sets {
-        for (feature, value) in &set.data.features {
-            sets.entry(feature.as_str())
-                .or_default()
-                .push((set.id.clone(), value.value.clone()));
-        }
-    }
-    let mut overrides: BTreeMap<&str, usize> = BTreeMap::new();
-    if let Some(o) = &content.overrides {
-        for features in o.data.values() {
-            for feature in features.keys() {
-                *overrides.entry(feature.as_str()).or_default() += 1;
-            }
-        }
-    }
-    content
-        .features
-        .iter()
-        .map(|feature| {
-            let value_type = feature
-                .data
-                .default
-                .as_ref()
-                .map_or(FlagType::Boolean, |d| d.flag_type());
-            (
-                feature.id.as_str(),
-                FeatureSummary {
-                    value_type,
-                    account_sets: sets.remove(feature.id.as_str()).unwrap_or_default(),
-                    overrides: overrides.get(feature.id.as_str()).copied().unwrap_or(0),
-                },
-            )
-        })
-        .collect()
-}
-
-/// Feature → its overrides, so a feature's page does not scan them all.
-fn overrides_by_feature<'a>(
-    rows: &[OverrideRow<'a>],
-) -> BTreeMap<&'a str, Vec<(&'a str, &'a FlagValue)>> {
-    let mut map: BTreeMap<&str, Vec<(&str, &FlagValue)>> = BTreeMap::new();
-    for row in rows {
-        map.entry(row.feature)
-            .or_default()
-            .push((row.account, row.value));
-    }
-    map
-}
-
 fn charts(report: &derive::TicketReport) -> Charts {
     let chart = |title: &str,
                  rows: &[derive::Breakdown],
@@ -1120,103 +946,6 @@ fn charts(report: &derive::TicketReport) -> Charts {
             &b.time_to_close
         }),
     }
-}
-
-/// The fingerprint of what [`ticket_groups`] reads of the tickets.
-fn ticket_groups_fields(content: &Content) -> Stamp {
-    let mut fields = crate::memo::Fields::new("ticket groups");
-    fields.number(content.tickets.len() as i64);
-    for ticket in &content.tickets {
-        let data = &ticket.data;
-        fields
-            .text(&ticket.id)
-            .number(data.priority.into())
-            .number(data.status.value.into())
-            .number(data.opened.value.0.as_second())
-            .number(i64::from(data.opened.value.0.subsec_nanosecond()))
-            .maybe(data.module.as_ref().map(|m| m.as_str()))
-            .maybe(data.assignee.as_deref());
-    }
-    fields.finish()
-}
-
-fn ticket_groups(content: &Content) -> TicketGroups {
-    let mut tickets: Vec<(usize, &Document<Ticket>)> = content.tickets.iter().enumerate().collect();
-    // Most urgent first, then oldest.
-    tickets.sort_by(|(_, a), (_, b)| {
-        b.data
-            .priority
-            .cmp(&a.data.priority)
-            .then(a.data.opened.value.cmp(&b.data.opened.value))
-            .then(a.id.cmp(&b.id))
-    });
-    let mut groups = TicketGroups::default();
-    let mut by_priority: BTreeMap<content::Priority, Vec<String>> = BTreeMap::new();
-    for (index, ticket) in tickets {
-        let id = ticket.id.clone();
-        if !ticket.data.status.value.is_open() {
-            groups.closed.push(id);
-            groups.closed_docs.push(index);
-            continue;
-        }
-        groups.open.push(id.clone());
-        groups.open_docs.push(index);
-        let module = ticket.data.module.as_ref().map_or("(none)", |m| m.as_str());
-        groups
-            .open_by_module
-            .entry(module.to_owned())
-            .or_default()
-            .push(id.clone());
-        let assignee = ticket.data.assignee.as_deref().unwrap_or("(unassigned)");
-        groups
-            .open_by_assignee
-            .entry(assignee.to_owned())
-            .or_default()
-            .push(id.clone());
-        by_priority
-            .entry(ticket.data.priority)
-            .or_default()
-            .push(id);
-    }
-    groups.open_by_priority = by_priority
-        .into_iter()
-        .rev()
-        .map(|(priority, ids)| (priority_name(priority).to_owned(), ids))
-        .collect();
-    groups
-}
-
-fn priority_name(priority: content::Priority) -> &'static str {
-    match priority {
-        content::Priority::Low => "low",
-        content::Priority::Normal => "normal",
-        content::Priority::High => "high",
-        content::Priority::Critical => "critical",
-    }
-}
-
-fn plans(content: &Content) -> BTreeMap<&str, BTreeMap<&'static str, Plan>> {
-    let operations = [
-        ("stop", Operation::Stop),
-        ("start", Operation::Start),
-        ("status", Operation::Status),
-        ("update", Operation::Update),
-    ];
-    content
-        .sites
-        .iter()
-        .map(|site| {
-            let by_operation = operations
-                .iter()
-                .filter_map(|(name, op)| {
-                    derive::plan(content, &site.id, *op)
-                        .ok()
-                        .map(|p| (*name, p))
-                })
-                .collect();
-            (site.id.as_str(), by_operation)
-        })
-        .collect()
 }
 
 /// The kinds of the JSON API, each a file `api/<kind>.json`: every entity kind, plus
@@ -1320,7 +1049,7 @@ pub fn api_file(input: &Input<'_>, values: &Values, kind: &str) -> super::File {
         return super::File::Parts(envelope_parts(kind, now, &items.items));
     }
     super::File::Whole(match kind {
-        "overrides" => envelope(kind, now, override_rows(content)),
+        "overrides" => envelope(kind, now, &input.derived.flags.overrides),
         "alerts" => envelope(kind, now, &*input.derived.alerts),
         "procedure_status" => envelope(
             kind,

@@ -444,12 +444,9 @@ pub fn detail_key_fn<'a>(
         (Box::new(key), count)
     }
     // A page's own alerts, as templates find them: `alerts_by_subject["<kind>/<id>"]`.
-    let alerts_of = |kind: &str| {
-        let mut map: HashMap<&str, Vec<&crate::derive::Alert>> = HashMap::new();
-        for alert in derived.alerts.iter().filter(|a| a.subject_kind == kind) {
-            map.entry(alert.subject.as_str()).or_default().push(alert);
-        }
-        map
+    let alerts_of = |kind: &'static str| {
+        let groups = &derived.alert_groups;
+        move |id: &str| groups.of(kind, id)
     };
     let k = |template: &str| KeyBuilder::new(content, global, template);
     match entity.kind {
@@ -486,7 +483,7 @@ pub fn detail_key_fn<'a>(
                     if let Some(p) = &cert.data.renewal_procedure {
                         k.doc(find(&content.procedures, p));
                     }
-                    k.json(&alerts.get(cert.id.as_str()));
+                    k.json(&alerts(&cert.id));
                     k.done()
                 },
                 content.certificates.len(),
@@ -499,7 +496,7 @@ pub fn detail_key_fn<'a>(
                     let domain = &content.domains[i];
                     k("domain")
                         .doc(Some(domain))
-                        .json(&alerts.get(domain.id.as_str()))
+                        .json(&alerts(&domain.id))
                         .done()
                 },
                 content.domains.len(),
@@ -534,7 +531,7 @@ pub fn detail_key_fn<'a>(
                     for t in listed(&rel.tickets_by_release, &release.id) {
                         k.doc(find(&content.tickets, t));
                     }
-                    k.json(&alerts.get(release.id.as_str()));
+                    k.json(&alerts(&release.id));
                     k.done()
                 },
                 content.releases.len(),
@@ -553,7 +550,7 @@ pub fn detail_key_fn<'a>(
                     for c in listed(&rel.certificates_by_procedure, &procedure.id) {
                         k.doc(find(&content.certificates, c));
                     }
-                    k.json(&alerts.get(procedure.id.as_str()));
+                    k.json(&alerts(&procedure.id));
                     k.json(&derived.procedures.get(&procedure.id));
                     k.done()
                 },
@@ -623,15 +620,7 @@ pub fn detail_key_fn<'a>(
                 for s in listed(&rel.services_by_site, &site.id) {
                     k.doc(find(&content.services, s));
                 }
-                // The runbook plans read services, hosts and procedures.
-                for op in [
-                    crate::derive::Operation::Stop,
-                    crate::derive::Operation::Start,
-                    crate::derive::Operation::Status,
-                    crate::derive::Operation::Update,
-                ] {
-                    k.json(&crate::derive::plan(content, &site.id, op).ok());
-                }
+                k.json(&derived.runbooks.get(&site.id));
                 k.done()
             },
             content.sites.len(),

@@ -340,7 +340,6 @@ struct Planned {
 #[allow(clippy::type_complexity)]
 fn group_pages<'a>(
     input: &'a Input<'a>,
-    globals: &data::Globals,
     index: usize,
 ) -> (
     Stamp,
@@ -369,10 +368,10 @@ fn group_pages<'a>(
         stamp
             .stamp(content.stamps.files(crate::content::Kind::LogEntry))
             .stamp(&input.derived.stamps.threads);
-        let months = Arc::clone(&globals.months);
+        let logbook = Arc::clone(&input.derived.logbook);
         return (
             stamp.finish(),
-            Box::new(move || pages::month_pages(&months)),
+            Box::new(move || pages::month_pages(&logbook.months)),
         );
     }
     // The audit pages are one per file with a trail: they change with the set of paths,
@@ -393,11 +392,10 @@ fn group_pages<'a>(
 /// and they are rendered every time), and how their keys are made.
 fn group_keys<'a>(
     input: &'a Input<'a>,
-    globals: &data::Globals,
     global: Option<&'a blake3::Hash>,
     index: usize,
 ) -> (Option<Stamp>, MakeKeys<'a>) {
-    let groups_stamp = globals.ticket_groups_stamp;
+    let groups_stamp = input.derived.stamps.ticket_groups;
     let lists = pages::LISTS.len();
     let unkeyed = || -> MakeKeys<'a> {
         Box::new(|pages, _| Keyed::plain(pages.iter().map(|_| None).collect()))
@@ -533,13 +531,12 @@ fn detail_keyed(
 /// the caller holds, else its pages whose keys changed (or all of them).
 fn plan_group(
     input: &Input<'_>,
-    globals: &data::Globals,
     global: Option<&blake3::Hash>,
     index: usize,
     memo: &Memo<Result<Group, String>>,
 ) -> Planned {
-    let (pages_stamp, make_pages) = group_pages(input, globals, index);
-    let (keys_stamp, make_keys) = group_keys(input, globals, global, index);
+    let (pages_stamp, make_pages) = group_pages(input, index);
+    let (keys_stamp, make_keys) = group_keys(input, global, index);
     let mut stamp = Stamper::new("group");
     stamp.stamp(&pages_stamp);
     // A group whose pages have no known inputs is never the same as before.
@@ -681,7 +678,7 @@ fn render_with(
         .groups
         .par_iter()
         .enumerate()
-        .map(|(index, memo)| plan_group(input, globals, global, index, memo))
+        .map(|(index, memo)| plan_group(input, global, index, memo))
         .collect();
     crate::timings::mark("page keys");
     let mut removed = Vec::new();
@@ -806,7 +803,6 @@ const SECTIONS_TEMPLATE: &str = "ticket_groups.html";
 fn ticket_sections(
     theme: &theme::Theme,
     input: &Input<'_>,
-    globals: &data::Globals,
     global: Option<&blake3::Hash>,
     root: &str,
 ) -> tera::TeraResult<String> {
@@ -821,9 +817,9 @@ fn ticket_sections(
     let mut fields = crate::memo::Fields::new("ticket sections");
     fields
         .stamp(global.as_bytes())
-        .stamp(&globals.ticket_groups_stamp)
+        .stamp(&input.derived.stamps.ticket_groups)
         .text(root);
-    for doc in &globals.ticket_groups.open_docs {
+    for doc in &input.derived.ticket_groups.open_docs {
         if let Some(ticket) = input.content.tickets.get(*doc) {
             fields.text(&ticket.data.title);
         }
@@ -865,7 +861,7 @@ fn render_pages(
         rows::ticket_rows(
             &theme.tera,
             input,
-            &globals.ticket_groups,
+            &input.derived.ticket_groups,
             global,
             &input.memos.rows,
             &page.root(),
@@ -915,7 +911,7 @@ fn render_pages(
                 }
             }
             if sections_template && page.template == "tickets.html" {
-                match ticket_sections(theme, input, globals, global, &page.root()) {
+                match ticket_sections(theme, input, global, &page.root()) {
                     Ok(sections) => context.insert("ticket_sections", &*sections),
                     Err(err) => return Some(Failure::Template(err)),
                 }

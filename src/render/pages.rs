@@ -3,8 +3,9 @@
 
 use serde::Serialize;
 
-use super::data::{Entity, Month};
+use super::data::{Entity, MonthView};
 use crate::content::{Content, Document};
+use crate::derive::Month;
 
 /// One HTML page to render. Its template context is made only when the page is
 /// rendered: a rebuild that reuses most pages never makes theirs.
@@ -180,14 +181,15 @@ pub fn month_pages(months: &[Month]) -> tera::TeraResult<Vec<Page>> {
             .checked_sub(1)
             .and_then(|i| months.get(i))
             .map(|m| &m.month);
+        let view = MonthView::of(month);
         out.push(
             page(
-                month.url.clone(),
+                view.url.clone(),
                 "logbook_month.html",
                 "logbook",
                 &month.month,
             )
-            .with("month", month)?
+            .with("month", &view)?
             .with("older", &older)?
             .with("newer", &newer)?,
         );
