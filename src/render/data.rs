@@ -178,6 +178,11 @@ impl<T: Serialize + Sync> Docs for Vec<Document<T>> {
     }
 }
 
+/// The entity kind `kind`, if it has pages (see [`ENTITIES`]).
+pub fn entity(kind: Kind) -> Option<&'static Entity> {
+    ENTITIES.iter().find(|entity| entity.kind == kind)
+}
+
 static NO_DOCS: Vec<Document<content::News>> = Vec::new();
 
 /// The documents of an entity kind.
