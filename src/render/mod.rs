@@ -19,6 +19,7 @@ pub mod keys;
 pub mod markdown;
 pub mod markdown_cache;
 pub mod names;
+mod outputs;
 mod pages;
 mod reads;
 mod rows;
@@ -156,10 +157,6 @@ pub struct Rendered {
     pub warnings: Vec<Diagnostic>,
 }
 
-/// The outputs other than pages: each feed, the calendar, the static files and each API
-/// file, made again only when the stamp of their inputs changes.
-const OUTPUTS: usize = feeds::FEEDS.len() + 2 + API_KINDS.len();
-
 /// What earlier builds in this process rendered. The default keeps nothing (a one-off
 /// build renders everything once).
 #[derive(Default)]
@@ -173,7 +170,7 @@ pub struct Memos {
     ticket_sections: Memo<Result<String, String>>,
     groups: groups::Groups,
     /// The paths each output last gave.
-    outputs: [Memo<Vec<String>>; OUTPUTS],
+    outputs: [Memo<Vec<String>>; outputs::OUTPUTS],
 }
 
 impl Memos {
@@ -217,7 +214,7 @@ pub fn render(
         .map_err(|_| vec![Diagnostic::error("render", "the output map was poisoned")])
 }
 
-fn sink_error(path: &str, err: String) -> Diagnostic {
+pub(crate) fn sink_error(path: &str, err: String) -> Diagnostic {
     Diagnostic::error("output", format!("cannot write `{path}`: {err}"))
 }
 
@@ -392,7 +389,7 @@ fn render_with(
         return Err(diagnostics);
     }
     crate::timings::mark("pages");
-    match render_outputs(input, theme, theme_stamp, global, &refused_statics, sink) {
+    match outputs::render_outputs(input, theme, theme_stamp, global, &refused_statics, sink) {
         Ok(gone) => removed.extend(gone),
         Err(problem) => {
             input.memos.forget_output();
@@ -432,7 +429,7 @@ fn refused_statics(theme: &theme::Theme, planned: &[groups::Planned]) -> BTreeMa
         .iter()
         .map(|name| feeds::feed_path(name))
         .chain(["calendar.ics".to_owned()])
-        .chain(API_KINDS.iter().map(|kind| api_path(kind)))
+        .chain(API_KINDS.iter().map(|kind| outputs::api_path(kind)))
         .collect();
     names::static_clashes(
         theme.static_files.keys().map(String::as_str),
@@ -441,11 +438,6 @@ fn refused_statics(theme: &theme::Theme, planned: &[groups::Planned]) -> BTreeMa
     .into_iter()
     .map(|(path, why)| (path.to_owned(), why))
     .collect()
-}
-
-/// `api/<kind>.json`.
-fn api_path(kind: &str) -> String {
-    format!("api/{kind}.json")
 }
 
 /// The template of the ticket list's groups of open tickets.
@@ -492,7 +484,7 @@ fn ticket_sections(
 }
 
 /// Why a file could not be made.
-enum Failure {
+pub(crate) enum Failure {
     Template(tera::Error),
     Output(Box<Diagnostic>),
 }
@@ -589,147 +581,4 @@ fn render_pages(
     } else {
         Err(failures)
     }
-}
-
-/// One output other than a page: the stamp of its inputs, its key and path when it is one
-/// keyed file (an API file, which a sink may reuse), and how it is made.
-struct Out<'m> {
-    stamp: Stamp,
-    keyed: Option<(keys::Key, String)>,
-    make: MakeFiles<'m>,
-}
-
-/// How an output's files are made.
-type MakeFiles<'m> = Box<dyn Fn() -> Result<Vec<(String, File)>, Failure> + Sync + 'm>;
-
-/// The feeds, the calendar, the static files and the API: each made when the stamp of
-/// its inputs changed (or whenever the sink needs every file). Returns the paths of the
-/// previous output that are gone.
-fn render_outputs(
-    input: &Input<'_>,
-    theme: &theme::Theme,
-    theme_stamp: Stamp,
-    global: Option<&blake3::Hash>,
-    refused_statics: &BTreeMap<String, String>,
-    sink: &dyn Sink,
-) -> Result<Vec<String>, Failure> {
-    let incremental = input.memos.keeping && !input.complete;
-    let now = input.now.to_string();
-    let global_hash = global
-        .copied()
-        .unwrap_or_else(|| blake3::hash(&theme_stamp));
-    let mut outputs: Vec<Out<'_>> = Vec::new();
-    for name in feeds::FEEDS {
-        let (kinds, alerts) = feeds::feed_reads(name);
-        let mut stamp = Stamper::new("feed");
-        stamp.text(name).stamp(&theme_stamp).text(&now);
-        input.content.stamps.add(&mut stamp, kinds);
-        if alerts {
-            stamp.stamp(&input.derived.stamps.alerts);
-        }
-        outputs.push(Out {
-            stamp: stamp.finish(),
-            keyed: None,
-            make: Box::new(move || {
-                let feed = feeds::atom_feed(input, name);
-                let context = tera::Context::from_serialize(&feed.context).map_err(|err| {
-                    Failure::Output(Box::new(Diagnostic::error(
-                        "render",
-                        format!("feed {}: {err}", feed.path),
-                    )))
-                })?;
-                let xml = theme
-                    .tera
-                    .render("atom.xml", &context)
-                    .map_err(Failure::Template)?;
-                let xml = feeds::xml_chars(&xml).into_owned();
-                Ok(vec![(feed.path, File::Whole(xml.into_bytes()))])
-            }),
-        });
-    }
-    let mut calendar = Stamper::new("calendar");
-    calendar.stamp(&input.derived.stamps.upcoming).text(&now);
-    input
-        .content
-        .stamps
-        .add(&mut calendar, &[crate::content::Kind::Config]);
-    outputs.push(Out {
-        stamp: calendar.finish(),
-        keyed: None,
-        make: Box::new(|| {
-            Ok(vec![(
-                "calendar.ics".to_owned(),
-                File::Whole(feeds::calendar(input).into_bytes()),
-            )])
-        }),
-    });
-    let mut statics = Stamper::new("static files");
-    statics.stamp(&theme_stamp);
-    for path in refused_statics.keys() {
-        statics.text(path);
-    }
-    outputs.push(Out {
-        stamp: statics.finish(),
-        keyed: None,
-        make: Box::new(|| {
-            Ok(theme
-                .static_files
-                .iter()
-                .filter(|(path, _)| !refused_statics.contains_key(*path))
-                .map(|(path, bytes)| (path.clone(), File::Whole(bytes.clone())))
-                .collect())
-        }),
-    });
-    for kind in API_KINDS {
-        let key = keys::api_key(input, &global_hash, kind);
-        outputs.push(Out {
-            stamp: key,
-            keyed: Some((key, api_path(kind))),
-            make: Box::new(move || {
-                Ok(vec![(
-                    api_path(kind),
-                    data::api_file(input, &input.memos.values, kind),
-                )])
-            }),
-        });
-    }
-    let removed: Vec<Vec<String>> = outputs
-        .par_iter()
-        .zip(input.memos.outputs.par_iter())
-        .map(|(out, memo)| {
-            let previous = memo.peek();
-            if incremental
-                && previous
-                    .as_ref()
-                    .is_some_and(|(seen, _)| *seen == out.stamp)
-            {
-                return Ok(Vec::new());
-            }
-            if !incremental
-                && let Some((key, path)) = &out.keyed
-                && sink.reuse(path, key)
-            {
-                memo.set(out.stamp, vec![path.clone()]);
-                return Ok(Vec::new());
-            }
-            let files = (out.make)()?;
-            let paths: Vec<String> = files.iter().map(|(path, _)| path.clone()).collect();
-            for (path, file) in files {
-                let key = out.keyed.as_ref().map(|(key, _)| key);
-                file.put(sink, &path, key)
-                    .map_err(|err| Failure::Output(Box::new(sink_error(&path, err))))?;
-            }
-            let gone = match previous {
-                Some((_, before)) if incremental => before
-                    .iter()
-                    .filter(|path| !paths.contains(path))
-                    .cloned()
-                    .collect(),
-                _ => Vec::new(),
-            };
-            memo.set(out.stamp, paths);
-            Ok(gone)
-        })
-        .collect::<Result<_, Failure>>()?;
-    Ok(removed.into_iter().flatten().collect())
 }
