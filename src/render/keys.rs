@@ -35,7 +35,7 @@ pub type Key = [u8; 32];
 pub type PageKeys = HashMap<String, Key>;
 
 /// The files a page's key read, with the hash each had: when none of them changed (and
-/// nothing else the key read, see [`structure_stamp`]), neither did the key.
+/// nothing else the key read, see [`super::reads::Reads::structure`]), neither did the key.
 pub type Deps = Vec<(crate::diag::FileId, blake3::Hash)>;
 
 /// Builds one page key from labelled parts, noting the files it reads.

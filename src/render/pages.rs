@@ -76,7 +76,7 @@ pub struct Spec {
     /// The output path, for a group of one page (a list).
     pub path: Option<&'static str>,
     /// The template of its pages (the audit trail's index and pending page have their
-    /// own, see [`audit_pages`]).
+    /// own, see `audit_pages`).
     pub template: &'static str,
     /// Which section of the navigation is current.
     pub section: &'static str,
