@@ -6,6 +6,9 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+mod groups;
+pub use groups::{AlertGroups, BySubject, group};
+
 use super::procedures::{DueState, ProcedureStatus, alert_config};
 use super::time::{days_between, minus, relative_days, year_before};
 use crate::content::types::{Date, Moment};

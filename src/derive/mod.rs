@@ -5,14 +5,20 @@
 //! Every function here is pure: it reads [`Content`] and, where time matters, takes "now"
 //! as a [`Moment`] argument instead of reading the clock, so the same input always gives
 //! the same output (reproducible builds) and every rule can be tested at its boundaries.
-//! The render stage only formats what is computed here; it never joins or counts itself.
+//! The render stage only formats what is computed here; it never joins or counts itself:
+//! the groupings the pages show (alerts by subject and their counts, the ticket list's
+//! groups, the logbook's months, the flag overview, every site's runbooks) are parts of
+//! [`Derived`] too, each with its stamp.
 
 pub mod alerts;
 mod fields;
+pub mod flags;
+pub mod months;
 pub mod plans;
 pub mod procedures;
 pub mod relations;
 pub mod threads;
+pub mod ticket_groups;
 pub mod tickets;
 mod time;
 pub mod upcoming;
@@ -26,11 +32,14 @@ use crate::content::types::Moment;
 use crate::content::{Content, Kind};
 use crate::memo::{Memo, Stamp, Stamper};
 
-pub use alerts::{Alert, AlertKind, Severity};
-pub use plans::{Action, Operation, Plan, Step, UnknownSite, plan};
+pub use alerts::{Alert, AlertGroups, AlertKind, Severity};
+pub use flags::{FeatureSummary, Flags, OverrideRow};
+pub use months::{Logbook, Month, ThreadView};
+pub use plans::{Action, Operation, Plan, Runbooks, Step, UnknownSite, plan};
 pub use procedures::{DueState, ProcedureStatus};
 pub use relations::Relations;
 pub use threads::{Thread, ThreadState};
+pub use ticket_groups::TicketGroups;
 pub use tickets::{Breakdown, ReleaseDelivery, Stats, TicketReport};
 pub use upcoming::{DueItem, DueKind};
 
@@ -42,11 +51,21 @@ pub struct Derived {
     pub now: Moment,
     /// Most urgent first (see [`alerts::alerts`]).
     pub alerts: Arc<Vec<Alert>>,
+    /// The alerts by subject, and their counts.
+    pub alert_groups: Arc<AlertGroups>,
     /// Procedure id → its due state.
     pub procedures: Arc<BTreeMap<String, ProcedureStatus>>,
     /// Most recently active first.
     pub threads: Arc<Vec<Thread>>,
+    /// The threads with their entries' reply depths, and the months.
+    pub logbook: Arc<Logbook>,
     pub ticket_report: Arc<TicketReport>,
+    /// The ticket list's groups.
+    pub ticket_groups: Arc<TicketGroups>,
+    /// The flag overview: feature summaries and overrides.
+    pub flags: Arc<Flags>,
+    /// Every site's runbooks.
+    pub runbooks: Arc<Runbooks>,
     /// Every due date, past or future, earliest first.
     pub upcoming: Arc<Vec<DueItem>>,
     pub relations: Relations,
@@ -57,16 +76,23 @@ pub struct Derived {
 
 /// The fingerprint of the value of each part of [`Derived`] (of its JSON form), so a
 /// computation that reads a part is done again only when the part's value changed, not
-/// whenever it was derived again.
+/// whenever it was derived again. The parts computed from few inputs (`logbook`, `flags`,
+/// `runbooks`) have the fingerprint of their inputs instead, which is cheaper to make
+/// and changes at least as often.
 #[derive(Debug, Clone, Default)]
 pub struct Stamps {
+    /// All the alerts, and so their groups too.
     pub alerts: Stamp,
     /// The alerts about each kind of subject (`"certificate"` → …), for pages that show
     /// only their own kind's.
     pub alerts_by_kind: BTreeMap<&'static str, Stamp>,
     pub procedures: Stamp,
     pub threads: Stamp,
+    pub logbook: Stamp,
     pub ticket_report: Stamp,
+    pub ticket_groups: Stamp,
+    pub flags: Stamp,
+    pub runbooks: Stamp,
     pub upcoming: Stamp,
     /// The relations, each join by its field name.
     pub relations: BTreeMap<&'static str, Stamp>,
@@ -76,10 +102,7 @@ impl Stamps {
     /// The fingerprint of the alerts about subjects of `kind` (an empty list's when there
     /// are none).
     pub fn alerts_of(&self, kind: &str) -> Stamp {
-        self.alerts_by_kind
-            .get(kind)
-            .copied()
-            .unwrap_or_else(|| value_stamp(&Vec::<Alert>::new()))
+        self.alerts_by_kind.get(kind).copied().unwrap_or_default()
     }
 
     /// The fingerprint of the join `name` of the relations.
@@ -113,26 +136,38 @@ impl Derived {
                 .then_with(|| (a.due.is_none(), a.due).cmp(&(b.due.is_none(), b.due)))
                 .then_with(|| a.path.cmp(&b.path))
         });
-        self.stamp_alerts();
-    }
-
-    fn stamp_alerts(&mut self) {
-        let (all, by_kind) = alert_stamps(&self.alerts);
-        self.stamps.alerts = all;
-        self.stamps.alerts_by_kind = by_kind;
+        let parts = AlertParts::of(Arc::clone(&self.alerts));
+        self.alert_groups = parts.groups;
+        self.stamps.alerts = parts.all;
+        self.stamps.alerts_by_kind = parts.by_kind;
     }
 }
 
-fn alert_stamps(alerts: &[Alert]) -> (Stamp, BTreeMap<&'static str, Stamp>) {
-    let mut by_kind: BTreeMap<&'static str, Vec<&Alert>> = BTreeMap::new();
-    for alert in alerts {
-        by_kind.entry(alert.subject_kind).or_default().push(alert);
+/// The alerts with their groups, the fingerprint of all of them and of each subject
+/// kind's (of its group).
+#[derive(Debug)]
+struct AlertParts {
+    alerts: Arc<Vec<Alert>>,
+    groups: Arc<AlertGroups>,
+    all: Stamp,
+    by_kind: BTreeMap<&'static str, Stamp>,
+}
+
+impl AlertParts {
+    fn of(alerts: Arc<Vec<Alert>>) -> Self {
+        let groups = alerts::group(&alerts);
+        let by_kind = groups
+            .by_subject
+            .iter()
+            .map(|(kind, by_subject)| (*kind, value_stamp(by_subject)))
+            .collect();
+        Self {
+            all: value_stamp(&*alerts),
+            alerts,
+            groups: Arc::new(groups),
+            by_kind,
+        }
     }
-    let by_kind = by_kind
-        .into_iter()
-        .map(|(kind, alerts)| (kind, value_stamp(&alerts)))
-        .collect();
-    (value_stamp(alerts), by_kind)
 }
 
 /// A derived value (shared with the [`Derived`] of every build that uses it) with the
@@ -144,8 +179,10 @@ fn stamped<T: Serialize>(value: T) -> Stamped<T> {
     (Arc::new(value), stamp)
 }
 
-/// The alerts with the fingerprints of all of them and of each subject kind's.
-type StampedAlerts = (Arc<Vec<Alert>>, Stamp, BTreeMap<&'static str, Stamp>);
+/// A derived value with the fingerprint of its inputs (see [`Stamps`]).
+fn stamped_by<T>(value: T, inputs: Stamp) -> Stamped<T> {
+    (Arc::new(value), inputs)
+}
 
 /// What earlier derivations in this process computed, each part with the fingerprints
 /// of the kinds of content (and "now") it read. The default keeps nothing.
@@ -153,8 +190,12 @@ type StampedAlerts = (Arc<Vec<Alert>>, Stamp, BTreeMap<&'static str, Stamp>);
 pub struct Memos {
     procedures: Memo<Stamped<BTreeMap<String, ProcedureStatus>>>,
     threads: Memo<Stamped<Vec<Thread>>>,
+    logbook: Memo<Stamped<Logbook>>,
     ticket_report: Memo<Stamped<TicketReport>>,
-    alerts: Memo<StampedAlerts>,
+    ticket_groups: Memo<Stamped<TicketGroups>>,
+    flags: Memo<Stamped<Flags>>,
+    runbooks: Memo<Stamped<Runbooks>>,
+    alerts: Memo<AlertParts>,
     upcoming: Memo<Stamped<Vec<DueItem>>>,
     relations: [Memo<Stamped<relations::Index>>; relations::JOINS.len()],
 }
@@ -164,7 +205,11 @@ impl Memos {
         Self {
             procedures: Memo::keeping(),
             threads: Memo::keeping(),
+            logbook: Memo::keeping(),
             ticket_report: Memo::keeping(),
+            ticket_groups: Memo::keeping(),
+            flags: Memo::keeping(),
+            runbooks: Memo::keeping(),
             alerts: Memo::keeping(),
             upcoming: Memo::keeping(),
             relations: std::array::from_fn(|_| Memo::keeping()),
@@ -232,59 +277,105 @@ pub fn derive_with(content: &Content, now: Moment, memos: &Memos) -> Derived {
             .value
     };
     let relations = || relations::relations_with(content, &memos.relations);
+    let ticket_groups = || {
+        memos
+            .ticket_groups
+            .get(ticket_groups::reads(content), |_| {
+                stamped(ticket_groups::ticket_groups(content))
+            })
+            .value
+    };
+    let flags = || {
+        let stamp = inputs(content, "flags", &[Feature, AccountSet, Overrides], None);
+        memos
+            .flags
+            .get(stamp, |_| stamped_by(flags::flags(content), stamp))
+            .value
+    };
+    let runbooks = || {
+        let stamp = inputs(content, "runbooks", &[Site, Service], None);
+        memos
+            .runbooks
+            .get(stamp, |_| stamped_by(plans::runbooks(content), stamp))
+            .value
+    };
     // Independent joins, two at a time (each pure).
-    let ((procedures, threads), (ticket_report, relations)) = rayon::join(
-        || rayon::join(statuses, threads),
-        || rayon::join(report, relations),
-    );
-    let (alerts, upcoming) = rayon::join(
-        || {
-            let mut stamp = Stamper::new("alerts");
-            content.stamps.add(
-                &mut stamp,
-                &[Certificate, Domain, Procedure, Ticket, Release, Config],
-            );
-            stamp.stamp(&procedures.1).text(&now.to_string());
-            memos
-                .alerts
-                .get(stamp.finish(), |_| {
-                    let alerts = alerts::alerts(content, &procedures.0, now);
-                    let (all, by_kind) = alert_stamps(&alerts);
-                    (Arc::new(alerts), all, by_kind)
-                })
-                .value
-        },
-        || {
-            let mut stamp = Stamper::new("upcoming");
-            content
-                .stamps
-                .add(&mut stamp, &[Certificate, Domain, Procedure, Release]);
-            stamp.stamp(&procedures.1);
-            memos
-                .upcoming
-                .get(stamp.finish(), |_| {
-                    stamped(upcoming::upcoming(content, &procedures.0))
-                })
-                .value
-        },
-    );
+    let (((procedures, threads), (ticket_report, relations)), ((ticket_groups, flags), runbooks)) =
+        rayon::join(
+            || {
+                rayon::join(
+                    || rayon::join(statuses, threads),
+                    || rayon::join(report, relations),
+                )
+            },
+            || rayon::join(|| rayon::join(ticket_groups, flags), runbooks),
+        );
+    let logbook = || {
+        let mut stamp = Stamper::new("logbook");
+        content.stamps.add(&mut stamp, &[LogEntry]);
+        let stamp = stamp.stamp(&threads.1).finish();
+        memos
+            .logbook
+            .get(stamp, |_| {
+                stamped_by(months::logbook(content, &threads.0), stamp)
+            })
+            .value
+    };
+    let alerts = || {
+        let mut stamp = Stamper::new("alerts");
+        content.stamps.add(
+            &mut stamp,
+            &[Certificate, Domain, Procedure, Ticket, Release, Config],
+        );
+        stamp.stamp(&procedures.1).text(&now.to_string());
+        memos
+            .alerts
+            .get(stamp.finish(), |_| {
+                AlertParts::of(Arc::new(alerts::alerts(content, &procedures.0, now)))
+            })
+            .value
+    };
+    let upcoming = || {
+        let mut stamp = Stamper::new("upcoming");
+        content
+            .stamps
+            .add(&mut stamp, &[Certificate, Domain, Procedure, Release]);
+        stamp.stamp(&procedures.1);
+        memos
+            .upcoming
+            .get(stamp.finish(), |_| {
+                stamped(upcoming::upcoming(content, &procedures.0))
+            })
+            .value
+    };
+    // What reads the procedures' states and the threads.
+    let ((alerts, upcoming), logbook) = rayon::join(|| rayon::join(alerts, upcoming), logbook);
     let (relations, relation_stamps) = relations;
     Derived {
         now,
-        alerts: Arc::clone(&alerts.0),
+        alerts: Arc::clone(&alerts.alerts),
+        alert_groups: Arc::clone(&alerts.groups),
         threads: Arc::clone(&threads.0),
+        logbook: Arc::clone(&logbook.0),
         ticket_report: Arc::clone(&ticket_report.0),
+        ticket_groups: Arc::clone(&ticket_groups.0),
+        flags: Arc::clone(&flags.0),
+        runbooks: Arc::clone(&runbooks.0),
         upcoming: Arc::clone(&upcoming.0),
         relations,
         procedures: Arc::clone(&procedures.0),
         stamps: Stamps {
             procedures: procedures.1,
             threads: threads.1,
+            logbook: logbook.1,
             ticket_report: ticket_report.1,
+            ticket_groups: ticket_groups.1,
+            flags: flags.1,
+            runbooks: runbooks.1,
             upcoming: upcoming.1,
             relations: relation_stamps,
-            alerts: alerts.1,
-            alerts_by_kind: alerts.2.clone(),
+            alerts: alerts.all,
+            alerts_by_kind: alerts.by_kind.clone(),
         },
     }
 }

@@ -7,6 +7,7 @@
 //! everything at once, or, on a rolling site, does the same one tier at a time in the
 //! site's `tier_order`, so that the rest of the site keeps serving.
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::Serialize;
@@ -24,15 +25,47 @@ pub enum Operation {
     Update,
 }
 
-impl fmt::Display for Operation {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+impl Operation {
+    /// Every operation, in the order a site's page shows its runbooks.
+    pub const ALL: [Operation; 4] = [
+        Operation::Stop,
+        Operation::Start,
+        Operation::Status,
+        Operation::Update,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
             Operation::Stop => "stop",
             Operation::Start => "start",
             Operation::Status => "status",
             Operation::Update => "update",
-        })
+        }
     }
+}
+
+impl fmt::Display for Operation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Site id → operation name → the site's runbook of the operation: every runbook.
+pub type Runbooks = BTreeMap<String, BTreeMap<&'static str, Plan>>;
+
+/// Every runbook of every site.
+pub fn runbooks(content: &Content) -> Runbooks {
+    content
+        .sites
+        .iter()
+        .map(|site| {
+            let by_operation = Operation::ALL
+                .iter()
+                .filter_map(|op| Some((op.name(), plan(content, &site.id, *op).ok()?)))
+                .collect();
+            (site.id.clone(), by_operation)
+        })
+        .collect()
 }
 
 /// What one step does to one service.
@@ -241,6 +274,19 @@ fn numbered(steps: Vec<Step>) -> Vec<Step> {
 mod tests {
     use super::*;
     use crate::derive::fixture::content;
+
+    #[test]
+    fn every_site_has_a_runbook_of_every_operation() {
+        let content = site("update: all-at-once\n", &[("db", 1, None)]);
+        let runbooks = runbooks(&content);
+        assert_eq!(runbooks.keys().collect::<Vec<_>>(), ["other", "s"]);
+        let names: Vec<&str> = runbooks["s"].keys().copied().collect();
+        assert_eq!(names, ["start", "status", "stop", "update"]);
+        assert_eq!(
+            runbooks["s"]["stop"],
+            plan(&content, "s", Operation::Stop).unwrap()
+        );
+    }
 
     /// A site with the given strategy line(s) and services (id, rank, tier).
     fn site(strategy: &str, services: &[(&str, i64, Option<&str>)]) -> Content {

@@ -153,7 +153,7 @@ fn kind_name(kind: &TicketKind) -> String {
     .to_owned()
 }
 
-fn priority_name(priority: Priority) -> String {
+pub(crate) fn priority_name(priority: Priority) -> String {
     match priority {
         Priority::Critical => "critical",
         Priority::High => "high",

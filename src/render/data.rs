@@ -6,7 +6,7 @@
 //! entity is patched entity by entity (a changed ticket converts one ticket, not four
 //! thousand). The API's items are kept the same way, as the bytes they have in the file.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -14,12 +14,20 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use super::Input;
-use super::charts::{self, Row};
-use super::theme::human_duration;
-use crate::content::types::{FlagType, FlagValue, Moment};
-use crate::content::{self, Content, Document, Kind, LogEntry, Ticket};
-use crate::derive::{self, Derived, Operation, Plan};
+
+mod api;
+mod parts;
+mod trust;
+
+use crate::content::{self, Content, Document, Kind, LogEntry};
+use crate::derive;
 use crate::memo::{Memo, Stamp, Stamper};
+use api::item_bytes;
+pub use api::{API_KINDS, api_file};
+pub use parts::MonthView;
+use parts::Parts;
+use trust::{TrustValue, trust_value};
+pub use trust::{audit_file, audit_paths};
 
 /// An entity as templates and the API see it: its fields, plus id, file, URL and body.
 #[derive(Serialize)]
@@ -178,6 +186,11 @@ impl<T: Serialize + Sync> Docs for Vec<Document<T>> {
     }
 }
 
+/// The entity kind `kind`, if it has pages (see [`ENTITIES`]).
+pub fn entity(kind: Kind) -> Option<&'static Entity> {
+    ENTITIES.iter().find(|entity| entity.kind == kind)
+}
+
 static NO_DOCS: Vec<Document<content::News>> = Vec::new();
 
 /// The documents of an entity kind.
@@ -222,219 +235,6 @@ pub fn site_info<'a>(input: &Input<'a>) -> SiteInfo<'a> {
     }
 }
 
-/// Tickets grouped for the ticket lists: key → ticket ids (sorted by priority, then id).
-#[derive(Serialize, Default)]
-pub struct TicketGroups {
-    pub open: Vec<String>,
-    pub closed: Vec<String>,
-    pub open_by_module: BTreeMap<String, Vec<String>>,
-    pub open_by_priority: Vec<(String, Vec<String>)>,
-    pub open_by_assignee: BTreeMap<String, Vec<String>>,
-    /// The index among the tickets (as loaded) of each of `open` and of `closed`.
-    #[serde(skip)]
-    pub open_docs: Vec<usize>,
-    #[serde(skip)]
-    pub closed_docs: Vec<usize>,
-}
-
-/// One month of the logbook: its threads (by root entry in this month) and the replies
-/// written this month to threads that started earlier.
-#[derive(Serialize)]
-pub struct Month {
-    /// `2026-11`
-    pub month: String,
-    pub url: String,
-    pub threads: Vec<ThreadView>,
-    pub late_replies: Vec<String>,
-    pub entries: usize,
-}
-
-/// A thread as displayed: entries in order with their reply depth.
-#[derive(Serialize, Clone)]
-pub struct ThreadView {
-    pub root: String,
-    pub state: derive::ThreadState,
-    pub needs_attention: bool,
-    pub last_at: Moment,
-    pub entries: Vec<(String, usize)>,
-}
-
-/// One row of the overrides table.
-#[derive(Serialize)]
-pub struct OverrideRow<'a> {
-    pub account: &'a str,
-    pub feature: &'a str,
-    pub value: &'a FlagValue,
-}
-
-/// A feature with what decides its value, for the flag overview.
-#[derive(Serialize)]
-pub struct FeatureSummary {
-    pub value_type: FlagType,
-    pub account_sets: Vec<(String, FlagValue)>,
-    pub overrides: usize,
-}
-
-#[derive(Serialize)]
-pub struct Charts {
-    pub time_to_close_by_kind: String,
-    pub time_to_close_by_priority: String,
-    pub first_response_by_priority: String,
-    pub time_to_close_by_module: String,
-}
-
-/// What templates see of the verified history.
-#[derive(Serialize)]
-pub struct TrustView<'a> {
-    pub target: &'a str,
-    pub trust_root: &'a str,
-    pub root_source: crate::trust::history::RootSource,
-    /// Every path with an audit trail: its page and events.
-    pub files: BTreeMap<&'a str, AuditFile<'a>>,
-    pub pending: &'a [crate::trust::history::Pending],
-    /// The pending change of each path that has one, for a page to look up its own
-    /// (looking through `pending` on every page would make the site quadratic).
-    pub pending_by_path: BTreeMap<&'a str, &'a crate::trust::history::Pending>,
-    pub refused: &'a [String],
-    /// Pre-approved files left out because they have errors.
-    pub left_out: &'a [crate::content::LeftOut],
-}
-
-#[derive(Serialize)]
-pub struct AuditFile<'a> {
-    pub url: String,
-    pub approved_blob: Option<&'a String>,
-    pub events: &'a [crate::trust::judge::Event],
-}
-
-/// The paths with an audit trail (and so a page).
-pub fn audit_paths(report: &crate::trust::history::Report) -> impl Iterator<Item = &str> {
-    report
-        .events
-        .keys()
-        .filter(|path| crate::trust::judge::is_clean_path(path))
-        .map(String::as_str)
-}
-
-/// What the context's `trust.files` holds of `path` (see [`TrustView::files`]).
-pub fn audit_file<'c>(context: &'c tera::Context, path: &'c str) -> Option<&'c tera::Value> {
-    use tera::value::Key;
-    context
-        .get("trust")?
-        .as_map()?
-        .get(&Key::Str("files"))?
-        .as_map()?
-        .get(&Key::Str(path))
-}
-
-pub fn trust_view<'r>(
-    report: &'r crate::trust::history::Report,
-    left_out: &'r [crate::content::LeftOut],
-) -> TrustView<'r> {
-    let mut view = trust_view_without_files(report, left_out);
-    view.files = audit_paths(report)
-        .filter_map(|path| Some((path, audit_file_view(report, path)?)))
-        .collect();
-    view
-}
-
-fn trust_view_without_files<'r>(
-    report: &'r crate::trust::history::Report,
-    left_out: &'r [crate::content::LeftOut],
-) -> TrustView<'r> {
-    TrustView {
-        target: &report.target,
-        trust_root: &report.trust_root,
-        root_source: report.root_source,
-        files: BTreeMap::new(),
-        pending: &report.pending,
-        pending_by_path: report
-            .pending
-            .iter()
-            .map(|p| (p.path.as_str(), p))
-            .collect(),
-        refused: &report.refused,
-        left_out,
-    }
-}
-
-/// What `trust.files` holds of `path`: nothing unless it has an audit page.
-fn audit_file_view<'r>(
-    report: &'r crate::trust::history::Report,
-    path: &str,
-) -> Option<AuditFile<'r>> {
-    if !crate::trust::judge::is_clean_path(path) {
-        return None;
-    }
-    Some(AuditFile {
-        url: audit_url(path),
-        approved_blob: report.approved.get(path),
-        events: report.events.get(path)?,
-    })
-}
-
-/// The context's `trust` for `report`: the previous value's `files` with the entries of
-/// the paths whose trails changed converted again (all of them the first time). A
-/// commit changes a few trails of thousands.
-fn trust_value(
-    report: Option<&crate::trust::history::Report>,
-    left_out: &[crate::content::LeftOut],
-    previous: Option<&TrustValue>,
-) -> Made<TrustValue> {
-    use tera::value::Key;
-    let Some(report) = report else {
-        return Ok(TrustValue {
-            trails: None,
-            value: convert(&None::<TrustView<'_>>)?,
-        });
-    };
-    let kept = previous.and_then(|p| {
-        let files = p.value.as_map()?.get(&Key::Str("files"))?.as_map()?;
-        Some((p.trails.as_ref()?, files))
-    });
-    let Some((kept_trails, kept_files)) = kept else {
-        return Ok(TrustValue {
-            trails: Some(Arc::clone(&report.trails)),
-            value: convert(&trust_view(report, left_out))?,
-        });
-    };
-    let mut files = kept_files.clone();
-    for path in crate::memo::differing_keys(kept_trails, &report.trails) {
-        let key = Key::String(Arc::from(path));
-        match audit_file_view(report, path) {
-            Some(file) => {
-                let value = convert(&file)?;
-                match files.get_mut(&key) {
-                    Some(slot) => *slot = value,
-                    // The map is in path order, as the full conversion makes it.
-                    None => {
-                        let at = files.binary_search_keys(&key).unwrap_or_else(|at| at);
-                        files.shift_insert(at, key, value);
-                    }
-                }
-            }
-            None => {
-                files.shift_remove(&key);
-            }
-        }
-    }
-    let mut value = convert(&trust_view_without_files(report, left_out))?;
-    if let Some(map) = value.as_map() {
-        let mut map = map.clone();
-        map.insert(Key::Str("files"), tera::Value::from(files));
-        value = tera::Value::from(map);
-    }
-    Ok(TrustValue {
-        trails: Some(Arc::clone(&report.trails)),
-        value,
-    })
-}
-
-/// The link to the audit page of `path`, from the site root (see [`super::names`]).
-pub fn audit_url(path: &str) -> String {
-    super::names::link(super::names::audit_page(path))
-}
-
 /// One kind's map of views (id → view) as a template value, with the file hash behind
 /// each entry (in document order) and the fingerprint of the kind's ids.
 struct KindValue {
@@ -450,16 +250,6 @@ pub struct KindItems {
     items: Vec<Bytes>,
 }
 
-/// The logbook's parts of the context: threads as shown, their states and the months.
-struct LogbookParts {
-    months: Arc<Vec<Month>>,
-    threads: tera::Value,
-    /// The threads someone has to act on, in the order of `threads`.
-    attention: tera::Value,
-    thread_state: tera::Value,
-    months_value: tera::Value,
-}
-
 /// A part of the context made of several values, or an error converting them.
 type Made<T> = Result<T, String>;
 
@@ -470,33 +260,9 @@ pub struct Values {
     entities: [Memo<Made<KindValue>>; ENTITIES.len()],
     items: [Memo<KindItems>; ENTITIES.len()],
     relations: [Memo<Made<tera::Value>>; derive::relations::JOINS.len()],
-    logbook: Memo<Made<LogbookParts>>,
-    ticket_groups: Memo<Made<(Arc<TicketGroups>, tera::Value, Stamp)>>,
-    /// The other parts, by name.
-    parts: [Memo<Made<Vec<tera::Value>>>; PARTS.len()],
+    parts: Parts,
     trust: Memo<Made<TrustValue>>,
 }
-
-/// The context's `trust`, and the trails of the report it shows.
-struct TrustValue {
-    trails: Option<crate::trust::history::Trails>,
-    value: tera::Value,
-}
-
-/// Parts of the context without a memo of their own type, by name: each is one or more
-/// values (named in order) made together from the same inputs.
-const PARTS: [&[&str]; 10] = [
-    &["site"],
-    &["news_order"],
-    &["logbook_order"],
-    &["overrides", "overrides_by_feature"],
-    &["feature_summaries"],
-    &["alerts", "alerts_by_subject", "alert_counts"],
-    &["status"],
-    &["report", "charts"],
-    &["upcoming"],
-    &["plans"],
-];
 
 impl Values {
     pub fn keeping() -> Self {
@@ -504,9 +270,7 @@ impl Values {
             entities: std::array::from_fn(|_| Memo::keeping()),
             items: std::array::from_fn(|_| Memo::keeping()),
             relations: std::array::from_fn(|_| Memo::keeping()),
-            logbook: Memo::keeping(),
-            ticket_groups: Memo::keeping(),
-            parts: std::array::from_fn(|_| Memo::keeping()),
+            parts: Parts::keeping(),
             trust: Memo::keeping(),
         }
     }
@@ -525,12 +289,6 @@ impl Values {
 /// The global context and what the render stage reads of it besides the templates.
 pub struct Globals {
     pub context: tera::Context,
-    /// The logbook's months, newest first (each has a page).
-    pub months: Arc<Vec<Month>>,
-    /// The ticket list's groups (its rows are rendered one by one).
-    pub ticket_groups: Arc<TicketGroups>,
-    /// The fingerprint of `ticket_groups`.
-    pub ticket_groups_stamp: Stamp,
 }
 
 fn convert<T: Serialize + ?Sized>(value: &T) -> Made<tera::Value> {
@@ -582,35 +340,7 @@ pub fn globals(input: &Input<'_>, values: &Values) -> Made<Globals> {
         }
         Ok(vec![("relations", tera::Value::from(map))])
     }));
-    let logbook = || {
-        let mut stamp = Stamper::new("logbook parts");
-        stamp
-            .stamp(stamps.files(Kind::LogEntry))
-            .stamp(&dstamps.threads);
-        values
-            .logbook
-            .get(stamp.finish(), |_| logbook_parts(content, derived))
-            .value
-    };
-    let ticket_groups = || {
-        values
-            .ticket_groups
-            .get(ticket_groups_fields(content), |_| {
-                let groups = ticket_groups(content);
-                let value = convert(&groups)?;
-                let stamp = derive::value_stamp(&groups);
-                Ok((Arc::new(groups), value, stamp))
-            })
-            .value
-    };
-    for (names, memo) in PARTS.iter().zip(&values.parts) {
-        jobs.push(Box::new(move || {
-            let stamp = part_stamp(input, names[0]);
-            let made = memo.get(stamp, |_| part_values(input, names[0])).value;
-            let made = made.as_ref().as_ref().map_err(Clone::clone)?;
-            Ok(names.iter().copied().zip(made.iter().cloned()).collect())
-        }));
-    }
+    jobs.extend(values.parts.jobs(input));
     jobs.push(Box::new(|| {
         let made = values
             .trust
@@ -627,103 +357,13 @@ pub fn globals(input: &Input<'_>, values: &Values) -> Made<Globals> {
             Err(err) => Err(err.clone()),
         }
     }));
-    let (parts, (logbook, ticket_groups)) = rayon::join(
-        || jobs.par_iter().map(|job| job()).collect::<Made<Vec<_>>>(),
-        || rayon::join(logbook, ticket_groups),
-    );
-    let logbook = logbook.as_ref().as_ref().map_err(Clone::clone)?;
-    let (groups, groups_value, groups_stamp) =
-        ticket_groups.as_ref().as_ref().map_err(Clone::clone)?;
+    let parts = jobs.par_iter().map(|job| job()).collect::<Made<Vec<_>>>()?;
     let mut context = tera::Context::new();
     context.insert("now", &input.now);
-    for (name, value) in parts?.into_iter().flatten() {
+    for (name, value) in parts.into_iter().flatten() {
         context.insert_value(name, value);
     }
-    context.insert_value("threads", logbook.threads.clone());
-    context.insert_value("attention", logbook.attention.clone());
-    context.insert_value("thread_state", logbook.thread_state.clone());
-    context.insert_value("months", logbook.months_value.clone());
-    context.insert_value("ticket_groups", groups_value.clone());
-    Ok(Globals {
-        context,
-        months: Arc::clone(&logbook.months),
-        ticket_groups: Arc::clone(groups),
-        ticket_groups_stamp: *groups_stamp,
-    })
-}
-
-/// The stamp of the part of the context whose first value is `name` (see [`PARTS`]).
-fn part_stamp(input: &Input<'_>, name: &str) -> Stamp {
-    let content = input.content;
-    let dstamps = &input.derived.stamps;
-    let mut stamp = Stamper::new(name);
-    let files = |stamp: &mut Stamper, kinds: &[Kind]| content.stamps.add(stamp, kinds);
-    match name {
-        "site" => {
-            files(&mut stamp, &[Kind::Config]);
-            stamp.bytes(&[u8::from(input.preview)]);
-        }
-        "news_order" => files(&mut stamp, &[Kind::News]),
-        "logbook_order" => files(&mut stamp, &[Kind::LogEntry]),
-        "overrides" => files(&mut stamp, &[Kind::Overrides]),
-        "feature_summaries" => files(
-            &mut stamp,
-            &[Kind::Feature, Kind::AccountSet, Kind::Overrides],
-        ),
-        "alerts" => {
-            stamp.stamp(&dstamps.alerts);
-        }
-        "status" => {
-            stamp.stamp(&dstamps.procedures);
-        }
-        "report" => {
-            stamp.stamp(&dstamps.ticket_report);
-        }
-        "upcoming" => {
-            stamp.stamp(&dstamps.upcoming).text(&input.now.to_string());
-        }
-        _ => files(&mut stamp, &[Kind::Site, Kind::Service]),
-    }
-    stamp.finish()
-}
-
-/// The values of the part of the context whose first value is `name`, in [`PARTS`] order.
-fn part_values(input: &Input<'_>, name: &str) -> Made<Vec<tera::Value>> {
-    let content = input.content;
-    let derived = input.derived;
-    Ok(match name {
-        "site" => vec![convert(&site_info(input))?],
-        "news_order" => vec![convert(&news_order(content))?],
-        "logbook_order" => vec![convert(&logbook_order(content))?],
-        "overrides" => {
-            let rows = override_rows(content);
-            vec![convert(&rows)?, convert(&overrides_by_feature(&rows))?]
-        }
-        "feature_summaries" => vec![convert(&feature_summaries(content))?],
-        "alerts" => vec![
-            convert(&alert_views(&derived.alerts))?,
-            convert(&alerts_by_subject(&derived.alerts))?,
-            convert(&alert_counts(&derived.alerts))?,
-        ],
-        "status" => vec![convert(&*derived.procedures)?],
-        "report" => vec![
-            convert(&*derived.ticket_report)?,
-            convert(&charts(&derived.ticket_report))?,
-        ],
-        "upcoming" => {
-            let upcoming: Vec<Linked<'_, derive::DueItem>> = derived
-                .upcoming
-                .iter()
-                .filter(|d| d.when >= input.now)
-                .map(|item| Linked {
-                    url: Some(due_url(item)),
-                    item,
-                })
-                .collect();
-            vec![convert(&upcoming)?]
-        }
-        _ => vec![convert(&plans(content))?],
-    })
+    Ok(Globals { context })
 }
 
 /// News ids, newest first.
@@ -832,43 +472,6 @@ fn entity_items(input: &Input<'_>, entity: &Entity, previous: Option<&KindItems>
     KindItems { ids, hashes, items }
 }
 
-fn logbook_parts(content: &Content, derived: &Derived) -> Made<LogbookParts> {
-    let threads = thread_views(content, derived);
-    let months = months(content, &threads);
-    let thread_state: BTreeMap<String, derive::ThreadState> = threads
-        .iter()
-        .filter(|t| t.entries.len() > 1)
-        .map(|t| (t.root.clone(), t.state))
-        .collect();
-    let attention: Vec<&ThreadView> = threads.iter().filter(|t| t.needs_attention).collect();
-    Ok(LogbookParts {
-        attention: convert(&attention)?,
-        threads: convert(&threads)?,
-        thread_state: convert(&thread_state)?,
-        months_value: convert(&months)?,
-        months: Arc::new(months),
-    })
-}
-
-/// An alert or a due date as templates see it: its fields and the link to the page of
-/// what it is about, from the site root (none for a file without an audit page).
-#[derive(Serialize)]
-struct Linked<'a, T: Serialize> {
-    #[serde(flatten)]
-    item: &'a T,
-    url: Option<String>,
-}
-
-fn alert_views(alerts: &[derive::Alert]) -> Vec<Linked<'_, derive::Alert>> {
-    alerts
-        .iter()
-        .map(|alert| Linked {
-            url: alert_url(alert),
-            item: alert,
-        })
-        .collect()
-}
-
 /// The link to the page of what `alert` is about: an entity's page, a file's audit
 /// trail, or a page of the site's own.
 pub fn alert_url(alert: &derive::Alert) -> Option<String> {
@@ -906,528 +509,5 @@ pub fn section_dir(kind: &str) -> &str {
     }
 }
 
-fn alerts_by_subject(alerts: &[derive::Alert]) -> BTreeMap<String, Vec<&derive::Alert>> {
-    let mut map: BTreeMap<String, Vec<&derive::Alert>> = BTreeMap::new();
-    for alert in alerts {
-        map.entry(format!("{}/{}", alert.subject_kind, alert.subject))
-            .or_default()
-            .push(alert);
-    }
-    map
-}
-
-fn alert_counts(alerts: &[derive::Alert]) -> BTreeMap<&'static str, usize> {
-    let mut counts = BTreeMap::from([("critical", 0), ("warning", 0), ("info", 0)]);
-    for alert in alerts {
-        let key = match alert.severity {
-            derive::Severity::Critical => "critical",
-            derive::Severity::Warning => "warning",
-            derive::Severity::Info => "info",
-        };
-        *counts.entry(key).or_default() += 1;
-    }
-    counts
-}
-
-fn thread_views(content: &Content, derived: &Derived) -> Vec<ThreadView> {
-    let parents: BTreeMap<&str, &str> = content
-        .logbook
-        .iter()
-        .filter_map(|e| {
-            e.data
-                .reply_to
-                .as_ref()
-                .map(|p| (e.id.as_str(), p.as_str()))
-        })
-        .collect();
-    let depth = |id: &str| {
-        let mut depth = 0;
-        let mut current = id;
-        while let Some(parent) = parents.get(current) {
-            depth += 1;
-            current = parent;
-            if depth > parents.len() {
-                break;
-            }
-        }
-        depth
-    };
-    derived
-        .threads
-        .iter()
-        .map(|t| ThreadView {
-            root: t.root.clone(),
-            state: t.state,
-            needs_attention: t.needs_attention,
-            last_at: t.last_at,
-            entries: t.entries.iter().map(|id| (id.clone(), depth(id))).collect(),
-        })
-        .collect()
-}
-
-/// A month as (year, month), which sorts like its `YYYY-MM` name.
-type MonthKey = (i16, i8);
-
-fn month_of(moment: Moment) -> MonthKey {
-    let date = moment.date().0;
-    (date.year(), date.month())
-}
-
-fn months(content: &Content, threads: &[ThreadView]) -> Vec<Month> {
-    let at: HashMap<&str, Moment> = content
-        .logbook
-        .iter()
-        .map(|e| (e.id.as_str(), e.data.at.value))
-        .collect();
-    let mut by_month: BTreeMap<MonthKey, (Vec<ThreadView>, Vec<String>, usize)> = BTreeMap::new();
-    for entry in &content.logbook {
-        by_month.entry(month_of(entry.data.at.value)).or_default().2 += 1;
-    }
-    for thread in threads {
-        let Some(root_at) = at.get(thread.root.as_str()) else {
-            continue;
-        };
-        let root_month = month_of(*root_at);
-        for (id, _) in thread.entries.iter().skip(1) {
-            if let Some(when) = at.get(id.as_str()) {
-                let month = month_of(*when);
-                if month != root_month {
-                    by_month.entry(month).or_default().1.push(id.clone());
-                }
-            }
-        }
-        by_month
-            .entry(root_month)
-            .or_default()
-            .0
-            .push(thread.clone());
-    }
-    by_month
-        .into_iter()
-        .rev()
-        .map(|((year, number), (mut threads, late_replies, entries))| {
-            threads.sort_by(|a, b| {
-                let when = |t: &ThreadView| at.get(t.root.as_str()).copied();
-                when(a).cmp(&when(b)).then_with(|| a.root.cmp(&b.root))
-            });
-            let month = format!("{year:04}-{number:02}");
-            Month {
-                url: format!("logbook/months/{month}.html"),
-                month,
-                threads,
-                late_replies,
-                entries,
-            }
-        })
-        .collect()
-}
-
-fn override_rows(content: &Content) -> Vec<OverrideRow<'_>> {
-    let Some(overrides) = &content.overrides else {
-        return Vec::new();
-    };
-    overrides
-        .data
-        .iter()
-        .flat_map(|(account, features)| {
-            features.iter().map(move |(feature, value)| OverrideRow {
-                account: account.as_str(),
-                feature: feature.as_str(),
-                value: &value.value,
-            })
-        })
-        .collect()
-}
-
-fn feature_summaries(content: &Content) -> BTreeMap<&str, FeatureSummary> {
-    // One pass over the sets and overrides, not one per feature.
-    let mut sets: BTreeMap<&str, Vec<(String, FlagValue)>> = BTreeMap::new();
-    for set in &content.account_sets {
-        for (feature, value) in &set.data.features {
-            sets.entry(feature.as_str())
-                .or_default()
-                .push((set.id.clone(), value.value.clone()));
-        }
-    }
-    let mut overrides: BTreeMap<&str, usize> = BTreeMap::new();
-    if let Some(o) = &content.overrides {
-        for features in o.data.values() {
-            for feature in features.keys() {
-                *overrides.entry(feature.as_str()).or_default() += 1;
-            }
-        }
-    }
-    content
-        .features
-        .iter()
-        .map(|feature| {
-            let value_type = feature
-                .data
-                .default
-                .as_ref()
-                .map_or(FlagType::Boolean, |d| d.flag_type());
-            (
-                feature.id.as_str(),
-                FeatureSummary {
-                    value_type,
-                    account_sets: sets.remove(feature.id.as_str()).unwrap_or_default(),
-                    overrides: overrides.get(feature.id.as_str()).copied().unwrap_or(0),
-                },
-            )
-        })
-        .collect()
-}
-
-/// Feature → its overrides, so a feature's page does not scan them all.
-fn overrides_by_feature<'a>(
-    rows: &[OverrideRow<'a>],
-) -> BTreeMap<&'a str, Vec<(&'a str, &'a FlagValue)>> {
-    let mut map: BTreeMap<&str, Vec<(&str, &FlagValue)>> = BTreeMap::new();
-    for row in rows {
-        map.entry(row.feature)
-            .or_default()
-            .push((row.account, row.value));
-    }
-    map
-}
-
-fn charts(report: &derive::TicketReport) -> Charts {
-    let chart = |title: &str,
-                 rows: &[derive::Breakdown],
-                 pick: fn(&derive::Breakdown) -> &derive::Stats| {
-        let rows: Vec<Row<'_>> = rows
-            .iter()
-            .map(|b| Row {
-                label: &b.key,
-                values: [pick(b).mean_seconds, pick(b).median_seconds],
-            })
-            .collect();
-        charts::bar_chart(title, ["mean", "median"], &rows, human_duration)
-    };
-    Charts {
-        time_to_close_by_kind: chart("Time to close by kind", &report.by_kind, |b| {
-            &b.time_to_close
-        }),
-        time_to_close_by_priority: chart("Time to close by priority", &report.by_priority, |b| {
-            &b.time_to_close
-        }),
-        first_response_by_priority: chart(
-            "Time to first response by priority",
-            &report.by_priority,
-            |b| &b.first_response,
-        ),
-        time_to_close_by_module: chart("Time to close by module", &report.by_module, |b| {
-            &b.time_to_close
-        }),
-    }
-}
-
-/// The fingerprint of what [`ticket_groups`] reads of the tickets.
-fn ticket_groups_fields(content: &Content) -> Stamp {
-    let mut fields = crate::memo::Fields::new("ticket groups");
-    fields.number(content.tickets.len() as i64);
-    for ticket in &content.tickets {
-        let data = &ticket.data;
-        fields
-            .text(&ticket.id)
-            .number(data.priority.into())
-            .number(data.status.value.into())
-            .number(data.opened.value.0.as_second())
-            .number(i64::from(data.opened.value.0.subsec_nanosecond()))
-            .maybe(data.module.as_ref().map(|m| m.as_str()))
-            .maybe(data.assignee.as_deref());
-    }
-    fields.finish()
-}
-
-fn ticket_groups(content: &Content) -> TicketGroups {
-    let mut tickets: Vec<(usize, &Document<Ticket>)> = content.tickets.iter().enumerate().collect();
-    // Most urgent first, then oldest.
-    tickets.sort_by(|(_, a), (_, b)| {
-        b.data
-            .priority
-            .cmp(&a.data.priority)
-            .then(a.data.opened.value.cmp(&b.data.opened.value))
-            .then(a.id.cmp(&b.id))
-    });
-    let mut groups = TicketGroups::default();
-    let mut by_priority: BTreeMap<content::Priority, Vec<String>> = BTreeMap::new();
-    for (index, ticket) in tickets {
-        let id = ticket.id.clone();
-        if !ticket.data.status.value.is_open() {
-            groups.closed.push(id);
-            groups.closed_docs.push(index);
-            continue;
-        }
-        groups.open.push(id.clone());
-        groups.open_docs.push(index);
-        let module = ticket.data.module.as_ref().map_or("(none)", |m| m.as_str());
-        groups
-            .open_by_module
-            .entry(module.to_owned())
-            .or_default()
-            .push(id.clone());
-        let assignee = ticket.data.assignee.as_deref().unwrap_or("(unassigned)");
-        groups
-            .open_by_assignee
-            .entry(assignee.to_owned())
-            .or_default()
-            .push(id.clone());
-        by_priority
-            .entry(ticket.data.priority)
-            .or_default()
-            .push(id);
-    }
-    groups.open_by_priority = by_priority
-        .into_iter()
-        .rev()
-        .map(|(priority, ids)| (priority_name(priority).to_owned(), ids))
-        .collect();
-    groups
-}
-
-fn priority_name(priority: content::Priority) -> &'static str {
-    match priority {
-        content::Priority::Low => "low",
-        content::Priority::Normal => "normal",
-        content::Priority::High => "high",
-        content::Priority::Critical => "critical",
-    }
-}
-
-fn plans(content: &Content) -> BTreeMap<&str, BTreeMap<&'static str, Plan>> {
-    let operations = [
-        ("stop", Operation::Stop),
-        ("start", Operation::Start),
-        ("status", Operation::Status),
-        ("update", Operation::Update),
-    ];
-    content
-        .sites
-        .iter()
-        .map(|site| {
-            let by_operation = operations
-                .iter()
-                .filter_map(|(name, op)| {
-                    derive::plan(content, &site.id, *op)
-                        .ok()
-                        .map(|p| (*name, p))
-                })
-                .collect();
-            (site.id.as_str(), by_operation)
-        })
-        .collect()
-}
-
-/// The kinds of the JSON API, each a file `api/<kind>.json`: every entity kind, plus
-/// alerts, procedure status and an index.
-pub const API_KINDS: [&str; 17] = [
-    "hosts",
-    "certificates",
-    "domains",
-    "modules",
-    "releases",
-    "procedures",
-    "logbook",
-    "tickets",
-    "services",
-    "sites",
-    "features",
-    "account_sets",
-    "news",
-    "overrides",
-    "alerts",
-    "procedure_status",
-    "index",
-];
-
-/// `api/<kind>.json`: the envelope `{schema, kind, generated, items}`, pretty-printed.
-fn envelope<T: Serialize>(kind: &str, now: Moment, items: T) -> Vec<u8> {
-    #[derive(Serialize)]
-    struct Envelope<'a, T: Serialize> {
-        schema: u32,
-        kind: &'a str,
-        generated: Moment,
-        items: T,
-    }
-    let envelope = Envelope {
-        schema: 1,
-        kind,
-        generated: now,
-        items,
-    };
-    serde_json::to_vec_pretty(&envelope).unwrap_or_default()
-}
-
-/// The parts of the same bytes as [`envelope`] `{schema, kind, generated, items}`, from
-/// items already serialised at the items' indentation, each after its separator (see
-/// [`item_bytes`]): the items are shared, not copied.
-fn envelope_parts(kind: &str, now: Moment, items: &[Bytes]) -> Vec<Bytes> {
-    let json = |text: &str| serde_json::to_string(text).unwrap_or_default();
-    let head = format!(
-        "{{\n  \"schema\": 1,\n  \"kind\": {},\n  \"generated\": {},\n  \"items\": [",
-        json(kind),
-        json(&now.to_string())
-    );
-    let mut parts = Vec::with_capacity(items.len() + 2);
-    parts.push(Bytes::from(head));
-    if items.is_empty() {
-        parts.push(Bytes::from_static(b"]\n}"));
-        return parts;
-    }
-    for (i, item) in items.iter().enumerate() {
-        // The first item has no comma before it.
-        parts.push(if i == 0 {
-            item.slice(1..)
-        } else {
-            item.clone()
-        });
-    }
-    parts.push(Bytes::from_static(b"\n  ]\n}"));
-    parts
-}
-
-/// One entity's item as it stands in `api/<kind>.json`, after the separator that goes
-/// before every item but the first (`,` and a new line): pretty-printed, indented to the
-/// depth of the envelope's `items`.
-fn item_bytes<T: Serialize>(view: &View<'_, T>) -> Vec<u8> {
-    let pretty = serde_json::to_vec_pretty(view).unwrap_or_default();
-    // JSON strings escape their newlines: every raw newline is the printer's own.
-    let mut out = Vec::with_capacity(pretty.len() + pretty.len() / 8 + 8);
-    out.extend_from_slice(b",");
-    for line in pretty.split(|b| *b == b'\n') {
-        out.extend_from_slice(b"\n    ");
-        out.extend_from_slice(line);
-    }
-    out
-}
-
-/// `api/<kind>.json` for the API kind `kind` (see [`API_KINDS`]); entity kinds from the
-/// items `values` kept, made again only for files that changed, in parts.
-pub fn api_file(input: &Input<'_>, values: &Values, kind: &str) -> super::File {
-    let now = input.now;
-    let content = input.content;
-    if let Some((entity, memo)) = ENTITIES
-        .iter()
-        .zip(&values.items)
-        .find(|(entity, _)| entity.name == kind)
-    {
-        let items = memo
-            .get(*content.stamps.files(entity.kind), |previous| {
-                entity_items(input, entity, previous)
-            })
-            .value;
-        return super::File::Parts(envelope_parts(kind, now, &items.items));
-    }
-    super::File::Whole(match kind {
-        "overrides" => envelope(kind, now, override_rows(content)),
-        "alerts" => envelope(kind, now, &*input.derived.alerts),
-        "procedure_status" => envelope(
-            kind,
-            now,
-            input.derived.procedures.values().collect::<Vec<_>>(),
-        ),
-        _ => {
-            let kinds: BTreeSet<String> = API_KINDS
-                .iter()
-                .filter(|k| **k != "index")
-                .map(|k| format!("api/{k}.json"))
-                .collect();
-            envelope("index", now, kinds)
-        }
-    })
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn example() -> crate::source::Tree {
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("content-example");
-        crate::source::read_dir(&root).unwrap_or_default()
-    }
-
-    /// The context and API files of `tree` made with `values`.
-    fn made(tree: &crate::source::Tree, values: &Values) -> (tera::Context, Vec<Vec<u8>>) {
-        let loaded = content::load(tree);
-        assert!(!loaded.diagnostics.has_errors());
-        let now: Moment = "2026-11-22T00:00:00Z".parse().expect("a moment");
-        let derived = derive::derive(&loaded.content, now);
-        let markdown = crate::render::markdown_cache::Cache::new();
-        let memos = crate::render::Memos::default();
-        let input = Input {
-            tree,
-            content: &loaded.content,
-            derived: &derived,
-            now,
-            preview: false,
-            trust: None,
-            left_out: &[],
-            trust_stamp: [0; 32],
-            markdown: &markdown,
-            memos: &memos,
-            complete: true,
-        };
-        let globals = globals(&input, values).unwrap_or_else(|err| panic!("{err}"));
-        let api = API_KINDS
-            .iter()
-            .map(|kind| api_file(&input, values, kind).into_bytes())
-            .collect();
-        (globals.context, api)
-    }
-
-    #[test]
-    fn kept_values_and_items_equal_fresh_ones_after_an_edit() {
-        let mut tree = example();
-        let fresh = || Values::default();
-        let kept = Values::keeping();
-        let first = made(&tree, &kept);
-        assert_eq!(first, made(&tree, &fresh()));
-        assert!(kept.entities() > 100, "values kept: {}", kept.entities());
-        assert!(first.0.get("tickets").is_some() && first.0.get("alerts").is_some());
-        // Nothing changed: taken as they are.
-        assert_eq!(made(&tree, &kept), first);
-        // One ticket changed (a quote and a newline in its title) and one added.
-        let (path, text) = tree
-            .iter()
-            .find(|(p, _)| p.starts_with("tickets/"))
-            .map(|(p, b)| (p.to_owned(), String::from_utf8_lossy(b).into_owned()))
-            .unwrap_or_default();
-        tree.insert(
-            path,
-            text.replace("\ntitle: ", "\ntitle: Changed \\\"quoted\\\"\n  line "),
-        );
-        let changed = made(&tree, &kept);
-        assert_eq!(changed, made(&tree, &fresh()));
-        assert_ne!(changed, first);
-        tree.insert("tickets/0-added.md".to_owned(), text.into_bytes());
-        assert_eq!(made(&tree, &kept), made(&tree, &fresh()));
-        // The parts make the bytes of the envelope serialised whole, with no items too.
-        let now: Moment = "2026-11-22T00:00:00Z".parse().expect("a moment");
-        let joined = |parts: Vec<Bytes>| parts.concat();
-        assert_eq!(
-            joined(envelope_parts("news", now, &[])),
-            envelope("news", now, Vec::<u8>::new())
-        );
-        let items = [
-            serde_json::json!({"a": 1, "b": [1, 2]}),
-            serde_json::json!("x"),
-        ];
-        let parts: Vec<Bytes> = items
-            .iter()
-            .map(|item| {
-                let pretty = serde_json::to_vec_pretty(item).unwrap_or_default();
-                let mut out = b",".to_vec();
-                for line in pretty.split(|b| *b == b'\n') {
-                    out.extend_from_slice(b"\n    ");
-                    out.extend_from_slice(line);
-                }
-                Bytes::from(out)
-            })
-            .collect();
-        assert_eq!(
-            joined(envelope_parts("news", now, &parts)),
-            envelope("news", now, &items)
-        );
-    }
-}
+mod tests;

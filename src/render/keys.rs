@@ -16,14 +16,15 @@
 //!
 //! Pages are keyed in groups (one kind's detail pages, one list page): a group's stamp
 //! covers everything its keys read, so a group whose stamp is unchanged is not keyed
-//! again at all.
+//! again at all. Group stamps are made from what each page declares it reads
+//! ([`super::pages::Page::spec`], [`super::reads::Reads`]); this file makes the keys of
+//! single pages.
 
 use std::collections::{BTreeMap, HashMap};
 
 use rayon::prelude::*;
 
 use super::Input;
-use super::data::Entity;
 use crate::content::{Content, Document, Kind};
 use crate::memo::{Stamp, Stamper};
 
@@ -34,7 +35,7 @@ pub type Key = [u8; 32];
 pub type PageKeys = HashMap<String, Key>;
 
 /// The files a page's key read, with the hash each had: when none of them changed (and
-/// nothing else the key read, see [`structure_stamp`]), neither did the key.
+/// nothing else the key read, see [`super::reads::Reads::structure`]), neither did the key.
 pub type Deps = Vec<(crate::diag::FileId, blake3::Hash)>;
 
 /// Builds one page key from labelled parts, noting the files it reads.
@@ -135,129 +136,6 @@ pub fn global_key(input: &Input<'_>, theme_text: &[(&str, &[u8])]) -> blake3::Ha
     hasher.finalize()
 }
 
-/// What a list page reads (see the default theme): kinds of file (their fields), kinds
-/// whose ids alone it counts, joins of the relations, and derived parts. Reading a join
-/// rather than the files it comes from means that, say, the host list is not made again
-/// when a ticket's title changes, only when the tickets open on a host do.
-#[derive(Default)]
-pub struct ListReads {
-    pub files: &'static [Kind],
-    pub ids: &'static [Kind],
-    pub relations: &'static [&'static str],
-    /// The alerts about subjects of this kind (`Some("")` for all the alerts).
-    pub alerts: Option<&'static str>,
-    pub statuses: bool,
-    pub threads: bool,
-    pub upcoming: bool,
-    pub report: bool,
-    pub ticket_groups: bool,
-}
-
-/// What the list page made with `template` reads, when it is known.
-pub fn list_reads(template: &str) -> Option<ListReads> {
-    use Kind::*;
-    let reads = |files, relations| ListReads {
-        files,
-        relations,
-        ..ListReads::default()
-    };
-    Some(match template {
-        "hosts.html" => reads(&[Host], &["services_by_host", "open_tickets_by_host"]),
-        "certificates.html" => ListReads {
-            alerts: Some("certificate"),
-            ..reads(&[Certificate], &[])
-        },
-        "domains.html" => ListReads {
-            alerts: Some("domain"),
-            ..reads(&[Domain], &[])
-        },
-        "modules.html" => reads(&[Module], &["releases_by_module", "open_tickets_by_module"]),
-        "releases.html" => ListReads {
-            alerts: Some("release"),
-            ..reads(&[Release, Module], &["tickets_by_release"])
-        },
-        // A procedure's status comes from its logbook entries.
-        "procedures.html" => ListReads {
-            statuses: true,
-            ..reads(&[Procedure], &[])
-        },
-        "logbook.html" | "logbook_month.html" => ListReads {
-            threads: true,
-            ..reads(&[LogEntry, Procedure], &[])
-        },
-        // Rows show the version a ticket was fixed in.
-        "tickets.html" => ListReads {
-            ticket_groups: true,
-            ..reads(&[Ticket, Release], &[])
-        },
-        "ticket_report.html" => ListReads {
-            report: true,
-            ..reads(&[Module], &[])
-        },
-        "sites.html" => reads(&[Site], &["services_by_site"]),
-        "services.html" => reads(&[Service, Site], &[]),
-        "news.html" => reads(&[News], &[]),
-        "flags.html" => reads(&[Feature, AccountSet, Overrides], &[]),
-        "404.html" => reads(&[], &[]),
-        // Counts, the latest entries and news, what is due, alerts, threads to answer.
-        "dashboard.html" => ListReads {
-            files: &[LogEntry, Procedure, News],
-            ids: &[Host],
-            alerts: Some(""),
-            threads: true,
-            upcoming: true,
-            ticket_groups: true,
-            ..ListReads::default()
-        },
-        _ => return None,
-    })
-}
-
-/// The stamp of what a list page made with `template` shows: "now" and what it reads
-/// ([`list_reads`]); `None` for a page whose inputs are not known. `ticket_groups` is
-/// the fingerprint of the ticket list's groups.
-pub fn list_stamp(
-    input: &Input<'_>,
-    global: &blake3::Hash,
-    template: &str,
-    ticket_groups: &Stamp,
-) -> Option<Stamp> {
-    let reads = list_reads(template)?;
-    let mut stamp = Stamper::new(template);
-    stamp.hash(global).text(&input.now.to_string());
-    let content = &input.content.stamps;
-    content.add(&mut stamp, reads.files);
-    for kind in reads.ids {
-        stamp.stamp(content.ids(*kind));
-    }
-    let derived = &input.derived.stamps;
-    for name in reads.relations {
-        stamp.text(name).stamp(&derived.relation(name));
-    }
-    match reads.alerts {
-        Some("") => {
-            stamp.stamp(&derived.alerts);
-        }
-        Some(kind) => {
-            stamp.stamp(&derived.alerts_of(kind));
-        }
-        None => {}
-    }
-    for (read, part) in [
-        (reads.statuses, &derived.procedures),
-        (reads.threads, &derived.threads),
-        (reads.upcoming, &derived.upcoming),
-        (reads.report, &derived.ticket_report),
-        (reads.ticket_groups, ticket_groups),
-    ] {
-        stamp.bytes(&[u8::from(read)]);
-        if read {
-            stamp.stamp(part);
-        }
-    }
-    Some(stamp.finish())
-}
-
 /// The key of `api/<kind>.json`: "now" and the files of its kind (each item is one
 /// file's fields and body), or the derived data it lists.
 pub fn api_key(input: &Input<'_>, global: &blake3::Hash, kind: &str) -> Key {
@@ -283,155 +161,20 @@ pub fn api_key(input: &Input<'_>, global: &blake3::Hash, kind: &str) -> Key {
     stamp.finish()
 }
 
-/// What one kind's detail pages read besides their own files: other kinds, and derived
-/// data (the alerts about subjects of one kind, procedure states, threads).
-pub struct DetailReads {
-    pub kinds: &'static [Kind],
-    /// The joins that decide which other documents a page reads.
-    pub relations: &'static [&'static str],
-    /// Kinds whose files (not only ids) decide which documents a page reads.
-    pub structure: &'static [Kind],
-    pub alerts: Option<&'static str>,
-    pub statuses: bool,
-    pub threads: bool,
-}
-
-/// What the detail pages of `entity` read (see the keys below).
-pub fn detail_reads(entity: &Entity) -> DetailReads {
-    use Kind::*;
-    let reads = |kinds, relations| DetailReads {
-        kinds,
-        relations,
-        structure: &[],
-        alerts: None,
-        statuses: false,
-        threads: false,
-    };
-    match entity.kind {
-        Host => reads(
-            &[Host, Service, Site, Certificate, Ticket],
-            &[
-                "services_by_host",
-                "certificates_by_host",
-                "tickets_by_host",
-            ],
-        ),
-        Certificate => DetailReads {
-            alerts: Some("certificate"),
-            ..reads(&[Certificate, Host, Procedure], &[])
-        },
-        Domain => DetailReads {
-            alerts: Some("domain"),
-            ..reads(&[Domain], &[])
-        },
-        Module => reads(
-            &[Module, Release, Ticket],
-            &[
-                "releases_by_module",
-                "tickets_by_release",
-                "tickets_by_module",
-            ],
-        ),
-        Release => DetailReads {
-            alerts: Some("release"),
-            ..reads(&[Release, Module, Ticket], &["tickets_by_release"])
-        },
-        Procedure => DetailReads {
-            alerts: Some("procedure"),
-            statuses: true,
-            ..reads(
-                &[Procedure, LogEntry, Certificate],
-                &["entries_by_procedure", "certificates_by_procedure"],
-            )
-        },
-        LogEntry => DetailReads {
-            threads: true,
-            ..reads(&[LogEntry, Procedure], &[])
-        },
-        Ticket => reads(&[Ticket, Module, Release], &[]),
-        // The runbook plans read services (and through them hosts).
-        Site => reads(&[Site, Service, Host], &["services_by_site"]),
-        Service => reads(&[Service, Site, Host], &[]),
-        News => reads(&[News], &[]),
-        // Which sets a feature's page lists comes from the sets' files.
-        Feature => DetailReads {
-            structure: &[AccountSet],
-            ..reads(&[Feature, AccountSet, Overrides], &[])
-        },
-        AccountSet => reads(&[AccountSet], &[]),
-        Config | Policy | Overrides => reads(&[], &[]),
-    }
-}
-
-/// The stamp of everything the detail pages of `entity` read: a group whose stamp did
-/// not change has the same pages with the same keys.
-pub fn detail_stamp(input: &Input<'_>, global: &blake3::Hash, entity: &Entity) -> Stamp {
-    let reads = detail_reads(entity);
-    let mut stamp = Stamper::new(entity.name);
-    stamp.hash(global);
-    stamp.stamp(input.content.stamps.ids(entity.kind));
-    input.content.stamps.add(&mut stamp, reads.kinds);
-    let derived = &input.derived.stamps;
-    if let Some(kind) = reads.alerts {
-        stamp.stamp(&derived.alerts_of(kind));
-    }
-    if reads.statuses {
-        stamp.stamp(&derived.procedures);
-    }
-    if reads.threads {
-        stamp.stamp(&derived.threads);
-    }
-    stamp.finish()
-}
-
 /// The ids an index lists for `id` (none when it has no entry).
 fn listed<'i>(index: &'i BTreeMap<String, Vec<String>>, id: &str) -> &'i [String] {
     index.get(id).map_or(&[], Vec::as_slice)
 }
 
-/// The keys of one kind's detail pages (in document order, as
-/// [`super::pages::detail_pages`] lists them), made in parallel.
-pub fn detail_keys(input: &Input<'_>, global: &blake3::Hash, entity: &Entity) -> Vec<Key> {
-    let (key, count) = detail_key_fn(input, global, entity);
-    (0..count).into_par_iter().map(|i| key(i).0).collect()
-}
-
-/// The stamp of what decides which files the keys of the detail pages of `entity` read,
-/// and everything else they read but files: while it is unchanged, a page's key changes
-/// only if one of the files it read ([`Deps`]) did. Files are known by id, so the stamp
-/// holds the content's generation.
-pub fn structure_stamp(input: &Input<'_>, global: &blake3::Hash, entity: &Entity) -> Stamp {
-    let reads = detail_reads(entity);
-    let content = input.content;
-    let mut stamp = Stamper::new("structure");
-    stamp.hash(global).text(&content.generation.to_string());
-    for kind in std::iter::once(&entity.kind).chain(reads.kinds) {
-        stamp.stamp(content.stamps.ids(*kind));
-    }
-    content.stamps.add(&mut stamp, reads.structure);
-    let derived = &input.derived.stamps;
-    for name in reads.relations {
-        stamp.text(name).stamp(&derived.relation(name));
-    }
-    if let Some(kind) = reads.alerts {
-        stamp.stamp(&derived.alerts_of(kind));
-    }
-    if reads.statuses {
-        stamp.stamp(&derived.procedures);
-    }
-    if reads.threads {
-        stamp.stamp(&derived.threads);
-    }
-    stamp.finish()
-}
-
-/// One detail page's key maker for `entity`, by document index, and how many documents
-/// it has.
+/// One detail page's key maker for the pages of `kind`, by document index, and how many
+/// documents it has. What it reads is declared in [`super::pages::Page::spec`]: the
+/// group's stamps are made from that declaration; each page's key reads the documents
+/// the page shows, found through the joins declared.
 #[allow(clippy::type_complexity)]
 pub fn detail_key_fn<'a>(
     input: &'a Input<'a>,
     global: &'a blake3::Hash,
-    entity: &Entity,
+    kind: Kind,
 ) -> (Box<dyn Fn(usize) -> (Key, Deps) + Sync + 'a>, usize) {
     let content = input.content;
     let derived = input.derived;
@@ -444,15 +187,12 @@ pub fn detail_key_fn<'a>(
         (Box::new(key), count)
     }
     // A page's own alerts, as templates find them: `alerts_by_subject["<kind>/<id>"]`.
-    let alerts_of = |kind: &str| {
-        let mut map: HashMap<&str, Vec<&crate::derive::Alert>> = HashMap::new();
-        for alert in derived.alerts.iter().filter(|a| a.subject_kind == kind) {
-            map.entry(alert.subject.as_str()).or_default().push(alert);
-        }
-        map
+    let alerts_of = |kind: &'static str| {
+        let groups = &derived.alert_groups;
+        move |id: &str| groups.of(kind, id)
     };
     let k = |template: &str| KeyBuilder::new(content, global, template);
-    match entity.kind {
+    match kind {
         Kind::Host => each(
             move |i| {
                 let host = &content.hosts[i];
@@ -486,7 +226,7 @@ pub fn detail_key_fn<'a>(
                     if let Some(p) = &cert.data.renewal_procedure {
                         k.doc(find(&content.procedures, p));
                     }
-                    k.json(&alerts.get(cert.id.as_str()));
+                    k.json(&alerts(&cert.id));
                     k.done()
                 },
                 content.certificates.len(),
@@ -499,7 +239,7 @@ pub fn detail_key_fn<'a>(
                     let domain = &content.domains[i];
                     k("domain")
                         .doc(Some(domain))
-                        .json(&alerts.get(domain.id.as_str()))
+                        .json(&alerts(&domain.id))
                         .done()
                 },
                 content.domains.len(),
@@ -534,7 +274,7 @@ pub fn detail_key_fn<'a>(
                     for t in listed(&rel.tickets_by_release, &release.id) {
                         k.doc(find(&content.tickets, t));
                     }
-                    k.json(&alerts.get(release.id.as_str()));
+                    k.json(&alerts(&release.id));
                     k.done()
                 },
                 content.releases.len(),
@@ -553,7 +293,7 @@ pub fn detail_key_fn<'a>(
                     for c in listed(&rel.certificates_by_procedure, &procedure.id) {
                         k.doc(find(&content.certificates, c));
                     }
-                    k.json(&alerts.get(procedure.id.as_str()));
+                    k.json(&alerts(&procedure.id));
                     k.json(&derived.procedures.get(&procedure.id));
                     k.done()
                 },
@@ -623,15 +363,7 @@ pub fn detail_key_fn<'a>(
                 for s in listed(&rel.services_by_site, &site.id) {
                     k.doc(find(&content.services, s));
                 }
-                // The runbook plans read services, hosts and procedures.
-                for op in [
-                    crate::derive::Operation::Stop,
-                    crate::derive::Operation::Start,
-                    crate::derive::Operation::Status,
-                    crate::derive::Operation::Update,
-                ] {
-                    k.json(&crate::derive::plan(content, &site.id, op).ok());
-                }
+                k.json(&derived.runbooks.get(&site.id));
                 k.done()
             },
             content.sites.len(),
@@ -688,7 +420,7 @@ pub fn detail_key_fn<'a>(
 pub fn audit_keys(
     input: &Input<'_>,
     global: &blake3::Hash,
-    pages: &[super::Page],
+    pages: &[super::PageFile],
 ) -> Vec<Option<Key>> {
     let Some(trust) = input.trust else {
         return pages.iter().map(|_| None).collect();
@@ -707,7 +439,7 @@ pub fn audit_keys(
 pub fn audit_keys_since(
     input: &Input<'_>,
     global: &blake3::Hash,
-    pages: &[super::Page],
+    pages: &[super::PageFile],
     previous: &[Option<Key>],
     before: &crate::trust::history::Trails,
 ) -> Vec<Option<Key>> {
@@ -754,7 +486,7 @@ fn audit_key(
     global: &blake3::Hash,
     trust: &crate::trust::history::Report,
     pending: &PendingByPath<'_>,
-    page: &super::Page,
+    page: &super::PageFile,
 ) -> Option<Key> {
     let path = page.audit_file()?;
     // The trail's fingerprint stands for its events and approved blob.

@@ -14,16 +14,19 @@
 pub mod charts;
 mod data;
 mod feeds;
+mod groups;
 pub mod keys;
 pub mod markdown;
 pub mod markdown_cache;
 pub mod names;
+mod outputs;
 mod pages;
+mod reads;
 mod rows;
 pub mod theme;
 
-use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex};
+use std::collections::BTreeMap;
+use std::sync::Mutex;
 
 use rayon::prelude::*;
 
@@ -33,10 +36,10 @@ use crate::derive::Derived;
 use crate::diag::{Diagnostic, Files};
 use crate::memo::{Memo, Stamp, Stamper};
 use crate::source::Tree;
-use crate::trust::history::Trails;
 
 pub use data::{API_KINDS, ENTITIES, Entity};
-pub use pages::Page;
+pub use pages::{List, Page, PageFile, Spec};
+pub use reads::{Alerts, Reads};
 pub use rows::RowCache;
 
 /// What a build renders.
@@ -154,53 +157,6 @@ pub struct Rendered {
     pub warnings: Vec<Diagnostic>,
 }
 
-/// The outputs other than pages: each feed, the calendar, the static files and each API
-/// file, made again only when the stamp of their inputs changes.
-const OUTPUTS: usize = feeds::FEEDS.len() + 2 + API_KINDS.len();
-
-/// How many groups of pages a site has: each list page, each kind's detail pages, the
-/// logbook's months and the audit trail.
-const GROUPS: usize = pages::LISTS.len() + ENTITIES.len() + 2;
-
-/// A group of pages as the last build made it: its pages and their keys (`None` for a
-/// page rendered whenever its group changed).
-struct Group {
-    pages_stamp: Stamp,
-    pages: Arc<Vec<Page>>,
-    keys: Vec<Option<keys::Key>>,
-    /// For detail pages: the files each page's key read, and the stamp of what decided
-    /// which files those are ([`keys::structure_stamp`]): while it is unchanged, a page
-    /// needs a new key only if one of its files changed.
-    deps: Vec<keys::Deps>,
-    structure: Stamp,
-    /// For audit pages: the trails their keys were made from; while [`Group::structure`]
-    /// is unchanged, a page needs a new key only if its trail changed.
-    trails: Option<Trails>,
-}
-
-/// A group's keys, with what [`Group::deps`], [`Group::structure`] and [`Group::trails`]
-/// record.
-struct Keyed {
-    keys: Vec<Option<keys::Key>>,
-    deps: Vec<keys::Deps>,
-    structure: Stamp,
-    trails: Option<Trails>,
-}
-
-impl Keyed {
-    fn plain(keys: Vec<Option<keys::Key>>) -> Self {
-        Self {
-            keys,
-            deps: Vec::new(),
-            structure: [0; 32],
-            trails: None,
-        }
-    }
-}
-
-/// How a group's pages are keyed, given the group's previous state.
-type MakeKeys<'a> = Box<dyn Fn(&[Page], Option<&Group>) -> Keyed + Sync + 'a>;
-
 /// What earlier builds in this process rendered. The default keeps nothing (a one-off
 /// build renders everything once).
 #[derive(Default)]
@@ -212,9 +168,9 @@ pub struct Memos {
     audit_rows: RowCache<blake3::Hash>,
     /// The ticket list's open tickets by group, as rendered last.
     ticket_sections: Memo<Result<String, String>>,
-    groups: [Memo<Result<Group, String>>; GROUPS],
+    groups: groups::Groups,
     /// The paths each output last gave.
-    outputs: [Memo<Vec<String>>; OUTPUTS],
+    outputs: [Memo<Vec<String>>; outputs::OUTPUTS],
 }
 
 impl Memos {
@@ -227,7 +183,7 @@ impl Memos {
             rows: RowCache::keeping(),
             audit_rows: RowCache::keeping(),
             ticket_sections: Memo::keeping(),
-            groups: std::array::from_fn(|_| Memo::keeping()),
+            groups: groups::Groups::keeping(),
             outputs: std::array::from_fn(|_| Memo::keeping()),
         }
     }
@@ -239,9 +195,7 @@ impl Memos {
     /// Forgets what was handed to a sink (the groups' keys and the outputs), keeping the
     /// values: the next build renders everything again, as after a failed one.
     pub fn forget_output(&self) {
-        for group in &self.groups {
-            group.clear();
-        }
+        self.groups.clear();
         for output in &self.outputs {
             output.clear();
         }
@@ -260,7 +214,7 @@ pub fn render(
         .map_err(|_| vec![Diagnostic::error("render", "the output map was poisoned")])
 }
 
-fn sink_error(path: &str, err: String) -> Diagnostic {
+pub(crate) fn sink_error(path: &str, err: String) -> Diagnostic {
     Diagnostic::error("output", format!("cannot write `{path}`: {err}"))
 }
 
@@ -320,310 +274,10 @@ fn load_theme(
 
 /// One page to render, and the key it is rendered for.
 struct Task<'g> {
-    page: &'g Page,
+    page: &'g PageFile,
     key: Option<keys::Key>,
     /// A list page (rendered as a task of its own: they are the slow ones).
     list: bool,
-}
-
-/// What became of one group in this build.
-struct Planned {
-    group: Arc<Result<Group, String>>,
-    /// Indices of the pages to hand to the sink; `None` for all of them.
-    render: Option<Vec<usize>>,
-    /// Ask the sink to reuse pages with a key before rendering them.
-    offer: bool,
-    removed: Vec<String>,
-}
-
-/// The stamp of the page list of group `index`, and the pages (made only on a miss).
-#[allow(clippy::type_complexity)]
-fn group_pages<'a>(
-    input: &'a Input<'a>,
-    globals: &data::Globals,
-    index: usize,
-) -> (
-    Stamp,
-    Box<dyn Fn() -> tera::TeraResult<Vec<Page>> + Sync + 'a>,
-) {
-    let lists = pages::LISTS.len();
-    let content = input.content;
-    if index < lists {
-        let mut stamp = Stamper::new("list");
-        stamp.text(&index.to_string());
-        return (
-            stamp.finish(),
-            Box::new(move || Ok(pages::list_page(index).into_iter().collect())),
-        );
-    }
-    if let Some(entity) = ENTITIES.get(index - lists) {
-        let mut stamp = Stamper::new("detail pages");
-        stamp.stamp(content.stamps.ids(entity.kind));
-        return (
-            stamp.finish(),
-            Box::new(move || Ok(pages::detail_pages(content, entity))),
-        );
-    }
-    if index == lists + ENTITIES.len() {
-        let mut stamp = Stamper::new("months");
-        stamp
-            .stamp(content.stamps.files(crate::content::Kind::LogEntry))
-            .stamp(&input.derived.stamps.threads);
-        let months = Arc::clone(&globals.months);
-        return (
-            stamp.finish(),
-            Box::new(move || pages::month_pages(&months)),
-        );
-    }
-    // The audit pages are one per file with a trail: they change with the set of paths,
-    // not with each commit.
-    let mut stamp = crate::memo::Fields::new("audit");
-    if let Some(report) = input.trust {
-        for path in data::audit_paths(report) {
-            stamp.text(path);
-        }
-    }
-    (
-        stamp.finish(),
-        Box::new(move || pages::audit_pages(input.trust)),
-    )
-}
-
-/// The stamp of everything the pages of group `index` show (`None` when it is not known
-/// and they are rendered every time), and how their keys are made.
-fn group_keys<'a>(
-    input: &'a Input<'a>,
-    globals: &data::Globals,
-    global: Option<&'a blake3::Hash>,
-    index: usize,
-) -> (Option<Stamp>, MakeKeys<'a>) {
-    let groups_stamp = globals.ticket_groups_stamp;
-    let lists = pages::LISTS.len();
-    let unkeyed = || -> MakeKeys<'a> {
-        Box::new(|pages, _| Keyed::plain(pages.iter().map(|_| None).collect()))
-    };
-    let Some(global) = global else {
-        return (None, unkeyed());
-    };
-    if let Some((_, template, _)) = pages::LISTS.get(index) {
-        return match keys::list_stamp(input, global, template, &groups_stamp) {
-            Some(stamp) => (
-                Some(stamp),
-                Box::new(move |pages, _| {
-                    Keyed::plain(
-                        pages
-                            .iter()
-                            .map(|p| Some(keys::list_key(&stamp, &p.path)))
-                            .collect(),
-                    )
-                }),
-            ),
-            None => (None, unkeyed()),
-        };
-    }
-    if let Some(entity) = ENTITIES.get(index - lists) {
-        let stamp = keys::detail_stamp(input, global, entity);
-        return (
-            Some(stamp),
-            Box::new(move |pages, previous| detail_keyed(input, global, entity, pages, previous)),
-        );
-    }
-    if index == lists + ENTITIES.len() {
-        let stamp = keys::list_stamp(input, global, "logbook_month.html", &groups_stamp);
-        return (
-            stamp,
-            Box::new(move |pages, _| {
-                Keyed::plain(
-                    pages
-                        .iter()
-                        .map(|p| stamp.map(|s| keys::list_key(&s, &p.path)))
-                        .collect(),
-                )
-            }),
-        );
-    }
-    let mut stamp = Stamper::new("audit keys");
-    stamp
-        .hash(global)
-        .stamp(&input.trust_stamp)
-        .text(&input.now.to_string());
-    (
-        Some(stamp.finish()),
-        Box::new(move |pages, previous| audit_keyed(input, global, pages, previous)),
-    )
-}
-
-/// The keys of the audit pages: the previous group's, made again only for pages whose
-/// trail changed, while the theme and the pending changes did not; else all made again.
-fn audit_keyed(
-    input: &Input<'_>,
-    global: &blake3::Hash,
-    pages: &[Page],
-    previous: Option<&Group>,
-) -> Keyed {
-    let structure = keys::audit_structure(input, global);
-    let since = previous
-        .filter(|p| p.structure == structure && p.keys.len() == pages.len())
-        .and_then(|p| Some((&p.keys, p.trails.as_ref()?)));
-    let keys = match since {
-        Some((kept, before)) => keys::audit_keys_since(input, global, pages, kept, before),
-        None => keys::audit_keys(input, global, pages),
-    };
-    Keyed {
-        keys,
-        deps: Vec::new(),
-        structure,
-        trails: input.trust.map(|trust| Arc::clone(&trust.trails)),
-    }
-}
-
-/// The keys of one kind's detail pages: the previous group's, made again only for pages
-/// one of whose files changed, while what decides which files they read did not;
-/// else all made again.
-fn detail_keyed(
-    input: &Input<'_>,
-    global: &blake3::Hash,
-    entity: &Entity,
-    pages: &[Page],
-    previous: Option<&Group>,
-) -> Keyed {
-    let structure = keys::structure_stamp(input, global, entity);
-    let (key, count) = keys::detail_key_fn(input, global, entity);
-    let files = &input.content.files;
-    let unchanged = |deps: &keys::Deps| {
-        deps.iter()
-            .all(|(file, hash)| files.hash(*file).as_ref() == Some(hash))
-    };
-    let patchable = previous.filter(|p| {
-        p.structure == structure
-            && p.keys.len() == count
-            && p.deps.len() == count
-            && pages.len() == count
-    });
-    let made: Vec<(Option<keys::Key>, keys::Deps)> = match patchable {
-        Some(previous) => (0..count)
-            .into_par_iter()
-            .with_min_len(256)
-            .map(|i| match (previous.keys.get(i), previous.deps.get(i)) {
-                (Some(Some(kept)), Some(deps)) if unchanged(deps) => (Some(*kept), deps.clone()),
-                _ => {
-                    let (key, deps) = key(i);
-                    (Some(key), deps)
-                }
-            })
-            .collect(),
-        None => (0..count)
-            .into_par_iter()
-            .map(|i| {
-                let (key, deps) = key(i);
-                (Some(key), deps)
-            })
-            .collect(),
-    };
-    let (keys, deps) = made.into_iter().unzip();
-    Keyed {
-        keys,
-        deps,
-        structure,
-        trails: None,
-    }
-}
-
-/// Decides what group `index` renders: nothing when its stamp is the one of the output
-/// the caller holds, else its pages whose keys changed (or all of them).
-fn plan_group(
-    input: &Input<'_>,
-    globals: &data::Globals,
-    global: Option<&blake3::Hash>,
-    index: usize,
-    memo: &Memo<Result<Group, String>>,
-) -> Planned {
-    let (pages_stamp, make_pages) = group_pages(input, globals, index);
-    let (keys_stamp, make_keys) = group_keys(input, globals, global, index);
-    let mut stamp = Stamper::new("group");
-    stamp.stamp(&pages_stamp);
-    // A group whose pages have no known inputs is never the same as before.
-    let unknown = keys_stamp.is_none();
-    if let Some(keys_stamp) = &keys_stamp {
-        stamp.stamp(keys_stamp);
-    } else {
-        stamp.text(&input.now.to_string());
-    }
-    let mut changes: Option<(Vec<usize>, Vec<String>)> = None;
-    let got = memo.get(stamp.finish(), |previous| {
-        let previous = previous.and_then(|p| p.as_ref().ok());
-        let pages = match previous.filter(|p| p.pages_stamp == pages_stamp) {
-            Some(previous) => Arc::clone(&previous.pages),
-            None => Arc::new(make_pages().map_err(|err| err.to_string())?),
-        };
-        let keyed = make_keys(&pages, previous.filter(|p| p.pages_stamp == pages_stamp));
-        if let Some(previous) = previous {
-            changes = Some(compare(previous, &pages, &keyed.keys));
-        }
-        Ok(Group {
-            pages_stamp,
-            pages,
-            keys: keyed.keys,
-            deps: keyed.deps,
-            structure: keyed.structure,
-            trails: keyed.trails,
-        })
-    });
-    let incremental = input.memos.keeping && !input.complete;
-    let (render, removed) = match (got.fresh, changes) {
-        (false, _) if incremental && !unknown => (Some(Vec::new()), Vec::new()),
-        (true, Some((render, removed))) if incremental => (Some(render), removed),
-        _ => (None, Vec::new()),
-    };
-    Planned {
-        group: got.value,
-        render,
-        offer: !incremental,
-        removed,
-    }
-}
-
-/// The pages of a group to render again, by index, and the paths it no longer has,
-/// against its previous state.
-fn compare(
-    previous: &Group,
-    pages: &Arc<Vec<Page>>,
-    keys: &[Option<keys::Key>],
-) -> (Vec<usize>, Vec<String>) {
-    let same_pages = Arc::ptr_eq(&previous.pages, pages)
-        || previous.pages.len() == pages.len()
-            && previous
-                .pages
-                .iter()
-                .zip(pages.iter())
-                .all(|(a, b)| a.path == b.path);
-    let render: Vec<usize> = if same_pages {
-        (0..pages.len())
-            .filter(|&i| keys[i].is_none() || previous.keys.get(i) != Some(&keys[i]))
-            .collect()
-    } else {
-        let before: HashMap<&str, &Option<keys::Key>> = previous
-            .pages
-            .iter()
-            .zip(&previous.keys)
-            .map(|(page, key)| (page.path.as_str(), key))
-            .collect();
-        (0..pages.len())
-            .filter(|&i| keys[i].is_none() || before.get(pages[i].path.as_str()) != Some(&&keys[i]))
-            .collect()
-    };
-    let removed = if same_pages {
-        Vec::new()
-    } else {
-        let now: std::collections::HashSet<&str> = pages.iter().map(|p| p.path.as_str()).collect();
-        previous
-            .pages
-            .iter()
-            .filter(|p| !now.contains(p.path.as_str()))
-            .map(|p| p.path.clone())
-            .collect()
-    };
-    (render, removed)
 }
 
 /// Renders the site, handing every file to `sink` as soon as it is ready (only the
@@ -676,18 +330,12 @@ fn render_with(
     progress: &dyn Progress,
     sink: &dyn Sink,
 ) -> Result<Rendered, Vec<Diagnostic>> {
-    let planned: Vec<Planned> = input
-        .memos
-        .groups
-        .par_iter()
-        .enumerate()
-        .map(|(index, memo)| plan_group(input, globals, global, index, memo))
-        .collect();
+    let planned = input.memos.groups.plan(input, global);
     crate::timings::mark("page keys");
     let mut removed = Vec::new();
     let mut tasks: Vec<Task<'_>> = Vec::new();
     let mut failures = Vec::new();
-    for (index, plan) in planned.iter().enumerate() {
+    for plan in &planned {
         removed.extend(plan.removed.iter().cloned());
         let group = match &*plan.group {
             Ok(group) => group,
@@ -699,7 +347,7 @@ fn render_with(
                 continue;
             }
         };
-        let list = index < pages::LISTS.len();
+        let list = plan.page.is_list();
         let wanted: Box<dyn Iterator<Item = usize>> = match &plan.render {
             Some(indices) => Box::new(indices.iter().copied()),
             None => Box::new(0..group.pages.len()),
@@ -741,7 +389,7 @@ fn render_with(
         return Err(diagnostics);
     }
     crate::timings::mark("pages");
-    match render_outputs(input, theme, theme_stamp, global, &refused_statics, sink) {
+    match outputs::render_outputs(input, theme, theme_stamp, global, &refused_statics, sink) {
         Ok(gone) => removed.extend(gone),
         Err(problem) => {
             input.memos.forget_output();
@@ -772,7 +420,7 @@ fn render_with(
 /// The theme's static files that cannot be published under their names, with the
 /// reason: against every page of every group and every other output
 /// ([`names::static_clashes`]).
-fn refused_statics(theme: &theme::Theme, planned: &[Planned]) -> BTreeMap<String, String> {
+fn refused_statics(theme: &theme::Theme, planned: &[groups::Planned]) -> BTreeMap<String, String> {
     let pages = planned
         .iter()
         .filter_map(|plan| plan.group.as_ref().as_ref().ok())
@@ -781,7 +429,7 @@ fn refused_statics(theme: &theme::Theme, planned: &[Planned]) -> BTreeMap<String
         .iter()
         .map(|name| feeds::feed_path(name))
         .chain(["calendar.ics".to_owned()])
-        .chain(API_KINDS.iter().map(|kind| api_path(kind)))
+        .chain(API_KINDS.iter().map(|kind| outputs::api_path(kind)))
         .collect();
     names::static_clashes(
         theme.static_files.keys().map(String::as_str),
@@ -790,11 +438,6 @@ fn refused_statics(theme: &theme::Theme, planned: &[Planned]) -> BTreeMap<String
     .into_iter()
     .map(|(path, why)| (path.to_owned(), why))
     .collect()
-}
-
-/// `api/<kind>.json`.
-fn api_path(kind: &str) -> String {
-    format!("api/{kind}.json")
 }
 
 /// The template of the ticket list's groups of open tickets.
@@ -806,7 +449,6 @@ const SECTIONS_TEMPLATE: &str = "ticket_groups.html";
 fn ticket_sections(
     theme: &theme::Theme,
     input: &Input<'_>,
-    globals: &data::Globals,
     global: Option<&blake3::Hash>,
     root: &str,
 ) -> tera::TeraResult<String> {
@@ -821,9 +463,9 @@ fn ticket_sections(
     let mut fields = crate::memo::Fields::new("ticket sections");
     fields
         .stamp(global.as_bytes())
-        .stamp(&globals.ticket_groups_stamp)
+        .stamp(&input.derived.stamps.ticket_groups)
         .text(root);
-    for doc in &globals.ticket_groups.open_docs {
+    for doc in &input.derived.ticket_groups.open_docs {
         if let Some(ticket) = input.content.tickets.get(*doc) {
             fields.text(&ticket.data.title);
         }
@@ -842,7 +484,7 @@ fn ticket_sections(
 }
 
 /// Why a file could not be made.
-enum Failure {
+pub(crate) enum Failure {
     Template(tera::Error),
     Output(Box<Diagnostic>),
 }
@@ -861,11 +503,11 @@ fn render_pages(
     let row_template = theme.sources.contains_key(rows::TEMPLATE);
     let audit_row_template = theme.sources.contains_key(rows::AUDIT_TEMPLATE);
     let sections_template = theme.sources.contains_key(SECTIONS_TEMPLATE);
-    let ticket_rows = |page: &Page| -> tera::TeraResult<rows::TicketRows> {
+    let ticket_rows = |page: &PageFile| -> tera::TeraResult<rows::TicketRows> {
         rows::ticket_rows(
             &theme.tera,
             input,
-            &globals.ticket_groups,
+            &input.derived.ticket_groups,
             global,
             &input.memos.rows,
             &page.root(),
@@ -915,7 +557,7 @@ fn render_pages(
                 }
             }
             if sections_template && page.template == "tickets.html" {
-                match ticket_sections(theme, input, globals, global, &page.root()) {
+                match ticket_sections(theme, input, global, &page.root()) {
                     Ok(sections) => context.insert("ticket_sections", &*sections),
                     Err(err) => return Some(Failure::Template(err)),
                 }
@@ -939,147 +581,4 @@ fn render_pages(
     } else {
         Err(failures)
     }
-}
-
-/// One output other than a page: the stamp of its inputs, its key and path when it is one
-/// keyed file (an API file, which a sink may reuse), and how it is made.
-struct Out<'m> {
-    stamp: Stamp,
-    keyed: Option<(keys::Key, String)>,
-    make: MakeFiles<'m>,
-}
-
-/// How an output's files are made.
-type MakeFiles<'m> = Box<dyn Fn() -> Result<Vec<(String, File)>, Failure> + Sync + 'm>;
-
-/// The feeds, the calendar, the static files and the API: each made when the stamp of
-/// its inputs changed (or whenever the sink needs every file). Returns the paths of the
-/// previous output that are gone.
-fn render_outputs(
-    input: &Input<'_>,
-    theme: &theme::Theme,
-    theme_stamp: Stamp,
-    global: Option<&blake3::Hash>,
-    refused_statics: &BTreeMap<String, String>,
-    sink: &dyn Sink,
-) -> Result<Vec<String>, Failure> {
-    let incremental = input.memos.keeping && !input.complete;
-    let now = input.now.to_string();
-    let global_hash = global
-        .copied()
-        .unwrap_or_else(|| blake3::hash(&theme_stamp));
-    let mut outputs: Vec<Out<'_>> = Vec::new();
-    for name in feeds::FEEDS {
-        let (kinds, alerts) = feeds::feed_reads(name);
-        let mut stamp = Stamper::new("feed");
-        stamp.text(name).stamp(&theme_stamp).text(&now);
-        input.content.stamps.add(&mut stamp, kinds);
-        if alerts {
-            stamp.stamp(&input.derived.stamps.alerts);
-        }
-        outputs.push(Out {
-            stamp: stamp.finish(),
-            keyed: None,
-            make: Box::new(move || {
-                let feed = feeds::atom_feed(input, name);
-                let context = tera::Context::from_serialize(&feed.context).map_err(|err| {
-                    Failure::Output(Box::new(Diagnostic::error(
-                        "render",
-                        format!("feed {}: {err}", feed.path),
-                    )))
-                })?;
-                let xml = theme
-                    .tera
-                    .render("atom.xml", &context)
-                    .map_err(Failure::Template)?;
-                let xml = feeds::xml_chars(&xml).into_owned();
-                Ok(vec![(feed.path, File::Whole(xml.into_bytes()))])
-            }),
-        });
-    }
-    let mut calendar = Stamper::new("calendar");
-    calendar.stamp(&input.derived.stamps.upcoming).text(&now);
-    input
-        .content
-        .stamps
-        .add(&mut calendar, &[crate::content::Kind::Config]);
-    outputs.push(Out {
-        stamp: calendar.finish(),
-        keyed: None,
-        make: Box::new(|| {
-            Ok(vec![(
-                "calendar.ics".to_owned(),
-                File::Whole(feeds::calendar(input).into_bytes()),
-            )])
-        }),
-    });
-    let mut statics = Stamper::new("static files");
-    statics.stamp(&theme_stamp);
-    for path in refused_statics.keys() {
-        statics.text(path);
-    }
-    outputs.push(Out {
-        stamp: statics.finish(),
-        keyed: None,
-        make: Box::new(|| {
-            Ok(theme
-                .static_files
-                .iter()
-                .filter(|(path, _)| !refused_statics.contains_key(*path))
-                .map(|(path, bytes)| (path.clone(), File::Whole(bytes.clone())))
-                .collect())
-        }),
-    });
-    for kind in API_KINDS {
-        let key = keys::api_key(input, &global_hash, kind);
-        outputs.push(Out {
-            stamp: key,
-            keyed: Some((key, api_path(kind))),
-            make: Box::new(move || {
-                Ok(vec![(
-                    api_path(kind),
-                    data::api_file(input, &input.memos.values, kind),
-                )])
-            }),
-        });
-    }
-    let removed: Vec<Vec<String>> = outputs
-        .par_iter()
-        .zip(input.memos.outputs.par_iter())
-        .map(|(out, memo)| {
-            let previous = memo.peek();
-            if incremental
-                && previous
-                    .as_ref()
-                    .is_some_and(|(seen, _)| *seen == out.stamp)
-            {
-                return Ok(Vec::new());
-            }
-            if !incremental
-                && let Some((key, path)) = &out.keyed
-                && sink.reuse(path, key)
-            {
-                memo.set(out.stamp, vec![path.clone()]);
-                return Ok(Vec::new());
-            }
-            let files = (out.make)()?;
-            let paths: Vec<String> = files.iter().map(|(path, _)| path.clone()).collect();
-            for (path, file) in files {
-                let key = out.keyed.as_ref().map(|(key, _)| key);
-                file.put(sink, &path, key)
-                    .map_err(|err| Failure::Output(Box::new(sink_error(&path, err))))?;
-            }
-            let gone = match previous {
-                Some((_, before)) if incremental => before
-                    .iter()
-                    .filter(|path| !paths.contains(path))
-                    .cloned()
-                    .collect(),
-                _ => Vec::new(),
-            };
-            memo.set(out.stamp, paths);
-            Ok(gone)
-        })
-        .collect::<Result<_, Failure>>()?;
-    Ok(removed.into_iter().flatten().collect())
 }

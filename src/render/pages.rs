@@ -1,14 +1,366 @@
-//! Which pages a site has, in groups that are listed, keyed and kept together, and what
-//! each page's template is told beyond the global data.
+//! Which pages a site has: the table of [`Page`]s, each a group of pages that are listed,
+//! keyed and kept together, with its template, navigation section and what it reads
+//! declared once ([`Page::spec`]); and what each page's template is told beyond the
+//! global data.
+//!
+//! To add a page: add its variant (or a [`List`] variant, listed in [`List::ALL`]) and
+//! declare it in [`Page::spec`]; the compiler then points at every place that must know
+//! it (no match over pages or kinds has a `_` arm): for a new kind of group, which
+//! files it has (`group_pages` in `groups.rs`) and how its pages are keyed. Its cache
+//! key follows from what it declares it reads ([`Reads::stamp`]).
 
 use serde::Serialize;
 
-use super::data::{Entity, Month};
-use crate::content::{Content, Document};
+use super::data::{Entity, MonthView};
+use super::reads::{Alerts, Reads};
+use crate::content::{Content, Document, Kind};
+use crate::derive::Month;
+
+/// A page that lists many things: the dashboard, each kind's index, reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum List {
+    Dashboard,
+    NotFound,
+    Hosts,
+    Certificates,
+    Domains,
+    Modules,
+    Releases,
+    Procedures,
+    Logbook,
+    Tickets,
+    TicketReport,
+    Sites,
+    Services,
+    News,
+    Flags,
+}
+
+impl List {
+    pub const ALL: [List; 15] = [
+        List::Dashboard,
+        List::NotFound,
+        List::Hosts,
+        List::Certificates,
+        List::Domains,
+        List::Modules,
+        List::Releases,
+        List::Procedures,
+        List::Logbook,
+        List::Tickets,
+        List::TicketReport,
+        List::Sites,
+        List::Services,
+        List::News,
+        List::Flags,
+    ];
+}
+
+/// A group of pages, listed, keyed and kept together.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Page {
+    /// One page that lists many things.
+    List(List),
+    /// A page for each entity of a kind.
+    Detail(Kind),
+    /// A page for each month of the logbook.
+    Months,
+    /// The audit trail: its index, what is pending, and a page for every file with a
+    /// trail (when the site is built from a verified history).
+    Audit,
+}
+
+/// What a group of pages is, declared once.
+#[derive(Debug, Clone, Copy)]
+pub struct Spec {
+    /// The output path, for a group of one page (a list).
+    pub path: Option<&'static str>,
+    /// The template of its pages (the audit trail's index and pending page have their
+    /// own, see `audit_pages`).
+    pub template: &'static str,
+    /// Which section of the navigation is current.
+    pub section: &'static str,
+    /// What its pages read: their keys are made from it.
+    pub reads: Reads,
+}
+
+/// The template of a file's audit trail.
+const AUDIT_FILE: &str = "audit_file.html";
+
+/// What the logbook's list and its months read.
+const LOGBOOK_READS: Reads = Reads {
+    now: true,
+    threads: true,
+    ..Reads::files(&[Kind::LogEntry, Kind::Procedure], &[])
+};
+
+impl Page {
+    /// Every group of pages, in the order they are planned and rendered: the lists, each
+    /// kind's detail pages (in the order of [`Kind::ALL`]), the months, the audit trail.
+    pub fn all() -> Vec<Page> {
+        let lists = List::ALL.into_iter().map(Page::List);
+        let details = Kind::ALL
+            .into_iter()
+            .map(Page::Detail)
+            .filter(|page| page.spec().is_some());
+        lists
+            .chain(details)
+            .chain([Page::Months, Page::Audit])
+            .collect()
+    }
+
+    /// A list page.
+    pub fn is_list(self) -> bool {
+        matches!(self, Page::List(_))
+    }
+
+    /// What the group is: `None` for the kinds without pages of their own.
+    pub fn spec(self) -> Option<Spec> {
+        use Kind::*;
+        let list = |path, template, section, reads: Reads| Spec {
+            path: Some(path),
+            template,
+            section,
+            reads: Reads { now: true, ..reads },
+        };
+        let detail = |template, section, reads| Spec {
+            path: None,
+            template,
+            section,
+            reads,
+        };
+        let files = Reads::files;
+        Some(match self {
+            Page::List(page) => match page {
+                // Counts, the latest entries and news, what is due, alerts, threads to
+                // answer.
+                List::Dashboard => list(
+                    "index.html",
+                    "dashboard.html",
+                    "dashboard",
+                    Reads {
+                        ids: &[Host],
+                        alerts: Some(Alerts::All),
+                        threads: true,
+                        upcoming: true,
+                        ticket_groups: true,
+                        ..files(&[LogEntry, Procedure, News], &[])
+                    },
+                ),
+                List::NotFound => list("404.html", "404.html", "", files(&[], &[])),
+                List::Hosts => list(
+                    "hosts/index.html",
+                    "hosts.html",
+                    "hosts",
+                    files(&[Host], &["services_by_host", "open_tickets_by_host"]),
+                ),
+                List::Certificates => list(
+                    "certificates/index.html",
+                    "certificates.html",
+                    "certificates",
+                    Reads {
+                        alerts: Some(Alerts::Of("certificate")),
+                        ..files(&[Certificate], &[])
+                    },
+                ),
+                List::Domains => list(
+                    "domains/index.html",
+                    "domains.html",
+                    "domains",
+                    Reads {
+                        alerts: Some(Alerts::Of("domain")),
+                        ..files(&[Domain], &[])
+                    },
+                ),
+                List::Modules => list(
+                    "modules/index.html",
+                    "modules.html",
+                    "modules",
+                    files(&[Module], &["releases_by_module", "open_tickets_by_module"]),
+                ),
+                List::Releases => list(
+                    "releases/index.html",
+                    "releases.html",
+                    "releases",
+                    Reads {
+                        alerts: Some(Alerts::Of("release")),
+                        ..files(&[Release, Module], &["tickets_by_release"])
+                    },
+                ),
+                // A procedure's status comes from its logbook entries.
+                List::Procedures => list(
+                    "procedures/index.html",
+                    "procedures.html",
+                    "procedures",
+                    Reads {
+                        statuses: true,
+                        ..files(&[Procedure], &[])
+                    },
+                ),
+                List::Logbook => list(
+                    "logbook/index.html",
+                    "logbook.html",
+                    "logbook",
+                    LOGBOOK_READS,
+                ),
+                // Rows show the version a ticket was fixed in.
+                List::Tickets => list(
+                    "tickets/index.html",
+                    "tickets.html",
+                    "tickets",
+                    Reads {
+                        ticket_groups: true,
+                        ..files(&[Ticket, Release], &[])
+                    },
+                ),
+                List::TicketReport => list(
+                    "reports/tickets.html",
+                    "ticket_report.html",
+                    "tickets",
+                    Reads {
+                        report: true,
+                        ..files(&[Module], &[])
+                    },
+                ),
+                List::Sites => list(
+                    "sites/index.html",
+                    "sites.html",
+                    "sites",
+                    files(&[Site], &["services_by_site"]),
+                ),
+                List::Services => list(
+                    "services/index.html",
+                    "services.html",
+                    "sites",
+                    files(&[Service, Site], &[]),
+                ),
+                List::News => list("news/index.html", "news.html", "news", files(&[News], &[])),
+                List::Flags => list(
+                    "flags/index.html",
+                    "flags.html",
+                    "flags",
+                    files(&[Feature, AccountSet, Overrides], &[]),
+                ),
+            },
+            // Detail pages read their own file and the files of the kinds listed, found
+            // through the joins listed (see each kind's key in `keys.rs`).
+            Page::Detail(kind) => match kind {
+                Host => detail(
+                    "host.html",
+                    "hosts",
+                    files(
+                        &[Host, Service, Site, Certificate, Ticket],
+                        &[
+                            "services_by_host",
+                            "certificates_by_host",
+                            "tickets_by_host",
+                        ],
+                    ),
+                ),
+                Certificate => detail(
+                    "certificate.html",
+                    "certificates",
+                    Reads {
+                        alerts: Some(Alerts::Of("certificate")),
+                        ..files(&[Certificate, Host, Procedure], &[])
+                    },
+                ),
+                Domain => detail(
+                    "domain.html",
+                    "domains",
+                    Reads {
+                        alerts: Some(Alerts::Of("domain")),
+                        ..files(&[Domain], &[])
+                    },
+                ),
+                Module => detail(
+                    "module.html",
+                    "modules",
+                    files(
+                        &[Module, Release, Ticket],
+                        &[
+                            "releases_by_module",
+                            "tickets_by_release",
+                            "tickets_by_module",
+                        ],
+                    ),
+                ),
+                Release => detail(
+                    "release.html",
+                    "releases",
+                    Reads {
+                        alerts: Some(Alerts::Of("release")),
+                        ..files(&[Release, Module, Ticket], &["tickets_by_release"])
+                    },
+                ),
+                Procedure => detail(
+                    "procedure.html",
+                    "procedures",
+                    Reads {
+                        alerts: Some(Alerts::Of("procedure")),
+                        statuses: true,
+                        ..files(
+                            &[Procedure, LogEntry, Certificate],
+                            &["entries_by_procedure", "certificates_by_procedure"],
+                        )
+                    },
+                ),
+                LogEntry => detail(
+                    "entry.html",
+                    "logbook",
+                    Reads {
+                        threads: true,
+                        ..files(&[LogEntry, Procedure], &[])
+                    },
+                ),
+                Ticket => detail(
+                    "ticket.html",
+                    "tickets",
+                    files(&[Ticket, Module, Release], &[]),
+                ),
+                // The runbooks read services (and through them hosts).
+                Site => detail(
+                    "site.html",
+                    "sites",
+                    files(&[Site, Service, Host], &["services_by_site"]),
+                ),
+                Service => detail("service.html", "sites", files(&[Service, Site, Host], &[])),
+                // Which sets a feature's page lists comes from the sets' files.
+                Feature => detail(
+                    "feature.html",
+                    "flags",
+                    Reads {
+                        structure: &[AccountSet],
+                        ..files(&[Feature, AccountSet, Overrides], &[])
+                    },
+                ),
+                AccountSet => detail("account_set.html", "flags", files(&[AccountSet], &[])),
+                News => detail("news_item.html", "news", files(&[News], &[])),
+                Config | Policy | Overrides => return None,
+            },
+            Page::Months => Spec {
+                path: None,
+                template: "logbook_month.html",
+                section: "logbook",
+                reads: LOGBOOK_READS,
+            },
+            Page::Audit => Spec {
+                path: None,
+                template: AUDIT_FILE,
+                section: "audit",
+                reads: Reads {
+                    now: true,
+                    trust: true,
+                    ..files(&[], &[])
+                },
+            },
+        })
+    }
+}
 
 /// One HTML page to render. Its template context is made only when the page is
 /// rendered: a rebuild that reuses most pages never makes theirs.
-pub struct Page {
+pub struct PageFile {
     /// Output path relative to the site root, e.g. `hosts/web1.html`.
     pub path: String,
     pub template: &'static str,
@@ -30,7 +382,7 @@ struct PageInfo<'a> {
     url: &'a str,
 }
 
-impl Page {
+impl PageFile {
     /// What the template is told beyond the global data.
     pub fn context(&self) -> tera::Context {
         let mut context = tera::Context::new();
@@ -72,11 +424,8 @@ impl Page {
     }
 }
 
-/// The template of a file's audit trail.
-const AUDIT_FILE: &str = "audit_file.html";
-
-fn page(path: String, template: &'static str, section: &'static str, id: &str) -> Page {
-    Page {
+fn page(path: String, template: &'static str, section: &'static str, id: &str) -> PageFile {
+    PageFile {
         path,
         template,
         section,
@@ -85,93 +434,53 @@ fn page(path: String, template: &'static str, section: &'static str, id: &str) -
     }
 }
 
-/// The pages that list many things (the dashboard, each kind's index, reports): path,
-/// template and section. Each is a group of its own.
-pub const LISTS: [(&str, &str, &str); 15] = [
-    ("index.html", "dashboard.html", "dashboard"),
-    ("404.html", "404.html", ""),
-    ("hosts/index.html", "hosts.html", "hosts"),
-    (
-        "certificates/index.html",
-        "certificates.html",
-        "certificates",
-    ),
-    ("domains/index.html", "domains.html", "domains"),
-    ("modules/index.html", "modules.html", "modules"),
-    ("releases/index.html", "releases.html", "releases"),
-    ("procedures/index.html", "procedures.html", "procedures"),
-    ("logbook/index.html", "logbook.html", "logbook"),
-    ("tickets/index.html", "tickets.html", "tickets"),
-    ("reports/tickets.html", "ticket_report.html", "tickets"),
-    ("sites/index.html", "sites.html", "sites"),
-    ("services/index.html", "services.html", "sites"),
-    ("news/index.html", "news.html", "news"),
-    ("flags/index.html", "flags.html", "flags"),
-];
-
-/// The list page `LISTS[index]`.
-pub fn list_page(index: usize) -> Option<Page> {
-    LISTS
-        .get(index)
-        .map(|(path, template, section)| page((*path).to_owned(), template, section, ""))
+/// The list page `list`.
+pub fn list_page(list: List) -> Vec<PageFile> {
+    Page::List(list)
+        .spec()
+        .and_then(|spec| Some(page(spec.path?.to_owned(), spec.template, spec.section, "")))
+        .into_iter()
+        .collect()
 }
 
-/// A kind's detail template and navigation section.
-pub fn detail_template(entity: &Entity) -> (&'static str, &'static str) {
-    match entity.name {
-        "hosts" => ("host.html", "hosts"),
-        "certificates" => ("certificate.html", "certificates"),
-        "domains" => ("domain.html", "domains"),
-        "modules" => ("module.html", "modules"),
-        "releases" => ("release.html", "releases"),
-        "procedures" => ("procedure.html", "procedures"),
-        "logbook" => ("entry.html", "logbook"),
-        "tickets" => ("ticket.html", "tickets"),
-        "services" => ("service.html", "sites"),
-        "sites" => ("site.html", "sites"),
-        "features" => ("feature.html", "flags"),
-        "account_sets" => ("account_set.html", "flags"),
-        _ => ("news_item.html", "news"),
-    }
-}
-
-/// The detail pages of one kind, `<dir>/<id>.html` ([`super::names::detail_page`]), in
+/// The detail pages of `kind`, `<dir>/<id>.html` ([`super::names::detail_page`]), in
 /// document order.
-pub fn detail_pages(content: &Content, entity: &Entity) -> Vec<Page> {
-    fn of<T>(docs: &[Document<T>], entity: &Entity) -> Vec<Page> {
-        let (template, section) = detail_template(entity);
+pub fn detail_pages(content: &Content, kind: Kind) -> Vec<PageFile> {
+    let (Some(spec), Some(entity)) = (Page::Detail(kind).spec(), super::data::entity(kind)) else {
+        return Vec::new();
+    };
+    fn of<T>(docs: &[Document<T>], entity: &Entity, spec: Spec) -> Vec<PageFile> {
         docs.iter()
             .map(|d| {
                 page(
                     super::names::detail_page(entity.dir, &d.id),
-                    template,
-                    section,
+                    spec.template,
+                    spec.section,
                     &d.id,
                 )
             })
             .collect()
     }
-    use crate::content::Kind;
-    match entity.kind {
-        Kind::Host => of(&content.hosts, entity),
-        Kind::Certificate => of(&content.certificates, entity),
-        Kind::Domain => of(&content.domains, entity),
-        Kind::Module => of(&content.modules, entity),
-        Kind::Release => of(&content.releases, entity),
-        Kind::Procedure => of(&content.procedures, entity),
-        Kind::LogEntry => of(&content.logbook, entity),
-        Kind::Ticket => of(&content.tickets, entity),
-        Kind::Service => of(&content.services, entity),
-        Kind::Site => of(&content.sites, entity),
-        Kind::Feature => of(&content.features, entity),
-        Kind::AccountSet => of(&content.account_sets, entity),
-        Kind::News => of(&content.news, entity),
+    match kind {
+        Kind::Host => of(&content.hosts, entity, spec),
+        Kind::Certificate => of(&content.certificates, entity, spec),
+        Kind::Domain => of(&content.domains, entity, spec),
+        Kind::Module => of(&content.modules, entity, spec),
+        Kind::Release => of(&content.releases, entity, spec),
+        Kind::Procedure => of(&content.procedures, entity, spec),
+        Kind::LogEntry => of(&content.logbook, entity, spec),
+        Kind::Ticket => of(&content.tickets, entity, spec),
+        Kind::Service => of(&content.services, entity, spec),
+        Kind::Site => of(&content.sites, entity, spec),
+        Kind::Feature => of(&content.features, entity, spec),
+        Kind::AccountSet => of(&content.account_sets, entity, spec),
+        Kind::News => of(&content.news, entity, spec),
         Kind::Config | Kind::Policy | Kind::Overrides => Vec::new(),
     }
 }
 
 /// A page for each month of the logbook, each told its month and its neighbours.
-pub fn month_pages(months: &[Month]) -> tera::TeraResult<Vec<Page>> {
+pub fn month_pages(months: &[Month]) -> tera::TeraResult<Vec<PageFile>> {
     let mut out = Vec::with_capacity(months.len());
     for (index, month) in months.iter().enumerate() {
         // Months are listed newest first: the previous page is the next index.
@@ -180,14 +489,15 @@ pub fn month_pages(months: &[Month]) -> tera::TeraResult<Vec<Page>> {
             .checked_sub(1)
             .and_then(|i| months.get(i))
             .map(|m| &m.month);
+        let view = MonthView::of(month);
         out.push(
             page(
-                month.url.clone(),
+                view.url.clone(),
                 "logbook_month.html",
                 "logbook",
                 &month.month,
             )
-            .with("month", month)?
+            .with("month", &view)?
             .with("older", &older)?
             .with("newer", &newer)?,
         );
@@ -197,7 +507,9 @@ pub fn month_pages(months: &[Month]) -> tera::TeraResult<Vec<Page>> {
 
 /// The audit trail's pages, when the site is built from a verified history: its index,
 /// what is pending, and a page for every file with a trail.
-pub fn audit_pages(trust: Option<&crate::trust::history::Report>) -> tera::TeraResult<Vec<Page>> {
+pub fn audit_pages(
+    trust: Option<&crate::trust::history::Report>,
+) -> tera::TeraResult<Vec<PageFile>> {
     let Some(report) = trust else {
         return Ok(Vec::new());
     };
@@ -206,7 +518,7 @@ pub fn audit_pages(trust: Option<&crate::trust::history::Report>) -> tera::TeraR
         page("pending.html".into(), "pending.html", "audit", ""),
     ];
     // A file's page is told `file` from the context's `trust.files` when it is
-    // rendered ([`Page::audit_file`]): converting all 12,000 here, for every commit, took
+    // rendered ([`PageFile::audit_file`]): converting all 12,000 here, for every commit, took
     // longer than the rest of a served repository's rebuild.
     for path in super::data::audit_paths(report) {
         out.push(page(
@@ -217,4 +529,38 @@ pub fn audit_pages(trust: Option<&crate::trust::history::Report>) -> tera::TeraR
         ));
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_with_entity_pages_has_detail_pages_and_every_list_its_own_path() {
+        let all = Page::all();
+        let details: Vec<Kind> = all
+            .iter()
+            .filter_map(|page| {
+                let Page::Detail(kind) = page else {
+                    return None;
+                };
+                Some(*kind)
+            })
+            .collect();
+        let entities: Vec<Kind> = super::super::data::ENTITIES
+            .iter()
+            .map(|e| e.kind)
+            .collect();
+        assert_eq!(details, entities);
+        let mut paths: Vec<&str> = List::ALL
+            .iter()
+            .filter_map(|list| Page::List(*list).spec()?.path)
+            .collect();
+        assert_eq!(paths.len(), List::ALL.len());
+        paths.sort_unstable();
+        paths.dedup();
+        assert_eq!(paths.len(), List::ALL.len());
+        assert_eq!(all.len(), List::ALL.len() + entities.len() + 2);
+        assert!(all.iter().all(|page| page.spec().is_some()));
+    }
 }

@@ -14,7 +14,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use super::Input;
-use super::data::TicketGroups;
+use crate::derive::TicketGroups;
 
 /// The template of one row; a theme without it keeps its own loops in `tickets.html`.
 pub const TEMPLATE: &str = "ticket_row.html";

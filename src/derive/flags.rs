@@ -1,0 +1,92 @@
+//! The flag overview: what decides each feature's value (its account sets and how many
+//! overrides it has) and the overrides as rows.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::content::Content;
+use crate::content::types::{FlagType, FlagValue};
+
+/// One override: an account's value of a feature.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OverrideRow {
+    pub account: String,
+    pub feature: String,
+    pub value: FlagValue,
+}
+
+/// A feature with what decides its value, for the flag overview.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FeatureSummary {
+    pub value_type: FlagType,
+    /// Each account set that gives the feature a value, with the value.
+    pub account_sets: Vec<(String, FlagValue)>,
+    pub overrides: usize,
+}
+
+/// The flags' joins.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Flags {
+    /// Every override, by account then feature.
+    pub overrides: Vec<OverrideRow>,
+    /// Feature → its overrides (account, value), so a feature's page does not scan them
+    /// all.
+    pub overrides_by_feature: BTreeMap<String, Vec<(String, FlagValue)>>,
+    /// Feature id → its summary.
+    pub summaries: BTreeMap<String, FeatureSummary>,
+}
+
+/// The flags' joins, in one pass over the sets and one over the overrides.
+pub fn flags(content: &Content) -> Flags {
+    let overrides: Vec<OverrideRow> = content
+        .overrides
+        .iter()
+        .flat_map(|o| o.data.iter())
+        .flat_map(|(account, features)| {
+            features.iter().map(move |(feature, value)| OverrideRow {
+                account: account.as_str().to_owned(),
+                feature: feature.as_str().to_owned(),
+                value: value.value.clone(),
+            })
+        })
+        .collect();
+    let mut overrides_by_feature: BTreeMap<String, Vec<(String, FlagValue)>> = BTreeMap::new();
+    for row in &overrides {
+        overrides_by_feature
+            .entry(row.feature.clone())
+            .or_default()
+            .push((row.account.clone(), row.value.clone()));
+    }
+    let mut sets: BTreeMap<&str, Vec<(String, FlagValue)>> = BTreeMap::new();
+    for set in &content.account_sets {
+        for (feature, value) in &set.data.features {
+            sets.entry(feature.as_str())
+                .or_default()
+                .push((set.id.clone(), value.value.clone()));
+        }
+    }
+    let summaries = content
+        .features
+        .iter()
+        .map(|feature| {
+            let value_type = feature
+                .data
+                .default
+                .as_ref()
+                .map_or(FlagType::Boolean, |d| d.flag_type());
+            let id = feature.id.as_str();
+            let summary = FeatureSummary {
+                value_type,
+                account_sets: sets.remove(id).unwrap_or_default(),
+                overrides: overrides_by_feature.get(id).map_or(0, Vec::len),
+            };
+            (feature.id.clone(), summary)
+        })
+        .collect();
+    Flags {
+        overrides,
+        overrides_by_feature,
+        summaries,
+    }
+}

@@ -1,0 +1,130 @@
+//! The JSON API: `api/<kind>.json` for every entity kind (items kept between builds as
+//! the bytes they have in the file), the overrides, alerts, procedure status and an
+//! index.
+
+use std::collections::BTreeSet;
+
+use bytes::Bytes;
+use serde::Serialize;
+
+use super::{ENTITIES, Input, Values, View, entity_items};
+use crate::content::types::Moment;
+
+/// The kinds of the JSON API, each a file `api/<kind>.json`: every entity kind, plus
+/// alerts, procedure status and an index.
+pub const API_KINDS: [&str; 17] = [
+    "hosts",
+    "certificates",
+    "domains",
+    "modules",
+    "releases",
+    "procedures",
+    "logbook",
+    "tickets",
+    "services",
+    "sites",
+    "features",
+    "account_sets",
+    "news",
+    "overrides",
+    "alerts",
+    "procedure_status",
+    "index",
+];
+
+/// `api/<kind>.json`: the envelope `{schema, kind, generated, items}`, pretty-printed.
+pub(super) fn envelope<T: Serialize>(kind: &str, now: Moment, items: T) -> Vec<u8> {
+    #[derive(Serialize)]
+    struct Envelope<'a, T: Serialize> {
+        schema: u32,
+        kind: &'a str,
+        generated: Moment,
+        items: T,
+    }
+    let envelope = Envelope {
+        schema: 1,
+        kind,
+        generated: now,
+        items,
+    };
+    serde_json::to_vec_pretty(&envelope).unwrap_or_default()
+}
+
+/// The parts of the same bytes as [`envelope`] `{schema, kind, generated, items}`, from
+/// items already serialised at the items' indentation, each after its separator (see
+/// [`item_bytes`]): the items are shared, not copied.
+pub(super) fn envelope_parts(kind: &str, now: Moment, items: &[Bytes]) -> Vec<Bytes> {
+    let json = |text: &str| serde_json::to_string(text).unwrap_or_default();
+    let head = format!(
+        "{{\n  \"schema\": 1,\n  \"kind\": {},\n  \"generated\": {},\n  \"items\": [",
+        json(kind),
+        json(&now.to_string())
+    );
+    let mut parts = Vec::with_capacity(items.len() + 2);
+    parts.push(Bytes::from(head));
+    if items.is_empty() {
+        parts.push(Bytes::from_static(b"]\n}"));
+        return parts;
+    }
+    for (i, item) in items.iter().enumerate() {
+        // The first item has no comma before it.
+        parts.push(if i == 0 {
+            item.slice(1..)
+        } else {
+            item.clone()
+        });
+    }
+    parts.push(Bytes::from_static(b"\n  ]\n}"));
+    parts
+}
+
+/// One entity's item as it stands in `api/<kind>.json`, after the separator that goes
+/// before every item but the first (`,` and a new line): pretty-printed, indented to the
+/// depth of the envelope's `items`.
+pub(super) fn item_bytes<T: Serialize>(view: &View<'_, T>) -> Vec<u8> {
+    let pretty = serde_json::to_vec_pretty(view).unwrap_or_default();
+    // JSON strings escape their newlines: every raw newline is the printer's own.
+    let mut out = Vec::with_capacity(pretty.len() + pretty.len() / 8 + 8);
+    out.extend_from_slice(b",");
+    for line in pretty.split(|b| *b == b'\n') {
+        out.extend_from_slice(b"\n    ");
+        out.extend_from_slice(line);
+    }
+    out
+}
+
+/// `api/<kind>.json` for the API kind `kind` (see [`API_KINDS`]); entity kinds from the
+/// items `values` kept, made again only for files that changed, in parts.
+pub fn api_file(input: &Input<'_>, values: &Values, kind: &str) -> crate::render::File {
+    let now = input.now;
+    let content = input.content;
+    if let Some((entity, memo)) = ENTITIES
+        .iter()
+        .zip(&values.items)
+        .find(|(entity, _)| entity.name == kind)
+    {
+        let items = memo
+            .get(*content.stamps.files(entity.kind), |previous| {
+                entity_items(input, entity, previous)
+            })
+            .value;
+        return crate::render::File::Parts(envelope_parts(kind, now, &items.items));
+    }
+    crate::render::File::Whole(match kind {
+        "overrides" => envelope(kind, now, &input.derived.flags.overrides),
+        "alerts" => envelope(kind, now, &*input.derived.alerts),
+        "procedure_status" => envelope(
+            kind,
+            now,
+            input.derived.procedures.values().collect::<Vec<_>>(),
+        ),
+        _ => {
+            let kinds: BTreeSet<String> = API_KINDS
+                .iter()
+                .filter(|k| **k != "index")
+                .map(|k| format!("api/{k}.json"))
+                .collect();
+            envelope("index", now, kinds)
+        }
+    })
+}
