@@ -13,7 +13,7 @@ use crate::render::{self, Progress};
 use crate::trust::history::Report;
 use crate::{content, derive};
 
-pub use open::{Caches, Opened, Source, open, open_cached};
+pub use open::{Caches, OpenError, Opened, Source, open, open_cached};
 pub use place::{OutputOverContent, OutputPlace, output_place};
 
 /// A built site, ready to be written or served.
@@ -199,7 +199,7 @@ impl render::Sink for Collect {
         path: &str,
         bytes: Vec<u8>,
         key: Option<&render::keys::Key>,
-    ) -> Result<(), String> {
+    ) -> Result<(), render::SinkError> {
         self.files.put_keyed(path, bytes, key)
     }
 
@@ -208,11 +208,8 @@ impl render::Sink for Collect {
         path: &str,
         parts: Vec<bytes::Bytes>,
         _: Option<&render::keys::Key>,
-    ) -> Result<(), String> {
-        let mut collected = self
-            .parts
-            .lock()
-            .map_err(|_| "the output map was poisoned".to_owned())?;
+    ) -> Result<(), render::SinkError> {
+        let mut collected = self.parts.lock().map_err(|_| render::SinkError::Poisoned)?;
         collected.insert(path.to_owned(), parts);
         Ok(())
     }
@@ -230,7 +227,7 @@ impl render::Sink for Counting<'_> {
         path: &str,
         bytes: Vec<u8>,
         key: Option<&render::keys::Key>,
-    ) -> Result<(), String> {
+    ) -> Result<(), render::SinkError> {
         self.count
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.inner.put_keyed(path, bytes, key)
@@ -241,7 +238,7 @@ impl render::Sink for Counting<'_> {
         path: &str,
         parts: Vec<bytes::Bytes>,
         key: Option<&render::keys::Key>,
-    ) -> Result<(), String> {
+    ) -> Result<(), render::SinkError> {
         self.count
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.inner.put_parts(path, parts, key)

@@ -35,15 +35,28 @@ pub struct Source {
     pub trust_root: Option<String>,
 }
 
+/// Why a repository could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    /// The directory (a preview, or a directory that is not a repository) cannot be read.
+    #[error(transparent)]
+    Directory(#[from] source::SourceError),
+    /// Not a git repository, or the revision does not name a commit.
+    #[error(transparent)]
+    Git(#[from] source::git::GitError),
+    /// The history could not be verified.
+    #[error(transparent)]
+    Trust(#[from] history::TrustError),
+    /// The approved files could not be read from git's object database.
+    #[error("cannot read the approved files from the repository's object database")]
+    Blobs(#[source] git2::Error),
+}
+
 /// How far ahead of the clock a signed commit's date is still believed (seconds).
 const FUTURE_TOLERANCE: i64 = 24 * 60 * 60;
 
 /// Reads `path` as `source` asks. `clock` is the verification time (seconds).
-pub fn open(
-    path: &Path,
-    source: &Source,
-    clock: i64,
-) -> Result<Opened, Box<dyn std::error::Error>> {
+pub fn open(path: &Path, source: &Source, clock: i64) -> Result<Opened, OpenError> {
     open_cached(path, source, clock, &Caches::default())
 }
 
@@ -75,7 +88,7 @@ pub fn open_cached(
     source: &Source,
     clock: i64,
     caches: &Caches,
-) -> Result<Opened, Box<dyn std::error::Error>> {
+) -> Result<Opened, OpenError> {
     if source.worktree {
         return Ok(directory(path, true, Vec::new(), &caches.files)?);
     }
@@ -114,7 +127,8 @@ pub fn open_cached(
         &report.approved,
         &caches.blobs,
         limits.size_limit(&unsigned_content),
-    )?;
+    )
+    .map_err(OpenError::Blobs)?;
     // The newest signed commit's date (an unsigned commit's date never counts). A date
     // more than a day ahead of the clock is not believed (clocks disagree by minutes,
     // not days): the site is built for the clock's time, and the user is told.

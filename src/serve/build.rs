@@ -117,7 +117,7 @@ impl Builder {
             Ok(opened) => opened,
             Err(err) => {
                 let mut details = err.to_string();
-                let mut cause = err.source();
+                let mut cause = std::error::Error::source(&err);
                 while let Some(inner) = cause {
                     details.push_str(&format!("\n  caused by: {inner}"));
                     cause = inner.source();

@@ -38,8 +38,12 @@ pub struct Snapshot {
 pub enum SnapshotError {
     #[error("{} is not a git repository: sync publishes only signed changes, so it needs one", path.display())]
     NotGit { path: PathBuf },
-    #[error("cannot read the approved tree of {}: {message}", path.display())]
-    Open { path: PathBuf, message: String },
+    /// The message carries the cause chain: sync records and shows it as one line.
+    #[error("cannot read the approved tree of {}: {}", path.display(), chain(error))]
+    Open {
+        path: PathBuf,
+        error: pipeline::OpenError,
+    },
 }
 
 /// The git directory of the repository at `path` (the directory itself for a bare one).
@@ -68,7 +72,7 @@ pub fn take(path: &Path, trust_root: Option<&str>, clock: i64) -> Result<Snapsho
     };
     let opened = pipeline::open(path, &source, clock).map_err(|err| SnapshotError::Open {
         path: path.to_path_buf(),
-        message: chain(&*err),
+        error: err,
     })?;
     let commit = opened
         .trust
