@@ -28,9 +28,9 @@ pub async fn dispatch(state: Arc<State>, request: Request<Incoming>) -> Response
         } = logged
         {
             for line in &appended.repaired {
-                state.report.info(&format!("logbook intake: {line}"));
+                state.console.info(&format!("logbook intake: {line}"));
             }
-            state.report.info(&format!(
+            state.console.info(&format!(
                 "logbook: {principal} appended {} (commit {})",
                 appended.path,
                 appended.commit.get(..10).unwrap_or(&appended.commit)

@@ -30,7 +30,6 @@ use std::sync::Arc;
 use std::sync::mpsc::{self, RecvTimeoutError};
 
 use crate::intake;
-use crate::pipeline;
 
 pub use record::Recorder;
 use schedule::{Clock, Event, Jitter, Millis, Retry, Timing};
@@ -256,7 +255,7 @@ pub fn watch(options: Options) -> Result<Stopped, SyncError> {
 
 enum Message {
     Signal(watcher::Signal),
-    Done(Box<Report>),
+    Done(Box<PushOutcome>),
     /// A stop was requested: look at [`Options::stop`].
     Stop,
 }
@@ -524,7 +523,7 @@ impl Driver {
     }
 
     /// Applies the result of a push to the schedule and the state, and records it.
-    fn finish(&mut self, report: Report) -> Done {
+    fn finish(&mut self, report: PushOutcome) -> Done {
         let now = self.now();
         if let Some(config) = &report.config {
             self.timing = Timing::from_config(config);
@@ -617,7 +616,7 @@ impl Driver {
 
     /// Each target's part of a push; `failures` counts a target that failed as a failure
     /// (a stopped one is not: nothing is wrong with it).
-    fn note_targets(&mut self, results: &[TargetResult], report: &Report, failures: bool) {
+    fn note_targets(&mut self, results: &[TargetResult], report: &PushOutcome, failures: bool) {
         for result in results {
             let Some(target) = self.state.targets.get_mut(&result.name) else {
                 continue;
@@ -643,7 +642,7 @@ impl Driver {
     /// A push stopped on request: what reached a target stays published, the rest is
     /// pending again. Kept in the state file only: stopping the sync is not a publishing
     /// problem to open in the logbook.
-    fn interrupted(&mut self, report: Report, by: &'static str, now: Millis) -> Done {
+    fn interrupted(&mut self, report: PushOutcome, by: &'static str, now: Millis) -> Done {
         let results = match &report.result {
             Pushed::Targets(results) => results.clone(),
             _ => Vec::new(),
@@ -681,7 +680,7 @@ impl Driver {
     }
 
     /// Records an attempt in the logbook; the entry's id, if one was written.
-    fn record(&mut self, attempt: &Attempt, report: &Report, now: Millis) -> Option<String> {
+    fn record(&mut self, attempt: &Attempt, report: &PushOutcome, now: Millis) -> Option<String> {
         let recorder = self.options.recorder.as_ref()?;
         if !report.has_sync_procedure {
             self.state.logbook.not_recorded = Some(format!(
@@ -786,7 +785,7 @@ struct Job {
 }
 
 /// What a push did.
-struct Report {
+struct PushOutcome {
     started: Millis,
     finished: Millis,
     commit: Option<String>,
@@ -813,9 +812,9 @@ enum Pushed {
 
 /// One push: read the approved head, build it, publish it to each target behind it (to
 /// every target when forced).
-fn attempt(job: Job) -> Report {
+fn attempt(job: Job) -> PushOutcome {
     let started = job.clock.now();
-    let mut report = Report {
+    let mut report = PushOutcome {
         started,
         finished: started,
         commit: None,
@@ -878,7 +877,11 @@ fn attempt(job: Job) -> Report {
         return report;
     }
     let built_at = job.clock.now();
-    let built = match pipeline::build(&snap.opened, None, started / 1000, &crate::render::Quiet) {
+    // The snapshot's session holds the content it loaded: the build does not load it again.
+    let built = match snap
+        .session
+        .build(&snap.opened, None, started / 1000, &crate::render::Quiet)
+    {
         Ok(built) => built,
         Err(failed) => {
             let errors = failed.diagnostics.error_count();
