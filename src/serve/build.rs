@@ -1,6 +1,6 @@
 //! Building and rebuilding: the [`Builder`] makes a site from what it serves (a built
 //! directory, an approved tree, or a working tree for a preview), and [`rebuild`], run
-//! on the watcher thread, swaps each new snapshot in.
+//! on the watcher thread, swaps each new site in.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -10,7 +10,7 @@ use std::time::Instant;
 use super::files::{self, Site};
 use super::logbook::Approved;
 use super::watch::{After, Layout};
-use super::{Clock, Console, ServeError, Serving, Snapshot, State, View, payload, preview};
+use super::{Clock, Console, ServeError, Serving, Shown, State, View, payload, preview};
 use crate::content::types::Moment;
 use crate::pipeline::{self, Source};
 
@@ -272,7 +272,7 @@ fn preview_now(clock: i64) -> i64 {
     clock - clock.rem_euclid(PREVIEW_NOW_STEP_SECONDS)
 }
 
-/// One rebuild on the watcher thread: build, then swap the snapshot in.
+/// One rebuild on the watcher thread: build, then swap the new site in.
 pub(super) fn rebuild(builder: &Builder, state: &State, generation: &AtomicU64) -> After {
     let next = generation.load(Ordering::SeqCst) + 1;
     let served = state.current.load_full();
@@ -290,7 +290,7 @@ pub(super) fn rebuild(builder: &Builder, state: &State, generation: &AtomicU64) 
             if let (Some(intake), Some(approved)) = (&state.intake, approved) {
                 intake.set_approved(*approved);
             }
-            state.current.store(Arc::new(Snapshot {
+            state.current.store(Arc::new(Shown {
                 generation: next,
                 view: View::Site(*site),
             }));
@@ -302,7 +302,7 @@ pub(super) fn rebuild(builder: &Builder, state: &State, generation: &AtomicU64) 
             let showing_site = matches!(state.current.load().view, View::Site(_));
             if state.preview || !showing_site {
                 generation.store(next, Ordering::SeqCst);
-                state.current.store(Arc::new(Snapshot {
+                state.current.store(Arc::new(Shown {
                     generation: next,
                     view: View::Broken(preview::error_page(&title, &details, state.preview)),
                 }));

@@ -4,7 +4,7 @@
 //!
 //! [`Server::start`] does the first build and starts the watcher thread; [`serve`] runs
 //! the HTTP event loops (hyper on tokio) until the shutdown future completes. Requests read the current
-//! [`Snapshot`] through an `ArcSwap`: a rebuild replaces it in one atomic store, so a
+//! [`Shown`] through an `ArcSwap`: a rebuild replaces it in one atomic store, so a
 //! request sees either the old site or the new one, never a mix.
 
 pub mod clients;
@@ -45,7 +45,7 @@ pub use routing::dispatch;
 pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
 
 /// The site as requests see it at one moment.
-pub struct Snapshot {
+pub struct Shown {
     /// Changes with every rebuild (the live-reload script watches it).
     pub generation: u64,
     pub view: View,
@@ -59,7 +59,7 @@ pub enum View {
 
 /// Everything a request handler needs.
 pub struct State {
-    current: ArcSwap<Snapshot>,
+    current: ArcSwap<Shown>,
     preview: bool,
     intake: Option<Intake>,
     poke: Sender<Signal>,
@@ -67,8 +67,8 @@ pub struct State {
 }
 
 impl State {
-    /// The snapshot being served now.
-    pub fn snapshot(&self) -> Arc<Snapshot> {
+    /// What is served now.
+    pub fn shown(&self) -> Arc<Shown> {
         self.current.load_full()
     }
 }
@@ -192,7 +192,7 @@ impl Server {
 
         let (sender, receiver) = std::sync::mpsc::channel();
         let state = Arc::new(State {
-            current: ArcSwap::from_pointee(Snapshot {
+            current: ArcSwap::from_pointee(Shown {
                 generation: 1,
                 view,
             }),
