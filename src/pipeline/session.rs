@@ -234,3 +234,34 @@ fn stored_memory(caches: Option<&BuildCaches>) -> Memory {
         ..Memory::default()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Sync loads the approved content for its snapshot, then builds it: the build takes
+    /// the content the snapshot's load left in the session instead of loading it again,
+    /// and makes the same site as a one-off build.
+    #[test]
+    fn a_build_takes_the_content_a_load_in_its_session_left() {
+        let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("content-example");
+        let source = Source {
+            worktree: true,
+            ..Source::default()
+        };
+        let now = "2026-11-22T00:00:00Z".parse().ok();
+        let session = Session::sharing_content();
+        let opened = session.open(&repo, &source, 0).expect("open");
+        let hosts = session.load(&opened, |loaded| loaded.content.hosts.len());
+        assert!(hosts > 0);
+        assert_eq!(session.patched_loads(), 0);
+        let built = session
+            .build(&opened, now, 0, &render::Quiet)
+            .unwrap_or_else(|_| panic!("a build"));
+        assert_eq!(session.patched_loads(), 1, "the build patched the content");
+        assert_eq!(session.with_content(|c| c.hosts.len()), Some(hosts));
+        let once = super::super::build(&opened, now, 0, &render::Quiet)
+            .unwrap_or_else(|_| panic!("a one-off build"));
+        assert_eq!(built.files, once.files);
+    }
+}
