@@ -9,7 +9,7 @@
 
 use std::time::Instant;
 
-use glassroom::pipeline::{self, Memory, Source};
+use glassroom::pipeline::{self, Session, Source};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
@@ -30,10 +30,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let now = Some("2026-11-22T00:00:00Z".parse()?);
     let mut opened = pipeline::open(&repo, &source, 0)?;
-    let memory = Memory::keeping();
+    let mut session = Session::keeping();
     let started = Instant::now();
-    let first =
-        pipeline::rebuild(&opened, now, 0, &memory, true).map_err(|_| "the first build failed")?;
+    let first = session
+        .rebuild(&opened, now, 0, true)
+        .map_err(|_| "the first build failed")?;
     eprintln!(
         "first build: {} files in {:.1} ms",
         first.files.len() + first.parts.len(),
@@ -50,8 +51,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let edited = text.replacen("\ntitle: ", &format!("\ntitle: Edit {run} "), 1);
         opened.tree.insert(path.clone(), edited);
         let started = Instant::now();
-        let built =
-            pipeline::rebuild(&opened, now, 0, &memory, false).map_err(|_| "a rebuild failed")?;
+        let built = session
+            .rebuild(&opened, now, 0, false)
+            .map_err(|_| "a rebuild failed")?;
         let ms = started.elapsed().as_secs_f64() * 1000.0;
         eprintln!(
             "rebuild {run}: {} files changed in {ms:.1} ms",

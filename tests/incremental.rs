@@ -253,7 +253,7 @@ fn in_memory_rebuilds_through_the_directory_cache_equal_clean_builds() {
 }
 
 fn in_memory_rebuilds(through_cache: bool) {
-    use glassroom::pipeline::{self, Memory, Source};
+    use glassroom::pipeline::{self, Session, Source};
     use glassroom::render::Quiet;
 
     let dir = tempfile::tempdir().expect("temp dir");
@@ -265,20 +265,22 @@ fn in_memory_rebuilds(through_cache: bool) {
         ..Source::default()
     };
     let now = |step: u64| Some(now_for(step).parse().expect("a moment"));
-    let caches = pipeline::Caches::keeping();
-    let open = |changed: Option<Vec<std::path::PathBuf>>| {
+    // Opens through the session's memory of the directory, or afresh.
+    let open = |session: &Session, changed: Option<Vec<std::path::PathBuf>>| {
         if !through_cache {
             return pipeline::open(&repo, &worktree, 0).expect("open");
         }
-        caches.files.note_changes(changed);
-        pipeline::open_cached(&repo, &worktree, 0, &caches).expect("open")
+        session.note_changes(changed);
+        session.open(&repo, &worktree, 0).expect("open")
     };
     let clean = |step: u64| {
         let opened = pipeline::open(&repo, &worktree, 0).expect("open");
         pipeline::build(&opened, now(step), 0, &Quiet).unwrap_or_else(|_| panic!("a clean build"))
     };
-    let mut memory = Memory::keeping();
-    let first = pipeline::rebuild(&open(None), now(0), 0, &memory, true)
+    let mut session = Session::keeping();
+    let opened = open(&session, None);
+    let first = session
+        .rebuild(&opened, now(0), 0, true)
         .unwrap_or_else(|_| panic!("the first build"));
     assert!(first.complete);
     let mut site = Served::new();
@@ -295,8 +297,9 @@ fn in_memory_rebuilds(through_cache: bool) {
             .filter(|path| before.get(*path) != after.get(*path))
             .map(std::path::PathBuf::from)
             .collect();
-        memory.markdown = std::mem::take(&mut memory.markdown).absorbed();
-        let built = pipeline::rebuild(&open(Some(changed)), now(step), 0, &memory, false)
+        let opened = open(&session, Some(changed));
+        let built = session
+            .rebuild(&opened, now(step), 0, false)
             .unwrap_or_else(|_| panic!("step {step} ({what}): a build"));
         assert!(!built.complete);
         fewest = fewest.min(built.files.len() + built.parts.len());
@@ -310,7 +313,7 @@ fn in_memory_rebuilds(through_cache: bool) {
         site.len()
     );
     // Only the edits of the configuration and the templates load everything again.
-    let patched = memory.parsed.patched_loads();
+    let patched = session.patched_loads();
     assert!(
         patched >= 24,
         "{patched} of 30 loads patched the previous content"

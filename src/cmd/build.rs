@@ -4,11 +4,9 @@ use std::io::{IsTerminal, Write};
 
 use super::{Outcome, ignore_broken_pipe, print_diagnostics, repository};
 use crate::cli::BuildArgs;
-use crate::content::ParseCache;
 use crate::output::BuildCaches;
 use crate::pipeline::OutputPlace;
 use crate::render::Progress;
-use crate::render::markdown_cache::Cache;
 use crate::{output, pipeline};
 
 pub fn run(args: &BuildArgs) -> Result<Outcome, Box<dyn std::error::Error>> {
@@ -25,16 +23,10 @@ pub fn run(args: &BuildArgs) -> Result<Outcome, Box<dyn std::error::Error>> {
             None
         }
     };
-    // What earlier builds stored is read while the tree is: each takes tens of
-    // milliseconds for a large repository, and neither needs the other.
-    let (opened, memory) = std::thread::scope(|scope| {
-        let memory = scope.spawn(|| stored_memory(caches.as_ref()));
-        let opened = repository::open(&args.repo, &args.source, clock);
-        (opened, memory.join())
-    });
-    let opened = opened?;
+    // The session reads what earlier builds left in the caches while it reads the tree.
+    let (session, opened) =
+        pipeline::Session::open_cached(caches, &args.repo, &(&args.source).into(), clock)?;
     repository::print_warnings(&opened.warnings);
-    let memory = memory.unwrap_or_default();
     crate::timings::mark("open (read the tree and what is stored)");
     // Files go straight into a staging directory beside `out`; it replaces `out` only
     // if the whole build succeeds, and disappears otherwise.
@@ -53,7 +45,7 @@ pub fn run(args: &BuildArgs) -> Result<Outcome, Box<dyn std::error::Error>> {
             (staging, false)
         }
     };
-    let staging = match &caches {
+    let staging = match session.caches() {
         Some(caches) => staging.with_cache(caches.output.clone()),
         None => staging,
     };
@@ -64,7 +56,7 @@ pub fn run(args: &BuildArgs) -> Result<Outcome, Box<dyn std::error::Error>> {
     };
     crate::timings::mark("read the build cache");
     let bar = ProgressBar::new();
-    let built = pipeline::build_into(&opened, args.now, clock, &bar, &staging, &memory, true);
+    let built = session.build_into(&opened, args.now, clock, &bar, &staging, true);
     bar.finish();
     let built = match built {
         Ok(built) => built,
@@ -77,19 +69,8 @@ pub fn run(args: &BuildArgs) -> Result<Outcome, Box<dyn std::error::Error>> {
     if !built.warnings.is_empty() {
         print_diagnostics(&built.sources, &built.warnings, &args.output)?;
     }
-    // Like the build cache, these only save time: failing to write one is not an error.
-    // (Both are keyed by what they hold, so an old one is never wrong, only slower.)
-    staging.commit_while(|| {
-        let Some(caches) = &caches else {
-            return;
-        };
-        if memory.markdown.changed() {
-            let _ = caches.markdown.write(&memory.markdown.to_bytes());
-        }
-        if let Some(parsed) = memory.parsed.updated_store() {
-            let _ = caches.parsed.write(&parsed);
-        }
-    })?;
+    // What the session learnt is saved while the output is swapped in.
+    staging.commit_while(|| session.save())?;
     crate::timings::mark("swap the output in place, write the caches");
     let mut stdout = std::io::stdout().lock();
     ignore_broken_pipe(writeln!(
@@ -101,23 +82,6 @@ pub fn run(args: &BuildArgs) -> Result<Outcome, Box<dyn std::error::Error>> {
         built.alerts
     ))?;
     Ok(Outcome::Ok)
-}
-
-/// What earlier builds stored in their caches: the rendered Markdown and the parsed
-/// documents. A missing file, or one that does not unseal, is empty: it only saves time.
-fn stored_memory(caches: Option<&BuildCaches>) -> pipeline::Memory {
-    let Some(caches) = caches else {
-        return pipeline::Memory::default();
-    };
-    pipeline::Memory {
-        markdown: caches
-            .markdown
-            .read()
-            .map(|bytes| Cache::from_bytes(&bytes))
-            .unwrap_or_default(),
-        parsed: ParseCache::stored(caches.parsed.read().as_deref().unwrap_or_default()),
-        ..pipeline::Memory::default()
-    }
 }
 
 /// A progress bar on a terminal; nothing otherwise.

@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use crate::cli::SourceArgs;
-use crate::pipeline::{Opened, Source, open as open_source};
+use crate::pipeline::{OpenError, Opened, Source, open as open_source};
 
 impl From<&SourceArgs> for Source {
     fn from(args: &SourceArgs) -> Self {
@@ -16,11 +16,7 @@ impl From<&SourceArgs> for Source {
 }
 
 /// Reads `path` as the flags ask. `clock` is the verification time (seconds).
-pub fn open(
-    path: &Path,
-    source: &SourceArgs,
-    clock: i64,
-) -> Result<Opened, Box<dyn std::error::Error>> {
+pub fn open(path: &Path, source: &SourceArgs, clock: i64) -> Result<Opened, OpenError> {
     open_source(path, &source.into(), clock)
 }
 

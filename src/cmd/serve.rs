@@ -13,7 +13,7 @@ use crate::diag::render::{self, Style};
 use crate::diag::{Diagnostics, Files};
 use crate::intake::Signer;
 use crate::pipeline::Source;
-use crate::serve::{self, Config, Limits, Origin, Report, Server};
+use crate::serve::{self, Config, Console, Limits, Server, Serving};
 
 #[derive(Debug, thiserror::Error)]
 enum ServeCommandError {
@@ -34,7 +34,7 @@ enum ServeCommandError {
 pub fn run(args: &ServeArgs) -> Result<Outcome, Box<dyn std::error::Error>> {
     let config = config(args)?;
     let limits = config.limits;
-    let report: Arc<dyn Report> = Arc::new(Stderr::new());
+    let console: Arc<dyn Console> = Arc::new(Stderr::new());
     let addr = resolve(&args.addr)?;
     let listener = listen(addr).map_err(|source| ServeCommandError::Listen {
         addr: args.addr.clone(),
@@ -46,7 +46,7 @@ pub fn run(args: &ServeArgs) -> Result<Outcome, Box<dyn std::error::Error>> {
             addr: args.addr.clone(),
             source,
         })?;
-    let server = Server::start(config, Arc::clone(&report))?;
+    let server = Server::start(config, Arc::clone(&console))?;
     {
         let mut stdout = std::io::stdout().lock();
         let _ = writeln!(
@@ -61,15 +61,15 @@ pub fn run(args: &ServeArgs) -> Result<Outcome, Box<dyn std::error::Error>> {
     serve::serve(listener, state, limits, threads, shutdown_signal())
         .map_err(ServeCommandError::Serve)?;
     drop(server);
-    report.info("stopped");
+    console.info("stopped");
     Ok(Outcome::Ok)
 }
 
 /// Arguments → a checked configuration.
 fn config(args: &ServeArgs) -> Result<Config, Box<dyn std::error::Error>> {
-    let origin = match &args.root {
-        Some(root) => Origin::Root(root.clone()),
-        None => Origin::Repo {
+    let serving = match &args.root {
+        Some(root) => Serving::Root(root.clone()),
+        None => Serving::Repo {
             path: args.repo.clone().unwrap_or_else(|| PathBuf::from(".")),
             source: Source {
                 rev: None,
@@ -83,7 +83,7 @@ fn config(args: &ServeArgs) -> Result<Config, Box<dyn std::error::Error>> {
         _ => None,
     };
     Ok(Config {
-        origin,
+        serving,
         now: args.now,
         logbook,
         limits: Limits {
@@ -163,7 +163,7 @@ impl Stderr {
     }
 }
 
-impl Report for Stderr {
+impl Console for Stderr {
     fn info(&self, message: &str) {
         eprintln!("glassroom serve: {}", crate::diag::printable(message));
     }

@@ -84,19 +84,16 @@ impl BuildCaches {
     /// is not a repository, named after the output's absolute path so that two outputs
     /// never share one; at `explicit` (`--cache FILE`: `FILE`, `FILE.markdown`,
     /// `FILE.parsed`) if given. `Err` says why there are none (a build goes on without).
-    pub fn locate(repo: &Path, out: &Path, explicit: Option<&Path>) -> Result<Self, String> {
+    pub fn locate(repo: &Path, out: &Path, explicit: Option<&Path>) -> Result<Self, NoCaches> {
         let out = absolute(out);
         let (local, name) = match crate::source::git::open(repo) {
             Ok(git) => {
-                let local = LocalDir::of_repository(&git).map_err(|err| err.to_string())?;
+                let local = LocalDir::of_repository(&git)?;
                 (local, short_hash(&[out.as_os_str()]))
             }
             Err(_) => {
-                let home = user_cache_home().ok_or(
-                    "neither XDG_CACHE_HOME nor HOME is set to an absolute path, so there is no place for the caches of a directory that is not a git repository",
-                )?;
-                let local =
-                    LocalDir::open(&home.join("glassroom")).map_err(|err| err.to_string())?;
+                let home = user_cache_home().ok_or(NoCaches::NoHome)?;
+                let local = LocalDir::open(&home.join("glassroom"))?;
                 let name = short_hash(&[absolute(repo).as_os_str(), out.as_os_str()]);
                 (local, name)
             }
@@ -122,6 +119,17 @@ impl BuildCaches {
             ),
         })
     }
+}
+
+/// Why a build has no caches (it goes on without them).
+#[derive(Debug, thiserror::Error)]
+pub enum NoCaches {
+    #[error(
+        "neither XDG_CACHE_HOME nor HOME is set to an absolute path, so there is no place for the caches of a directory that is not a git repository"
+    )]
+    NoHome,
+    #[error(transparent)]
+    Local(#[from] crate::local::LocalError),
 }
 
 /// `$XDG_CACHE_HOME`, else `$HOME/.cache`, when absolute (the XDG rule).

@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 use rustix::fs::{AtFlags, FileType};
 
-pub use caches::{BuildCaches, SealedFile};
+pub use caches::{BuildCaches, NoCaches, SealedFile};
 
 /// Marks a directory as glassroom output: glassroom may replace it. That is all it
 /// says (a commit can add one anywhere); it is no reason to reuse anything in it.
@@ -36,6 +36,20 @@ pub enum OutputError {
     NotOurs { path: PathBuf },
     #[error("output path {} is not a valid place for a site: {reason}", path.display())]
     BadPath { path: PathBuf, reason: &'static str },
+}
+
+/// A file the staging directory could not take, as the render stage sees it (it names
+/// the file itself).
+impl From<OutputError> for crate::render::SinkError {
+    fn from(err: OutputError) -> Self {
+        match err {
+            OutputError::Io { source, .. } => Self::Io(source),
+            OutputError::BadPath { reason, .. } => Self::BadPath { reason },
+            OutputError::NotOurs { .. } => Self::BadPath {
+                reason: "it is inside a directory glassroom did not write",
+            },
+        }
+    }
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> OutputError + '_ {
@@ -428,7 +442,7 @@ impl crate::render::Sink for Staging {
         path: &str,
         bytes: Vec<u8>,
         key: Option<&crate::render::keys::Key>,
-    ) -> Result<(), String> {
+    ) -> Result<(), crate::render::SinkError> {
         let hash = *blake3::hash(&bytes).as_bytes();
         let key = key.copied();
         // Same bytes as last time, in the very file written then: link it instead of
@@ -445,9 +459,7 @@ impl crate::render::Sink for Staging {
             self.record(path, entry, true);
             return Ok(());
         }
-        let identity = self
-            .write_file(path, &bytes)
-            .map_err(|err| err.to_string())?;
+        let identity = self.write_file(path, &bytes)?;
         self.record(
             path,
             CacheEntry {

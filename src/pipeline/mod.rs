@@ -6,6 +6,7 @@
 
 mod open;
 mod place;
+mod session;
 
 use crate::content::types::Moment;
 use crate::diag::{Diagnostics, Files};
@@ -13,16 +14,19 @@ use crate::render::{self, Progress};
 use crate::trust::history::Report;
 use crate::{content, derive};
 
-pub use open::{Caches, Opened, Source, open, open_cached};
+pub use open::{OpenError, Opened, Source, open};
 pub use place::{OutputOverContent, OutputPlace, output_place};
+pub use session::Session;
+
+use session::Memory;
 
 /// A built site, ready to be written or served.
 pub struct Built {
     /// Output path → bytes (empty when the files went to a sink instead): every file of
     /// the site if `complete`, else the files that changed since the build that last used
-    /// the same [`Memory`].
+    /// the same [`Session`].
     pub files: render::Output,
-    /// Files of [`rebuild`] that came in parts (kept between builds, see
+    /// Files of [`Session::rebuild`] that came in parts (kept between builds, see
     /// [`render::Sink::put_parts`]): the site's files are `files` and these.
     pub parts: std::collections::BTreeMap<String, Vec<bytes::Bytes>>,
     /// Files of that earlier build the site no longer has (only when not `complete`).
@@ -45,38 +49,9 @@ pub struct Built {
     pub left_out: Vec<content::LeftOut>,
 }
 
-/// Work earlier builds already did, for a build to skip: all empty for a one-off build.
-/// The preview server keeps one between rebuilds ([`Memory::keeping`]); `glassroom
-/// build` fills `markdown` and `parsed` from its caches on disk.
-#[derive(Default)]
-pub struct Memory {
-    /// The previous load: its content, check findings and tree.
-    pub parsed: content::ParseCache,
-    /// What earlier derivations computed.
-    pub derived: derive::Memos,
-    /// What earlier builds rendered: the theme, the template context, page groups and
-    /// their keys, the other outputs.
-    pub render: render::Memos,
-    /// Markdown bodies rendered before.
-    pub markdown: render::markdown_cache::Cache,
-    /// The last flag bundle published, by the fingerprint of the files it came from.
-    pub flags: KeptBundle,
-}
-
-impl Memory {
-    /// Memory that keeps what each build did for the next (the preview server's).
-    pub fn keeping() -> Self {
-        Self {
-            parsed: content::ParseCache::keeping(),
-            derived: derive::Memos::keeping(),
-            render: render::Memos::keeping(),
-            ..Self::default()
-        }
-    }
-}
-
 /// A published flag bundle and the fingerprint of its inputs ([`flag_inputs`]).
-pub type KeptBundle = std::sync::Mutex<Option<(crate::memo::Stamp, crate::flags::Published)>>;
+pub(crate) type BundleMemory =
+    std::sync::Mutex<Option<(crate::memo::Stamp, crate::flags::Published)>>;
 
 /// The fingerprint of everything a flag bundle is compiled from: the feature, account
 /// set and override files.
@@ -95,7 +70,7 @@ fn flag_inputs(content: &content::Content) -> crate::memo::Stamp {
 /// `memory` held before, if it was another.
 fn flag_bundle(
     content: &content::Content,
-    memory: &KeptBundle,
+    memory: &BundleMemory,
 ) -> (crate::flags::Published, Option<crate::flags::Published>) {
     let inputs = flag_inputs(content);
     let mut kept = memory.lock().ok();
@@ -146,33 +121,20 @@ pub struct Failed {
     pub sources: Files,
 }
 
-/// Builds the whole site of an opened repository into memory. `now` defaults to the
-/// commit's time (so the same commit always gives the same bytes), else `clock`.
+/// Builds the whole site of an opened repository into memory, once (see
+/// [`Session::build`]).
 pub fn build(
     opened: &Opened,
     now: Option<Moment>,
     clock: i64,
     progress: &dyn Progress,
 ) -> Result<Built, Failed> {
-    let sink = std::sync::Mutex::new(render::Output::new());
-    let mut built = build_into(
-        opened,
-        now,
-        clock,
-        progress,
-        &sink,
-        &Memory::default(),
-        true,
-    )?;
-    built.files = sink.into_inner().unwrap_or_default();
-    Ok(built)
+    Session::new().build(opened, now, clock, progress)
 }
 
-/// Like [`build`], skipping what `memory` holds (the preview server's way): unless
-/// `complete`, only the files that changed since the last build with the same `memory`
-/// are made and returned, with the paths that are gone. The caller holds that build's
-/// output; `complete` asks for every file (when it does not, as after a failed build).
-pub fn rebuild(
+/// Builds the files that changed since the last build with the same `memory`, collected
+/// in memory ([`Session::rebuild`]).
+fn rebuild(
     opened: &Opened,
     now: Option<Moment>,
     clock: i64,
@@ -199,7 +161,7 @@ impl render::Sink for Collect {
         path: &str,
         bytes: Vec<u8>,
         key: Option<&render::keys::Key>,
-    ) -> Result<(), String> {
+    ) -> Result<(), render::SinkError> {
         self.files.put_keyed(path, bytes, key)
     }
 
@@ -208,11 +170,8 @@ impl render::Sink for Collect {
         path: &str,
         parts: Vec<bytes::Bytes>,
         _: Option<&render::keys::Key>,
-    ) -> Result<(), String> {
-        let mut collected = self
-            .parts
-            .lock()
-            .map_err(|_| "the output map was poisoned".to_owned())?;
+    ) -> Result<(), render::SinkError> {
+        let mut collected = self.parts.lock().map_err(|_| render::SinkError::Poisoned)?;
         collected.insert(path.to_owned(), parts);
         Ok(())
     }
@@ -230,7 +189,7 @@ impl render::Sink for Counting<'_> {
         path: &str,
         bytes: Vec<u8>,
         key: Option<&render::keys::Key>,
-    ) -> Result<(), String> {
+    ) -> Result<(), render::SinkError> {
         self.count
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.inner.put_keyed(path, bytes, key)
@@ -241,7 +200,7 @@ impl render::Sink for Counting<'_> {
         path: &str,
         parts: Vec<bytes::Bytes>,
         key: Option<&render::keys::Key>,
-    ) -> Result<(), String> {
+    ) -> Result<(), render::SinkError> {
         self.count
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.inner.put_parts(path, parts, key)
@@ -257,10 +216,8 @@ impl render::Sink for Counting<'_> {
     }
 }
 
-/// Builds the site, handing every file to `sink` as soon as it is ready (a staging
-/// directory, for `glassroom build`), so the whole site is never held in memory; only
-/// the changed files unless `complete` (see [`rebuild`]).
-pub fn build_into(
+/// Builds the site into `sink` ([`Session::build_into`]).
+fn build_into(
     opened: &Opened,
     now: Option<Moment>,
     clock: i64,
@@ -432,7 +389,7 @@ mod tests {
             published
         };
         let first = bundle(&[feature, set, host]);
-        let inputs = |m: &KeptBundle| {
+        let inputs = |m: &BundleMemory| {
             m.lock()
                 .ok()
                 .and_then(|kept| kept.as_ref().map(|(h, _)| *h))

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use super::session::Memory;
 use crate::content::model::Limits;
 use crate::content::types::Moment;
 use crate::source::{self, Tree};
@@ -35,49 +36,41 @@ pub struct Source {
     pub trust_root: Option<String>,
 }
 
+/// Why a repository could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    /// The directory (a preview, or a directory that is not a repository) cannot be read.
+    #[error(transparent)]
+    Directory(#[from] source::SourceError),
+    /// Not a git repository, or the revision does not name a commit.
+    #[error(transparent)]
+    Git(#[from] source::git::GitError),
+    /// The history could not be verified.
+    #[error(transparent)]
+    Trust(#[from] history::TrustError),
+    /// The approved files could not be read from git's object database.
+    #[error("cannot read the approved files from the repository's object database")]
+    Blobs(#[source] git2::Error),
+}
+
 /// How far ahead of the clock a signed commit's date is still believed (seconds).
 const FUTURE_TOLERANCE: i64 = 24 * 60 * 60;
 
-/// Reads `path` as `source` asks. `clock` is the verification time (seconds).
-pub fn open(
+/// Reads `path` as `source` asks, once (a [`super::Session`] reads again only what
+/// changed). `clock` is the verification time (seconds).
+pub fn open(path: &Path, source: &Source, clock: i64) -> Result<Opened, OpenError> {
+    open_through(path, source, clock, &Memory::default())
+}
+
+/// Like [`open`], through what `memory` kept of earlier reads.
+pub(super) fn open_through(
     path: &Path,
     source: &Source,
     clock: i64,
-) -> Result<Opened, Box<dyn std::error::Error>> {
-    open_cached(path, source, clock, &Caches::default())
-}
-
-/// What earlier reads in this process saw, so a server reads again only what changed.
-#[derive(Default)]
-pub struct Caches {
-    /// The files of a directory (the preview).
-    pub files: source::DirCache,
-    /// The blobs of the approved tree (a repository served as signed).
-    pub blobs: source::git::BlobCache,
-    /// The state of the last verification of history.
-    pub trust: history::Kept,
-}
-
-impl Caches {
-    /// Caches that remember each read for the next.
-    pub fn keeping() -> Self {
-        Self {
-            files: source::DirCache::keeping(),
-            blobs: source::git::BlobCache::keeping(),
-            trust: history::Kept::keeping(),
-        }
-    }
-}
-
-/// Like [`open`], reading through `caches`.
-pub fn open_cached(
-    path: &Path,
-    source: &Source,
-    clock: i64,
-    caches: &Caches,
-) -> Result<Opened, Box<dyn std::error::Error>> {
+    memory: &Memory,
+) -> Result<Opened, OpenError> {
     if source.worktree {
-        return Ok(directory(path, true, Vec::new(), &caches.files)?);
+        return Ok(directory(path, true, Vec::new(), &memory.files)?);
     }
     let repo = match source::git::open(path) {
         Ok(repo) => repo,
@@ -86,7 +79,7 @@ pub fn open_cached(
                 "{} is not a git repository: reading its files as they are; no signature is verified",
                 path.display()
             );
-            return Ok(directory(path, false, vec![warning], &caches.files)?);
+            return Ok(directory(path, false, vec![warning], &memory.files)?);
         }
         Err(err) => return Err(err.into()),
     };
@@ -100,7 +93,7 @@ pub fn open_cached(
             cache: true,
             forward_only: source.rev.is_none(),
         },
-        &caches.trust,
+        &memory.trust,
     )?;
     // The size of a file nobody signed is checked before it is read (from git's object
     // header); a signed file is read, and the content stage checks it then (asking git
@@ -112,9 +105,10 @@ pub fn open_cached(
     let tree = source::git::read_blobs_limited(
         &repo,
         &report.approved,
-        &caches.blobs,
+        &memory.blobs,
         limits.size_limit(&unsigned_content),
-    )?;
+    )
+    .map_err(OpenError::Blobs)?;
     // The newest signed commit's date (an unsigned commit's date never counts). A date
     // more than a day ahead of the clock is not believed (clocks disagree by minutes,
     // not days): the site is built for the clock's time, and the user is told.

@@ -85,10 +85,15 @@ impl Progress for Quiet {}
 /// so a large site is never held in memory whole unless the caller wants it.
 pub trait Sink: Sync {
     /// Takes the file `path`, made from the inputs fingerprinted by `key` when it has one.
-    fn put_keyed(&self, path: &str, bytes: Vec<u8>, key: Option<&keys::Key>) -> Result<(), String>;
+    fn put_keyed(
+        &self,
+        path: &str,
+        bytes: Vec<u8>,
+        key: Option<&keys::Key>,
+    ) -> Result<(), SinkError>;
 
     /// Takes a file that has no input key.
-    fn put(&self, path: &str, bytes: Vec<u8>) -> Result<(), String> {
+    fn put(&self, path: &str, bytes: Vec<u8>) -> Result<(), SinkError> {
         self.put_keyed(path, bytes, None)
     }
 
@@ -98,7 +103,7 @@ pub trait Sink: Sync {
         path: &str,
         parts: Vec<bytes::Bytes>,
         key: Option<&keys::Key>,
-    ) -> Result<(), String> {
+    ) -> Result<(), SinkError> {
         self.put_keyed(path, parts.concat(), key)
     }
 
@@ -110,12 +115,29 @@ pub trait Sink: Sync {
     }
 }
 
+/// Why a [`Sink`] could not take a file (the caller names the file).
+#[derive(Debug, thiserror::Error)]
+pub enum SinkError {
+    /// A thread panicked while holding the files collected so far.
+    #[error("the files collected so far were lost to a panic")]
+    Poisoned,
+    /// The path cannot be a file of the site.
+    #[error("not a valid path for a file of the site: {reason}")]
+    BadPath { reason: &'static str },
+    /// Writing the file failed.
+    #[error("{0}")]
+    Io(std::io::Error),
+}
+
 /// Collects the site in memory.
 impl Sink for Mutex<Output> {
-    fn put_keyed(&self, path: &str, bytes: Vec<u8>, _: Option<&keys::Key>) -> Result<(), String> {
-        let mut output = self
-            .lock()
-            .map_err(|_| "the output map was poisoned".to_owned())?;
+    fn put_keyed(
+        &self,
+        path: &str,
+        bytes: Vec<u8>,
+        _: Option<&keys::Key>,
+    ) -> Result<(), SinkError> {
+        let mut output = self.lock().map_err(|_| SinkError::Poisoned)?;
         output.insert(path.to_owned(), bytes);
         Ok(())
     }
@@ -137,7 +159,7 @@ impl File {
         }
     }
 
-    fn put(self, sink: &dyn Sink, path: &str, key: Option<&keys::Key>) -> Result<(), String> {
+    fn put(self, sink: &dyn Sink, path: &str, key: Option<&keys::Key>) -> Result<(), SinkError> {
         match self {
             File::Whole(bytes) => sink.put_keyed(path, bytes, key),
             File::Parts(parts) => sink.put_parts(path, parts, key),
@@ -214,7 +236,7 @@ pub fn render(
         .map_err(|_| vec![Diagnostic::error("render", "the output map was poisoned")])
 }
 
-pub(crate) fn sink_error(path: &str, err: String) -> Diagnostic {
+pub(crate) fn sink_error(path: &str, err: SinkError) -> Diagnostic {
     Diagnostic::error("output", format!("cannot write `{path}`: {err}"))
 }
 

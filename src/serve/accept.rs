@@ -130,7 +130,7 @@ async fn accept_loop(
             drop(stream);
             drop(permit);
             if let Some(refused) = clients.refusals_to_report() {
-                state.report.warning(&format!(
+                state.console.warning(&format!(
                     "closing new connections from clients that already hold {} ({} among them; {refused} closed since the last such warning); behind a reverse proxy, raise --max-connections-per-client",
                     clients.limit(),
                     clients::describe(peer.ip())

@@ -1,6 +1,6 @@
-//! Building and rebuilding: the [`Builder`] makes a site from an origin (a built
+//! Building and rebuilding: the [`Builder`] makes a site from what it serves (a built
 //! directory, an approved tree, or a working tree for a preview), and [`rebuild`], run
-//! on the watcher thread, swaps each new snapshot in.
+//! on the watcher thread, swaps each new site in.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -10,26 +10,23 @@ use std::time::Instant;
 use super::files::{self, Site};
 use super::logbook::Approved;
 use super::watch::{After, Layout};
-use super::{Clock, Origin, Report, ServeError, Snapshot, State, View, payload, preview};
+use super::{Clock, Console, ServeError, Serving, Shown, State, View, payload, preview};
 use crate::content::types::Moment;
 use crate::pipeline::{self, Source};
 
-/// Builds sites for an origin.
+/// Builds the site of what is served.
 pub(super) struct Builder {
-    pub(super) origin: Origin,
+    pub(super) serving: Serving,
     pub(super) now: Option<Moment>,
     pub(super) clock: Clock,
     pub(super) want_rules: bool,
-    /// What the last successful build leaves to the next, so a rebuild renders only what
-    /// changed.
-    pub(super) memory: std::sync::Mutex<pipeline::Memory>,
-    /// What the last read of a working tree or an approved tree saw, so a rebuild reads
-    /// only changed files.
-    pub(super) reads: pipeline::Caches,
+    /// What the last read and build remember, so a rebuild reads only changed files and
+    /// renders only what changed. Only one build runs at a time.
+    pub(super) session: std::sync::Mutex<pipeline::Session>,
 }
 
 /// The result of one build.
-pub(super) enum Built {
+pub(super) enum Made {
     Site {
         site: Box<Site>,
         approved: Option<Box<Approved>>,
@@ -43,34 +40,24 @@ pub(super) enum Built {
     Retry(String),
 }
 
-/// Hands the last verified state to a writing thread when dropped
-/// ([`Kept::save`](crate::trust::history::Kept::save)).
-struct SaveTrustLater<'k>(&'k crate::trust::history::Kept);
-
-impl Drop for SaveTrustLater<'_> {
-    fn drop(&mut self) {
-        self.0.save();
-    }
-}
-
 impl Builder {
     fn preview(&self) -> bool {
-        matches!(&self.origin, Origin::Repo { source, .. } if source.worktree)
+        matches!(&self.serving, Serving::Repo { source, .. } if source.worktree)
     }
 
-    /// Keeps what a build did for the next one.
-    fn keep(&self, memory: pipeline::Memory) {
-        if let Ok(mut kept) = self.memory.lock() {
-            *kept = memory;
+    /// Tells the session which files changed since the last build (`None`: unknown).
+    pub(super) fn note_changes(&self, changed: Option<Vec<std::path::PathBuf>>) {
+        if let Ok(session) = self.session.lock() {
+            session.note_changes(changed);
         }
     }
 
     /// Builds the site; `previous` is the site served now, whose unchanged files are
     /// reused.
-    pub(super) fn build(&self, previous: Option<&Site>, report: &dyn Report) -> Built {
+    pub(super) fn build(&self, previous: Option<&Site>, console: &dyn Console) -> Made {
         let started = Instant::now();
-        match &self.origin {
-            Origin::Root(root) => match files::read_dir(root) {
+        match &self.serving {
+            Serving::Root(root) => match files::read_dir(root) {
                 Ok(files) => {
                     let files = files
                         .into_iter()
@@ -88,15 +75,15 @@ impl Builder {
                         root.display(),
                         started.elapsed().as_millis()
                     );
-                    Built::Site {
+                    Made::Site {
                         site,
                         approved: None,
                         summary,
                     }
                 }
-                Err(err) => Built::Retry(err.to_string()),
+                Err(err) => Made::Retry(err.to_string()),
             },
-            Origin::Repo { path, source } => self.build_repo(path, source, previous, report),
+            Serving::Repo { path, source } => self.build_repo(path, source, previous, console),
         }
     }
 
@@ -105,31 +92,49 @@ impl Builder {
         path: &Path,
         source: &Source,
         previous: Option<&Site>,
-        report: &dyn Report,
-    ) -> Built {
+        console: &dyn Console,
+    ) -> Made {
+        // A session poisoned by a panicking build is started afresh: it only saves time.
+        let mut session = self.session.lock().unwrap_or_else(|poisoned| {
+            let mut session = poisoned.into_inner();
+            *session = pipeline::Session::keeping();
+            session
+        });
+        let built = self.build_in(&mut session, path, source, previous, console);
+        // What the session learnt (the verified history) goes to a writing thread once
+        // the rebuild is done, whatever its outcome, so writing does not slow it down.
+        session.save();
+        built
+    }
+
+    fn build_in(
+        &self,
+        session: &mut pipeline::Session,
+        path: &Path,
+        source: &Source,
+        previous: Option<&Site>,
+        console: &dyn Console,
+    ) -> Made {
         let started = Instant::now();
         crate::timings::mark("rebuild asked for");
-        // The verified state is written to its cache file once this rebuild is done,
-        // whatever its outcome, so the writing does not slow it down.
-        let _save = SaveTrustLater(&self.reads.trust);
         let clock = (self.clock)();
-        let opened = match pipeline::open_cached(path, source, clock, &self.reads) {
+        let opened = match session.open(path, source, clock) {
             Ok(opened) => opened,
             Err(err) => {
                 let mut details = err.to_string();
-                let mut cause = err.source();
+                let mut cause = std::error::Error::source(&err);
                 while let Some(inner) = cause {
                     details.push_str(&format!("\n  caused by: {inner}"));
                     cause = inner.source();
                 }
-                return Built::Broken {
+                return Made::Broken {
                     title: format!("Cannot read {}", path.display()),
                     details,
                 };
             }
         };
         for warning in &opened.warnings {
-            report.warning(warning);
+            console.warning(warning);
         }
         let now = if self.preview() {
             self.now.or_else(|| {
@@ -141,28 +146,20 @@ impl Builder {
             self.now
         };
         crate::timings::mark("open (read the tree)");
-        let mut memory = self
-            .memory
-            .lock()
-            .map(|mut kept| std::mem::take(&mut *kept))
-            .unwrap_or_default();
-        memory.markdown = std::mem::take(&mut memory.markdown).absorbed();
         // Only changes to the site served now are made, unless there is none (the last
         // build failed, or this is the first).
-        let result = pipeline::rebuild(&opened, now, clock, &memory, previous.is_none());
+        let result = session.rebuild(&opened, now, clock, previous.is_none());
         match result {
             Ok(built) => {
                 if !built.warnings.is_empty() {
-                    report.diagnostics(&built.sources, &built.warnings);
+                    console.diagnostics(&built.sources, &built.warnings);
                 }
                 // The intake's rules come from the content just built (the same tree;
                 // pending notes change only what its findings say).
                 let approved = self
                     .want_rules
                     .then(|| {
-                        memory
-                            .parsed
-                            .with_content(|content| Box::new(Approved::from_content(content)))
+                        session.with_content(|content| Box::new(Approved::from_content(content)))
                     })
                     .flatten();
                 let inject = preview::injector();
@@ -185,7 +182,6 @@ impl Builder {
                     !self.preview(),
                 ));
                 crate::timings::mark("files to serve");
-                self.keep(memory);
                 crate::defer::drop_later(opened);
                 let summary = format!(
                     "{} files ({} rendered, {} unchanged), {} alerts, now = {}, in {} ms",
@@ -196,18 +192,17 @@ impl Builder {
                     built.now,
                     started.elapsed().as_millis()
                 );
-                Built::Site {
+                Made::Site {
                     site,
                     approved,
                     summary,
                 }
             }
             Err(failed) => {
-                // The keys still describe the site served now, if any.
-                self.keep(memory);
-                report.diagnostics(&failed.sources, &failed.diagnostics);
+                // The session's keys still describe the site served now, if any.
+                console.diagnostics(&failed.sources, &failed.diagnostics);
                 let count = failed.diagnostics.iter().count();
-                Built::Broken {
+                Made::Broken {
                     title: format!(
                         "The build failed with {count} problem{}",
                         if count == 1 { "" } else { "s" }
@@ -225,11 +220,11 @@ impl Builder {
                 source: notify::Error::io(err),
             })
         };
-        match &self.origin {
+        match &self.serving {
             // The root itself is not resolved: it may be a symbolic link that a deploy
             // (like `glassroom sync`'s dir target) swaps to a new release, which is seen
             // in its (resolved) parent directory.
-            Origin::Root(root) => {
+            Serving::Root(root) => {
                 let absolute = std::path::absolute(root).map_err(|err| ServeError::Watch {
                     path: root.clone(),
                     source: notify::Error::io(err),
@@ -240,7 +235,7 @@ impl Builder {
                 };
                 Ok(Layout::Root { root })
             }
-            Origin::Repo { path, source } => {
+            Serving::Repo { path, source } => {
                 let root = canonical(path)?;
                 let Ok(repo) = git2::Repository::open(&root) else {
                     // Not a repository: only a preview of the directory can change.
@@ -277,7 +272,7 @@ fn preview_now(clock: i64) -> i64 {
     clock - clock.rem_euclid(PREVIEW_NOW_STEP_SECONDS)
 }
 
-/// One rebuild on the watcher thread: build, then swap the snapshot in.
+/// One rebuild on the watcher thread: build, then swap the new site in.
 pub(super) fn rebuild(builder: &Builder, state: &State, generation: &AtomicU64) -> After {
     let next = generation.load(Ordering::SeqCst) + 1;
     let served = state.current.load_full();
@@ -285,8 +280,8 @@ pub(super) fn rebuild(builder: &Builder, state: &State, generation: &AtomicU64) 
         View::Site(site) => Some(site),
         View::Broken(_) => None,
     };
-    match builder.build(previous, &*state.report) {
-        Built::Site {
+    match builder.build(previous, &*state.console) {
+        Made::Site {
             site,
             approved,
             summary,
@@ -295,34 +290,34 @@ pub(super) fn rebuild(builder: &Builder, state: &State, generation: &AtomicU64) 
             if let (Some(intake), Some(approved)) = (&state.intake, approved) {
                 intake.set_approved(*approved);
             }
-            state.current.store(Arc::new(Snapshot {
+            state.current.store(Arc::new(Shown {
                 generation: next,
                 view: View::Site(*site),
             }));
-            state.report.info(&format!("rebuilt: {summary}"));
+            state.console.info(&format!("rebuilt: {summary}"));
             crate::defer::drop_later(served);
             After::Done
         }
-        Built::Broken { title, details } => {
+        Made::Broken { title, details } => {
             let showing_site = matches!(state.current.load().view, View::Site(_));
             if state.preview || !showing_site {
                 generation.store(next, Ordering::SeqCst);
-                state.current.store(Arc::new(Snapshot {
+                state.current.store(Arc::new(Shown {
                     generation: next,
                     view: View::Broken(preview::error_page(&title, &details, state.preview)),
                 }));
                 state
-                    .report
+                    .console
                     .warning(&format!("{title}: the browser shows the errors"));
             } else {
                 state
-                    .report
+                    .console
                     .warning(&format!("{title}: still serving the last good build"));
             }
             After::Done
         }
-        Built::Retry(message) => {
-            state.report.warning(&format!("{message}; retrying"));
+        Made::Retry(message) => {
+            state.console.warning(&format!("{message}; retrying"));
             After::Retry
         }
     }

@@ -1,4 +1,4 @@
-//! The server's configuration and errors: what to serve ([`Origin`]), the bounds on
+//! The server's configuration and errors: what to serve ([`Serving`]), the bounds on
 //! clients ([`Limits`]), the checked [`Config`], where the server reports, and why it
 //! could not start.
 
@@ -13,7 +13,7 @@ use crate::pipeline::Source;
 
 /// What to serve.
 #[derive(Debug, Clone)]
-pub enum Origin {
+pub enum Serving {
     /// A built site directory, reloaded when it changes.
     Root(PathBuf),
     /// A repository, built in memory from its approved tree (or, with
@@ -62,17 +62,17 @@ impl Default for Limits {
 
 /// A checked configuration.
 pub struct Config {
-    pub origin: Origin,
+    pub serving: Serving,
     /// The moment to build for (default: the commit time, or the clock for a preview).
     pub now: Option<Moment>,
-    /// Accept `POST /logbook`, committing with this key (needs [`Origin::Repo`]).
+    /// Accept `POST /logbook`, committing with this key (needs [`Serving::Repo`]).
     pub logbook: Option<Signer>,
     pub limits: Limits,
     pub clock: Clock,
 }
 
 /// Where the server tells what it does (the command prints to stderr).
-pub trait Report: Send + Sync {
+pub trait Console: Send + Sync {
     fn info(&self, message: &str);
     fn warning(&self, message: &str);
     fn diagnostics(&self, files: &Files, diagnostics: &Diagnostics);

@@ -4,7 +4,7 @@
 //!
 //! [`Server::start`] does the first build and starts the watcher thread; [`serve`] runs
 //! the HTTP event loops (hyper on tokio) until the shutdown future completes. Requests read the current
-//! [`Snapshot`] through an `ArcSwap`: a rebuild replaces it in one atomic store, so a
+//! [`Shown`] through an `ArcSwap`: a rebuild replaces it in one atomic store, so a
 //! request sees either the old site or the new one, never a mix.
 
 pub mod clients;
@@ -37,15 +37,15 @@ use crate::pipeline;
 pub use payload::Body;
 
 pub use accept::serve;
-use build::{Builder, Built, rebuild};
-pub use config::{Config, Limits, Origin, Report, ServeError};
+use build::{Builder, Made, rebuild};
+pub use config::{Config, Console, Limits, ServeError, Serving};
 pub use routing::dispatch;
 
 /// Seconds since the epoch, read when needed (tests inject a fixed one).
 pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
 
 /// The site as requests see it at one moment.
-pub struct Snapshot {
+pub struct Shown {
     /// Changes with every rebuild (the live-reload script watches it).
     pub generation: u64,
     pub view: View,
@@ -59,16 +59,16 @@ pub enum View {
 
 /// Everything a request handler needs.
 pub struct State {
-    current: ArcSwap<Snapshot>,
+    current: ArcSwap<Shown>,
     preview: bool,
     intake: Option<Intake>,
     poke: Sender<Signal>,
-    report: Arc<dyn Report>,
+    console: Arc<dyn Console>,
 }
 
 impl State {
-    /// The snapshot being served now.
-    pub fn snapshot(&self) -> Arc<Snapshot> {
+    /// What is served now.
+    pub fn shown(&self) -> Arc<Shown> {
         self.current.load_full()
     }
 }
@@ -93,21 +93,21 @@ impl Drop for Server {
 
 impl Server {
     /// Checks the configuration, builds the site once and starts watching its input.
-    pub fn start(config: Config, report: Arc<dyn Report>) -> Result<Server, ServeError> {
-        let preview = matches!(&config.origin, Origin::Repo { source, .. } if source.worktree);
+    pub fn start(config: Config, console: Arc<dyn Console>) -> Result<Server, ServeError> {
+        let preview = matches!(&config.serving, Serving::Repo { source, .. } if source.worktree);
         if config.logbook.is_some() {
-            match &config.origin {
-                Origin::Root(_) => return Err(ServeError::LogbookWithoutRepo),
-                Origin::Repo { .. } if preview => return Err(ServeError::LogbookInPreview),
-                Origin::Repo { .. } => {}
+            match &config.serving {
+                Serving::Root(_) => return Err(ServeError::LogbookWithoutRepo),
+                Serving::Repo { .. } if preview => return Err(ServeError::LogbookInPreview),
+                Serving::Repo { .. } => {}
             }
         }
-        if let Origin::Root(root) = &config.origin
+        if let Serving::Root(root) = &config.serving
             && !root.is_dir()
         {
             return Err(ServeError::NoRoot { path: root.clone() });
         }
-        if let Origin::Repo { path, .. } = &config.origin
+        if let Serving::Repo { path, .. } = &config.serving
             && !path.is_dir()
         {
             return Err(ServeError::Repo {
@@ -115,8 +115,8 @@ impl Server {
                 source: "it is not a directory".into(),
             });
         }
-        let intake = match (&config.origin, config.logbook) {
-            (Origin::Repo { path, .. }, Some(signer)) => Some(Intake::new(
+        let intake = match (&config.serving, config.logbook) {
+            (Serving::Repo { path, .. }, Some(signer)) => Some(Intake::new(
                 path.clone(),
                 signer,
                 Arc::clone(&config.clock),
@@ -125,22 +125,21 @@ impl Server {
             )),
             _ => None,
         };
-        if let (Some(_), Origin::Repo { path, .. }) = (&intake, &config.origin) {
+        if let (Some(_), Serving::Repo { path, .. }) = (&intake, &config.serving) {
             // Before the first post: what an intake killed midway left must not make
             // every post (and a person's git) fail.
             match crate::intake::recover(path) {
                 Ok(repaired) => {
                     for line in repaired {
-                        report.info(&format!("logbook intake: {line}"));
+                        console.info(&format!("logbook intake: {line}"));
                     }
                 }
-                Err(err) => report.warning(&format!("logbook intake: {err}")),
+                Err(err) => console.warning(&format!("logbook intake: {err}")),
             }
         }
         let builder = Builder {
-            reads: pipeline::Caches::keeping(),
-            memory: std::sync::Mutex::new(pipeline::Memory::keeping()),
-            origin: config.origin.clone(),
+            session: std::sync::Mutex::new(pipeline::Session::keeping()),
+            serving: config.serving.clone(),
             now: config.now,
             clock: Arc::clone(&config.clock),
             want_rules: intake.is_some(),
@@ -149,36 +148,36 @@ impl Server {
 
         // The first build: a site directory that cannot be read is an error; a
         // repository whose content fails shows the failure in the browser.
-        let mut first = builder.build(None, &*report);
+        let mut first = builder.build(None, &*console);
         for _ in 0..20 {
-            let Built::Retry(_) = first else { break };
+            let Made::Retry(_) = first else { break };
             std::thread::sleep(Duration::from_millis(100));
-            first = builder.build(None, &*report);
+            first = builder.build(None, &*console);
         }
         let view = match first {
-            Built::Site {
+            Made::Site {
                 site,
                 approved,
                 summary,
             } => {
-                report.info(&format!("built {summary}"));
+                console.info(&format!("built {summary}"));
                 if let (Some(intake), Some(approved)) = (&intake, approved) {
-                    check_signing_key(intake, &approved, &*report);
+                    check_signing_key(intake, &approved, &*console);
                     intake.set_approved(*approved);
                 }
                 if site.get("index.html").is_none() {
-                    report.warning(
+                    console.warning(
                         "the site has no index.html: is this a site built by `glassroom build`?",
                     );
                 }
                 View::Site(*site)
             }
-            Built::Broken { title, details } => {
-                report.warning(&format!("{title}: serving an error page until it is fixed"));
+            Made::Broken { title, details } => {
+                console.warning(&format!("{title}: serving an error page until it is fixed"));
                 View::Broken(preview::error_page(&title, &details, preview))
             }
-            Built::Retry(message) => {
-                let Origin::Root(root) = &config.origin else {
+            Made::Retry(message) => {
+                let Serving::Root(root) = &config.serving else {
                     return Err(ServeError::Repo {
                         path: PathBuf::new(),
                         source: message.into(),
@@ -193,41 +192,38 @@ impl Server {
 
         let (sender, receiver) = std::sync::mpsc::channel();
         let state = Arc::new(State {
-            current: ArcSwap::from_pointee(Snapshot {
+            current: ArcSwap::from_pointee(Shown {
                 generation: 1,
                 view,
             }),
             preview,
             intake,
             poke: sender.clone(),
-            report: Arc::clone(&report),
+            console: Arc::clone(&console),
         });
         let generation = Arc::new(AtomicU64::new(1));
         let rebuild_state = Arc::clone(&state);
         let rebuild = move |changed: watch::Changed| {
-            builder
-                .reads
-                .files
-                .note_changes(changed.map(|paths| paths.into_iter().collect()));
+            builder.note_changes(changed.map(|paths| paths.into_iter().collect()));
             rebuild(&builder, &rebuild_state, &generation)
         };
-        let warn_report = Arc::clone(&report);
-        let watch_path = match &config.origin {
-            Origin::Root(path) | Origin::Repo { path, .. } => path.clone(),
+        let warn_console = Arc::clone(&console);
+        let watch_path = match &config.serving {
+            Serving::Root(path) | Serving::Repo { path, .. } => path.clone(),
         };
         let watcher = watch::spawn(layout, sender.clone(), receiver, rebuild, move |message| {
-            warn_report.warning(&message)
+            warn_console.warning(&message)
         })
         .map_err(|source| ServeError::Watch {
             path: watch_path,
             source,
         })?;
-        let description = match &config.origin {
-            Origin::Root(root) => format!("the site in {}", root.display()),
-            Origin::Repo { path, .. } if preview => {
+        let description = match &config.serving {
+            Serving::Root(root) => format!("the site in {}", root.display()),
+            Serving::Repo { path, .. } if preview => {
                 format!("a live preview of the working tree of {}", path.display())
             }
-            Origin::Repo { path, .. } => format!("the approved tree of {}", path.display()),
+            Serving::Repo { path, .. } => format!("the approved tree of {}", path.display()),
         };
         Ok(Server {
             state,
@@ -244,18 +240,18 @@ impl Server {
 
 /// The signing key should belong to someone in the policy, or the commits it signs are
 /// not attributed to anyone (they still publish: the logbook is pre-approved).
-fn check_signing_key(intake: &Intake, approved: &Approved, report: &dyn Report) {
+fn check_signing_key(intake: &Intake, approved: &Approved, console: &dyn Console) {
     match approved.key_owner(intake.signer().public_key()) {
-        Some(owner) => report.info(&format!(
+        Some(owner) => console.info(&format!(
             "accepting logbook entries from {} robot token(s); commits are signed as `{owner}`",
             approved.robots()
         )),
-        None => report.warning(
+        None => console.warning(
             "the --signing-key is not listed for any user in .glassroom/policy.yaml: entries will be committed, but their signatures will not be attributed; add its public key to the robot's `keys`",
         ),
     }
     if approved.robots() == 0 {
-        report.warning(
+        console.warning(
             "glassroom.yaml lists no serve.logbook_tokens: every POST /logbook will be refused (401)",
         );
     }

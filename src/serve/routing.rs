@@ -11,7 +11,7 @@ use hyper::body::Incoming;
 use super::files::Site;
 use super::logbook::{self, Logged};
 use super::watch::Signal;
-use super::{Body, Snapshot, State, View, preview, routes};
+use super::{Body, Shown, State, View, preview, routes};
 
 /// Answers one request. Static files need no routing beyond a map lookup, so this is
 /// the whole application: `POST /logbook`, the preview's live endpoint, then files.
@@ -28,9 +28,9 @@ pub async fn dispatch(state: Arc<State>, request: Request<Incoming>) -> Response
         } = logged
         {
             for line in &appended.repaired {
-                state.report.info(&format!("logbook intake: {line}"));
+                state.console.info(&format!("logbook intake: {line}"));
             }
-            state.report.info(&format!(
+            state.console.info(&format!(
                 "logbook: {principal} appended {} (commit {})",
                 appended.path,
                 appended.commit.get(..10).unwrap_or(&appended.commit)
@@ -47,11 +47,11 @@ pub async fn dispatch(state: Arc<State>, request: Request<Incoming>) -> Response
             "GET, HEAD"
         });
     }
-    let snapshot = state.current.load();
+    let shown = state.current.load();
     if path == preview::LIVE_PATH && state.preview {
-        return live(&snapshot, request.uri().query());
+        return live(&shown, request.uri().query());
     }
-    match &snapshot.view {
+    match &shown.view {
         View::Broken(page) => {
             let mut response = routes::respond(request.headers(), page);
             if response.status() == StatusCode::OK {
@@ -87,14 +87,14 @@ fn not_found(site: &Site, headers: &http::HeaderMap) -> Response<Body> {
 /// `{"generation": N, "tag": T}`: T is the tag of what `?page=<path>` shows now (a
 /// page, the site's 404 page, the error page), which the page's script compares with its
 /// own; `null` without a page.
-fn live(snapshot: &Snapshot, query: Option<&str>) -> Response<Body> {
+fn live(shown: &Shown, query: Option<&str>) -> Response<Body> {
     let page = query.and_then(|query| {
         form_urlencoded::parse(query.as_bytes())
             .find(|(name, _)| name == "page")
             .map(|(_, value)| value.into_owned())
     });
     let tag = page.map(|path| {
-        let source = match &snapshot.view {
+        let source = match &shown.view {
             View::Broken(page) => Some(page.source()),
             View::Site(site) => match routes::lookup(site, &path) {
                 routes::Lookup::File(asset) => Some(asset.source()),
@@ -104,7 +104,7 @@ fn live(snapshot: &Snapshot, query: Option<&str>) -> Response<Body> {
         };
         source.map_or_else(|| "none".to_owned(), |s| preview::tag(&s))
     });
-    let body = serde_json::json!({ "generation": snapshot.generation, "tag": tag });
+    let body = serde_json::json!({ "generation": shown.generation, "tag": tag });
     let mut response = Response::new(Body::from(format!("{body}\n")));
     let headers = response.headers_mut();
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));

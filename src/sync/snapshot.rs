@@ -14,7 +14,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use crate::content::{self, SyncConfig};
-use crate::pipeline::{self, Opened, Source};
+use crate::pipeline::{self, Opened, Session, Source};
 use crate::source::Tree;
 
 /// The procedure id sync records its attempts under.
@@ -23,6 +23,9 @@ pub const PROCEDURE: &str = "sync";
 /// The approved head of a repository.
 pub struct Snapshot {
     pub opened: Opened,
+    /// The session that opened it and loaded its content: a build of the snapshot
+    /// through it takes that content instead of loading it again.
+    pub session: Session,
     /// The commit (HEAD) whose verified history gave the approved tree.
     pub commit: String,
     pub fingerprint: String,
@@ -38,8 +41,12 @@ pub struct Snapshot {
 pub enum SnapshotError {
     #[error("{} is not a git repository: sync publishes only signed changes, so it needs one", path.display())]
     NotGit { path: PathBuf },
-    #[error("cannot read the approved tree of {}: {message}", path.display())]
-    Open { path: PathBuf, message: String },
+    /// The message carries the cause chain: sync records and shows it as one line.
+    #[error("cannot read the approved tree of {}: {}", path.display(), chain(error))]
+    Open {
+        path: PathBuf,
+        error: pipeline::OpenError,
+    },
 }
 
 /// The git directory of the repository at `path` (the directory itself for a bare one).
@@ -66,18 +73,48 @@ pub fn take(path: &Path, trust_root: Option<&str>, clock: i64) -> Result<Snapsho
         worktree: false,
         trust_root: trust_root.map(str::to_owned),
     };
-    let opened = pipeline::open(path, &source, clock).map_err(|err| SnapshotError::Open {
-        path: path.to_path_buf(),
-        message: chain(&*err),
-    })?;
+    let session = Session::sharing_content();
+    let opened = session
+        .open(path, &source, clock)
+        .map_err(|err| SnapshotError::Open {
+            path: path.to_path_buf(),
+            error: err,
+        })?;
     let commit = opened
         .trust
         .as_ref()
         .map(|t| t.target.clone())
         .unwrap_or_default();
-    let loaded = content::load(&opened.tree);
-    let own: BTreeSet<&str> = loaded
-        .content
+    // Loaded as a build loads it, and left in the session for the build.
+    let Read {
+        fingerprint,
+        config,
+        has_sync_procedure,
+        emails,
+    } = session.load(&opened, |loaded| {
+        read_content(&opened.tree, &loaded.content)
+    });
+    Ok(Snapshot {
+        commit,
+        fingerprint,
+        config,
+        has_sync_procedure,
+        emails,
+        opened,
+        session,
+    })
+}
+
+/// What a snapshot reads of the approved content (see [`Snapshot`]).
+struct Read {
+    fingerprint: String,
+    config: Result<SyncConfig, String>,
+    has_sync_procedure: bool,
+    emails: std::collections::BTreeMap<String, String>,
+}
+
+fn read_content(tree: &Tree, content: &content::Content) -> Read {
+    let own: BTreeSet<&str> = content
         .logbook
         .iter()
         .filter(|entry| {
@@ -89,17 +126,16 @@ pub fn take(path: &Path, trust_root: Option<&str>, clock: i64) -> Result<Snapsho
         })
         .map(|entry| entry.path.as_str())
         .collect();
-    let fingerprint = fingerprint(&opened.tree, &own);
-    let config = match (&loaded.content.config, opened.tree.get("glassroom.yaml")) {
+    let fingerprint = fingerprint(tree, &own);
+    let config = match (&content.config, tree.get("glassroom.yaml")) {
         (Some(config), _) => Ok(config.data.sync.clone()),
         (None, None) => Ok(SyncConfig::default()),
         (None, Some(_)) => {
             Err("the approved glassroom.yaml has errors (run `glassroom check`)".to_owned())
         }
     };
-    let has_sync_procedure = loaded.content.procedures.iter().any(|p| p.id == PROCEDURE);
-    let emails = loaded
-        .content
+    let has_sync_procedure = content.procedures.iter().any(|p| p.id == PROCEDURE);
+    let emails = content
         .policy
         .as_ref()
         .map(|policy| {
@@ -115,14 +151,12 @@ pub fn take(path: &Path, trust_root: Option<&str>, clock: i64) -> Result<Snapsho
                 .collect()
         })
         .unwrap_or_default();
-    Ok(Snapshot {
-        commit,
+    Read {
         fingerprint,
         config,
         has_sync_procedure,
         emails,
-        opened,
-    })
+    }
 }
 
 /// blake3 over every file of `tree` not in `excluded`: path and bytes, length-prefixed.

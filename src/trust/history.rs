@@ -5,7 +5,7 @@
 //!
 //! The replay is cached in `<git dir>/glassroom/trust-cache` (sealed, see
 //! [`crate::local`]) so a rebuild after one new commit verifies one commit; a server
-//! keeps it in memory ([`Kept`]). Deleting the cache only costs time: the replay is a
+//! keeps it in memory ([`Memory`]). Deleting the cache only costs time: the replay is a
 //! function of the history and of the anchor state.
 
 use std::collections::BTreeMap;
@@ -27,7 +27,7 @@ use crate::source::Tree as ContentTree;
 mod cache;
 mod report;
 
-pub use cache::Kept;
+pub use cache::Memory;
 use cache::{CACHE_VERSION, CacheFile, load_cache};
 pub use report::{Options, Pending, Provisional, Report, Trails, TrustError, is_provisional};
 use report::{provisional_of, trails_of};
@@ -38,7 +38,7 @@ pub fn replay(
     repo: &Repository,
     target: Oid,
     options: &Options,
-    kept: &Kept,
+    kept: &Memory,
 ) -> Result<Report, TrustError> {
     let local = LocalDir::of_repository(repo)?;
     let kept_anchor = kept.anchor.lock().ok().and_then(|a| a.clone());
@@ -205,7 +205,7 @@ fn target_files(
     repo: &Repository,
     target: Oid,
     tree: &git2::Tree<'_>,
-    kept: &Kept,
+    kept: &Memory,
 ) -> Result<BTreeMap<String, String>, TrustError> {
     let list = || -> Result<BTreeMap<String, String>, TrustError> {
         Ok(crate::source::git::regular_files(repo, tree)?
@@ -246,7 +246,7 @@ fn target_files(
 }
 
 /// Leaves `files`, the publishable files of `target`, for the next [`target_files`].
-fn keep_target_files(kept: &Kept, target: Oid, files: BTreeMap<String, String>) {
+fn keep_target_files(kept: &Memory, target: Oid, files: BTreeMap<String, String>) {
     if kept.keep
         && let Ok(mut last) = kept.target.lock()
     {
@@ -285,7 +285,7 @@ fn reset_signed(
             replay::replay(graph, root, head, None, &first_seen)?.0
         }
     };
-    let policy = Kept::default().policy(graph, policy_blob(&at_head.state));
+    let policy = Memory::default().policy(graph, policy_blob(&at_head.state));
     let ring = KeyRing::new(&policy);
     let verdict = signature::verify(&parsed.signature, &parsed.payload, parsed.time, &ring);
     Ok(verdict
@@ -372,7 +372,7 @@ mod tests {
             ],
             &[&parent],
         );
-        let kept = Kept::keeping();
+        let kept = Memory::keeping();
         let first_tree = parent.tree().expect("tree");
         let listed = target_files(&repo, first, &first_tree, &kept).expect("list");
         let fresh_first: BTreeMap<String, String> =

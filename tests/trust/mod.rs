@@ -754,18 +754,18 @@ fn a_rebuild_after_one_new_commit_verifies_one_commit() {
 /// as a fresh open.
 #[test]
 fn a_server_resumes_verification_from_memory_and_reads_only_changed_blobs() {
-    use glassroom::pipeline::{self, Caches, Source};
+    use glassroom::pipeline::{self, Session, Source};
     let repo = repository();
     repo.write(HOST, CHANGED_HOST);
     repo.commit("first", Some("bob"));
-    let caches = Caches::keeping();
+    let session = Session::keeping();
     let source = Source::default();
-    let first = pipeline::open_cached(repo.path(), &source, 0, &caches).expect("open");
+    let first = session.open(repo.path(), &source, 0).expect("open");
     assert_eq!(first.trust.as_ref().map(|t| t.verified), Some(1));
     // The state is written once the server has served its site, not while it builds.
     let cache = repo.path().join(".git/glassroom/trust-cache");
     assert!(!cache.exists(), "written before the site was served");
-    caches.trust.save();
+    session.save();
     repo.write(HOST, &CHANGED_HOST.replace("13", "14"));
     repo.commit("second", Some("bob"));
     // Without the file, only the kept state can spare verifying the first commits again.
@@ -773,7 +773,7 @@ fn a_server_resumes_verification_from_memory_and_reads_only_changed_blobs() {
     for _ in 0..100 {
         // The server saves the file on a thread of its own.
         if std::fs::remove_file(&cache).is_ok() {
-            second = Some(pipeline::open_cached(repo.path(), &source, 0, &caches).expect("open"));
+            second = Some(session.open(repo.path(), &source, 0).expect("open"));
             break;
         }
         std::thread::sleep(std::time::Duration::from_millis(20));
@@ -801,15 +801,15 @@ fn a_server_resumes_verification_from_memory_and_reads_only_changed_blobs() {
 /// through approved, pending, added, removed and policy changes.
 #[test]
 fn a_served_repository_rebuilt_for_each_commit_equals_a_clean_build() {
-    use glassroom::pipeline::{self, Caches, Memory, Source};
+    use glassroom::pipeline::{self, Session, Source};
     use glassroom::render::Quiet;
     let repo = repository();
-    let caches = Caches::keeping();
     let source = Source::default();
     let now = Some("2026-11-22T00:00:00Z".parse().expect("a moment"));
-    let mut memory = Memory::keeping();
-    let open = || pipeline::open_cached(repo.path(), &source, 0, &caches).expect("open");
-    let first = pipeline::rebuild(&open(), now, 0, &memory, true)
+    let mut session = Session::keeping();
+    let opened = session.open(repo.path(), &source, 0).expect("open");
+    let first = session
+        .rebuild(&opened, now, 0, true)
         .unwrap_or_else(|_| panic!("the first build"));
     let mut site = Served::new();
     apply_rebuild(&mut site, first, "the first build");
@@ -884,8 +884,9 @@ fn a_served_repository_rebuilt_for_each_commit_equals_a_clean_build() {
             repo.write(HOST, &CHANGED_HOST.replace("13", "15"));
         }
         repo.commit(what, *key);
-        memory.markdown = std::mem::take(&mut memory.markdown).absorbed();
-        let built = pipeline::rebuild(&open(), now, 0, &memory, false)
+        let opened = session.open(repo.path(), &source, 0).expect("open");
+        let built = session
+            .rebuild(&opened, now, 0, false)
             .unwrap_or_else(|_| panic!("{what}: a build"));
         apply_rebuild(&mut site, built, what);
         let fresh = pipeline::build(

@@ -1,5 +1,5 @@
 //! The trust cache: the replay saved in `<git dir>/glassroom/trust-cache` for the next
-//! process, and [`Kept`], the replay a server keeps in memory between verifications
+//! process, and [`Memory`], the replay a server keeps in memory between verifications
 //! (with the anchor, trails and policy it last saw) and writes on a thread of its own.
 
 use std::collections::BTreeMap;
@@ -45,7 +45,7 @@ fn save_cache(local: &LocalDir, cache: &CacheFile) {
 /// new commit resumes from it instead of reading and decoding the cache file again. The
 /// default remembers nothing.
 #[derive(Default)]
-pub struct Kept {
+pub struct Memory {
     pub(super) keep: bool,
     last: std::sync::Mutex<Option<std::sync::Arc<CacheFile>>>,
     /// Saves asked for, and the newest one written (shared with the writing threads), so
@@ -58,7 +58,7 @@ pub struct Kept {
     /// The head of the last replay, its trails and provisional paths, for the next
     /// replay that resumes from it to patch.
     pub(super) trails: std::sync::Mutex<Option<(String, Trails, Provisional)>>,
-    /// The last replay not yet handed to a writing thread ([`Kept::save`]).
+    /// The last replay not yet handed to a writing thread ([`Memory::save`]).
     unsaved: std::sync::Mutex<Option<Unsaved>>,
     /// The anchor as the last verification left it (written later, with the cache).
     pub(super) anchor: std::sync::Mutex<Option<Anchor>>,
@@ -74,7 +74,7 @@ struct Unsaved {
     generation: u64,
 }
 
-impl Kept {
+impl Memory {
     /// Remembers each replay for the next.
     pub fn keeping() -> Self {
         Self {
@@ -153,7 +153,7 @@ impl Kept {
 
     /// Saves the anchor (when it changed) and the cache now, or, when replays are kept
     /// in memory (a server: nobody in this process waits for the files), when
-    /// [`Kept::save`] is called.
+    /// [`Memory::save`] is called.
     pub(super) fn save_later(
         &self,
         local: &LocalDir,
