@@ -90,3 +90,47 @@ pub fn flags(content: &Content) -> Flags {
         summaries,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::derive::fixture::content;
+
+    #[test]
+    fn each_feature_has_its_sets_and_override_count() {
+        let content = content(&[
+            (
+                "flags/features/a.yaml",
+                "description: A\nowner: carol\nfully_active: false\ndefault: true\n",
+            ),
+            (
+                "flags/features/b.yaml",
+                "description: B\nowner: carol\nfully_active: false\ndefault: classic\n",
+            ),
+            (
+                "flags/account_sets/early.yaml",
+                "description: E\naccounts: [x, y]\nfeatures:\n  a: false\n",
+            ),
+            (
+                "flags/overrides.yaml",
+                "x:\n  a: true\n  b: streamlined\ny:\n  a: false\n",
+            ),
+        ]);
+        let flags = flags(&content);
+        let rows: Vec<(&str, &str)> = flags
+            .overrides
+            .iter()
+            .map(|r| (r.account.as_str(), r.feature.as_str()))
+            .collect();
+        assert_eq!(rows, [("x", "a"), ("x", "b"), ("y", "a")]);
+        assert_eq!(flags.overrides_by_feature["a"].len(), 2);
+        let a = &flags.summaries["a"];
+        assert_eq!(a.value_type, FlagType::Boolean);
+        assert_eq!(a.account_sets.len(), 1);
+        assert_eq!(a.account_sets[0].0, "early");
+        assert_eq!(a.overrides, 2);
+        let b = &flags.summaries["b"];
+        assert_eq!((b.account_sets.len(), b.overrides), (0, 1));
+        assert_ne!(b.value_type, FlagType::Boolean);
+    }
+}
