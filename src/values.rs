@@ -172,12 +172,16 @@ fn units(mut seconds: u64) -> Vec<String> {
     parts
 }
 
-/// A span of seconds for people, to compare at a glance: its two largest units
-/// (`93784` → `1d 2h`, `299` → `4m 59s`, `-45` → `-45s`). Every duration glassroom shows
-/// people (reports, sync status) is written by this one rule.
+/// A span of seconds for people, to compare at a glance: its two largest units, with
+/// seconds only when it is under a minute (`93784` → `1d 2h`, `299` → `4m`, `-45` →
+/// `-45s`). Every duration glassroom shows people (reports, sync status) is written by
+/// this one rule.
 pub fn human_span(seconds: i64) -> String {
     let sign = if seconds < 0 { "-" } else { "" };
     let mut parts = units(seconds.unsigned_abs());
+    if parts.len() > 1 && parts.last().is_some_and(|unit| unit.ends_with('s')) {
+        parts.pop();
+    }
     parts.truncate(2);
     format!("{sign}{}", parts.join(" "))
 }
@@ -393,8 +397,9 @@ mod tests {
     #[test]
     fn spans_read_as_their_two_largest_units() {
         assert_eq!(human_span(93_784), "1d 2h");
-        assert_eq!(human_span(86_400 + 5), "1d 5s");
-        assert_eq!(human_span(299), "4m 59s");
+        assert_eq!(human_span(86_400 + 5), "1d");
+        assert_eq!(human_span(299), "4m");
+        assert_eq!(human_span(59), "59s");
         assert_eq!(human_span(3_661), "1h 1m");
         assert_eq!(human_span(0), "0s");
         assert_eq!(human_span(-45), "-45s");

@@ -4,6 +4,7 @@
 
 mod support;
 
+mod architecture;
 mod build;
 mod check;
 mod flags;

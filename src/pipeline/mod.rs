@@ -4,6 +4,7 @@
 //! source → trust → content → derive → render (+ the flag bundle). Nothing is written
 //! here; the caller decides where the files go.
 
+mod memory;
 mod open;
 mod place;
 mod session;
@@ -18,7 +19,7 @@ pub use open::{OpenError, Opened, Source, open};
 pub use place::{OutputOverContent, OutputPlace, output_place};
 pub use session::Session;
 
-use session::Memory;
+use memory::Memory;
 
 /// A built site, ready to be written or served.
 pub struct Built {

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use super::session::Memory;
+use super::memory::Memory;
 use crate::content::model::Limits;
 use crate::content::types::Moment;
 use crate::source::{self, Tree};

@@ -119,14 +119,14 @@ pub const ENTITIES: [Entity; 13] = [
         dir: "tickets",
     },
     Entity {
-        name: "services",
-        kind: Kind::Service,
-        dir: "services",
-    },
-    Entity {
         name: "sites",
         kind: Kind::Site,
         dir: "sites",
+    },
+    Entity {
+        name: "services",
+        kind: Kind::Service,
+        dir: "services",
     },
     Entity {
         name: "features",

@@ -267,7 +267,7 @@ fn register_filters(tera: &mut Tera) {
     });
     // seconds → `3d 4h`
     tera.register_filter("duration", |seconds: i64, _: Kwargs, _: &State| {
-        human_duration(seconds)
+        crate::values::human_span(seconds)
     });
     // `{% if m.link is web_link %}`: a URL from a file may be a link only when it is
     // http, https or mailto (`javascript:` would run in the reader's browser).
@@ -298,35 +298,9 @@ fn month_name(year_month: &str) -> String {
     }
 }
 
-/// `93784` → `1d 2h`: the two largest units, enough to compare at a glance.
-pub fn human_duration(seconds: i64) -> String {
-    let sign = if seconds < 0 { "-" } else { "" };
-    let mut rest = seconds.unsigned_abs();
-    let mut parts = Vec::new();
-    for (unit, size) in [("d", 86_400), ("h", 3_600), ("m", 60)] {
-        if rest >= size {
-            parts.push(format!("{}{unit}", rest / size));
-            rest %= size;
-        }
-    }
-    if parts.is_empty() {
-        return format!("{sign}{rest}s");
-    }
-    parts.truncate(2);
-    format!("{sign}{}", parts.join(" "))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn durations_read_as_two_units() {
-        assert_eq!(human_duration(93_784), "1d 2h");
-        assert_eq!(human_duration(59), "59s");
-        assert_eq!(human_duration(3_660), "1h 1m");
-        assert_eq!(human_duration(-7_200), "-2h");
-    }
 
     #[test]
     fn month_names() {

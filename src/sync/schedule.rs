@@ -20,8 +20,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::content::SyncConfig;
 
-/// Milliseconds since the Unix epoch.
-pub type Millis = i64;
+pub use super::time::Millis;
 
 /// The clock, injected so schedules and the driving loop can run under simulated time.
 pub trait Clock: Send + Sync {

@@ -3,7 +3,8 @@
 
 use serde::{Deserialize, Deserializer, Serializer, de};
 
-use super::schedule::Millis;
+/// Milliseconds since the Unix epoch (or a span of them).
+pub type Millis = i64;
 
 /// `2026-11-23T10:04:12.345Z`.
 pub fn format(ms: Millis) -> String {
@@ -24,25 +25,13 @@ pub fn millis(duration: std::time::Duration) -> Millis {
     i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
 }
 
-/// A duration for people: `4m 59s`, `1h 20m`, `350 ms`.
+/// A duration for people: `4m`, `1h 20m`, `45s` (the rule every duration shown follows,
+/// [`crate::values::human_span`]), or `350 ms` under a second.
 pub fn span(ms: Millis) -> String {
-    if ms.abs() < 1000 {
-        return format!("{ms} ms");
+    match ms.unsigned_abs() < 1000 {
+        true => format!("{ms} ms"),
+        false => crate::values::human_span(ms / 1000),
     }
-    let negative = ms < 0;
-    let mut seconds = ms.abs() / 1000;
-    let mut parts = Vec::new();
-    for (unit, size) in [("d", 86_400), ("h", 3_600), ("m", 60)] {
-        if seconds >= size {
-            parts.push(format!("{}{unit}", seconds / size));
-            seconds %= size;
-        }
-    }
-    if seconds > 0 || parts.is_empty() {
-        parts.push(format!("{seconds}s"));
-    }
-    parts.truncate(2);
-    format!("{}{}", if negative { "-" } else { "" }, parts.join(" "))
 }
 
 fn parse(text: &str) -> Result<Millis, String> {
@@ -86,7 +75,7 @@ mod tests {
     #[test]
     fn spans_read_like_people_write_them() {
         assert_eq!(span(350), "350 ms");
-        assert_eq!(span(299_000), "4m 59s");
+        assert_eq!(span(299_000), "4m");
         assert_eq!(span(4_800_000), "1h 20m");
         assert_eq!(span(-5_000), "-5s");
     }

@@ -10,7 +10,7 @@ use crate::content::Kind;
 use crate::derive;
 use crate::memo::{Memo, Stamp, Stamper};
 use crate::render::charts::{self, Row};
-use crate::render::theme::human_duration;
+use crate::values::human_span;
 
 /// A part of the context: `N` values made together from the same inputs.
 type Part<const N: usize> = Memo<Made<[tera::Value; N]>>;
@@ -286,7 +286,7 @@ fn charts(report: &derive::TicketReport) -> Charts {
                 values: [pick(b).mean_seconds, pick(b).median_seconds],
             })
             .collect();
-        charts::bar_chart(title, ["mean", "median"], &rows, human_duration)
+        charts::bar_chart(title, ["mean", "median"], &rows, human_span)
     };
     Charts {
         time_to_close_by_kind: chart("Time to close by kind", &report.by_kind, |b| {
