@@ -19,7 +19,7 @@ mod api;
 mod parts;
 mod trust;
 
-use crate::content::{self, Content, Document, Kind, LogEntry};
+use crate::content::{self, Content, Document, Kind, LogEntry, Place};
 use crate::derive;
 use crate::memo::{Memo, Stamp, Stamper};
 use api::item_bytes;
@@ -76,74 +76,51 @@ pub struct Entity {
     pub dir: &'static str,
 }
 
-/// Every kind of entity with pages, in the order of the context and the API.
-pub const ENTITIES: [Entity; 13] = [
-    Entity {
-        name: "hosts",
-        kind: Kind::Host,
-        dir: "hosts",
-    },
-    Entity {
-        name: "certificates",
-        kind: Kind::Certificate,
-        dir: "certificates",
-    },
-    Entity {
-        name: "domains",
-        kind: Kind::Domain,
-        dir: "domains",
-    },
-    Entity {
-        name: "modules",
-        kind: Kind::Module,
-        dir: "modules",
-    },
-    Entity {
-        name: "releases",
-        kind: Kind::Release,
-        dir: "releases",
-    },
-    Entity {
-        name: "procedures",
-        kind: Kind::Procedure,
-        dir: "procedures",
-    },
-    Entity {
-        name: "logbook",
-        kind: Kind::LogEntry,
-        dir: "logbook",
-    },
-    Entity {
-        name: "tickets",
-        kind: Kind::Ticket,
-        dir: "tickets",
-    },
-    Entity {
-        name: "sites",
-        kind: Kind::Site,
-        dir: "sites",
-    },
-    Entity {
-        name: "services",
-        kind: Kind::Service,
-        dir: "services",
-    },
-    Entity {
-        name: "features",
-        kind: Kind::Feature,
-        dir: "flags/features",
-    },
-    Entity {
-        name: "account_sets",
-        kind: Kind::AccountSet,
-        dir: "flags/account_sets",
-    },
-    Entity {
-        name: "news",
-        kind: Kind::News,
-        dir: "news",
-    },
-];
+/// Every kind of entity with pages, in the order of the context and the API: every kind
+/// with one file per entity (not the single files: configuration, policy, overrides), in
+/// the kind table's order, named and placed as the table says.
+pub const ENTITIES: [Entity; entity_count()] = entities();
+
+/// The entity a kind with one file per entity is.
+const fn entity_of(kind: Kind) -> Option<Entity> {
+    match kind.place() {
+        Place::Dir { dir, .. } | Place::Months { dir } => Some(Entity {
+            name: kind.name(),
+            kind,
+            dir,
+        }),
+        Place::File { .. } => None,
+    }
+}
+
+const fn entity_count() -> usize {
+    let mut count = 0;
+    let mut index = 0;
+    while index < Kind::COUNT {
+        if entity_of(Kind::ALL[index]).is_some() {
+            count += 1;
+        }
+        index += 1;
+    }
+    count
+}
+
+const fn entities() -> [Entity; entity_count()] {
+    let mut out = [Entity {
+        name: "",
+        kind: Kind::Config,
+        dir: "",
+    }; entity_count()];
+    let (mut index, mut next) = (0, 0);
+    while index < Kind::COUNT {
+        if let Some(entity) = entity_of(Kind::ALL[index]) {
+            out[next] = entity;
+            next += 1;
+        }
+        index += 1;
+    }
+    out
+}
 
 /// The documents of one kind, whatever their type, as the context and the API use them.
 pub trait Docs: Sync {

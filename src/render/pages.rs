@@ -11,9 +11,9 @@
 
 use serde::Serialize;
 
-use super::data::{Entity, MonthView};
+use super::data::MonthView;
 use super::reads::{Alerts, Reads};
-use crate::content::{Content, Document, Kind};
+use crate::content::{Content, Kind};
 use crate::derive::Month;
 
 /// A page that lists many things: the dashboard, each kind's index, reports.
@@ -449,34 +449,18 @@ pub fn detail_pages(content: &Content, kind: Kind) -> Vec<PageFile> {
     let (Some(spec), Some(entity)) = (Page::Detail(kind).spec(), super::data::entity(kind)) else {
         return Vec::new();
     };
-    fn of<T>(docs: &[Document<T>], entity: &Entity, spec: Spec) -> Vec<PageFile> {
-        docs.iter()
-            .map(|d| {
-                page(
-                    super::names::detail_page(entity.dir, &d.id),
-                    spec.template,
-                    spec.section,
-                    &d.id,
-                )
-            })
-            .collect()
-    }
-    match kind {
-        Kind::Host => of(&content.hosts, entity, spec),
-        Kind::Certificate => of(&content.certificates, entity, spec),
-        Kind::Domain => of(&content.domains, entity, spec),
-        Kind::Module => of(&content.modules, entity, spec),
-        Kind::Release => of(&content.releases, entity, spec),
-        Kind::Procedure => of(&content.procedures, entity, spec),
-        Kind::LogEntry => of(&content.logbook, entity, spec),
-        Kind::Ticket => of(&content.tickets, entity, spec),
-        Kind::Service => of(&content.services, entity, spec),
-        Kind::Site => of(&content.sites, entity, spec),
-        Kind::Feature => of(&content.features, entity, spec),
-        Kind::AccountSet => of(&content.account_sets, entity, spec),
-        Kind::News => of(&content.news, entity, spec),
-        Kind::Config | Kind::Policy | Kind::Overrides => Vec::new(),
-    }
+    let shelf = content.shelf(kind);
+    (0..shelf.len())
+        .filter_map(|index| shelf.head(index))
+        .map(|head| {
+            page(
+                super::names::detail_page(entity.dir, head.id),
+                spec.template,
+                spec.section,
+                head.id,
+            )
+        })
+        .collect()
 }
 
 /// A page for each month of the logbook, each told its month and its neighbours.
