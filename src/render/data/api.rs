@@ -10,27 +10,25 @@ use serde::Serialize;
 use super::{ENTITIES, Input, Values, View, entity_items};
 use crate::content::types::Moment;
 
-/// The kinds of the JSON API, each a file `api/<kind>.json`: every entity kind, plus
-/// alerts, procedure status and an index.
-pub const API_KINDS: [&str; 17] = [
-    "hosts",
-    "certificates",
-    "domains",
-    "modules",
-    "releases",
-    "procedures",
-    "logbook",
-    "tickets",
-    "services",
-    "sites",
-    "features",
-    "account_sets",
-    "news",
-    "overrides",
-    "alerts",
-    "procedure_status",
-    "index",
-];
+/// The files of the API that are not an entity kind's: the overrides, alerts, procedure
+/// status and an index.
+const NOT_ENTITIES: [&str; 4] = ["overrides", "alerts", "procedure_status", "index"];
+
+/// The kinds of the JSON API, each a file `api/<kind>.json`: every entity kind (as the
+/// kind table names it), then the overrides, alerts, procedure status and an index.
+pub const API_KINDS: [&str; ENTITIES.len() + NOT_ENTITIES.len()] = {
+    let mut out = [""; ENTITIES.len() + NOT_ENTITIES.len()];
+    let mut index = 0;
+    while index < ENTITIES.len() {
+        out[index] = ENTITIES[index].name;
+        index += 1;
+    }
+    while index < out.len() {
+        out[index] = NOT_ENTITIES[index - ENTITIES.len()];
+        index += 1;
+    }
+    out
+};
 
 /// `api/<kind>.json`: the envelope `{schema, kind, generated, items}`, pretty-printed.
 pub(super) fn envelope<T: Serialize>(kind: &str, now: Moment, items: T) -> Vec<u8> {
