@@ -11,6 +11,7 @@ use git2::{Repository, Signature, Time};
 use super::command::{run_supervised, succeeded};
 use super::lock::PushLock;
 use super::{Control, Release, TargetError, io};
+use crate::values::short_id;
 
 /// Commits the site to `branch` (unless the branch already holds exactly this site, as
 /// after a failed push) and pushes it to `remote`, holding `lock` (`git push` gets it
@@ -55,7 +56,7 @@ pub fn publish(
     succeeded(finished, &command, timeout)?;
     Ok(format!(
         "{} on {branch} pushed to {remote}",
-        &commit.to_string()[..12]
+        short_id(&commit.to_string())
     ))
 }
 
@@ -107,7 +108,7 @@ fn commit_site(
     )?;
     let message = format!(
         "Publish {}\n\nGlassroom-Source: {}\n",
-        release.commit.chars().take(12).collect::<String>(),
+        short_id(release.commit),
         release.commit
     );
     let parents: Vec<&git2::Commit<'_>> = parent.iter().collect();
