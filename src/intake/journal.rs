@@ -25,6 +25,7 @@ use git2::{Oid, Repository};
 use serde::{Deserialize, Serialize};
 
 use super::IntakeError;
+use crate::local::Durability;
 
 const INTENT: &str = "intent.json";
 const LOCK: &str = "lock";
@@ -134,7 +135,8 @@ impl Journal {
             path: self.path(INTENT).display().to_string(),
             source: std::io::Error::other(err),
         })?;
-        crate::local::write_atomically(&self.path(INTENT), &text).map_err(io(&self.path(INTENT)))
+        let intent = self.path(INTENT);
+        crate::local::write_atomically(&intent, &text, Durability::Durable).map_err(io(&intent))
     }
 
     /// Forgets the intent: the append is complete (or was abandoned before committing).

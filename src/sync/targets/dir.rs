@@ -15,7 +15,7 @@
 use std::path::{Path, PathBuf};
 
 use super::{Release, TargetError, io, write_files};
-use crate::sync::state::sync_dir;
+use crate::local::sync_dir;
 use crate::sync::stop::Stop;
 use crate::values::short_id;
 
