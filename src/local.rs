@@ -141,7 +141,10 @@ impl LocalDir {
     /// Writes `bytes` sealed for `purpose` as the file `name`, atomically.
     pub fn write(&self, name: &str, purpose: &str, bytes: &[u8]) -> Result<(), LocalError> {
         let path = self.path(name);
-        write_atomically(&path, &self.seal(purpose, bytes)).map_err(io(&path))
+        // Rename only, as the caches: a torn or lost file fails to unseal and is reported
+        // or made again, never trusted.
+        write_atomically(&path, &self.seal(purpose, bytes), Durability::RenameOnly)
+            .map_err(io(&path))
     }
 
     /// Removes the file `name`, if it is there.
@@ -193,18 +196,43 @@ fn owner_only(builder: &mut tempfile::Builder<'_, '_>) {
     let _ = builder;
 }
 
+/// How far [`write_atomically`] goes before it returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    /// The file is fsynced before the rename and its directory after it: the new file
+    /// survives a crash of the machine. For state the next run acts on.
+    Durable,
+    /// Renamed into place whole but not fsynced: after a crash of the machine the old
+    /// file (or none) may be back. For caches, which only save time, and for records of
+    /// running processes, which do not outlive the machine either.
+    RenameOnly,
+}
+
 /// Writes `bytes` to `path` through a temporary file beside it (creating the directory):
-/// a reader sees the old file or the new one, never a part.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+/// a reader sees the old file or the new one, never a part. Every file glassroom
+/// replaces whole is written by this one function.
+pub fn write_atomically(path: &Path, bytes: &[u8], durability: Durability) -> std::io::Result<()> {
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     };
     std::fs::create_dir_all(dir)?;
-    let mut temporary = tempfile::NamedTempFile::new_in(dir)?;
+    // Beside the target, so the rename stays within one file system.
+    let mut temporary = tempfile::Builder::new().prefix(".tmp-").tempfile_in(dir)?;
     temporary.write_all(bytes)?;
+    if durability == Durability::Durable {
+        temporary.as_file().sync_all()?;
+    }
     temporary.persist(path).map_err(|err| err.error)?;
+    if durability == Durability::Durable {
+        sync_dir(dir)?;
+    }
     Ok(())
+}
+
+/// fsync of a directory, so a rename or a new entry in it is durable.
+pub fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    std::fs::File::open(dir)?.sync_all()
 }
 
 /// `path` made absolute with symbolic links resolved as far as it exists: the one name
@@ -283,6 +311,25 @@ mod tests {
             LocalDir::open(one.path()),
             Err(LocalError::BadSecret { .. })
         ));
+        Ok(())
+    }
+
+    #[test]
+    fn atomic_writes_replace_the_file_whole_and_leave_nothing_beside_it()
+    -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("new/state.json");
+        for (bytes, durability) in [
+            (&b"first"[..], Durability::Durable),
+            (b"second", Durability::RenameOnly),
+        ] {
+            write_atomically(&path, bytes, durability)?;
+            assert_eq!(std::fs::read(&path)?, bytes);
+        }
+        let names: Vec<_> = std::fs::read_dir(dir.path().join("new"))?
+            .map(|entry| entry.map(|e| e.file_name()))
+            .collect::<Result<_, _>>()?;
+        assert_eq!(names, ["state.json"], "no temporary file left behind");
         Ok(())
     }
 

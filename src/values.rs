@@ -186,6 +186,20 @@ pub fn human_span(seconds: i64) -> String {
     format!("{sign}{}", parts.join(" "))
 }
 
+/// How many characters of a commit id glassroom shows people: enough to tell commits of
+/// one repository apart, short enough for a line of output.
+pub const SHORT_ID_LEN: usize = 10;
+
+/// The first [`SHORT_ID_LEN`] characters of a commit id (all of it when shorter). Every
+/// commit id glassroom shows people, in messages, logbook notes and release names, is
+/// cut by this one rule.
+pub fn short_id(id: &str) -> &str {
+    // By characters, not bytes: an id read from a file or an argument may be anything.
+    id.char_indices()
+        .nth(SHORT_ID_LEN)
+        .map_or(id, |(end, _)| &id[..end])
+}
+
 /// A number of bytes, written like `1 MiB`, `512 KiB`, `2 MB`, `300 kB` or `4096` (bytes).
 /// Shown in the largest binary unit it is a whole number of (`1 MiB`, `1536 KiB`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
@@ -352,6 +366,18 @@ impl Duration {
 mod tests {
     use super::*;
     use std::collections::BTreeMap;
+
+    #[test]
+    fn short_ids_are_the_first_ten_characters() {
+        assert_eq!(
+            short_id("0123456789abcdef0123456789abcdef01234567"),
+            "0123456789"
+        );
+        assert_eq!(short_id("abc"), "abc");
+        assert_eq!(short_id(""), "");
+        // Never cut inside a character.
+        assert_eq!(short_id("ééééééééééé"), "éééééééééé");
+    }
 
     #[test]
     fn dates_reject_impossible_days() {

@@ -423,7 +423,7 @@ fn a_push_killed_midway_leaves_a_complete_release_and_resumes_after_restart() {
         std::fs::read_dir(&releases).is_ok_and(|entries| {
             entries.flatten().any(|e| {
                 let name = e.file_name().to_string_lossy().into_owned();
-                name.starts_with(".tmp-") && name.ends_with(&newest[..12])
+                name.starts_with(".tmp-") && name.ends_with(glassroom::values::short_id(&newest))
             })
         })
     };

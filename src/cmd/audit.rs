@@ -6,6 +6,7 @@ use super::{Outcome, ignore_broken_pipe, repository};
 use crate::cli::{AuditArgs, PlanFormat};
 use crate::diag::printable;
 use crate::trust::judge::Event;
+use crate::values::short_id;
 
 /// Writes one line of the text report: paths, names and reasons come from commits, so
 /// the line is [escaped](printable) and cannot forge another or drive the terminal.
@@ -53,7 +54,7 @@ pub fn run(args: &AuditArgs) -> Result<Outcome, Box<dyn std::error::Error>> {
                 .approved
                 .get(path)
                 .map_or("not published".to_owned(), |b| {
-                    format!("published at blob {}", short(b))
+                    format!("published at blob {}", short_id(b))
                 });
             line(&mut out, &format!("{path}: {published}"))?;
             for event in events.into_iter().flatten() {
@@ -75,8 +76,8 @@ pub fn run(args: &AuditArgs) -> Result<Outcome, Box<dyn std::error::Error>> {
                 &mut out,
                 &format!(
                     "verified {} from trust root {}: {} approved files",
-                    short(&report.target),
-                    short(&report.trust_root),
+                    short_id(&report.target),
+                    short_id(&report.trust_root),
                     report.approved.len()
                 ),
             )?;
@@ -117,10 +118,6 @@ pub fn run(args: &AuditArgs) -> Result<Outcome, Box<dyn std::error::Error>> {
     })
 }
 
-fn short(id: &str) -> &str {
-    id.get(..10).unwrap_or(id)
-}
-
 fn signers(list: &[String]) -> String {
     if list.is_empty() {
         "nobody".into()
@@ -146,7 +143,7 @@ fn describe(event: &Event) -> String {
     let blob = event
         .blob
         .as_deref()
-        .map(|b| format!(", blob {}", short(b)))
+        .map(|b| format!(", blob {}", short_id(b)))
         .unwrap_or_default();
     let fingerprint = event
         .fingerprint
@@ -160,6 +157,6 @@ fn describe(event: &Event) -> String {
         .unwrap_or_default();
     format!(
         "{when} {kind}{by} in {}{blob}{fingerprint}{reason}",
-        short(&event.commit)
+        short_id(&event.commit)
     )
 }

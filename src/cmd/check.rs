@@ -48,7 +48,7 @@ pub fn run(args: &CheckArgs) -> Result<Outcome, Box<dyn std::error::Error>> {
             ignore_broken_pipe(writeln!(
                 stdout,
                 "verified history up to {}: {} approved files, {pending} pending signature, {refused} refused{left_out}{}",
-                trust.target.get(..10).unwrap_or(&trust.target),
+                crate::values::short_id(&trust.target),
                 trust.approved.len(),
                 if pending + refused > 0 {
                     " (see `glassroom audit`)"

@@ -69,7 +69,7 @@ pub fn run(args: &LogArgs) -> Result<Outcome, Box<dyn std::error::Error>> {
         "logged {} in {} (commit {}{})",
         appended.id,
         crate::diag::printable(&appended.path),
-        appended.commit.get(..10).unwrap_or(&appended.commit),
+        crate::values::short_id(&appended.commit),
         if signer.is_some() {
             ", signed"
         } else {

@@ -90,7 +90,7 @@ pub fn run(args: &TrailerArgs, action: Action) -> Result<Outcome, Box<dyn std::e
     ignore_broken_pipe(writeln!(
         out,
         "{} {}",
-        commit.get(..10).unwrap_or(&commit),
+        crate::values::short_id(&commit),
         crate::diag::printable(&subject)
     ))?;
     Ok(Outcome::Ok)

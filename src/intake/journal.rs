@@ -25,6 +25,8 @@ use git2::{Oid, Repository};
 use serde::{Deserialize, Serialize};
 
 use super::IntakeError;
+use crate::local::Durability;
+use crate::source::git::index_entry;
 
 const INTENT: &str = "intent.json";
 const LOCK: &str = "lock";
@@ -134,7 +136,8 @@ impl Journal {
             path: self.path(INTENT).display().to_string(),
             source: std::io::Error::other(err),
         })?;
-        crate::local::write_atomically(&self.path(INTENT), &text).map_err(io(&self.path(INTENT)))
+        let intent = self.path(INTENT);
+        crate::local::write_atomically(&intent, &text, Durability::Durable).map_err(io(&intent))
     }
 
     /// Forgets the intent: the append is complete (or was abandoned before committing).
@@ -229,8 +232,18 @@ impl Journal {
             .get_path(Path::new(path), 0)
             .is_none_or(|entry| entry.id != blob)
         {
-            let full = self.workdir.as_deref().map(|w| w.join(path));
-            index.add(&index_entry(full.as_deref(), path, blob, size))?;
+            // The working file's stat data when it is already there.
+            let stat = self
+                .workdir
+                .as_deref()
+                .and_then(|w| std::fs::metadata(w.join(path)).ok());
+            index.add(&index_entry(
+                path,
+                blob,
+                git2::FileMode::Blob,
+                size,
+                stat.as_ref(),
+            ))?;
             index.write()?;
         }
         let bytes = std::fs::read(&scratch).map_err(io(&scratch))?;
@@ -401,36 +414,6 @@ impl GitLock {
             std::fs::remove_file(&self.lock).map_err(io(&self.lock))?;
         }
         Ok(())
-    }
-}
-
-/// The entry's index line, with the working file's stat data when it is already there;
-/// otherwise zeros, which make git compare the content once instead of trusting stat.
-fn index_entry(full: Option<&Path>, path: &str, blob: Oid, size: usize) -> git2::IndexEntry {
-    let meta = full.and_then(|full| std::fs::metadata(full).ok());
-    let time = |seconds: i64, nanos: i64| {
-        git2::IndexTime::new(
-            i32::try_from(seconds).unwrap_or(0),
-            u32::try_from(nanos).unwrap_or(0),
-        )
-    };
-    git2::IndexEntry {
-        ctime: meta
-            .as_ref()
-            .map_or(time(0, 0), |m| time(m.ctime(), m.ctime_nsec())),
-        mtime: meta
-            .as_ref()
-            .map_or(time(0, 0), |m| time(m.mtime(), m.mtime_nsec())),
-        dev: meta.as_ref().map_or(0, |m| m.dev() as u32),
-        ino: meta.as_ref().map_or(0, |m| m.ino() as u32),
-        mode: 0o100644,
-        uid: meta.as_ref().map_or(0, MetadataExt::uid),
-        gid: meta.as_ref().map_or(0, MetadataExt::gid),
-        file_size: u32::try_from(size).unwrap_or(u32::MAX),
-        id: blob,
-        flags: u16::try_from(path.len().min(0xfff)).unwrap_or(0xfff),
-        flags_extended: 0,
-        path: path.as_bytes().to_vec(),
     }
 }
 

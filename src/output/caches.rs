@@ -18,7 +18,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::local::{LocalDir, absolute};
+use crate::local::{Durability, LocalDir, absolute};
 
 /// One cache file, sealed with the secret of a [`LocalDir`] for one purpose: reading
 /// gives the bytes glassroom wrote there on this machine, or nothing.
@@ -44,7 +44,12 @@ impl SealedFile {
 
     /// Writes `bytes` sealed, atomically.
     pub fn write(&self, bytes: &[u8]) -> std::io::Result<()> {
-        crate::local::write_atomically(&self.path, &self.local.seal(self.purpose, bytes))
+        // Not fsynced: a cache only saves time, and these are rewritten on every build.
+        crate::local::write_atomically(
+            &self.path,
+            &self.local.seal(self.purpose, bytes),
+            Durability::RenameOnly,
+        )
     }
 
     /// Removes the file, if it is there.

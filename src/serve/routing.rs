@@ -33,7 +33,7 @@ pub async fn dispatch(state: Arc<State>, request: Request<Incoming>) -> Response
             state.console.info(&format!(
                 "logbook: {principal} appended {} (commit {})",
                 appended.path,
-                appended.commit.get(..10).unwrap_or(&appended.commit)
+                crate::values::short_id(&appended.commit)
             ));
             let _ = state.poke.send(Signal::Poke);
         }

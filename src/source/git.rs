@@ -350,6 +350,43 @@ pub fn read_blobs_limited(
     Ok(tree)
 }
 
+/// The index line of `id` at `path` (`mode`: a file, a link, a submodule), for the
+/// three places that build an index by hand (a tree to publish, an entry appended to the
+/// checkout's index, trees in tests). `stat` is the working file's metadata when there
+/// is one, so git trusts it instead of hashing the file again; without it the stat fields
+/// are zeros, which make git compare the content once.
+pub fn index_entry(
+    path: &str,
+    id: Oid,
+    mode: git2::FileMode,
+    file_size: usize,
+    stat: Option<&std::fs::Metadata>,
+) -> git2::IndexEntry {
+    use std::os::unix::fs::MetadataExt;
+    let time = |seconds: i64, nanos: i64| {
+        git2::IndexTime::new(
+            i32::try_from(seconds).unwrap_or(0),
+            u32::try_from(nanos).unwrap_or(0),
+        )
+    };
+    git2::IndexEntry {
+        ctime: stat.map_or(time(0, 0), |m| time(m.ctime(), m.ctime_nsec())),
+        mtime: stat.map_or(time(0, 0), |m| time(m.mtime(), m.mtime_nsec())),
+        // Truncated to 32 bits, as git itself stores them.
+        dev: stat.map_or(0, |m| m.dev() as u32),
+        ino: stat.map_or(0, |m| m.ino() as u32),
+        mode: mode.into(),
+        uid: stat.map_or(0, MetadataExt::uid),
+        gid: stat.map_or(0, MetadataExt::gid),
+        file_size: u32::try_from(file_size).unwrap_or(u32::MAX),
+        id,
+        // git2 sets the path-length bits again from `path` when the entry is added.
+        flags: u16::try_from(path.len().min(0xfff)).unwrap_or(0xfff),
+        flags_extended: 0,
+        path: path.as_bytes().to_vec(),
+    }
+}
+
 /// A tree of `files` (path → text; a text `->target` is a symbolic link, `@` a
 /// submodule), for tests.
 #[cfg(test)]
@@ -357,28 +394,22 @@ pub(crate) fn tree_of<'r>(repo: &'r Repository, files: &[(&str, &str)]) -> git2:
     let mut index = git2::Index::new().expect("index");
     for (path, text) in files {
         let (mode, id) = match (text.strip_prefix("->"), *text == "@") {
-            (Some(target), _) => (0o120000, repo.blob(target.as_bytes()).expect("blob")),
+            (Some(target), _) => (
+                git2::FileMode::Link,
+                repo.blob(target.as_bytes()).expect("blob"),
+            ),
             (None, true) => (
-                0o160000,
+                git2::FileMode::Commit,
                 Oid::hash_object(ObjectType::Commit, path.as_bytes()).expect("id"),
             ),
-            (None, false) => (0o100644, repo.blob(text.as_bytes()).expect("blob")),
+            (None, false) => (
+                git2::FileMode::Blob,
+                repo.blob(text.as_bytes()).expect("blob"),
+            ),
         };
-        let entry = git2::IndexEntry {
-            ctime: git2::IndexTime::new(0, 0),
-            mtime: git2::IndexTime::new(0, 0),
-            dev: 0,
-            ino: 0,
-            mode,
-            uid: 0,
-            gid: 0,
-            file_size: 0,
-            id,
-            flags: 0,
-            flags_extended: 0,
-            path: path.as_bytes().to_vec(),
-        };
-        index.add(&entry).expect("add");
+        index
+            .add(&index_entry(path, id, mode, 0, None))
+            .expect("add");
     }
     let id = index.write_tree_to(repo).expect("write tree");
     repo.find_tree(id).expect("tree")
@@ -397,6 +428,25 @@ mod tests {
                 ((*path).to_owned(), id.to_string())
             })
             .collect()
+    }
+
+    #[test]
+    fn index_entries_carry_stat_data_only_when_given_it() -> Result<(), Box<dyn std::error::Error>>
+    {
+        let dir = tempfile::tempdir()?;
+        let file = dir.path().join("a.md");
+        std::fs::write(&file, "text")?;
+        let id = Oid::hash_object(ObjectType::Blob, b"text")?;
+        let bare = index_entry("a.md", id, git2::FileMode::Blob, 4, None);
+        assert_eq!((bare.mode, bare.file_size, bare.ino), (0o100644, 4, 0));
+        assert_eq!((bare.mtime.seconds(), bare.flags), (0, 4));
+        let stat = std::fs::metadata(&file)?;
+        let staged = index_entry("a.md", id, git2::FileMode::Blob, 4, Some(&stat));
+        assert_ne!(staged.ino, 0);
+        assert_ne!(staged.mtime.seconds(), 0);
+        let link = index_entry("l", id, git2::FileMode::Link, 0, None);
+        assert_eq!(link.mode, 0o120000);
+        Ok(())
     }
 
     #[test]

@@ -10,7 +10,8 @@ use super::schedule::{Event, Jitter, Millis, Retry, Timing};
 use super::snapshot::{self, Snapshot};
 use super::state::{Attempt, Outcome, Paths, Seen, State, TargetResult};
 use super::targets::Target;
-use super::{Done, Options, SyncError, first_line, intake, record, short, time};
+use super::{Done, Options, SyncError, first_line, intake, record, time};
+use crate::values::short_id;
 
 /// The schedule's owner: state, timing and targets, kept on disk after each transition.
 pub(super) struct Driver {
@@ -101,7 +102,7 @@ impl Driver {
             .state
             .seen
             .as_ref()
-            .map_or("unknown".to_owned(), |s| short(&s.commit));
+            .map_or("unknown", |s| short_id(&s.commit));
         let targets: Vec<String> = self
             .targets
             .iter()
@@ -165,7 +166,7 @@ impl Driver {
             self.apply(Event::Change, now);
             self.say(&format!(
                 "sync: approved change {}; next sync {}",
-                short(&snap.commit),
+                short_id(&snap.commit),
                 self.next_text(now)
             ));
         } else if previous
@@ -174,7 +175,7 @@ impl Driver {
         {
             self.say(&format!(
                 "sync: new commit {}: the approved output is unchanged (unsigned or pending changes, or sync records): nothing to publish",
-                short(&snap.commit)
+                short_id(&snap.commit)
             ));
         }
         let behind: Vec<String> = self
@@ -198,7 +199,7 @@ impl Driver {
             self.say(&format!(
                 "sync: {} behind the approved head {}; next sync {}",
                 behind.join(", "),
-                short(&snap.commit),
+                short_id(&snap.commit),
                 self.next_text(now)
             ));
         }
@@ -292,7 +293,7 @@ impl Driver {
                     report
                         .commit
                         .as_deref()
-                        .map_or("the approved head".into(), short)
+                        .map_or("the approved head", short_id)
                 ));
                 return Done::UpToDate;
             }
@@ -339,7 +340,7 @@ impl Driver {
         match &done {
             Done::Published => self.say(&format!(
                 "sync: published {} to every target in {}",
-                report.commit.as_deref().map_or(String::new(), short),
+                report.commit.as_deref().map_or("", short_id),
                 time::span(report.finished - report.started)
             )),
             Done::BuildFailed(message) => self.say(&format!(
@@ -421,7 +422,7 @@ impl Driver {
             report
                 .commit
                 .as_deref()
-                .map_or("the approved head".into(), short),
+                .map_or("the approved head", short_id),
             if reached.is_empty() {
                 String::new()
             } else {
@@ -481,7 +482,7 @@ impl Driver {
                 self.say(&format!(
                     "sync: recorded in the logbook as {} (commit {})",
                     appended.path,
-                    short(&appended.commit)
+                    short_id(&appended.commit)
                 ));
                 Some(appended.id)
             }

@@ -264,10 +264,6 @@ enum Message {
     Stop,
 }
 
-fn short(commit: &str) -> String {
-    commit.chars().take(12).collect()
-}
-
 fn first_line(text: &str) -> &str {
     text.lines().next().unwrap_or("")
 }

@@ -9,7 +9,8 @@ use super::schedule::{Clock, Millis};
 use super::state::{Seen, TargetResult};
 use super::stop::{self, Stop};
 use super::targets::{self, Control, Target, TargetError};
-use super::{Say, first_line, short, snapshot, time};
+use super::{Say, first_line, snapshot, time};
+use crate::values::short_id;
 
 /// The work of one push, carried to the thread that does it.
 pub(super) struct Job {
@@ -128,7 +129,7 @@ pub(super) fn attempt(job: Job) -> PushOutcome {
             let errors = failed.diagnostics.error_count();
             report.result = Pushed::BuildFailed(format!(
                 "the approved tree at {} has {errors} error{} (run `glassroom check`); only a build that passes check is pushed",
-                short(&snap.commit),
+                short_id(&snap.commit),
                 if errors == 1 { "" } else { "s" }
             ));
             report.finished = job.clock.now();
@@ -137,7 +138,7 @@ pub(super) fn attempt(job: Job) -> PushOutcome {
     };
     (job.say)(&format!(
         "sync: built {} ({} files) in {}; pushing to {}",
-        short(&snap.commit),
+        short_id(&snap.commit),
         built.files.len(),
         time::span(job.clock.now() - built_at),
         targets
@@ -183,7 +184,7 @@ pub(super) fn attempt(job: Job) -> PushOutcome {
                     "sync: {} ({}): published {} in {took}: {}",
                     target.name,
                     target.describe(),
-                    short(&snap.commit),
+                    short_id(&snap.commit),
                     message
                 ));
                 (true, message)

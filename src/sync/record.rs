@@ -10,6 +10,7 @@ use crate::intake::{Committer, NewEntry, Signer};
 use super::schedule::Millis;
 use super::snapshot::PROCEDURE;
 use super::state::{Attempt, Outcome};
+use crate::values::short_id;
 
 /// The robot principal attempts are recorded as, and its key.
 pub struct Recorder {
@@ -31,11 +32,7 @@ impl Recorder {
 /// The entry recording `attempt`. `open_problem` is the failure thread to reply to, if
 /// it is in the approved tree (a reply to an entry that is not would not build).
 pub fn entry(attempt: &Attempt, robot: &str, open_problem: Option<&str>, at: Millis) -> NewEntry {
-    let commit = attempt
-        .commit
-        .as_deref()
-        .map(|c| c.chars().take(12).collect::<String>())
-        .unwrap_or_else(|| "(unknown)".into());
+    let commit = attempt.commit.as_deref().map_or("(unknown)", short_id);
     let names: Vec<&str> = attempt.targets.iter().map(|t| t.name.as_str()).collect();
     let (disposition, mut note) = match attempt.outcome {
         Outcome::Published => (

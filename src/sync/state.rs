@@ -21,6 +21,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::schedule::{Millis, Schedule, Timing};
+use crate::local::{Durability, write_atomically};
 
 /// The version of the state file's format.
 pub const VERSION: u32 = 1;
@@ -222,7 +223,8 @@ impl State {
             path: paths.state.clone(),
             reason: err.to_string(),
         })?;
-        write_atomically(&paths.state, &bytes)
+        write_atomically(&paths.state, &bytes, Durability::Durable)
+            .map_err(io("write", &paths.state))
     }
 
     /// Remembers an attempt, keeping the latest [`HISTORY`].
@@ -231,30 +233,6 @@ impl State {
         let excess = self.history.len().saturating_sub(HISTORY);
         self.history.drain(..excess);
     }
-}
-
-/// Writes `bytes` to `path` through a temporary file in the same directory, with fsync of
-/// the file before the rename and of the directory after it.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), StateError> {
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let mut temporary = tempfile::Builder::new()
-        .prefix(".tmp-")
-        .tempfile_in(&dir)
-        .map_err(io("create a file in", &dir))?;
-    temporary.write_all(bytes).map_err(io("write", path))?;
-    temporary.as_file().sync_all().map_err(io("sync", path))?;
-    temporary
-        .persist(path)
-        .map_err(|err| io("replace", path)(err.error))?;
-    sync_dir(&dir).map_err(io("sync", &dir))
-}
-
-/// fsync of a directory, so a rename in it is durable.
-pub fn sync_dir(dir: &Path) -> std::io::Result<()> {
-    File::open(dir)?.sync_all()
 }
 
 /// The exclusive lock of one repository's sync, released on drop (or process death).
@@ -329,7 +307,9 @@ pub fn request_sync(paths: &Paths, now: Millis) -> Result<(), StateError> {
     write_atomically(
         &paths.request,
         format!("{}\n", super::time::format(now)).as_bytes(),
+        Durability::Durable,
     )
+    .map_err(io("write", &paths.request))
 }
 
 /// Takes a pending request (removes the file); whether there was one.

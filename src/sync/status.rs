@@ -12,6 +12,7 @@ use super::state::{Attempt, Lock, Paths, State, StateError};
 use super::targets::Target;
 use super::targets::lock::{self, Running};
 use super::time;
+use crate::values::short_id;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct StatusReport {
@@ -355,7 +356,7 @@ pub fn render(report: &StatusReport) -> String {
     for target in &report.targets {
         let published = match (&target.published_commit, target.published_at) {
             (Some(commit), Some(at)) => {
-                format!("published {} at {}", short(commit), time::human(at))
+                format!("published {} at {}", short_id(commit), time::human(at))
             }
             _ => "never published".into(),
         };
@@ -415,7 +416,7 @@ pub fn render(report: &StatusReport) -> String {
             attempt
                 .commit
                 .as_deref()
-                .map(|c| format!(" {}", short(c)))
+                .map(|c| format!(" {}", short_id(c)))
                 .unwrap_or_default()
         ));
         if let Some(error) = &attempt.error {
@@ -426,10 +427,6 @@ pub fn render(report: &StatusReport) -> String {
         out.push_str(&format!("ALERT: {alert}\n"));
     }
     out
-}
-
-fn short(commit: &str) -> String {
-    commit.chars().take(12).collect()
 }
 
 #[cfg(test)]

@@ -16,6 +16,7 @@ use git2::{Oid, Repository};
 use serde::{Deserialize, Serialize};
 
 use crate::local::{LocalDir, LocalError};
+use crate::values::short_id;
 
 const STATE_FILE: &str = "trust-state.json";
 const PURPOSE: &str = "trust state";
@@ -178,7 +179,7 @@ pub fn trust_root(
     // The same words on every run, so that output does not depend on which run was first.
     let warning = format!(
         "no trust root given: trusting {}, the first root seen on this machine (pinned: a history without it is refused); pin it yourself with `git config glassroom.trustRoot {root}` or --trust-root",
-        short(&root.to_string())
+        short_id(&root.to_string())
     );
     Ok((root, RootSource::FirstSeen, Some(warning)))
 }
@@ -199,8 +200,4 @@ fn resolve(repo: &Repository, text: &str) -> Result<Oid, RootError> {
             .map_err(unresolved)?
     };
     Ok(commit.id())
-}
-
-fn short(id: &str) -> &str {
-    id.get(..10).unwrap_or(id)
 }

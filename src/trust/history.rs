@@ -23,6 +23,7 @@ use super::roles;
 use super::signature::{self, KeyRing};
 use crate::local::LocalDir;
 use crate::source::Tree as ContentTree;
+use crate::values::short_id;
 
 mod cache;
 mod report;
@@ -88,7 +89,7 @@ pub fn replay(
         }
         warnings.push(format!(
             "history was reset from {} by a signed `Reset:`",
-            short(&approved)
+            short_id(&approved)
         ));
     }
     // Commits first seen now: those the last verified head does not reach.
@@ -188,10 +189,6 @@ pub fn replay(
 /// Whether `ancestor` is `descendant` or in its history.
 fn is_ancestor(repo: &Repository, ancestor: Oid, descendant: Oid) -> Result<bool, git2::Error> {
     Ok(ancestor == descendant || repo.graph_descendant_of(descendant, ancestor)?)
-}
-
-fn short(id: &str) -> &str {
-    id.get(..10).unwrap_or(id)
 }
 
 /// The blob of the policy a replay's state publishes.

@@ -15,8 +15,9 @@
 use std::path::{Path, PathBuf};
 
 use super::{Release, TargetError, io, write_files};
-use crate::sync::state::sync_dir;
+use crate::local::sync_dir;
 use crate::sync::stop::Stop;
+use crate::values::short_id;
 
 /// Written last into every release: the commit, file count and time, so a release can
 /// be checked for completeness.
@@ -118,13 +119,12 @@ fn check_replaceable(dir: &Path) -> Result<(), TargetError> {
     }
 }
 
-/// `20261123T100412Z-1a2b3c4d5e6f`, with `-2`, `-3`... if that exists already.
+/// `20261123T100412Z-1a2b3c4d5e`, with `-2`, `-3`... if that exists already.
 fn unique_release_name(releases: &Path, at: i64, commit: &str) -> String {
     let stamp = jiff::Timestamp::from_second(at.div_euclid(1000))
         .map(|t| t.strftime("%Y%m%dT%H%M%SZ").to_string())
         .unwrap_or_else(|_| at.to_string());
-    let short: String = commit.chars().take(12).collect();
-    let base = format!("{stamp}-{short}");
+    let base = format!("{stamp}-{}", short_id(commit));
     let mut candidate = base.clone();
     let mut n = 2;
     while releases.join(&candidate).exists() {

@@ -11,6 +11,8 @@ use git2::{Repository, Signature, Time};
 use super::command::{run_supervised, succeeded};
 use super::lock::PushLock;
 use super::{Control, Release, TargetError, io};
+use crate::source::git::index_entry;
+use crate::values::short_id;
 
 /// Commits the site to `branch` (unless the branch already holds exactly this site, as
 /// after a failed push) and pushes it to `remote`, holding `lock` (`git push` gets it
@@ -55,7 +57,7 @@ pub fn publish(
     succeeded(finished, &command, timeout)?;
     Ok(format!(
         "{} on {branch} pushed to {remote}",
-        &commit.to_string()[..12]
+        short_id(&commit.to_string())
     ))
 }
 
@@ -69,20 +71,14 @@ fn commit_site(
     let mut index = git2::Index::new()?;
     for (path, bytes) in release.files {
         let blob = repo.blob(bytes)?;
-        index.add(&git2::IndexEntry {
-            ctime: git2::IndexTime::new(0, 0),
-            mtime: git2::IndexTime::new(0, 0),
-            dev: 0,
-            ino: 0,
-            mode: 0o100644,
-            uid: 0,
-            gid: 0,
-            file_size: u32::try_from(bytes.len()).unwrap_or(u32::MAX),
-            id: blob,
-            flags: u16::try_from(path.len().min(0xfff)).unwrap_or(0xfff),
-            flags_extended: 0,
-            path: path.as_bytes().to_vec(),
-        })?;
+        // No working files behind this index: no stat data.
+        index.add(&index_entry(
+            path,
+            blob,
+            git2::FileMode::Blob,
+            bytes.len(),
+            None,
+        ))?;
     }
     let tree_id = index.write_tree_to(repo)?;
     let tree = repo.find_tree(tree_id)?;
@@ -107,7 +103,7 @@ fn commit_site(
     )?;
     let message = format!(
         "Publish {}\n\nGlassroom-Source: {}\n",
-        release.commit.chars().take(12).collect::<String>(),
+        short_id(release.commit),
         release.commit
     );
     let parents: Vec<&git2::Commit<'_>> = parent.iter().collect();

@@ -28,6 +28,7 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 use super::{Control, TargetError, io};
+use crate::local::Durability;
 use crate::sync::schedule::Millis;
 use crate::sync::state::Paths;
 use crate::sync::time;
@@ -187,16 +188,8 @@ impl PushLock {
         // Renamed into place whole, but not fsynced: it describes processes, which do
         // not outlive the machine, and every moment spent here is one in which a
         // SIGKILLed sync leaves a command no record names.
-        let dir = self.info.parent().unwrap_or(Path::new("."));
-        let mut temporary = tempfile::Builder::new()
-            .prefix(".tmp-")
-            .tempfile_in(dir)
-            .map_err(io("create a file in", dir))?;
-        std::io::Write::write_all(&mut temporary, &bytes).map_err(io("write", &self.info))?;
-        temporary
-            .persist(&self.info)
-            .map_err(|err| io("replace", &self.info)(err.error))?;
-        Ok(())
+        crate::local::write_atomically(&self.info, &bytes, Durability::RenameOnly)
+            .map_err(io("write", &self.info))
     }
 }
 

@@ -299,7 +299,7 @@ pub(crate) fn write_files<'a>(
     if durable {
         dirs.insert(root.to_path_buf());
         for dir in &dirs {
-            super::state::sync_dir(dir).map_err(io("sync", dir))?;
+            crate::local::sync_dir(dir).map_err(io("sync", dir))?;
         }
     }
     Ok(())

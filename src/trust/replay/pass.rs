@@ -7,6 +7,7 @@ use std::sync::Arc;
 use git2::Oid;
 
 use super::*;
+use crate::values::short_id;
 
 /// A policy with its keys and globs, made once per policy blob.
 struct InForce(Policy, KeyRing, Globs);
@@ -472,7 +473,7 @@ impl<'g> Pass<'g> {
             return Verdict::Unsigned {
                 reason: format!(
                     "key {key} of `{principal}` was removed from the policy by commit {}",
-                    short(remover)
+                    short_id(remover)
                 ),
             };
         }
@@ -486,7 +487,7 @@ impl<'g> Pass<'g> {
             return Verdict::Unsigned {
                 reason: format!(
                     "key {key} of `{principal}` was removed from the policy by commit {}, which this commit does not precede",
-                    short(remover)
+                    short_id(remover)
                 ),
             };
         }
@@ -632,8 +633,4 @@ fn key_fingerprints(policy: &Policy) -> BTreeSet<String> {
                 .to_string()
         })
         .collect()
-}
-
-fn short(id: &str) -> &str {
-    id.get(..10).unwrap_or(id)
 }
