@@ -1,7 +1,8 @@
 //! Fingerprints glassroom's own source and locked dependencies as
 //! `GLASSROOM_SOURCE_HASH`. Caches that hold what this build parsed or rendered carry it,
 //! so a different build of glassroom (a changed model, parser or renderer, even under the
-//! same version number) never trusts them.
+//! same version number) never trusts them. Lists the default theme's templates for
+//! `render/theme.rs` to compile in, so a new template is a new file and nothing else.
 
 use std::path::{Path, PathBuf};
 
@@ -32,6 +33,39 @@ fn main() {
         "cargo:rustc-env=GLASSROOM_SOURCE_HASH={}",
         hasher.finalize().to_hex()
     );
+    default_templates();
+}
+
+/// `$OUT_DIR/default_templates.rs`: `&[(name, include_str!(path)), ...]` for every file of
+/// `themes/default/templates/`, sorted by name.
+fn default_templates() {
+    const DIR: &str = "themes/default/templates";
+    println!("cargo:rerun-if-changed={DIR}");
+    let root = std::env::var("CARGO_MANIFEST_DIR").unwrap_or_default();
+    let mut names: Vec<String> = std::fs::read_dir(Path::new(&root).join(DIR))
+        .into_iter()
+        .flatten()
+        .filter_map(Result::ok)
+        .filter(|entry| entry.file_type().is_ok_and(|t| t.is_file()))
+        .filter_map(|entry| entry.file_name().into_string().ok())
+        .collect();
+    names.sort();
+    let entries: String = names
+        .iter()
+        .map(|name| {
+            let path = Path::new(&root).join(DIR).join(name);
+            format!("({name:?}, include_str!({:?})),\n", path.to_string_lossy())
+        })
+        .collect();
+    let out = std::env::var("OUT_DIR").unwrap_or_default();
+    let written = std::fs::write(
+        Path::new(&out).join("default_templates.rs"),
+        format!("&[\n{entries}]\n"),
+    );
+    if let Err(err) = written {
+        eprintln!("cannot write the list of default templates into {out}: {err}");
+        std::process::exit(1);
+    }
 }
 
 /// Length first, so two inputs can never run together into the same bytes.

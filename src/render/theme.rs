@@ -8,53 +8,10 @@ use tera::{ErrorKind, Kwargs, State, Tera};
 use crate::diag::{Diagnostic, Files, Location};
 use crate::source::Tree;
 
-macro_rules! builtin {
-    ($($name:literal),* $(,)?) => {
-        &[$(($name, include_str!(concat!("../../themes/default/templates/", $name)))),*]
-    };
-}
-
-/// The default theme's templates, compiled into the binary.
-const DEFAULT_TEMPLATES: &[(&str, &str)] = builtin!(
-    "base.html",
-    "components.html",
-    "dashboard.html",
-    "hosts.html",
-    "host.html",
-    "certificates.html",
-    "certificate.html",
-    "domains.html",
-    "domain.html",
-    "modules.html",
-    "module.html",
-    "releases.html",
-    "release.html",
-    "procedures.html",
-    "procedure.html",
-    "logbook.html",
-    "logbook_month.html",
-    "entry.html",
-    "tickets.html",
-    "ticket.html",
-    "ticket_row.html",
-    "ticket_groups.html",
-    "ticket_report.html",
-    "sites.html",
-    "site.html",
-    "services.html",
-    "service.html",
-    "news.html",
-    "news_item.html",
-    "flags.html",
-    "feature.html",
-    "account_set.html",
-    "404.html",
-    "audit.html",
-    "audit_row.html",
-    "audit_file.html",
-    "pending.html",
-    "atom.xml",
-);
+/// The default theme's templates, compiled into the binary: every file of
+/// `themes/default/templates/` (listed by `build.rs`).
+const DEFAULT_TEMPLATES: &[(&str, &str)] =
+    include!(concat!(env!("OUT_DIR"), "/default_templates.rs"));
 
 /// Where built-in templates say they come from, in diagnostics.
 const BUILTIN_PREFIX: &str = "(built-in theme) themes/default/templates/";
