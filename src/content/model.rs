@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::types::{ByteSize, Date, Duration, FlagValue, Moment};
+use super::types::{ByteSize, Date, Duration, FlagType, FlagValue, Moment};
 use crate::yaml::Spanned;
 
 /// The id of another entity (its file name without extension), with its place.
@@ -592,6 +592,15 @@ pub struct Feature {
     /// always apply).
     #[serde(default)]
     pub active_from: Option<Spanned<Moment>>,
+}
+
+impl Feature {
+    /// The feature's type: its default's, boolean without one.
+    pub fn flag_type(&self) -> FlagType {
+        self.default
+            .as_ref()
+            .map_or(FlagType::Boolean, |d| d.flag_type())
+    }
 }
 
 /// `flags/account_sets/<id>.yaml`

@@ -70,11 +70,7 @@ pub fn flags(content: &Content) -> Flags {
         .features
         .iter()
         .map(|feature| {
-            let value_type = feature
-                .data
-                .default
-                .as_ref()
-                .map_or(FlagType::Boolean, |d| d.flag_type());
+            let value_type = feature.data.flag_type();
             let id = feature.id.as_str();
             let summary = FeatureSummary {
                 value_type,

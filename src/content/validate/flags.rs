@@ -13,14 +13,7 @@ pub(super) fn check_flags(content: &Content, out: &mut Vec<Diagnostic>) {
     let types: BTreeMap<&str, FlagType> = content
         .features
         .iter()
-        .map(|f| {
-            let ty = f
-                .data
-                .default
-                .as_ref()
-                .map_or(FlagType::Boolean, |d| d.flag_type());
-            (f.id.as_str(), ty)
-        })
+        .map(|f| (f.id.as_str(), f.data.flag_type()))
         .collect();
     let feature_ids: BTreeSet<String> = types.keys().map(|id| (*id).to_owned()).collect();
     let features = KnownIds {
@@ -87,10 +80,7 @@ pub(super) fn check_flags(content: &Content, out: &mut Vec<Diagnostic>) {
 fn check_feature(feature: &Document<Feature>, out: &mut Vec<Diagnostic>) {
     let data = &feature.data;
     let origin = feature.origin;
-    let ty = data
-        .default
-        .as_ref()
-        .map_or(FlagType::Boolean, |d| d.flag_type());
+    let ty = data.flag_type();
     if let Some(rollout) = &data.rollout
         && !(0..=100).contains(rollout.get())
     {
