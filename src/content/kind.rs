@@ -7,9 +7,10 @@
 //! check groups of `validate/` (with the kinds each reads) and the references that
 //! `left_out.rs` follows.
 //!
-//! A new kind is one entry here, its model type (`model.rs`), its checks (`validate/`,
-//! and its references in `left_out.rs` if it has any) and its templates; the compiler
-//! points at every `match` over [`Kind`] outside `content` that needs an arm.
+//! A new kind is one entry here (with its page's template, for a kind with one file per
+//! entity), its model type (`model.rs`), its checks (`validate/`, and its references in
+//! `left_out.rs` if it has any) and its template. Later stages reach its typed
+//! documents through [`Content::visit_entities`], not a `match` of their own.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -120,6 +121,38 @@ macro_rules! binary {
     };
 }
 
+/// The page each entity of a kind has: its template and the section of the navigation
+/// it belongs to. Declared here so that a kind's page is part of its entry; `render`
+/// makes the pages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EntityPage {
+    pub template: &'static str,
+    pub section: &'static str,
+}
+
+/// What is made of the documents of one kind, whatever their model type: the way a
+/// later stage reaches every kind of entity without a `match` over kinds of its own.
+pub trait EntityVisitor<'a> {
+    type Out;
+    /// The documents of a kind with one file per entity: the `Vec` itself (not a
+    /// slice), which a visitor can hand on as a trait object.
+    #[allow(clippy::ptr_arg)]
+    fn entities<T: serde::Serialize + Sync + 'a>(self, docs: &'a Vec<Document<T>>) -> Self::Out;
+    /// A kind of one file (the configuration, the policy, the overrides).
+    fn single_file(self) -> Self::Out;
+}
+
+/// One arm of [`Content::visit_entities`]: a `Vec` shelf holds entities, an `Option`
+/// shelf one file.
+macro_rules! visit_slot {
+    (Vec, $docs:expr, $visitor:expr) => {
+        $visitor.entities($docs)
+    };
+    (Option, $docs:expr, $visitor:expr) => {
+        $visitor.single_file()
+    };
+}
+
 macro_rules! kinds {
     ($(
         $(#[$doc:meta])*
@@ -131,6 +164,7 @@ macro_rules! kinds {
             summary: $summary:expr,
             governs: $governs:literal,
             stored: $stored:ident,
+            page: $page:expr,
             $(model: { $($extra:item)* },)?
         }
     )*) => {
@@ -180,6 +214,14 @@ macro_rules! kinds {
                 }
             }
 
+            /// The page each of its entities has, if it has one (every kind with one
+            /// file per entity).
+            pub const fn page(self) -> Option<EntityPage> {
+                match self {
+                    $(Kind::$variant => $page,)*
+                }
+            }
+
             /// Whether every check reads it (the configuration and the policy): a change
             /// to it is never patched into the previous content, and it is never left
             /// out of the content.
@@ -212,6 +254,18 @@ macro_rules! kinds {
             pub fn shelf(&self, kind: Kind) -> &dyn Shelf {
                 match kind {
                     $(Kind::$variant => &self.$field,)*
+                }
+            }
+
+            /// What `visitor` makes of the documents of `kind`: of the entities of a kind
+            /// with one file per entity, typed; else of nothing.
+            pub fn visit_entities<'a, V: EntityVisitor<'a>>(
+                &'a self,
+                kind: Kind,
+                visitor: V,
+            ) -> V::Out {
+                match kind {
+                    $(Kind::$variant => visit_slot!($slot, &self.$field, visitor),)*
                 }
             }
 
@@ -287,6 +341,7 @@ kinds! {
         summary: None,
         governs: true,
         stored: postcard,
+        page: None,
     }
     /// `.glassroom/policy.yaml` (its keys have no binary form: always parsed).
     Policy {
@@ -297,6 +352,7 @@ kinds! {
         summary: None,
         governs: true,
         stored: none,
+        page: None,
     }
     Host {
         name: "hosts",
@@ -306,6 +362,7 @@ kinds! {
         summary: Some("hosts"),
         governs: false,
         stored: postcard,
+        page: Some(EntityPage { template: "host.html", section: "hosts" }),
     }
     Certificate {
         name: "certificates",
@@ -315,6 +372,7 @@ kinds! {
         summary: Some("certificates"),
         governs: false,
         stored: postcard,
+        page: Some(EntityPage { template: "certificate.html", section: "certificates" }),
     }
     Domain {
         name: "domains",
@@ -324,6 +382,7 @@ kinds! {
         summary: Some("domains"),
         governs: false,
         stored: postcard,
+        page: Some(EntityPage { template: "domain.html", section: "domains" }),
     }
     Module {
         name: "modules",
@@ -333,6 +392,7 @@ kinds! {
         summary: Some("modules"),
         governs: false,
         stored: postcard,
+        page: Some(EntityPage { template: "module.html", section: "modules" }),
     }
     Release {
         name: "releases",
@@ -342,6 +402,7 @@ kinds! {
         summary: Some("releases"),
         governs: false,
         stored: postcard,
+        page: Some(EntityPage { template: "release.html", section: "releases" }),
     }
     Procedure {
         name: "procedures",
@@ -351,6 +412,7 @@ kinds! {
         summary: Some("procedures"),
         governs: false,
         stored: postcard,
+        page: Some(EntityPage { template: "procedure.html", section: "procedures" }),
     }
     LogEntry {
         name: "logbook",
@@ -360,6 +422,7 @@ kinds! {
         summary: Some("logbook entries"),
         governs: false,
         stored: postcard,
+        page: Some(EntityPage { template: "entry.html", section: "logbook" }),
     }
     Ticket {
         name: "tickets",
@@ -369,6 +432,7 @@ kinds! {
         summary: Some("tickets"),
         governs: false,
         stored: postcard,
+        page: Some(EntityPage { template: "ticket.html", section: "tickets" }),
     }
     Site {
         name: "sites",
@@ -378,6 +442,7 @@ kinds! {
         summary: Some("sites"),
         governs: false,
         stored: postcard,
+        page: Some(EntityPage { template: "site.html", section: "sites" }),
     }
     Service {
         name: "services",
@@ -387,6 +452,7 @@ kinds! {
         summary: Some("services"),
         governs: false,
         stored: postcard,
+        page: Some(EntityPage { template: "service.html", section: "sites" }),
     }
     Feature {
         name: "features",
@@ -396,6 +462,7 @@ kinds! {
         summary: Some("flag features"),
         governs: false,
         stored: postcard,
+        page: Some(EntityPage { template: "feature.html", section: "flags" }),
     }
     AccountSet {
         name: "account_sets",
@@ -405,6 +472,7 @@ kinds! {
         summary: Some("account sets"),
         governs: false,
         stored: postcard,
+        page: Some(EntityPage { template: "account_set.html", section: "flags" }),
     }
     /// `flags/overrides.yaml`: counted by its (account, feature) values.
     Overrides {
@@ -415,6 +483,7 @@ kinds! {
         summary: Some("overrides"),
         governs: false,
         stored: postcard,
+        page: None,
         model: {
             fn entries(&self) -> usize {
                 self.values().map(BTreeMap::len).sum()
@@ -429,6 +498,7 @@ kinds! {
         summary: Some("news items"),
         governs: false,
         stored: postcard,
+        page: Some(EntityPage { template: "news_item.html", section: "news" }),
     }
 }
 
@@ -450,6 +520,30 @@ mod tests {
                 classify(&path),
                 Classified::Content(kind, id.to_owned()),
                 "{path}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_kind_with_one_file_per_entity_and_only_those_have_a_page_each() {
+        struct IsEntities;
+        impl EntityVisitor<'_> for IsEntities {
+            type Out = bool;
+            fn entities<T>(self, _: &Vec<Document<T>>) -> bool {
+                true
+            }
+            fn single_file(self) -> bool {
+                false
+            }
+        }
+        let content = Content::default();
+        for kind in Kind::ALL {
+            let per_entity = !matches!(kind.place(), Place::File { .. });
+            assert_eq!(kind.page().is_some(), per_entity, "{kind:?}");
+            assert_eq!(
+                content.visit_entities(kind, IsEntities),
+                per_entity,
+                "{kind:?}"
             );
         }
     }

@@ -19,7 +19,7 @@ mod api;
 mod parts;
 mod trust;
 
-use crate::content::{self, Content, Document, Kind, LogEntry, Place};
+use crate::content::{self, Content, Document, EntityVisitor, Kind, LogEntry, Place};
 use crate::derive;
 use crate::memo::{Memo, Stamp, Stamper};
 use api::item_bytes;
@@ -81,8 +81,11 @@ pub struct Entity {
 /// the kind table's order, named and placed as the table says.
 pub const ENTITIES: [Entity; entity_count()] = entities();
 
-/// The entity a kind with one file per entity is.
+/// The entity a kind with a page per entity (one file per entity) is.
 const fn entity_of(kind: Kind) -> Option<Entity> {
+    if kind.page().is_none() {
+        return None;
+    }
     match kind.place() {
         Place::Dir { dir, .. } | Place::Months { dir } => Some(Entity {
             name: kind.name(),
@@ -170,25 +173,20 @@ pub fn entity(kind: Kind) -> Option<&'static Entity> {
 
 static NO_DOCS: Vec<Document<content::News>> = Vec::new();
 
-/// The documents of an entity kind.
+/// The documents of an entity kind (none for the kinds of one file, which have no
+/// pages and are never asked for).
 pub fn docs(content: &Content, kind: Kind) -> &dyn Docs {
-    match kind {
-        Kind::Host => &content.hosts,
-        Kind::Certificate => &content.certificates,
-        Kind::Domain => &content.domains,
-        Kind::Module => &content.modules,
-        Kind::Release => &content.releases,
-        Kind::Procedure => &content.procedures,
-        Kind::LogEntry => &content.logbook,
-        Kind::Ticket => &content.tickets,
-        Kind::Service => &content.services,
-        Kind::Site => &content.sites,
-        Kind::Feature => &content.features,
-        Kind::AccountSet => &content.account_sets,
-        Kind::News => &content.news,
-        // Not entities with pages: never asked for.
-        Kind::Config | Kind::Policy | Kind::Overrides => &NO_DOCS,
+    struct AsDocs;
+    impl<'a> EntityVisitor<'a> for AsDocs {
+        type Out = &'a dyn Docs;
+        fn entities<T: Serialize + Sync + 'a>(self, docs: &'a Vec<Document<T>>) -> &'a dyn Docs {
+            docs
+        }
+        fn single_file(self) -> &'a dyn Docs {
+            &NO_DOCS
+        }
     }
+    content.visit_entities(kind, AsDocs)
 }
 
 #[derive(Serialize)]

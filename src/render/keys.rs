@@ -26,6 +26,7 @@ use rayon::prelude::*;
 
 use super::Input;
 use crate::content::{Content, Document, Kind};
+use crate::diag::FileId;
 use crate::memo::{Stamp, Stamper};
 
 /// A page's input fingerprint.
@@ -36,7 +37,7 @@ pub type PageKeys = HashMap<String, Key>;
 
 /// The files a page's key read, with the hash each had: when none of them changed (and
 /// nothing else the key read, see [`super::reads::Reads::structure`]), neither did the key.
-pub type Deps = Vec<(crate::diag::FileId, blake3::Hash)>;
+pub type Deps = Vec<(FileId, blake3::Hash)>;
 
 /// Builds one page key from labelled parts, noting the files it reads.
 struct KeyBuilder<'c> {
@@ -69,14 +70,21 @@ impl<'c> KeyBuilder<'c> {
     }
 
     fn doc<T>(&mut self, doc: Option<&Document<T>>) -> &mut Self {
-        match doc {
-            Some(doc) => {
-                self.text(&doc.path);
-                let hash = self.content.files.hash(doc.file()).unwrap_or_else(|| {
-                    blake3::hash(self.content.files.text(doc.file()).as_bytes())
-                });
+        self.file(doc.map(|doc| (doc.path.as_str(), doc.file())))
+    }
+
+    /// The document at `path`, read from `file`, or its absence.
+    fn file(&mut self, file: Option<(&str, FileId)>) -> &mut Self {
+        match file {
+            Some((path, file)) => {
+                self.text(path);
+                let hash = self
+                    .content
+                    .files
+                    .hash(file)
+                    .unwrap_or_else(|| blake3::hash(self.content.files.text(file).as_bytes()));
                 self.hasher.update(hash.as_bytes());
-                self.deps.push((doc.file(), hash));
+                self.deps.push((file, hash));
             }
             None => {
                 self.text("-");
@@ -169,7 +177,8 @@ fn listed<'i>(index: &'i BTreeMap<String, Vec<String>>, id: &str) -> &'i [String
 /// One detail page's key maker for the pages of `kind`, by document index, and how many
 /// documents it has. What it reads is declared in [`super::pages::Page::spec`]: the
 /// group's stamps are made from that declaration; each page's key reads the documents
-/// the page shows, found through the joins declared.
+/// the page shows, found through the joins declared. A kind whose pages show their own
+/// file alone takes the last arm; the tests hold keys and declarations together.
 #[allow(clippy::type_complexity)]
 pub fn detail_key_fn<'a>(
     input: &'a Input<'a>,
@@ -381,10 +390,6 @@ pub fn detail_key_fn<'a>(
             },
             content.services.len(),
         ),
-        Kind::News => each(
-            move |i| k("news").doc(Some(&content.news[i])).done(),
-            content.news.len(),
-        ),
         Kind::Feature => {
             let mut sets_of: BTreeMap<&str, Vec<&Document<crate::content::AccountSet>>> =
                 BTreeMap::new();
@@ -407,11 +412,18 @@ pub fn detail_key_fn<'a>(
                 content.features.len(),
             )
         }
-        Kind::AccountSet => each(
-            move |i| k("account_set").doc(Some(&content.account_sets[i])).done(),
-            content.account_sets.len(),
-        ),
-        Kind::Config | Kind::Policy | Kind::Overrides => (Box::new(|_| ([0; 32], Vec::new())), 0),
+        // A page that shows its own file alone (see `detail_reads` in `pages.rs`).
+        own => {
+            let shelf = content.shelf(own);
+            let count = if own.page().is_some() { shelf.len() } else { 0 };
+            each(
+                move |i| {
+                    let head = shelf.head(i).map(|head| (head.path, head.origin.file));
+                    k(own.name()).file(head).done()
+                },
+                count,
+            )
+        }
     }
 }
 
@@ -506,3 +518,6 @@ pub fn list_key(stamp: &Stamp, path: &str) -> Key {
     k.stamp(stamp).text(path);
     k.finish()
 }
+
+#[cfg(test)]
+mod tests;

@@ -5,9 +5,11 @@
 //!
 //! To add a page: add its variant (or a [`List`] variant, listed in [`List::ALL`]) and
 //! declare it in [`Page::spec`]; the compiler then points at every place that must know
-//! it (no match over pages or kinds has a `_` arm): for a new kind of group, which
-//! files it has (`group_pages` in `groups.rs`) and how its pages are keyed. Its cache
-//! key follows from what it declares it reads ([`Reads::stamp`]).
+//! it (no match over pages has a `_` arm): for a new kind of group, which files it has
+//! (`group_pages` in `groups.rs`) and how its pages are keyed. Its cache key follows
+//! from what it declares it reads ([`Reads::stamp`]). A kind's detail pages come from
+//! the kind table (template, section); they read their own file unless `detail_reads`
+//! says more.
 
 use serde::Serialize;
 
@@ -123,12 +125,6 @@ impl Page {
             section,
             reads: Reads { now: true, ..reads },
         };
-        let detail = |template, section, reads| Spec {
-            path: None,
-            template,
-            section,
-            reads,
-        };
         let files = Reads::files;
         Some(match self {
             Page::List(page) => match page {
@@ -242,102 +238,17 @@ impl Page {
                     files(&[Feature, AccountSet, Overrides], &[]),
                 ),
             },
-            // Detail pages read their own file and the files of the kinds listed, found
-            // through the joins listed (see each kind's key in `keys.rs`).
-            Page::Detail(kind) => match kind {
-                Host => detail(
-                    "host.html",
-                    "hosts",
-                    files(
-                        &[Host, Service, Site, Certificate, Ticket],
-                        &[
-                            "services_by_host",
-                            "certificates_by_host",
-                            "tickets_by_host",
-                        ],
-                    ),
-                ),
-                Certificate => detail(
-                    "certificate.html",
-                    "certificates",
-                    Reads {
-                        alerts: Some(Alerts::Of("certificate")),
-                        ..files(&[Certificate, Host, Procedure], &[])
-                    },
-                ),
-                Domain => detail(
-                    "domain.html",
-                    "domains",
-                    Reads {
-                        alerts: Some(Alerts::Of("domain")),
-                        ..files(&[Domain], &[])
-                    },
-                ),
-                Module => detail(
-                    "module.html",
-                    "modules",
-                    files(
-                        &[Module, Release, Ticket],
-                        &[
-                            "releases_by_module",
-                            "tickets_by_release",
-                            "tickets_by_module",
-                        ],
-                    ),
-                ),
-                Release => detail(
-                    "release.html",
-                    "releases",
-                    Reads {
-                        alerts: Some(Alerts::Of("release")),
-                        ..files(&[Release, Module, Ticket], &["tickets_by_release"])
-                    },
-                ),
-                Procedure => detail(
-                    "procedure.html",
-                    "procedures",
-                    Reads {
-                        alerts: Some(Alerts::Of("procedure")),
-                        statuses: true,
-                        ..files(
-                            &[Procedure, LogEntry, Certificate],
-                            &["entries_by_procedure", "certificates_by_procedure"],
-                        )
-                    },
-                ),
-                LogEntry => detail(
-                    "entry.html",
-                    "logbook",
-                    Reads {
-                        threads: true,
-                        ..files(&[LogEntry, Procedure], &[])
-                    },
-                ),
-                Ticket => detail(
-                    "ticket.html",
-                    "tickets",
-                    files(&[Ticket, Module, Release], &[]),
-                ),
-                // The runbooks read services (and through them hosts).
-                Site => detail(
-                    "site.html",
-                    "sites",
-                    files(&[Site, Service, Host], &["services_by_site"]),
-                ),
-                Service => detail("service.html", "sites", files(&[Service, Site, Host], &[])),
-                // Which sets a feature's page lists comes from the sets' files.
-                Feature => detail(
-                    "feature.html",
-                    "flags",
-                    Reads {
-                        structure: &[AccountSet],
-                        ..files(&[Feature, AccountSet, Overrides], &[])
-                    },
-                ),
-                AccountSet => detail("account_set.html", "flags", files(&[AccountSet], &[])),
-                News => detail("news_item.html", "news", files(&[News], &[])),
-                Config | Policy | Overrides => return None,
-            },
+            // A detail page's template and section are its kind's (the kind table);
+            // what it reads, see `detail_reads`.
+            Page::Detail(kind) => {
+                let page = kind.page()?;
+                Spec {
+                    path: None,
+                    template: page.template,
+                    section: page.section,
+                    reads: detail_reads(kind),
+                }
+            }
             Page::Months => Spec {
                 path: None,
                 template: "logbook_month.html",
@@ -355,6 +266,75 @@ impl Page {
                 },
             },
         })
+    }
+}
+
+/// Every kind, to borrow a one-kind list from.
+static KINDS: [Kind; Kind::COUNT] = Kind::ALL;
+
+/// What the detail pages of `kind` read: their own file, and for the kinds that show
+/// other documents, the files of the kinds listed, found through the joins listed (each
+/// such kind's key in `keys.rs` reads them, and a test holds the two together). A kind
+/// not listed here has pages that show their own file alone, which is where a new kind
+/// starts: it is listed once its page shows what a join finds.
+fn detail_reads(kind: Kind) -> Reads {
+    use Kind::*;
+    let files = Reads::files;
+    match kind {
+        Host => files(
+            &[Host, Service, Site, Certificate, Ticket],
+            &[
+                "services_by_host",
+                "certificates_by_host",
+                "tickets_by_host",
+            ],
+        ),
+        Certificate => Reads {
+            alerts: Some(Alerts::Of("certificate")),
+            ..files(&[Certificate, Host, Procedure], &[])
+        },
+        Domain => Reads {
+            alerts: Some(Alerts::Of("domain")),
+            ..files(&[Domain], &[])
+        },
+        Module => files(
+            &[Module, Release, Ticket],
+            &[
+                "releases_by_module",
+                "tickets_by_release",
+                "tickets_by_module",
+            ],
+        ),
+        Release => Reads {
+            alerts: Some(Alerts::Of("release")),
+            ..files(&[Release, Module, Ticket], &["tickets_by_release"])
+        },
+        Procedure => Reads {
+            alerts: Some(Alerts::Of("procedure")),
+            statuses: true,
+            ..files(
+                &[Procedure, LogEntry, Certificate],
+                &["entries_by_procedure", "certificates_by_procedure"],
+            )
+        },
+        LogEntry => Reads {
+            threads: true,
+            ..files(&[LogEntry, Procedure], &[])
+        },
+        Ticket => files(&[Ticket, Module, Release], &[]),
+        // The runbooks read services; hosts are only linked to, by id.
+        Site => Reads {
+            ids: &[Host],
+            ..files(&[Site, Service], &["services_by_site"])
+        },
+        Service => files(&[Service, Site, Host], &[]),
+        // Which sets a feature's page lists comes from the sets' files.
+        Feature => Reads {
+            structure: &[AccountSet],
+            ..files(&[Feature, AccountSet, Overrides], &[])
+        },
+        // Its own file alone (news items, account sets, and a new kind's first page).
+        own => files(std::slice::from_ref(&KINDS[own.index()]), &[]),
     }
 }
 

@@ -1,0 +1,67 @@
+//! A detail page's key and its declared reads say the same: the keys of a kind's pages
+//! read the files of exactly the kinds its page declares (so the group's stamp, made
+//! from the declaration, covers every file a key reads, and no declaration is stale).
+
+use std::collections::BTreeSet;
+
+use super::*;
+use crate::content::types::Moment;
+use crate::content::{Classified, classify};
+use crate::render::pages::Page;
+
+#[test]
+fn detail_keys_read_the_files_of_exactly_the_kinds_their_pages_declare() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("content-example");
+    let tree = crate::source::read_dir(&root).unwrap_or_default();
+    let loaded = crate::content::load(&tree);
+    assert!(!loaded.diagnostics.has_errors());
+    let content = &loaded.content;
+    let now: Moment = "2026-11-22T00:00:00Z".parse().expect("a moment");
+    let derived = crate::derive::derive(content, now);
+    let markdown = crate::render::markdown_cache::Cache::new();
+    let memos = crate::render::Memos::default();
+    let input = Input {
+        tree: &tree,
+        content,
+        derived: &derived,
+        now,
+        preview: false,
+        trust: None,
+        left_out: &[],
+        trust_stamp: [0; 32],
+        markdown: &markdown,
+        memos: &memos,
+        complete: true,
+    };
+    let global = blake3::hash(b"global");
+    let mut checked = 0;
+    for kind in Kind::ALL {
+        let Some(spec) = Page::Detail(kind).spec() else {
+            assert!(kind.page().is_none(), "{kind:?} has a page but no spec");
+            continue;
+        };
+        let (key, count) = detail_key_fn(&input, &global, kind);
+        assert_eq!(count, content.shelf(kind).len(), "{kind:?}");
+        assert!(count > 0, "the example has no {}", kind.name());
+        let mut read = BTreeSet::new();
+        for index in 0..count {
+            let (_, deps) = key(index);
+            for (file, _) in deps {
+                match classify(content.files.path(file)) {
+                    Classified::Content(of, _) => read.insert(of),
+                    _ => panic!("{kind:?} key read {}", content.files.path(file)),
+                };
+            }
+        }
+        let declared: BTreeSet<Kind> = spec
+            .reads
+            .files
+            .iter()
+            .chain(spec.reads.structure)
+            .copied()
+            .collect();
+        assert_eq!(read, declared, "the keys of {kind:?} pages");
+        checked += 1;
+    }
+    assert_eq!(checked, super::super::data::ENTITIES.len());
+}
