@@ -23,7 +23,7 @@ use crate::content::{self, Content, Document, EntityVisitor, Kind, LogEntry, Pla
 use crate::derive;
 use crate::memo::{Memo, Stamp, Stamper};
 use api::item_bytes;
-pub use api::{API_KINDS, api_file};
+pub use api::{API_FILES, ApiFile, api_file};
 pub use parts::MonthView;
 use parts::Parts;
 use trust::{TrustValue, trust_value};
@@ -69,7 +69,7 @@ pub fn view<'a, T: Serialize>(doc: &'a Document<T>, dir: &str, input: &Input<'_>
 
 /// A kind of entity as the context and the API name it: the context's map and the API's
 /// `api/<name>.json`, and the directory of its pages.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Entity {
     pub name: &'static str,
     pub kind: Kind,

@@ -24,7 +24,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use rayon::prelude::*;
 
-use super::Input;
+use super::{ApiFile, Input};
 use crate::content::{Content, Document, Kind};
 use crate::diag::FileId;
 use crate::memo::{Stamp, Stamper};
@@ -144,27 +144,26 @@ pub fn global_key(input: &Input<'_>, theme_text: &[(&str, &[u8])]) -> blake3::Ha
     hasher.finalize()
 }
 
-/// The key of `api/<kind>.json`: "now" and the files of its kind (each item is one
-/// file's fields and body), or the derived data it lists.
-pub fn api_key(input: &Input<'_>, global: &blake3::Hash, kind: &str) -> Key {
+/// The key of an API file: "now" and the files of its kind (each item is one file's
+/// fields and body), or the derived data it lists.
+pub fn api_key(input: &Input<'_>, global: &blake3::Hash, file: ApiFile) -> Key {
     let mut stamp = Stamper::new("api");
-    stamp.hash(global).text(kind).text(&input.now.to_string());
+    stamp
+        .hash(global)
+        .text(file.name())
+        .text(&input.now.to_string());
     let stamps = &input.content.stamps;
-    match kind {
-        "alerts" => {
+    match file {
+        ApiFile::Entities(entity) => stamps.add(&mut stamp, &[entity.kind]),
+        ApiFile::Alerts => {
             stamp.stamp(&input.derived.stamps.alerts);
         }
-        "procedure_status" => {
+        ApiFile::ProcedureStatus => {
             stamp.stamp(&input.derived.stamps.procedures);
         }
         // Override rows carry the feature's type.
-        "overrides" => stamps.add(&mut stamp, &[Kind::Overrides, Kind::Feature]),
-        "index" => {}
-        kind => {
-            if let Some(entity) = super::data::ENTITIES.iter().find(|e| e.name == kind) {
-                stamps.add(&mut stamp, &[entity.kind]);
-            }
-        }
+        ApiFile::Overrides => stamps.add(&mut stamp, &[Kind::Overrides, Kind::Feature]),
+        ApiFile::Index => {}
     }
     stamp.finish()
 }

@@ -37,7 +37,7 @@ use crate::diag::{Diagnostic, Files};
 use crate::memo::{Memo, Stamp, Stamper};
 use crate::source::Tree;
 
-pub use data::{API_KINDS, ENTITIES, Entity};
+pub use data::{API_FILES, ApiFile, ENTITIES, Entity};
 pub use pages::{List, Page, PageFile, Spec};
 pub use reads::{Alerts, Reads};
 pub use rows::RowCache;
@@ -451,7 +451,7 @@ fn refused_statics(theme: &theme::Theme, planned: &[groups::Planned]) -> BTreeMa
         .iter()
         .map(|name| feeds::feed_path(name))
         .chain(["calendar.ics".to_owned()])
-        .chain(API_KINDS.iter().map(|kind| outputs::api_path(kind)))
+        .chain(API_FILES.iter().map(|file| file.path()))
         .collect();
     names::static_clashes(
         theme.static_files.keys().map(String::as_str),

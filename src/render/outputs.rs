@@ -5,18 +5,13 @@ use std::collections::BTreeMap;
 
 use rayon::prelude::*;
 
-use super::{API_KINDS, Failure, File, Input, Sink, data, feeds, keys, sink_error, theme};
+use super::{API_FILES, Failure, File, Input, Sink, data, feeds, keys, sink_error, theme};
 use crate::diag::Diagnostic;
 use crate::memo::{Stamp, Stamper};
 
 /// The outputs other than pages: each feed, the calendar, the static files and each API
 /// file, made again only when the stamp of their inputs changes.
-pub(super) const OUTPUTS: usize = feeds::FEEDS.len() + 2 + API_KINDS.len();
-
-/// `api/<kind>.json`.
-pub(super) fn api_path(kind: &str) -> String {
-    format!("api/{kind}.json")
-}
+pub(super) const OUTPUTS: usize = feeds::FEEDS.len() + 2 + API_FILES.len();
 
 /// One output other than a page: the stamp of its inputs, its key and path when it is one
 /// keyed file (an API file, which a sink may reuse), and how it is made.
@@ -107,15 +102,15 @@ pub(super) fn render_outputs(
                 .collect())
         }),
     });
-    for kind in API_KINDS {
-        let key = keys::api_key(input, &global_hash, kind);
+    for file in API_FILES {
+        let key = keys::api_key(input, &global_hash, file);
         outputs.push(Out {
             stamp: key,
-            keyed: Some((key, api_path(kind))),
+            keyed: Some((key, file.path())),
             make: Box::new(move || {
                 Ok(vec![(
-                    api_path(kind),
-                    data::api_file(input, &input.memos.values, kind),
+                    file.path(),
+                    data::api_file(input, &input.memos.values, file),
                 )])
             }),
         });

@@ -7,20 +7,57 @@ use std::collections::BTreeSet;
 use bytes::Bytes;
 use serde::Serialize;
 
-use super::{ENTITIES, Input, Values, View, entity_items};
+use std::sync::Arc;
+
+use super::{ENTITIES, Entity, Input, Values, View, entity_items};
 use crate::content::types::Moment;
 
-/// The files of the API that are not an entity kind's: the overrides, alerts, procedure
-/// status and an index.
-const NOT_ENTITIES: [&str; 4] = ["overrides", "alerts", "procedure_status", "index"];
+/// A file of the JSON API, `api/<name>.json`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ApiFile {
+    /// Every entity of a kind with pages, as the context has them.
+    Entities(Entity),
+    /// The flag overrides, one row per account and feature.
+    Overrides,
+    Alerts,
+    ProcedureStatus,
+    /// The list of the other files.
+    Index,
+}
 
-/// The kinds of the JSON API, each a file `api/<kind>.json`: every entity kind (as the
-/// kind table names it), then the overrides, alerts, procedure status and an index.
-pub const API_KINDS: [&str; ENTITIES.len() + NOT_ENTITIES.len()] = {
-    let mut out = [""; ENTITIES.len() + NOT_ENTITIES.len()];
+impl ApiFile {
+    /// Its name: the file's stem and the envelope's `kind`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            ApiFile::Entities(entity) => entity.name,
+            ApiFile::Overrides => "overrides",
+            ApiFile::Alerts => "alerts",
+            ApiFile::ProcedureStatus => "procedure_status",
+            ApiFile::Index => "index",
+        }
+    }
+
+    /// Its path in the site.
+    pub fn path(self) -> String {
+        format!("api/{}.json", self.name())
+    }
+}
+
+/// The files of the API that are not an entity kind's.
+const NOT_ENTITIES: [ApiFile; 4] = [
+    ApiFile::Overrides,
+    ApiFile::Alerts,
+    ApiFile::ProcedureStatus,
+    ApiFile::Index,
+];
+
+/// Every file of the JSON API: every entity kind's (as the kind table names it), then
+/// the overrides, alerts, procedure status and an index.
+pub const API_FILES: [ApiFile; ENTITIES.len() + NOT_ENTITIES.len()] = {
+    let mut out = [ApiFile::Index; ENTITIES.len() + NOT_ENTITIES.len()];
     let mut index = 0;
     while index < ENTITIES.len() {
-        out[index] = ENTITIES[index].name;
+        out[index] = ApiFile::Entities(ENTITIES[index]);
         index += 1;
     }
     while index < out.len() {
@@ -91,38 +128,43 @@ pub(super) fn item_bytes<T: Serialize>(view: &View<'_, T>) -> Vec<u8> {
     out
 }
 
-/// `api/<kind>.json` for the API kind `kind` (see [`API_KINDS`]); entity kinds from the
-/// items `values` kept, made again only for files that changed, in parts.
-pub fn api_file(input: &Input<'_>, values: &Values, kind: &str) -> crate::render::File {
+/// The API file `file`; entity kinds from the items `values` kept, made again only for
+/// files that changed, in parts.
+pub fn api_file(input: &Input<'_>, values: &Values, file: ApiFile) -> crate::render::File {
     let now = input.now;
-    let content = input.content;
-    if let Some((entity, memo)) = ENTITIES
-        .iter()
-        .zip(&values.items)
-        .find(|(entity, _)| entity.name == kind)
-    {
-        let items = memo
-            .get(*content.stamps.files(entity.kind), |previous| {
-                entity_items(input, entity, previous)
-            })
-            .value;
-        return crate::render::File::Parts(envelope_parts(kind, now, &items.items));
-    }
-    crate::render::File::Whole(match kind {
-        "overrides" => envelope(kind, now, &input.derived.flags.overrides),
-        "alerts" => envelope(kind, now, &*input.derived.alerts),
-        "procedure_status" => envelope(
-            kind,
+    let name = file.name();
+    crate::render::File::Whole(match file {
+        ApiFile::Entities(entity) => {
+            let memo = ENTITIES
+                .iter()
+                .zip(&values.items)
+                .find_map(|(e, memo)| (e.kind == entity.kind).then_some(memo));
+            let items = match memo {
+                Some(memo) => {
+                    memo.get(*input.content.stamps.files(entity.kind), |previous| {
+                        entity_items(input, &entity, previous)
+                    })
+                    .value
+                }
+                // Every entity has a memo (`Values` holds one per entity).
+                None => Arc::new(entity_items(input, &entity, None)),
+            };
+            return crate::render::File::Parts(envelope_parts(name, now, &items.items));
+        }
+        ApiFile::Overrides => envelope(name, now, &input.derived.flags.overrides),
+        ApiFile::Alerts => envelope(name, now, &*input.derived.alerts),
+        ApiFile::ProcedureStatus => envelope(
+            name,
             now,
             input.derived.procedures.values().collect::<Vec<_>>(),
         ),
-        _ => {
-            let kinds: BTreeSet<String> = API_KINDS
+        ApiFile::Index => {
+            let files: BTreeSet<String> = API_FILES
                 .iter()
-                .filter(|k| **k != "index")
-                .map(|k| format!("api/{k}.json"))
+                .filter(|file| **file != ApiFile::Index)
+                .map(|file| file.path())
                 .collect();
-            envelope("index", now, kinds)
+            envelope(name, now, files)
         }
     })
 }

@@ -31,9 +31,9 @@ fn made(tree: &crate::source::Tree, values: &Values) -> (tera::Context, Vec<Vec<
         complete: true,
     };
     let globals = globals(&input, values).unwrap_or_else(|err| panic!("{err}"));
-    let api = API_KINDS
+    let api = API_FILES
         .iter()
-        .map(|kind| api_file(&input, values, kind).into_bytes())
+        .map(|file| api_file(&input, values, *file).into_bytes())
         .collect();
     (globals.context, api)
 }

@@ -9,20 +9,19 @@ use crate::content::types::Moment;
 use crate::content::{Classified, classify};
 use crate::render::pages::Page;
 
-#[test]
-fn detail_keys_read_the_files_of_exactly_the_kinds_their_pages_declare() {
+/// `test` given the render input of the example.
+fn with_example(test: impl FnOnce(&Input<'_>)) {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("content-example");
     let tree = crate::source::read_dir(&root).unwrap_or_default();
     let loaded = crate::content::load(&tree);
     assert!(!loaded.diagnostics.has_errors());
-    let content = &loaded.content;
     let now: Moment = "2026-11-22T00:00:00Z".parse().expect("a moment");
-    let derived = crate::derive::derive(content, now);
+    let derived = crate::derive::derive(&loaded.content, now);
     let markdown = crate::render::markdown_cache::Cache::new();
     let memos = crate::render::Memos::default();
-    let input = Input {
+    test(&Input {
         tree: &tree,
-        content,
+        content: &loaded.content,
         derived: &derived,
         now,
         preview: false,
@@ -32,7 +31,35 @@ fn detail_keys_read_the_files_of_exactly_the_kinds_their_pages_declare() {
         markdown: &markdown,
         memos: &memos,
         complete: true,
-    };
+    });
+}
+
+/// Every join a page declares it reads is one derive makes (a misspelt name would stamp
+/// nothing, and the page would not follow the join).
+#[test]
+fn every_join_a_page_declares_exists() {
+    with_example(|input| {
+        let known = &input.derived.stamps.relations;
+        assert!(known.len() >= 12);
+        let mut declared = 0;
+        for page in Page::all() {
+            let spec = page.spec().expect("every page has a spec");
+            for name in spec.reads.relations {
+                assert!(known.contains_key(name), "{page:?} reads {name}");
+                declared += 1;
+            }
+        }
+        assert!(declared > 10);
+    });
+}
+
+#[test]
+fn detail_keys_read_the_files_of_exactly_the_kinds_their_pages_declare() {
+    with_example(detail_keys_read_what_pages_declare);
+}
+
+fn detail_keys_read_what_pages_declare(input: &Input<'_>) {
+    let content = input.content;
     let global = blake3::hash(b"global");
     let mut checked = 0;
     for kind in Kind::ALL {
@@ -40,7 +67,7 @@ fn detail_keys_read_the_files_of_exactly_the_kinds_their_pages_declare() {
             assert!(kind.page().is_none(), "{kind:?} has a page but no spec");
             continue;
         };
-        let (key, count) = detail_key_fn(&input, &global, kind);
+        let (key, count) = detail_key_fn(input, &global, kind);
         assert_eq!(count, content.shelf(kind).len(), "{kind:?}");
         assert!(count > 0, "the example has no {}", kind.name());
         let mut read = BTreeSet::new();
