@@ -52,8 +52,11 @@ pub enum Command {
     Serve(ServeArgs),
     /// Append a logbook entry to the repository as a new commit.
     ///
-    /// The entry is checked against the approved content first (the procedure must
-    /// exist). Exit status: 0 when committed, 2 when refused or the commit failed.
+    /// The entry is checked against the approved content first (the procedure and the
+    /// entity it is `--about` must exist, `--by` must be a user of the policy). Without a
+    /// procedure it is an ad hoc entry: `glassroom log --about host/mon1 --by alice
+    /// --note "Disk at 85%"`. Exit status: 0 when committed, 2 when refused or the commit
+    /// failed.
     Log(LogArgs),
     /// Publish the approved site to the targets in glassroom.yaml (DryDock's schedule).
     ///
@@ -91,6 +94,11 @@ pub struct BuildArgs {
     pub source: SourceArgs,
     #[command(flatten)]
     pub output: OutputArgs,
+}
+
+fn parse_date(text: &str) -> Result<crate::content::types::Date, String> {
+    text.parse()
+        .map_err(|_| format!("`{text}` is not a date: write it like 2026-12-01"))
 }
 
 fn parse_moment(text: &str) -> Result<Moment, String> {
@@ -143,14 +151,25 @@ pub struct ServeArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct LogArgs {
-    /// The procedure done: its id (the file name in `procedures/` without `.md`).
-    pub procedure: String,
-    /// Who did it.
+    /// The procedure done: its id (the file name in `procedures/` without `.md`). Leave
+    /// it out for an ad hoc entry (then `--note` says what happened).
+    pub procedure: Option<String>,
+    /// What the entry is about: `<kind>/<id>`, like `host/web1` or `certificate/www`
+    /// (kinds: host, certificate, domain, module, release, ticket, site, service,
+    /// procedure). It shows in that page's threads; with `--disposition acknowledged`
+    /// it acknowledges the alert about it.
+    #[arg(long, value_name = "KIND/ID")]
+    pub about: Option<String>,
+    /// Who did it: a user of `.glassroom/policy.yaml`.
     #[arg(long)]
     pub by: String,
     /// How it went: ok, info, problem, acknowledged, ignored, belay or end.
     #[arg(long)]
     pub disposition: Option<String>,
+    /// With `--disposition acknowledged`: the last day the acknowledgement holds
+    /// (`2026-12-01`); without it, it holds until the alert gets worse.
+    #[arg(long, value_name = "DATE", value_parser = parse_date)]
+    pub until: Option<crate::content::types::Date>,
     /// Notes (Markdown), the body of the entry.
     #[arg(long, default_value = "")]
     pub note: String,

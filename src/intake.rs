@@ -28,8 +28,12 @@ pub use check::{
 #[derive(Debug, Clone)]
 pub struct NewEntry {
     pub procedure: Option<String>,
+    /// The entity the entry is about (`host/web1`).
+    pub about: Option<String>,
     pub by: String,
     pub disposition: Option<Disposition>,
+    /// The last day an acknowledgement holds.
+    pub until: Option<crate::content::types::Date>,
     pub reply_to: Option<String>,
     pub note: String,
     pub at: Moment,
@@ -43,7 +47,11 @@ struct FrontMatter<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     procedure: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    about: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     disposition: Option<Disposition>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    until: Option<crate::content::types::Date>,
     #[serde(skip_serializing_if = "Option::is_none")]
     reply_to: Option<&'a str>,
 }
@@ -239,6 +247,8 @@ pub fn render(entry: &NewEntry) -> Result<String, IntakeError> {
         at: entry.at,
         by: &entry.by,
         procedure: entry.procedure.as_deref(),
+        about: entry.about.as_deref(),
+        until: entry.until,
         disposition: entry.disposition,
         reply_to: entry.reply_to.as_deref(),
     };
@@ -265,9 +275,16 @@ fn ensure_newline(text: &str) -> String {
 fn unique_path(tree: &git2::Tree<'_>, entry: &NewEntry) -> (String, String) {
     let date = entry.at.date().0;
     let time = entry.at.0.to_zoned(jiff::tz::TimeZone::UTC);
+    // The procedure done, else what the entry is about (`host/web1` → `web1`).
+    let about = entry
+        .about
+        .as_deref()
+        .and_then(|about| about.split_once('/'))
+        .map(|(_, id)| id);
     let topic = entry
         .procedure
         .as_deref()
+        .or(about)
         .filter(|p| is_valid_id(p))
         .unwrap_or("note");
     let base = format!(
@@ -337,6 +354,8 @@ mod tests {
     fn entry() -> NewEntry {
         NewEntry {
             procedure: Some("verify-backup-tape".into()),
+            about: None,
+            until: None,
             by: "backup-bot".into(),
             disposition: Some(Disposition::Ok),
             reply_to: None,

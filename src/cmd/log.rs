@@ -28,7 +28,9 @@ pub fn run(args: &LogArgs) -> Result<Outcome, Box<dyn std::error::Error>> {
         None => None,
     };
     let entry = NewEntry {
-        procedure: Some(args.procedure.clone()),
+        procedure: args.procedure.clone(),
+        about: args.about.clone(),
+        until: args.until,
         by: args.by.clone(),
         disposition,
         reply_to: args.reply_to.clone(),

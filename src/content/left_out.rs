@@ -140,6 +140,24 @@ fn references<'c>(content: &'c Content, provisional: &Provisional) -> Vec<Refere
         Kind::Feature,
         doc.data.values().flat_map(BTreeMap::keys)
     ));
+    // `about: host/web1` refers to the host `web1`.
+    for doc in content
+        .logbook
+        .iter()
+        .filter(|doc| provisional.contains(doc.file()))
+    {
+        let Some(about) = &doc.data.about else {
+            continue;
+        };
+        if let Ok((kind, id)) = super::logbook::parse_about(about) {
+            out.push(Reference {
+                from: doc.file(),
+                kind,
+                id,
+                at: doc.origin.at_value(about),
+            });
+        }
+    }
     out
 }
 
@@ -396,7 +414,7 @@ mod tests {
     }
 
     fn entry(day: u32, extra: &str) -> String {
-        format!("---\nat: 2026-11-{day:02}T10:00:00Z\nby: bot\n{extra}---\nNote.\n")
+        format!("---\nat: 2026-11-{day:02}T10:00:00Z\nby: backup-bot\n{extra}---\nNote.\n")
     }
 
     /// Loads `tree` with `provisional` paths: (errors, left-out paths).

@@ -418,11 +418,32 @@ pub struct LogEntry {
     /// The procedure this entry records; absent for an ad hoc entry.
     #[serde(default)]
     pub procedure: Option<Ref>,
+    /// The entity the entry is about, `<kind>/<id>` (`host/web1`, `certificate/www`):
+    /// the entry then shows in that entity's threads, and may acknowledge its alert.
+    #[serde(default)]
+    pub about: Option<Ref>,
     #[serde(default)]
     pub disposition: Option<Disposition>,
+    /// With `disposition: acknowledged`: the last day the acknowledgement holds (it
+    /// holds until the alert changes otherwise).
+    #[serde(default)]
+    pub until: Option<Spanned<Date>>,
     /// The entry this one answers, making a thread.
     #[serde(default)]
     pub reply_to: Option<Ref>,
+}
+
+impl LogEntry {
+    /// What the entry is about, as alerts and pages name subjects (`host/web1`): its
+    /// `about`, and the procedure it records.
+    pub fn subjects(&self) -> impl Iterator<Item = String> + '_ {
+        let about = self.about.as_ref().map(|a| a.as_str().to_owned());
+        let procedure = self
+            .procedure
+            .as_ref()
+            .map(|p| format!("procedure/{}", p.as_str()));
+        about.into_iter().chain(procedure)
+    }
 }
 
 #[derive(

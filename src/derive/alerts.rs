@@ -6,10 +6,13 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+pub mod ack;
 mod groups;
+pub use ack::Acknowledgement;
 pub use groups::{AlertGroups, BySubject, group};
 
 use super::procedures::{DueState, ProcedureStatus, alert_config};
+use super::threads::Thread;
 use super::time::{days_between, minus, relative_days, year_before};
 use crate::content::types::{Date, Moment};
 use crate::content::{
@@ -62,11 +65,79 @@ pub struct Alert {
     pub message: String,
     /// When the thing expires, expired or fell due, if it has such a date.
     pub due: Option<Moment>,
+    /// Every problem of the subject, most severe first: one alert per subject lists
+    /// them all, at the severity of the worst (whose kind and message are the alert's).
+    pub reasons: Vec<Reason>,
+    /// Who acknowledged the alert, when a logbook entry does and it still holds.
+    pub acknowledged: Option<Acknowledgement>,
+    /// The root entry of the most recently active thread about the subject, if any:
+    /// where the alert is discussed.
+    pub thread: Option<String>,
 }
 
-/// Every alert at `now`: most severe first, then earliest due (undated last), then by
-/// path, kind and subject so the order never depends on how the content was read.
+/// One problem of an alert's subject.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Reason {
+    pub severity: Severity,
+    pub kind: AlertKind,
+    pub message: String,
+    pub due: Option<Moment>,
+}
+
+/// Every alert at `now`, one per subject (see [`merge`]), each acknowledged or not by
+/// the logbook's `threads` ([`ack`]): most severe first, then earliest due (undated
+/// last), then by path, kind and subject so the order never depends on how the content
+/// was read.
 pub fn alerts(
+    content: &Content,
+    procedures: &BTreeMap<String, ProcedureStatus>,
+    threads: &[Thread],
+    now: Moment,
+) -> Vec<Alert> {
+    let mut alerts = merge(problems(content, procedures, now));
+    ack::attach(&mut alerts, content, threads, now);
+    alerts.sort_by(compare);
+    alerts
+}
+
+/// One alert per subject (kind and id) from `problems` (each about one problem): its
+/// reasons are all the subject's problems, most severe first; it takes the severity,
+/// kind, message and file of the worst, and the earliest due date of any.
+pub fn merge(mut problems: Vec<Alert>) -> Vec<Alert> {
+    problems.sort_by(compare);
+    let mut merged: Vec<Alert> = Vec::new();
+    let mut index: BTreeMap<(&'static str, String), usize> = BTreeMap::new();
+    for problem in problems {
+        let reason = Reason {
+            severity: problem.severity,
+            kind: problem.kind,
+            message: problem.message.clone(),
+            due: problem.due,
+        };
+        let key = (problem.subject_kind, problem.subject.clone());
+        match index.get(&key) {
+            Some(&i) => {
+                let alert = &mut merged[i];
+                if let Some(due) = reason.due {
+                    alert.due = Some(alert.due.map_or(due, |d| d.min(due)));
+                }
+                alert.reasons.push(reason);
+            }
+            None => {
+                index.insert(key, merged.len());
+                merged.push(Alert {
+                    reasons: vec![reason],
+                    ..problem
+                });
+            }
+        }
+    }
+    merged.sort_by(compare);
+    merged
+}
+
+/// Every problem at `now`, one alert each (several may be about one subject).
+fn problems(
     content: &Content,
     procedures: &BTreeMap<String, ProcedureStatus>,
     now: Moment,
@@ -93,8 +164,58 @@ pub fn alerts(
     for release in &content.releases {
         alerts.extend(stale_release_alert(release, now));
     }
-    alerts.sort_by(compare);
     alerts
+}
+
+/// How severe the alert about the subject `kind`/`id` was at `at`, by the same rules
+/// and the current content (the files' history is not at hand): what an acknowledgement
+/// written at `at` saw. `None`: there was no alert then.
+pub(super) fn severity_at(content: &Content, kind: &str, id: &str, at: Moment) -> Option<Severity> {
+    fn find<'c, T>(docs: &'c [Document<T>], id: &str) -> Option<&'c Document<T>> {
+        docs.binary_search_by(|d| d.id.as_str().cmp(id))
+            .ok()
+            .and_then(|i| docs.get(i))
+    }
+    let config = alert_config(content);
+    let found: Vec<Alert> = match kind {
+        "certificate" => find(&content.certificates, id)
+            .and_then(|c| certificate_alert(c, config.certificates.value, at))
+            .into_iter()
+            .collect(),
+        "domain" => find(&content.domains, id)
+            .into_iter()
+            .flat_map(|d| {
+                let window = config.domains.value;
+                domain_expiry_alert(d, window, at)
+                    .into_iter()
+                    .chain(domain_unpaid_alert(d, window, at))
+            })
+            .collect(),
+        "procedure" => find(&content.procedures, id)
+            .and_then(|procedure| {
+                let last = content
+                    .logbook
+                    .iter()
+                    .filter(|e| e.data.at.value <= at && super::procedures::counts_as_done(&e.data))
+                    .filter(|e| e.data.procedure.as_ref().is_some_and(|p| p.as_str() == id))
+                    .max_by(|a, b| (a.data.at.value, &a.id).cmp(&(b.data.at.value, &b.id)));
+                let status =
+                    super::procedures::status(procedure, last, config.procedures.due_soon, at);
+                procedure_alert(procedure, &status)
+            })
+            .into_iter()
+            .collect(),
+        "ticket" => find(&content.tickets, id)
+            .and_then(ticket_alert)
+            .into_iter()
+            .collect(),
+        "release" => find(&content.releases, id)
+            .and_then(|r| stale_release_alert(r, at))
+            .into_iter()
+            .collect(),
+        _ => Vec::new(),
+    };
+    found.iter().map(|a| a.severity).min()
 }
 
 fn compare(a: &Alert, b: &Alert) -> Ordering {
@@ -168,6 +289,9 @@ fn certificate_alert(
             expiry_phrase(expires, now)
         ),
         due: Some(expires.start()),
+        reasons: Vec::new(),
+        acknowledged: None,
+        thread: None,
     })
 }
 
@@ -196,6 +320,9 @@ fn domain_expiry_alert(
             expiry_phrase(expires, now)
         ),
         due: Some(expires.start()),
+        reasons: Vec::new(),
+        acknowledged: None,
+        thread: None,
     })
 }
 
@@ -251,6 +378,9 @@ fn domain_unpaid_alert(
             expiry_phrase(data.expires.value, now)
         ),
         due: Some(data.expires.value.start()),
+        reasons: Vec::new(),
+        acknowledged: None,
+        thread: None,
     })
 }
 
@@ -300,6 +430,9 @@ fn procedure_alert(procedure: &Document<Procedure>, status: &ProcedureStatus) ->
         path: procedure.path.clone(),
         message,
         due: status.next_due,
+        reasons: Vec::new(),
+        acknowledged: None,
+        thread: None,
     })
 }
 
@@ -332,6 +465,9 @@ fn ticket_alert(ticket: &Document<Ticket>) -> Option<Alert> {
             ticket.id, data.title
         ),
         due: None,
+        reasons: Vec::new(),
+        acknowledged: None,
+        thread: None,
     })
 }
 
@@ -362,6 +498,9 @@ fn stale_release_alert(release: &Document<Release>, now: Moment) -> Option<Alert
             relative_days(days_between(now.date(), planned))
         ),
         due: Some(planned.start()),
+        reasons: Vec::new(),
+        acknowledged: None,
+        thread: None,
     })
 }
 
@@ -440,8 +579,16 @@ pub fn trust_alerts(
         subject: "pending".into(),
         subject_kind: "page",
         path: first_paths(paths),
+        reasons: vec![Reason {
+            severity,
+            kind,
+            message: message.clone(),
+            due: None,
+        }],
         message,
         due: None,
+        acknowledged: None,
+        thread: None,
     })
     .collect()
 }

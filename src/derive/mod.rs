@@ -32,7 +32,7 @@ use crate::content::types::Moment;
 use crate::content::{Content, Kind};
 use crate::memo::{Memo, Stamp, Stamper};
 
-pub use alerts::{Alert, AlertGroups, AlertKind, Severity};
+pub use alerts::{Acknowledgement, Alert, AlertGroups, AlertKind, Reason, Severity};
 pub use flags::{FeatureSummary, Flags, OverrideRow};
 pub use months::{Logbook, Month, ThreadView};
 pub use plans::{Action, Operation, Plan, Runbooks, Step, UnknownSite, plan};
@@ -323,15 +323,29 @@ pub fn derive_with(content: &Content, now: Moment, memos: &Memos) -> Derived {
     };
     let alerts = || {
         let mut stamp = Stamper::new("alerts");
+        // The logbook's entries acknowledge alerts.
         content.stamps.add(
             &mut stamp,
-            &[Certificate, Domain, Procedure, Ticket, Release, Config],
+            &[
+                Certificate,
+                Domain,
+                Procedure,
+                Ticket,
+                Release,
+                Config,
+                LogEntry,
+            ],
         );
         stamp.stamp(&procedures.1).text(&now.to_string());
         memos
             .alerts
             .get(stamp.finish(), |_| {
-                AlertParts::of(Arc::new(alerts::alerts(content, &procedures.0, now)))
+                AlertParts::of(Arc::new(alerts::alerts(
+                    content,
+                    &procedures.0,
+                    &threads.0,
+                    now,
+                )))
             })
             .value
     };

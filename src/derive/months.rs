@@ -18,6 +18,8 @@ pub struct ThreadView {
     pub needs_attention: bool,
     pub last_at: Moment,
     pub entries: Vec<(String, usize)>,
+    /// What its entries are about (see [`Thread::subjects`]).
+    pub subjects: Vec<String>,
 }
 
 /// One month of the logbook: its threads (by root entry in this month) and the replies
@@ -42,6 +44,9 @@ pub struct Logbook {
     pub months: Vec<Month>,
     /// The state of each thread with replies, by root entry.
     pub thread_state: BTreeMap<String, ThreadState>,
+    /// Subject (`host/web1`, `procedure/rotate-logs`) → the threads about it, most
+    /// recently active first: what each entity's page shows.
+    pub by_subject: BTreeMap<String, Vec<ThreadView>>,
 }
 
 /// The threads and months of the logbook, from its `threads`.
@@ -53,10 +58,20 @@ pub fn logbook(content: &Content, threads: &[Thread]) -> Logbook {
         .filter(|t| t.entries.len() > 1)
         .map(|t| (t.root.clone(), t.state))
         .collect();
+    let mut by_subject: BTreeMap<String, Vec<ThreadView>> = BTreeMap::new();
+    for thread in &threads {
+        for subject in &thread.subjects {
+            by_subject
+                .entry(subject.clone())
+                .or_default()
+                .push(thread.clone());
+        }
+    }
     Logbook {
         threads,
         months,
         thread_state,
+        by_subject,
     }
 }
 
@@ -92,6 +107,7 @@ fn thread_views(content: &Content, threads: &[Thread]) -> Vec<ThreadView> {
             needs_attention: t.needs_attention,
             last_at: t.last_at,
             entries: t.entries.iter().map(|id| (id.clone(), depth(id))).collect(),
+            subjects: t.subjects.clone(),
         })
         .collect()
 }

@@ -39,6 +39,9 @@ pub struct Thread {
     pub last_at: Moment,
     /// Whether someone has to act (the state is [`ThreadState::Problem`]).
     pub needs_attention: bool,
+    /// What its entries are about, as subjects are named (`host/web1`,
+    /// `procedure/rotate-logs`), sorted: the pages the thread shows on.
+    pub subjects: Vec<String>,
 }
 
 /// Every thread, most recently active first (ties by root id). Every entry without
@@ -97,12 +100,14 @@ fn thread(
         .map(|entry| entry.data.at.value)
         .max()
         .unwrap_or(root.data.at.value);
+    let subjects: BTreeSet<String> = entries.iter().flat_map(|e| e.data.subjects()).collect();
     Thread {
         root: root.id.clone(),
         entries: entries.iter().map(|entry| entry.id.clone()).collect(),
         state,
         last_at,
         needs_attention: state == ThreadState::Problem,
+        subjects: subjects.into_iter().collect(),
     }
 }
 

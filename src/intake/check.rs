@@ -8,9 +8,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Deserialize;
 
 use super::NewEntry;
-use crate::content::logbook::{self, BadReply, Parent, UnknownProcedure};
+use crate::content::logbook::{self, BadAbout, BadReply, Parent, Principal, UnknownProcedure};
 use crate::content::types::Moment;
-use crate::content::{Content, Disposition, is_valid_id};
+use crate::content::{Content, Disposition, Kind, is_valid_id};
 use crate::lookalike;
 
 /// How far ahead of the clock an entry's `at` may be (clock skew between machines).
@@ -25,8 +25,10 @@ pub struct Rules {
     procedures: BTreeSet<String>,
     /// Logbook entry id → its time.
     entries: BTreeMap<String, Moment>,
-    /// Policy user → whether it is a robot.
-    users: BTreeMap<String, bool>,
+    /// Policy user → whether it is a robot; `None` without a policy.
+    users: Option<BTreeMap<String, bool>>,
+    /// The ids of the kinds an entry may be `about`.
+    ids: BTreeMap<Kind, BTreeSet<String>>,
 }
 
 impl Rules {
@@ -38,17 +40,23 @@ impl Rules {
                 .iter()
                 .map(|e| (e.id.clone(), e.data.at.value))
                 .collect(),
-            users: content
-                .policy
-                .as_ref()
-                .map(|p| {
-                    p.data
-                        .users
-                        .iter()
-                        .map(|(name, user)| (name.as_str().to_owned(), user.robot))
-                        .collect()
+            users: content.policy.as_ref().map(|p| {
+                p.data
+                    .users
+                    .iter()
+                    .map(|(name, user)| (name.as_str().to_owned(), user.robot))
+                    .collect()
+            }),
+            ids: logbook::ABOUT_KINDS
+                .into_iter()
+                .map(|kind| {
+                    let shelf = content.shelf(kind);
+                    let ids = (0..shelf.len())
+                        .filter_map(|i| shelf.head(i).map(|head| head.id.to_owned()))
+                        .collect();
+                    (kind, ids)
                 })
-                .unwrap_or_default(),
+                .collect(),
         }
     }
 
@@ -59,7 +67,13 @@ impl Rules {
 
     /// Whether `name` is a user of the policy, and whether a robot.
     pub fn user(&self, name: &str) -> Option<bool> {
-        self.users.get(name).copied()
+        self.users.as_ref()?.get(name).copied()
+    }
+
+    fn user_names(&self) -> impl Iterator<Item = &str> {
+        self.users
+            .iter()
+            .flat_map(|users| users.keys().map(String::as_str))
     }
 
     pub fn has_procedure(&self, id: &str) -> bool {
@@ -70,10 +84,7 @@ impl Rules {
     /// Unicode form ([`lookalike::look`]).
     fn look_alike(&self, name: &str) -> Option<&str> {
         let seen = lookalike::look(name);
-        self.users
-            .keys()
-            .find(|user| lookalike::look(user) == seen)
-            .map(String::as_str)
+        self.user_names().find(|user| lookalike::look(user) == seen)
     }
 }
 
@@ -87,6 +98,22 @@ impl logbook::Known for Rules {
         self.entries
             .get(id)
             .map_or(Parent::Unknown, |at| Parent::At(*at))
+    }
+
+    fn has(&self, kind: Kind, id: &str) -> bool {
+        if kind == Kind::Procedure {
+            return self.procedures.contains(id);
+        }
+        self.ids.get(&kind).is_some_and(|ids| ids.contains(id))
+    }
+
+    fn principal(&self, name: &str) -> Principal {
+        match self.users.as_ref().map(|users| users.get(name)) {
+            None => Principal::NoPolicy,
+            Some(None) => Principal::Unknown,
+            Some(Some(true)) => Principal::Robot,
+            Some(Some(false)) => Principal::Person,
+        }
     }
 }
 
@@ -201,6 +228,16 @@ pub fn check(
                 .with_help("name the procedure done, or say what happened in `note`"),
         );
     }
+    if let Some(about) = &entry.about {
+        check_about(about, rules)?;
+    }
+    if logbook::check_until(entry.disposition, entry.until.is_some()).is_err() {
+        return Err(Invalid::bad(
+            "until",
+            "`until` bounds an acknowledgement, and this entry acknowledges nothing",
+        )
+        .with_help("add `disposition: acknowledged`, or leave `until` out"));
+    }
     if let Some(bad) = entry
         .note
         .chars()
@@ -278,9 +315,8 @@ fn check_by(by: &str, rules: &Rules, acting: Option<&str>) -> Result<(), Invalid
     if by != by.trim() {
         return Err(Invalid::bad("by", "`by` has leading or trailing spaces"));
     }
-    if !rules.users.contains_key(by)
-        && let Some(user) = rules.look_alike(by)
-    {
+    let known = rules.user(by).is_some();
+    if !known && let Some(user) = rules.look_alike(by) {
         return Err(Invalid::bad(
             "by",
             format!(
@@ -291,7 +327,7 @@ fn check_by(by: &str, rules: &Rules, acting: Option<&str>) -> Result<(), Invalid
     }
     if let Some(acting) = acting
         && by != acting
-        && rules.users.contains_key(by)
+        && known
     {
         return Err(Invalid::bad(
             "by",
@@ -299,7 +335,56 @@ fn check_by(by: &str, rules: &Rules, acting: Option<&str>) -> Result<(), Invalid
         )
         .with_help(format!("leave `by` out to log as `{acting}`")));
     }
+    if logbook::check_by(by, rules).is_err() {
+        let help = match (acting, crate::suggest::suggest(by, rules.user_names())) {
+            (Some(acting), _) => format!("leave `by` out to log as `{acting}`"),
+            (None, Some(near)) => format!("did you mean `{near}`?"),
+            (None, None) => format!(
+                "`by` is a user of `{}` (a person or a robot)",
+                crate::trust::policy::POLICY_PATH
+            ),
+        };
+        return Err(
+            Invalid::unknown("by", format!("`{by}` is not a user of the policy")).with_help(help),
+        );
+    }
     Ok(())
+}
+
+/// The rule on `about` ([`logbook::check_about`]), with a "did you mean".
+fn check_about(about: &str, rules: &Rules) -> Result<(), Invalid> {
+    let bad = match logbook::check_about(about, rules) {
+        Ok(_) => return Ok(()),
+        Err(bad) => bad,
+    };
+    let help = match &bad {
+        BadAbout::Shape | BadAbout::UnknownKind(_) => format!(
+            "write `<kind>/<id>`, like `host/web1`; the kinds are {}",
+            logbook::about_kinds()
+        ),
+        BadAbout::UnknownId { kind, id } => {
+            let ids: Vec<&str> = match kind {
+                Kind::Procedure => rules.procedures.iter().map(String::as_str).collect(),
+                _ => rules
+                    .ids
+                    .get(kind)
+                    .into_iter()
+                    .flatten()
+                    .map(String::as_str)
+                    .collect(),
+            };
+            match crate::suggest::suggest(id, ids) {
+                Some(near) => format!("did you mean `{}/{near}`?", kind.noun()),
+                None => format!("there is no `{}`", kind.place().path_of(id)),
+            }
+        }
+    };
+    let message = bad.message(about);
+    Err(match bad {
+        BadAbout::UnknownId { .. } => Invalid::unknown("about", message),
+        _ => Invalid::bad("about", message),
+    }
+    .with_help(help))
 }
 
 /// "did you mean `user`?", and what a robot may do instead when `user` is not itself.
@@ -324,8 +409,12 @@ mod tests {
         let mut rules = Rules::default();
         rules.procedures.insert("verify-backup-tape".into());
         rules.procedures.insert("rotate-logs".into());
-        rules.users.insert("alice".into(), false);
-        rules.users.insert("backup-bot".into(), true);
+        let users = rules.users.get_or_insert_default();
+        users.insert("alice".into(), false);
+        users.insert("backup-bot".into(), true);
+        rules
+            .ids
+            .insert(Kind::Host, BTreeSet::from(["web1".to_owned()]));
         rules.add_entry("2026-11-20-tape", moment("2026-11-20T03:00:00Z"));
         rules
     }
@@ -333,6 +422,8 @@ mod tests {
     fn entry() -> NewEntry {
         NewEntry {
             procedure: Some("verify-backup-tape".into()),
+            about: None,
+            until: None,
             by: "backup-bot".into(),
             disposition: Some(Disposition::Ok),
             reply_to: None,
@@ -387,18 +478,75 @@ mod tests {
             ..entry()
         });
         assert_eq!(invalid.field, "by");
-        // A name that is not a user (the job, the host) is fine.
-        let entry = NewEntry {
+        // A name that is no user (the job, the host) is refused too: `by` says who.
+        let invalid = refused(&NewEntry {
             by: "nightly job on backup1".into(),
             ..entry()
-        };
-        assert_eq!(check(&entry, &rules(), Some("backup-bot"), now()), Ok(()));
+        });
+        assert_eq!((invalid.field, invalid.unknown), ("by", true));
         // On the command line nobody is "acting": people log in their own name.
         let entry = NewEntry {
             by: "alice".into(),
-            ..entry
+            ..entry()
         };
         assert_eq!(check(&entry, &rules(), None, now()), Ok(()));
+    }
+
+    #[test]
+    fn by_must_be_a_user_of_the_policy_with_a_suggestion() {
+        let mallory = NewEntry {
+            by: "mallory".into(),
+            ..entry()
+        };
+        let invalid = check(&mallory, &rules(), None, now()).err();
+        let invalid = invalid.expect("mallory is refused");
+        assert_eq!((invalid.field, invalid.unknown), ("by", true));
+        assert!(invalid.message.contains("not a user of the policy"));
+        let alcie = NewEntry {
+            by: "alcie".into(),
+            ..entry()
+        };
+        let help = check(&alcie, &rules(), None, now())
+            .err()
+            .and_then(|i| i.help);
+        assert_eq!(help.as_deref(), Some("did you mean `alice`?"));
+        // Without a policy there is nobody to check against.
+        let open = Rules {
+            users: None,
+            ..rules()
+        };
+        assert_eq!(check(&mallory, &open, None, now()), Ok(()));
+    }
+
+    #[test]
+    fn an_ad_hoc_entry_may_be_about_an_existing_entity() {
+        let about = |text: &str| NewEntry {
+            procedure: None,
+            about: Some(text.into()),
+            by: "alice".into(),
+            ..entry()
+        };
+        assert_eq!(check(&about("host/web1"), &rules(), None, now()), Ok(()));
+        assert_eq!(
+            check(&about("procedure/rotate-logs"), &rules(), None, now()),
+            Ok(())
+        );
+        let invalid = check(&about("host/web2"), &rules(), None, now()).err();
+        let invalid = invalid.expect("an unknown host is refused");
+        assert_eq!((invalid.field, invalid.unknown), ("about", true));
+        assert_eq!(invalid.help.as_deref(), Some("did you mean `host/web1`?"));
+        let invalid = check(&about("web1"), &rules(), None, now()).err();
+        assert_eq!(
+            invalid.map(|i| (i.field, i.unknown)),
+            Some(("about", false))
+        );
+        // Without a procedure and without `about` it is still an entry.
+        let plain = NewEntry {
+            procedure: None,
+            by: "alice".into(),
+            ..entry()
+        };
+        assert_eq!(check(&plain, &rules(), None, now()), Ok(()));
     }
 
     #[test]
@@ -470,12 +618,7 @@ mod tests {
         assert_eq!(invalid.field, "by");
         assert!(invalid.message.contains("U+200B"), "{}", invalid.message);
         // The exact names stay usable, and so do names that resemble nobody.
-        for (by, acting) in [
-            ("backup-bot", Some("backup-bot")),
-            ("alice", None),
-            ("Nightly job on backup1", Some("backup-bot")),
-            ("Zoë", None),
-        ] {
+        for (by, acting) in [("backup-bot", Some("backup-bot")), ("alice", None)] {
             let entry = NewEntry {
                 by: by.into(),
                 ..entry()

@@ -79,6 +79,8 @@ pub fn entry(attempt: &Attempt, robot: &str, open_problem: Option<&str>, at: Mil
     }
     NewEntry {
         procedure: Some(PROCEDURE.to_owned()),
+        about: None,
+        until: None,
         by: robot.to_owned(),
         disposition: Some(disposition),
         reply_to: open_problem.map(str::to_owned),

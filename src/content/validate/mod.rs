@@ -227,9 +227,19 @@ pub fn validate_with(
         ),
         group(
             "logbook",
-            &[LogEntry],
-            &[Procedure],
-            Box::new(|out| check_logbook(&content.logbook, ids, out)),
+            &[LogEntry, Policy],
+            &[
+                Procedure,
+                Host,
+                Certificate,
+                Domain,
+                Module,
+                Release,
+                Ticket,
+                Site,
+                Service,
+            ],
+            Box::new(|out| check_logbook(content, ids, out)),
         ),
         each(
             "tickets",

@@ -4,11 +4,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::super::kind::Kind;
-use super::super::logbook::{self, BadReply, Parent, UnknownProcedure};
+use super::super::logbook::{self, BadAbout, BadReply, Parent, Principal, UnknownProcedure};
 use super::super::model::*;
 use super::super::{Content, Document};
 use super::refs::{Ids, KnownIds, check_ref, find};
-use crate::diag::Diagnostic;
+use crate::diag::{Diagnostic, Location};
 
 pub(super) fn check_releases(
     releases: &[Document<Release>],
@@ -65,6 +65,9 @@ struct Logbook<'a> {
     procedures: KnownIds<'a>,
     entries: KnownIds<'a>,
     by_id: BTreeMap<&'a str, &'a Document<LogEntry>>,
+    ids: &'a Ids<'a>,
+    /// The users of the policy (name → robot), if there is a policy.
+    users: Option<BTreeMap<&'a str, bool>>,
 }
 
 impl logbook::Known for Logbook<'_> {
@@ -79,17 +82,37 @@ impl logbook::Known for Logbook<'_> {
             None => Parent::Unknown,
         }
     }
+
+    fn has(&self, kind: Kind, id: &str) -> bool {
+        self.ids.of(kind).ids.contains(id)
+    }
+
+    fn principal(&self, name: &str) -> Principal {
+        match self.users.as_ref().map(|users| users.get(name)) {
+            None => Principal::NoPolicy,
+            Some(None) => Principal::Unknown,
+            Some(Some(true)) => Principal::Robot,
+            Some(Some(false)) => Principal::Person,
+        }
+    }
 }
 
-pub(super) fn check_logbook(
-    entries: &[Document<LogEntry>],
-    ids: &Ids<'_>,
-    out: &mut Vec<Diagnostic>,
-) {
+pub(super) fn check_logbook(content: &Content, ids: &Ids<'_>, out: &mut Vec<Diagnostic>) {
+    let entries = &content.logbook;
+    let files = &content.files;
+    let policy = content.policy.as_ref().map(|p| &p.data);
     let known = Logbook {
         procedures: ids.of(Kind::Procedure),
         entries: ids.of(Kind::LogEntry),
         by_id: entries.iter().map(|e| (e.id.as_str(), e)).collect(),
+        ids,
+        users: policy.map(|policy| {
+            policy
+                .users
+                .iter()
+                .map(|(name, user)| (name.as_str(), user.robot))
+                .collect()
+        }),
     };
     let on_cycles = reply_cycles(&known.by_id);
     for entry in entries {
@@ -103,6 +126,39 @@ pub(super) fn check_logbook(
                 &known.procedures,
                 Kind::Procedure,
                 out,
+            );
+        }
+        if let Some(about) = &data.about {
+            check_about(entry, about, &known, out);
+        }
+        if let Some(until) = &data.until
+            && logbook::check_until(data.disposition, true).is_err()
+        {
+            out.push(
+                Diagnostic::error(
+                    "invalid-field",
+                    "`until` bounds an acknowledgement, and this entry acknowledges nothing",
+                )
+                .at(entry.origin.at_value(until))
+                .with_help("add `disposition: acknowledged`, or remove `until`"),
+            );
+        }
+        if logbook::check_by(&data.by, &known).is_err() {
+            let users = known.users.iter().flat_map(|u| u.keys().copied());
+            let help = match crate::suggest::suggest(&data.by, users) {
+                Some(near) => format!("did you mean `{near}`?"),
+                None => format!(
+                    "`by` is a user of `{}` (a person or a robot); add them there, or correct the name",
+                    crate::trust::policy::POLICY_PATH
+                ),
+            };
+            out.push(
+                Diagnostic::error(
+                    "unknown-principal",
+                    format!("`{}` is not a user of the policy", data.by),
+                )
+                .at(line_of_key(files, entry, "by"))
+                .with_help(help),
             );
         }
         let folder = logbook::month_folder(data.at.value);
@@ -168,6 +224,66 @@ pub(super) fn check_logbook(
             );
         }
     }
+}
+
+/// Where the value of the top-level `key` of an entry's front matter is (the file's
+/// start if the line is not found): for fields kept without their position.
+fn line_of_key(files: &crate::diag::Files, entry: &Document<LogEntry>, key: &str) -> Location {
+    let text = files.text(entry.file());
+    let prefix = format!("{key}:");
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        if let Some(rest) = line.strip_prefix(&prefix) {
+            let value = rest.trim();
+            let start = offset + prefix.len() + (rest.len() - rest.trim_start().len());
+            return Location::new(entry.file(), start..start + value.len());
+        }
+        offset += line.len();
+    }
+    Location::file_start(entry.file())
+}
+
+/// Reports an `about` that is not `<kind>/<id>` of an existing entity.
+fn check_about(
+    entry: &Document<LogEntry>,
+    about: &Ref,
+    known: &Logbook<'_>,
+    out: &mut Vec<Diagnostic>,
+) {
+    let Err(bad) = logbook::check_about(about, known) else {
+        return;
+    };
+    let at = entry.origin.at_value(about);
+    let help = match &bad {
+        BadAbout::Shape | BadAbout::UnknownKind(_) => {
+            let noun = about
+                .split_once('/')
+                .map_or(about.as_str(), |(noun, _)| noun);
+            let kinds = logbook::ABOUT_KINDS.map(Kind::noun);
+            match crate::suggest::suggest(noun, kinds) {
+                Some(near) if noun != near => format!("did you mean `{near}/…`?"),
+                _ => format!(
+                    "write `<kind>/<id>`, like `host/web1`; the kinds are {}",
+                    logbook::about_kinds()
+                ),
+            }
+        }
+        BadAbout::UnknownId { kind, id } => {
+            let ids = known.ids.of(*kind);
+            match crate::suggest::suggest(id, ids.ids.iter().map(String::as_str)) {
+                Some(near) => format!("did you mean `{}/{near}`?", kind.noun()),
+                None => format!(
+                    "there is no `{}`; create it or fix the id",
+                    kind.place().path_of(id)
+                ),
+            }
+        }
+    };
+    out.push(
+        Diagnostic::error("unknown-reference", bad.message(about))
+            .at(at)
+            .with_help(help),
+    );
 }
 
 /// The entries whose `reply_to` chain leads back to themselves. Each entry is walked

@@ -15,7 +15,8 @@ pub type BySubject = BTreeMap<&'static str, BTreeMap<String, Vec<Alert>>>;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AlertGroups {
     pub by_subject: BySubject,
-    /// How many alerts there are of each severity, by name (every severity, even at 0).
+    /// How many alerts need someone, of each severity, by name (every severity, even
+    /// at 0), and how many are `acknowledged` (counted there only).
     pub counts: BTreeMap<&'static str, usize>,
 }
 
@@ -43,6 +44,9 @@ impl Severity {
     }
 }
 
+/// The name acknowledged alerts are counted under.
+pub const ACKNOWLEDGED: &str = "acknowledged";
+
 /// Groups `alerts` (in their order).
 pub fn group(alerts: &[Alert]) -> AlertGroups {
     let mut by_subject = BySubject::new();
@@ -50,6 +54,7 @@ pub fn group(alerts: &[Alert]) -> AlertGroups {
         [Severity::Critical, Severity::Warning, Severity::Info]
             .into_iter()
             .map(|s| (s.name(), 0))
+            .chain([(ACKNOWLEDGED, 0)])
             .collect();
     for alert in alerts {
         by_subject
@@ -58,7 +63,11 @@ pub fn group(alerts: &[Alert]) -> AlertGroups {
             .entry(alert.subject.clone())
             .or_default()
             .push(alert.clone());
-        *counts.entry(alert.severity.name()).or_default() += 1;
+        let counted = match alert.acknowledged {
+            Some(_) => ACKNOWLEDGED,
+            None => alert.severity.name(),
+        };
+        *counts.entry(counted).or_default() += 1;
     }
     AlertGroups { by_subject, counts }
 }
@@ -77,6 +86,9 @@ mod tests {
             path: path.into(),
             message: String::new(),
             due: None,
+            reasons: Vec::new(),
+            acknowledged: None,
+            thread: None,
         }
     }
 
@@ -87,6 +99,16 @@ mod tests {
             alert(Severity::Warning, "certificate", "a", "2"),
             alert(Severity::Warning, "domain", "a", "3"),
             alert(Severity::Warning, "domain", "b", "4"),
+            Alert {
+                acknowledged: Some(crate::derive::Acknowledgement {
+                    entry: "e".into(),
+                    by: "bob".into(),
+                    at: crate::derive::fixture::at("2026-11-20T00:00:00Z"),
+                    until: None,
+                    severity: Severity::Critical,
+                }),
+                ..alert(Severity::Critical, "host", "h", "5")
+            },
         ];
         let groups = group(&alerts);
         let paths = |list: Option<&Vec<Alert>>| -> Vec<String> {
@@ -98,7 +120,12 @@ mod tests {
         assert_eq!(groups.by_subject["domain"].len(), 2);
         assert_eq!(
             groups.counts,
-            BTreeMap::from([("critical", 1), ("info", 0), ("warning", 3)])
+            BTreeMap::from([
+                ("acknowledged", 1),
+                ("critical", 1),
+                ("info", 0),
+                ("warning", 3)
+            ])
         );
         assert_eq!(AlertGroups::default().counts.values().sum::<usize>(), 0);
     }

@@ -7,13 +7,19 @@ use crate::derive::procedures::statuses;
 
 fn alerts_at(content: &Content, now: &str) -> Vec<Alert> {
     let now = at(now);
-    alerts(content, &statuses(content, now), now)
+    let threads = crate::derive::threads::threads(content);
+    alerts(content, &statuses(content, now), &threads, now)
 }
 
+/// Every reason of every alert: (severity, kind, subject).
 fn summary(alerts: &[Alert]) -> Vec<(Severity, AlertKind, &str)> {
     alerts
         .iter()
-        .map(|a| (a.severity, a.kind, a.subject.as_str()))
+        .flat_map(|a| {
+            a.reasons
+                .iter()
+                .map(|r| (r.severity, r.kind, a.subject.as_str()))
+        })
         .collect()
 }
 
@@ -232,8 +238,9 @@ fn a_payment_up_to_one_year_before_expiry_pays_the_term() {
 fn unpaid(content: &Content, now: &str) -> Option<Severity> {
     alerts_at(content, now)
         .into_iter()
-        .find(|a| a.kind == AlertKind::DomainUnpaid)
-        .map(|a| a.severity)
+        .flat_map(|a| a.reasons)
+        .find(|r| r.kind == AlertKind::DomainUnpaid)
+        .map(|r| r.severity)
 }
 
 #[test]
@@ -270,7 +277,8 @@ fn unpaid_message_says_what_is_known() {
     let content = domain("2026-12-01", Some("2025-11-24"), false);
     let alert = alerts_at(&content, "2026-11-22T00:00:00Z")
         .into_iter()
-        .find(|a| a.kind == AlertKind::DomainUnpaid)
+        .flat_map(|a| a.reasons)
+        .find(|r| r.kind == AlertKind::DomainUnpaid)
         .unwrap();
     assert_eq!(
         alert.message,
@@ -432,4 +440,168 @@ fn serialises_severity_and_kind_as_names() {
     assert_eq!(json["kind"], "certificate_expired");
     assert_eq!(json["due"], "2026-11-20T00:00:00Z");
     assert!(Severity::Critical < Severity::Warning && Severity::Warning < Severity::Info);
+}
+
+#[test]
+fn a_subject_with_several_problems_has_one_alert_listing_them_at_the_worst_severity() {
+    // Expires within the warn window, unpaid and not renewed automatically: two
+    // problems, one alert.
+    let content = domain("2026-12-01", None, false);
+    let alerts = alerts_at(&content, "2026-11-10T00:00:00Z");
+    assert_eq!(alerts.len(), 1, "{alerts:#?}");
+    let alert = &alerts[0];
+    assert_eq!(alert.subject, "example-net");
+    assert_eq!(
+        summary(&alerts),
+        vec![
+            (Severity::Warning, AlertKind::DomainExpiring, "example-net"),
+            (Severity::Warning, AlertKind::DomainUnpaid, "example-net"),
+        ]
+    );
+    // Expired (critical) and unpaid: critical, the expiry first.
+    let alerts = alerts_at(&content, "2026-12-05T00:00:00Z");
+    assert_eq!(alerts.len(), 1);
+    assert_eq!(alerts[0].severity, Severity::Critical);
+    assert_eq!(alerts[0].kind, AlertKind::DomainExpired);
+    assert_eq!(alerts[0].reasons.len(), 2);
+    assert_eq!(alerts[0].message, alerts[0].reasons[0].message);
+    let groups = group(&alerts);
+    assert_eq!(groups.of("domain", "example-net").map(Vec::len), Some(1));
+    assert_eq!(groups.counts["critical"], 1);
+}
+
+#[test]
+fn merging_keeps_the_worst_first_and_the_earliest_due_date() {
+    let problem = |severity, kind, subject: &str, due: Option<&str>| Alert {
+        severity,
+        kind,
+        subject: subject.into(),
+        subject_kind: "domain",
+        path: format!("domains/{subject}.yaml"),
+        message: format!("{kind:?}"),
+        due: due.map(at),
+        reasons: Vec::new(),
+        acknowledged: None,
+        thread: None,
+    };
+    let merged = merge(vec![
+        problem(
+            Severity::Warning,
+            AlertKind::DomainUnpaid,
+            "a",
+            Some("2026-12-10T00:00:00Z"),
+        ),
+        problem(
+            Severity::Critical,
+            AlertKind::DomainExpiring,
+            "a",
+            Some("2026-12-12T00:00:00Z"),
+        ),
+        problem(Severity::Warning, AlertKind::DomainExpiring, "b", None),
+    ]);
+    assert_eq!(merged.len(), 2);
+    assert_eq!(merged[0].subject, "a");
+    assert_eq!(merged[0].severity, Severity::Critical);
+    assert_eq!(merged[0].kind, AlertKind::DomainExpiring);
+    assert_eq!(merged[0].due, Some(at("2026-12-10T00:00:00Z")));
+    let kinds: Vec<AlertKind> = merged[0].reasons.iter().map(|r| r.kind).collect();
+    assert_eq!(kinds, [AlertKind::DomainExpiring, AlertKind::DomainUnpaid]);
+    assert_eq!(merged[1].reasons.len(), 1);
+}
+
+/// A certificate expiring 2026-11-26 (warning from 10-27, critical from 11-19) and the
+/// logbook `entries` (path, text).
+fn certificate_with(entries: &[(&str, &str)]) -> Content {
+    let mut files = vec![
+        (
+            "certificates/www.yaml",
+            "common_name: www.example.org\nnot_after: 2026-11-26\n",
+        ),
+        (
+            "certificates/api.yaml",
+            "common_name: api.example.org\nnot_after: 2026-11-27\n",
+        ),
+    ];
+    files.extend_from_slice(entries);
+    content(&files)
+}
+
+fn www(content: &Content, now: &str) -> Alert {
+    alerts_at(content, now)
+        .into_iter()
+        .find(|a| a.subject == "www")
+        .expect("an alert about www")
+}
+
+#[test]
+fn an_acknowledged_entry_about_the_subject_acknowledges_its_alert() {
+    let content = certificate_with(&[(
+        "logbook/2026/11/ack.md",
+        "---\nat: 2026-11-20T09:00:00Z\nby: bob\nabout: certificate/www\ndisposition: acknowledged\n---\nRenewing by hand.\n",
+    )]);
+    let alert = www(&content, "2026-11-22T00:00:00Z");
+    let ack = alert.acknowledged.expect("acknowledged");
+    assert_eq!((ack.by.as_str(), ack.entry.as_str()), ("bob", "ack"));
+    assert_eq!(ack.severity, Severity::Critical);
+    assert_eq!(alert.thread.as_deref(), Some("ack"));
+    let groups = group(&alerts_at(&content, "2026-11-22T00:00:00Z"));
+    assert_eq!(groups.counts["critical"], 1, "api only");
+    assert_eq!(groups.counts["acknowledged"], 1);
+    // Before the entry was written, nothing acknowledged it.
+    assert_eq!(www(&content, "2026-11-19T12:00:00Z").acknowledged, None);
+    // The other certificate is not acknowledged by an entry about this one.
+    let api = alerts_at(&content, "2026-11-22T00:00:00Z")
+        .into_iter()
+        .find(|a| a.subject == "api");
+    assert_eq!(api.and_then(|a| a.acknowledged), None);
+}
+
+#[test]
+fn a_reply_acknowledging_the_entry_that_reported_it_acknowledges_the_alert() {
+    let content = certificate_with(&[
+        (
+            "logbook/2026/11/report.md",
+            "---\nat: 2026-11-19T09:00:00Z\nby: alice\nabout: certificate/www\ndisposition: problem\n---\nRenewal failed.\n",
+        ),
+        (
+            "logbook/2026/11/reply.md",
+            "---\nat: 2026-11-19T10:00:00Z\nby: bob\nreply_to: report\ndisposition: acknowledged\n---\nOn it.\n",
+        ),
+    ]);
+    let alert = www(&content, "2026-11-22T00:00:00Z");
+    assert_eq!(alert.thread.as_deref(), Some("report"));
+    assert_eq!(alert.acknowledged.map(|a| a.entry), Some("reply".into()));
+}
+
+#[test]
+fn an_acknowledgement_of_a_warning_ends_when_it_turns_critical_or_until_passes() {
+    let content = certificate_with(&[(
+        "logbook/2026/11/ack.md",
+        "---\nat: 2026-11-10T09:00:00Z\nby: bob\nabout: certificate/www\ndisposition: acknowledged\nuntil: 2026-11-15\n---\nKnown.\n",
+    )]);
+    // A warning when acknowledged, still a warning, within `until`.
+    let alert = www(&content, "2026-11-12T00:00:00Z");
+    assert_eq!(alert.severity, Severity::Warning);
+    assert!(alert.acknowledged.is_some());
+    // `until` passed.
+    assert_eq!(www(&content, "2026-11-16T00:00:00Z").acknowledged, None);
+    let content = certificate_with(&[(
+        "logbook/2026/11/ack.md",
+        "---\nat: 2026-11-10T09:00:00Z\nby: bob\nabout: certificate/www\ndisposition: acknowledged\n---\nKnown.\n",
+    )]);
+    assert!(www(&content, "2026-11-18T23:59:59Z").acknowledged.is_some());
+    // Critical from 2026-11-19: the acknowledgement saw a warning.
+    let alert = www(&content, "2026-11-19T00:00:00Z");
+    assert_eq!(alert.severity, Severity::Critical);
+    assert_eq!(alert.acknowledged, None);
+    assert_eq!(alert.thread.as_deref(), Some("ack"));
+}
+
+#[test]
+fn an_acknowledgement_written_before_the_alert_existed_does_not_cover_it() {
+    let content = certificate_with(&[(
+        "logbook/2026/10/ack.md",
+        "---\nat: 2026-10-01T09:00:00Z\nby: bob\nabout: certificate/www\ndisposition: acknowledged\n---\nWill renew.\n",
+    )]);
+    assert_eq!(www(&content, "2026-11-12T00:00:00Z").acknowledged, None);
 }

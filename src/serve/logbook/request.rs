@@ -42,6 +42,8 @@ pub(super) fn media_type(headers: &HeaderMap) -> Result<Media, Refusal> {
 #[derive(Debug, Default)]
 pub(super) struct Fields {
     pub(super) procedure: Option<String>,
+    pub(super) about: Option<String>,
+    pub(super) until: Option<String>,
     pub(super) by: Option<String>,
     pub(super) disposition: Option<String>,
     pub(super) note: Option<String>,
@@ -52,12 +54,23 @@ pub(super) struct Fields {
     given: Vec<&'static str>,
 }
 
-const FIELDS: &[&str] = &["procedure", "by", "disposition", "note", "at", "reply_to"];
+const FIELDS: &[&str] = &[
+    "procedure",
+    "about",
+    "until",
+    "by",
+    "disposition",
+    "note",
+    "at",
+    "reply_to",
+];
 
 impl Fields {
     pub(super) fn slot(&mut self, name: &str) -> Option<&mut Option<String>> {
         Some(match name {
             "procedure" => &mut self.procedure,
+            "about" => &mut self.about,
+            "until" => &mut self.until,
             "by" => &mut self.by,
             "disposition" => &mut self.disposition,
             "note" => &mut self.note,
@@ -106,8 +119,19 @@ impl Fields {
             Some(text) => intake::parse_at(text).map_err(Refusal::invalid)?,
             None => now,
         };
+        let until = match self.until.as_deref() {
+            Some(text) => Some(text.parse().map_err(|_| {
+                Refusal::invalid(
+                    intake::Invalid::bad("until", format!("`{text}` is not a date"))
+                        .with_help("write it like 2026-12-01"),
+                )
+            })?),
+            None => None,
+        };
         Ok(NewEntry {
             procedure: self.procedure,
+            about: self.about,
+            until,
             by: self.by.unwrap_or_else(|| principal.to_owned()),
             disposition,
             reply_to: self.reply_to,
