@@ -196,12 +196,28 @@ pub struct SiteInfo<'a> {
     pub base_url: Option<&'a str>,
     pub preview: bool,
     pub generator: &'static str,
+    /// The robots of the policy: their logbook entries are marked as robots'.
+    pub robots: Vec<&'a str>,
+}
+
+/// The robots of the policy (`robot: true`), by name.
+pub fn robots(content: &crate::content::Content) -> Vec<&str> {
+    content.policy.as_ref().map_or_else(Vec::new, |policy| {
+        policy
+            .data
+            .users
+            .iter()
+            .filter(|(_, user)| user.robot)
+            .map(|(name, _)| name.as_str())
+            .collect()
+    })
 }
 
 /// The site's title, description and base URL, as templates see them.
 pub fn site_info<'a>(input: &Input<'a>) -> SiteInfo<'a> {
     let config = input.content.config.as_ref().map(|c| &c.data);
     SiteInfo {
+        robots: robots(input.content),
         title: config.map_or("glassroom", |c| c.title.as_str()),
         description: config.and_then(|c| c.description.as_deref()),
         base_url: config.and_then(|c| c.base_url.as_ref()).map(|u| u.as_str()),

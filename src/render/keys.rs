@@ -138,6 +138,11 @@ pub fn global_key(input: &Input<'_>, theme_text: &[(&str, &[u8])]) -> blake3::Ha
     if let Some(config) = &input.content.config {
         hasher.update(input.content.files.text(config.file()).as_bytes());
     }
+    // Every page that lists logbook entries marks the robots' (`site.robots`).
+    for robot in super::data::robots(input.content) {
+        hasher.update(&(robot.len() as u64).to_le_bytes());
+        hasher.update(robot.as_bytes());
+    }
     // Not "now": detail pages do not show it, and their keys hold what they show that
     // depends on it; list pages and the API add it to their own keys.
     hasher.update(&[u8::from(input.preview), u8::from(input.trust.is_some())]);
@@ -200,6 +205,18 @@ pub fn detail_key_fn<'a>(
         move |id: &str| groups.of(kind, id)
     };
     let k = |template: &str| KeyBuilder::new(content, global, template);
+    // The threads about an entity (`<kind>/<id>`), as its page shows them: their
+    // structure and states, and their entries.
+    let by_subject = &derived.logbook.by_subject;
+    let threads = move |k: &mut KeyBuilder<'_>, subject: String| {
+        let views = by_subject.get(&subject);
+        k.json(&views);
+        for view in views.into_iter().flatten() {
+            for (entry, _) in &view.entries {
+                k.doc(find(&content.logbook, entry));
+            }
+        }
+    };
     match kind {
         Kind::Host => each(
             move |i| {
@@ -217,6 +234,7 @@ pub fn detail_key_fn<'a>(
                 for t in listed(&rel.tickets_by_host, &host.id) {
                     k.doc(find(&content.tickets, t));
                 }
+                threads(&mut k, format!("host/{}", host.id));
                 k.done()
             },
             content.hosts.len(),
@@ -235,6 +253,7 @@ pub fn detail_key_fn<'a>(
                         k.doc(find(&content.procedures, p));
                     }
                     k.json(&alerts(&cert.id));
+                    threads(&mut k, format!("certificate/{}", cert.id));
                     k.done()
                 },
                 content.certificates.len(),
@@ -245,10 +264,10 @@ pub fn detail_key_fn<'a>(
             each(
                 move |i| {
                     let domain = &content.domains[i];
-                    k("domain")
-                        .doc(Some(domain))
-                        .json(&alerts(&domain.id))
-                        .done()
+                    let mut k = k("domain");
+                    k.doc(Some(domain)).json(&alerts(&domain.id));
+                    threads(&mut k, format!("domain/{}", domain.id));
+                    k.done()
                 },
                 content.domains.len(),
             )
@@ -267,6 +286,7 @@ pub fn detail_key_fn<'a>(
                 for t in listed(&rel.tickets_by_module, &module.id) {
                     k.doc(find(&content.tickets, t));
                 }
+                threads(&mut k, format!("module/{}", module.id));
                 k.done()
             },
             content.modules.len(),
@@ -283,6 +303,7 @@ pub fn detail_key_fn<'a>(
                         k.doc(find(&content.tickets, t));
                     }
                     k.json(&alerts(&release.id));
+                    threads(&mut k, format!("release/{}", release.id));
                     k.done()
                 },
                 content.releases.len(),
@@ -303,6 +324,7 @@ pub fn detail_key_fn<'a>(
                     }
                     k.json(&alerts(&procedure.id));
                     k.json(&derived.procedures.get(&procedure.id));
+                    threads(&mut k, format!("procedure/{}", procedure.id));
                     k.done()
                 },
                 content.procedures.len(),
@@ -359,6 +381,7 @@ pub fn detail_key_fn<'a>(
                     k.doc(release);
                     k.doc(release.and_then(|r| find(&content.modules, r.data.module.as_str())));
                 }
+                threads(&mut k, format!("ticket/{}", ticket.id));
                 k.done()
             },
             content.tickets.len(),
@@ -372,6 +395,7 @@ pub fn detail_key_fn<'a>(
                     k.doc(find(&content.services, s));
                 }
                 k.json(&derived.runbooks.get(&site.id));
+                threads(&mut k, format!("site/{}", site.id));
                 k.done()
             },
             content.sites.len(),
@@ -385,6 +409,7 @@ pub fn detail_key_fn<'a>(
                 for h in &service.data.hosts {
                     k.doc(find(&content.hosts, h));
                 }
+                threads(&mut k, format!("service/{}", service.id));
                 k.done()
             },
             content.services.len(),

@@ -215,15 +215,37 @@ fn sanitizer() -> &'static ammonia::Builder<'static> {
 /// The first paragraph's text, for summaries and feed entries.
 pub fn summary(markdown: &str, max_chars: usize) -> String {
     let mut text = String::new();
+    // A first paragraph that ends with a colon introduces what follows (a list, a code
+    // block, a paragraph): the summary goes on through that, so it never stops at
+    // "3 files failed:".
+    let mut introduced = false;
+    let mut lists = 0usize;
     for event in Parser::new_ext(markdown, options()) {
         match event {
             Event::Text(t) | Event::Code(t) => text.push_str(&t),
             Event::SoftBreak | Event::HardBreak => text.push(' '),
-            Event::End(TagEnd::Paragraph | TagEnd::Heading(_)) if !text.trim().is_empty() => break,
+            Event::Start(Tag::List(_)) => lists += 1,
+            Event::End(TagEnd::Item) if introduced => text.push_str("; "),
+            Event::End(TagEnd::List(_)) => {
+                lists = lists.saturating_sub(1);
+                if introduced && lists == 0 {
+                    break;
+                }
+            }
+            Event::End(TagEnd::CodeBlock) if introduced => break,
+            Event::End(TagEnd::Paragraph | TagEnd::Heading(_))
+                if lists == 0 && !text.trim().is_empty() =>
+            {
+                if introduced || !text.trim_end().ends_with(':') {
+                    break;
+                }
+                introduced = true;
+                text.push(' ');
+            }
             _ => {}
         }
     }
-    let text = text.trim();
+    let text = text.trim().trim_end_matches(';').trim_end();
     if text.chars().count() <= max_chars {
         text.to_owned()
     } else {
@@ -235,6 +257,20 @@ pub fn summary(markdown: &str, max_chars: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_summary_goes_on_through_what_a_colon_introduces() {
+        let markdown = "Tape EC0401L8: 3 files failed checksum verification:\n\n- `db1:/a`\n- `db1:/b`\n\nAll other files OK.\n";
+        assert_eq!(
+            summary(markdown, 200),
+            "Tape EC0401L8: 3 files failed checksum verification: db1:/a; db1:/b"
+        );
+        let code = "Verify aborted:\n\n```\nread error at block 7\n```\n\nMore.\n";
+        assert_eq!(summary(code, 200), "Verify aborted: read error at block 7");
+        // A colon inside the first paragraph changes nothing.
+        assert_eq!(summary("One: two.\n\nThree.\n", 200), "One: two.");
+        assert_eq!(summary("Long:\n\n- aaaa\n- bbbb\n", 10), "Long: aaa…");
+    }
 
     #[test]
     fn scripts_and_javascript_links_never_survive() {

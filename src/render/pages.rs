@@ -280,54 +280,63 @@ static KINDS: [Kind; Kind::COUNT] = Kind::ALL;
 fn detail_reads(kind: Kind) -> Reads {
     use Kind::*;
     let files = Reads::files;
+    // The threads about the entity (`threads.html`): the thread structure, and the
+    // entries in them.
+    let threads = |reads: Reads| Reads {
+        threads: true,
+        ..reads
+    };
     match kind {
-        Host => files(
-            &[Host, Service, Site, Certificate, Ticket],
+        Host => threads(files(
+            &[Host, Service, Site, Certificate, Ticket, LogEntry],
             &[
                 "services_by_host",
                 "certificates_by_host",
                 "tickets_by_host",
             ],
-        ),
-        Certificate => Reads {
+        )),
+        Certificate => threads(Reads {
             alerts: Some(Alerts::Of("certificate")),
-            ..files(&[Certificate, Host, Procedure], &[])
-        },
-        Domain => Reads {
+            ..files(&[Certificate, Host, Procedure, LogEntry], &[])
+        }),
+        Domain => threads(Reads {
             alerts: Some(Alerts::Of("domain")),
-            ..files(&[Domain], &[])
-        },
-        Module => files(
-            &[Module, Release, Ticket],
+            ..files(&[Domain, LogEntry], &[])
+        }),
+        Module => threads(files(
+            &[Module, Release, Ticket, LogEntry],
             &[
                 "releases_by_module",
                 "tickets_by_release",
                 "tickets_by_module",
             ],
-        ),
-        Release => Reads {
+        )),
+        Release => threads(Reads {
             alerts: Some(Alerts::Of("release")),
-            ..files(&[Release, Module, Ticket], &["tickets_by_release"])
-        },
-        Procedure => Reads {
+            ..files(
+                &[Release, Module, Ticket, LogEntry],
+                &["tickets_by_release"],
+            )
+        }),
+        Procedure => threads(Reads {
             alerts: Some(Alerts::Of("procedure")),
             statuses: true,
             ..files(
                 &[Procedure, LogEntry, Certificate],
                 &["entries_by_procedure", "certificates_by_procedure"],
             )
-        },
+        }),
         LogEntry => Reads {
             threads: true,
             ..files(&[LogEntry, Procedure], &[])
         },
-        Ticket => files(&[Ticket, Module, Release], &[]),
+        Ticket => threads(files(&[Ticket, Module, Release, LogEntry], &[])),
         // The runbooks read services; hosts are only linked to, by id.
-        Site => Reads {
+        Site => threads(Reads {
             ids: &[Host],
-            ..files(&[Site, Service], &["services_by_site"])
-        },
-        Service => files(&[Service, Site, Host], &[]),
+            ..files(&[Site, Service, LogEntry], &["services_by_site"])
+        }),
+        Service => threads(files(&[Service, Site, Host, LogEntry], &[])),
         // Which sets a feature's page lists comes from the sets' files.
         Feature => Reads {
             structure: &[AccountSet],

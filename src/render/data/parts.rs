@@ -30,7 +30,7 @@ pub(super) struct Parts {
     report: Part<2>,
     upcoming: Part<1>,
     plans: Part<1>,
-    logbook: Part<4>,
+    logbook: Part<5>,
     ticket_groups: Part<1>,
 }
 
@@ -72,7 +72,7 @@ impl Parts {
             part(
                 &self.site,
                 ["site"],
-                reads("site", &[Kind::Config], &[])
+                reads("site", &[Kind::Config, Kind::Policy], &[])
                     .bytes(&[u8::from(input.preview)])
                     .finish(),
                 move || Ok([convert(&site_info(input))?]),
@@ -162,7 +162,13 @@ impl Parts {
             ),
             part(
                 &self.logbook,
-                ["threads", "attention", "thread_state", "months"],
+                [
+                    "threads",
+                    "attention",
+                    "thread_state",
+                    "months",
+                    "threads_by_subject",
+                ],
                 reads("logbook", &[], &[&dstamps.logbook]).finish(),
                 move || {
                     let logbook = &derived.logbook;
@@ -179,6 +185,7 @@ impl Parts {
                         convert(&attention)?,
                         convert(&logbook.thread_state)?,
                         convert(&months)?,
+                        convert(&logbook.by_subject)?,
                     ])
                 },
             ),
