@@ -15,4 +15,5 @@ mod robustness;
 mod serve;
 mod sync;
 mod sync_signals;
+mod triage;
 mod trust;

@@ -981,6 +981,22 @@ fn bad_logbook_posts_are_refused_with_the_field_named_and_nothing_committed() {
         StatusCode::UNPROCESSABLE_ENTITY,
         "reply_to",
     );
+    // An ad hoc entry may be about an entity, which must exist; `by` names a user.
+    field_of(
+        json!({"about": "host/web9", "note": "Fan noise."}),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "about",
+    );
+    field_of(
+        json!({"about": "host/web1", "note": "Fan noise.", "by": "mallory"}),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "by",
+    );
+    field_of(
+        json!({"about": "host/web1", "note": "Seen.", "until": "2026-12-01"}),
+        StatusCode::BAD_REQUEST,
+        "until",
+    );
     field_of(
         json!({"procedure": "../../etc/passwd"}),
         StatusCode::BAD_REQUEST,
@@ -1346,6 +1362,105 @@ fn the_preview_rebuilds_reloads_and_shows_build_errors_in_the_browser() {
     std::fs::write(repo.join("hosts/.web1.yaml.swp"), "x").expect("write");
     std::thread::sleep(Duration::from_millis(600));
     assert_eq!(generation(), settled);
+}
+
+#[test]
+fn glassroom_log_takes_ad_hoc_entries_and_refuses_people_the_policy_does_not_know() {
+    let repo = logbook_repo();
+    let head = || repo.git(&["rev-parse", "HEAD"]);
+    let logged = repo.glassroom(&[
+        "log",
+        "--about",
+        "host/web1",
+        "--by",
+        "alice",
+        "--disposition",
+        "acknowledged",
+        "--until",
+        "2026-11-30",
+        "--note",
+        "Fan noise on web1; replacing it on Monday.",
+        "--at",
+        "2026-11-23T10:00:00Z",
+        "--repo",
+        repo.path_str(),
+    ]);
+    assert_eq!(logged.code, Some(0), "{}", logged.stderr);
+    let text = repo.git(&["show", "HEAD:logbook/2026/11/2026-11-23-100000-web1.md"]);
+    assert!(
+        text.contains("about: host/web1")
+            && text.contains("until: \"2026-11-30\"")
+            && text.contains("disposition: acknowledged")
+            && !text.contains("procedure:"),
+        "{text}"
+    );
+    // Without a procedure and without `about`: a plain note.
+    let note = repo.glassroom(&[
+        "log",
+        "--by",
+        "alice",
+        "--note",
+        "Power blip in rack C4, nothing went down.",
+        "--at",
+        "2026-11-23T11:00:00Z",
+        "--repo",
+        repo.path_str(),
+    ]);
+    assert_eq!(note.code, Some(0), "{}", note.stderr);
+    assert!(
+        note.stdout.contains("2026-11-23-110000-note"),
+        "{}",
+        note.stdout
+    );
+    let check = repo.glassroom(&["check", repo.path_str()]);
+    assert_eq!(check.code, Some(0), "{}", check.stderr);
+
+    let before = head();
+    let mallory = repo.glassroom(&[
+        "log",
+        "rotate-logs",
+        "--by",
+        "mallory",
+        "--repo",
+        repo.path_str(),
+    ]);
+    assert_eq!(mallory.code, Some(2), "{}", mallory.stdout);
+    assert!(
+        mallory.stderr.contains("--by") && mallory.stderr.contains("not a user of the policy"),
+        "{}",
+        mallory.stderr
+    );
+    let typo = repo.glassroom(&[
+        "log",
+        "rotate-logs",
+        "--by",
+        "alcie",
+        "--repo",
+        repo.path_str(),
+    ]);
+    assert!(
+        typo.stderr.contains("did you mean `alice`?"),
+        "{}",
+        typo.stderr
+    );
+    let unknown = repo.glassroom(&[
+        "log",
+        "--about",
+        "host/web9",
+        "--by",
+        "alice",
+        "--note",
+        "x",
+        "--repo",
+        repo.path_str(),
+    ]);
+    assert_eq!(unknown.code, Some(2));
+    assert!(
+        unknown.stderr.contains("--about") && unknown.stderr.contains("did you mean `host/web1`?"),
+        "{}",
+        unknown.stderr
+    );
+    assert_eq!(head(), before, "nothing was committed");
 }
 
 #[test]

@@ -205,7 +205,7 @@ pub fn atom_feed(input: &Input<'_>, name: &str) -> Feed {
                         url: link(base, alert_url(a).as_deref().unwrap_or("index.html")),
                         updated: input.now,
                         author: "glassroom".into(),
-                        summary: format!("{} (caused by {})", a.message, a.path),
+                        summary: alert_summary(a),
                         content_html: String::new(),
                     }
                 })
@@ -213,6 +213,25 @@ pub fn atom_feed(input: &Input<'_>, name: &str) -> Feed {
             feed("alerts", "alerts", "index.html", alerts)
         }
     }
+}
+
+/// An alert's reasons (one alert per subject lists them all), its cause and who
+/// acknowledged it.
+fn alert_summary(alert: &crate::derive::Alert) -> String {
+    let reasons: Vec<&str> = alert.reasons.iter().map(|r| r.message.as_str()).collect();
+    let said = if reasons.is_empty() {
+        alert.message.clone()
+    } else {
+        reasons.join("; ")
+    };
+    let mut summary = format!("{said} (caused by {})", alert.path);
+    if let Some(ack) = &alert.acknowledged {
+        summary.push_str(&format!("; acknowledged by {} on {}", ack.by, ack.at));
+        if let Some(until) = ack.until {
+            summary.push_str(&format!(", until {until}"));
+        }
+    }
+    summary
 }
 
 /// `calendar.ics`: certificate and domain expiries (all-day), procedure due times and
