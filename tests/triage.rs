@@ -162,6 +162,12 @@ fn entries_about_an_entity_show_in_its_threads() {
     // The ticket the reply is about shows the thread too.
     let ticket = read(&out.join("tickets/mon1-prometheus-disk-full.html"));
     assert!(ticket.contains("2026-11-20-mon1-disk-usage.html"));
+    // A module's page shows the threads about its releases.
+    let module = read(&out.join("modules/billing-api.html"));
+    assert!(
+        module.contains("2026-11-10-billing-api-4.1-deployed.html"),
+        "{module}"
+    );
     // An entry names what it is about.
     let entry = read(&out.join("logbook/2026-11-20-mon1-disk-usage.html"));
     assert!(entry.contains("hosts/mon1.html"), "{entry}");

@@ -312,7 +312,8 @@ pub fn derive_with(content: &Content, now: Moment, memos: &Memos) -> Derived {
         );
     let logbook = || {
         let mut stamp = Stamper::new("logbook");
-        content.stamps.add(&mut stamp, &[LogEntry]);
+        // Releases: a module's threads include those about its releases.
+        content.stamps.add(&mut stamp, &[LogEntry, Release]);
         let stamp = stamp.stamp(&threads.1).finish();
         memos
             .logbook

@@ -45,7 +45,8 @@ pub struct Logbook {
     /// The state of each thread with replies, by root entry.
     pub thread_state: BTreeMap<String, ThreadState>,
     /// Subject (`host/web1`, `procedure/rotate-logs`) → the threads about it, most
-    /// recently active first: what each entity's page shows.
+    /// recently active first: what each entity's page shows. A module's include those
+    /// about its releases.
     pub by_subject: BTreeMap<String, Vec<ThreadView>>,
 }
 
@@ -58,13 +59,23 @@ pub fn logbook(content: &Content, threads: &[Thread]) -> Logbook {
         .filter(|t| t.entries.len() > 1)
         .map(|t| (t.root.clone(), t.state))
         .collect();
+    // A module's page shows the threads about its releases too (a deployment is work
+    // on the module).
+    let module_of: HashMap<&str, &str> = content
+        .releases
+        .iter()
+        .map(|r| (r.id.as_str(), r.data.module.as_str()))
+        .collect();
     let mut by_subject: BTreeMap<String, Vec<ThreadView>> = BTreeMap::new();
     for thread in &threads {
-        for subject in &thread.subjects {
-            by_subject
-                .entry(subject.clone())
-                .or_default()
-                .push(thread.clone());
+        let modules = thread.subjects.iter().filter_map(|subject| {
+            let release = subject.strip_prefix("release/")?;
+            Some(format!("module/{}", module_of.get(release)?))
+        });
+        let subjects: std::collections::BTreeSet<String> =
+            thread.subjects.iter().cloned().chain(modules).collect();
+        for subject in subjects {
+            by_subject.entry(subject).or_default().push(thread.clone());
         }
     }
     Logbook {
