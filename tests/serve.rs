@@ -938,6 +938,22 @@ fn a_robot_posts_an_entry_that_is_committed_signed_and_published() {
         &json!({"procedure": "rotate-logs", "disposition": "acknowledged", "reply_to": id}),
     );
     assert_eq!(status, StatusCode::CREATED, "{reply}");
+    // An ad hoc entry, without a procedure, about a host.
+    let (status, reply) = post(
+        &http,
+        &served,
+        Some(TOKEN),
+        &json!({"about": "host/web1", "disposition": "problem", "note": "web1 missed its backup window."}),
+    );
+    assert_eq!(status, StatusCode::CREATED, "{reply}");
+    let text = repo.git(&[
+        "show",
+        &format!("HEAD:{}", reply["path"].as_str().unwrap_or("")),
+    ]);
+    assert!(
+        text.contains("about: host/web1") && !text.contains("procedure:"),
+        "{text}"
+    );
 }
 
 #[test]
