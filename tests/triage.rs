@@ -200,3 +200,29 @@ fn the_procedure_page_shows_threads_with_their_state_and_whole_summaries() {
     assert!(logbook.contains("class=\"badge robot\""));
     assert!(!logbook.contains("alice <span class=\"badge robot\""));
 }
+
+#[test]
+fn check_points_at_an_unknown_about_and_an_unknown_by_with_a_suggestion() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let repo = dir.path().join("repo");
+    copy_tree(&root().join("content-example"), &repo);
+    let entry = repo.join("logbook/2026/11/2026-11-21-typos.md");
+    std::fs::write(
+        &entry,
+        "---\nat: 2026-11-21T12:00:00Z\nby: bobb\nabout: host/mon2\n---\nTypos.\n",
+    )
+    .expect("write");
+    let checked = run(&["check", repo.to_str().expect("utf-8")]);
+    assert_ne!(checked.code, Some(0), "an unknown host is an error");
+    let said = format!("{}{}", checked.stdout, checked.stderr);
+    assert!(
+        said.contains("2026-11-21-typos.md:4:8") && said.contains("did you mean `host/mon1`?"),
+        "{said}"
+    );
+    assert!(
+        said.contains("2026-11-21-typos.md:3:5")
+            && said.contains("`bobb` is not a user of the policy")
+            && said.contains("did you mean `bob`?"),
+        "{said}"
+    );
+}

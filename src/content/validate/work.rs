@@ -152,8 +152,10 @@ pub(super) fn check_logbook(content: &Content, ids: &Ids<'_>, out: &mut Vec<Diag
                     crate::trust::policy::POLICY_PATH
                 ),
             };
+            // A warning: entries are append-only, so one written before the rule (or
+            // by a name since removed from the policy) could never be corrected.
             out.push(
-                Diagnostic::error(
+                Diagnostic::warning(
                     "unknown-principal",
                     format!("`{}` is not a user of the policy", data.by),
                 )
