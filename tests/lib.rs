@@ -12,6 +12,7 @@ mod golden;
 mod incremental;
 mod plan;
 mod robustness;
+mod scale;
 mod serve;
 mod sync;
 mod sync_signals;

@@ -25,12 +25,12 @@ pub(super) struct Parts {
     logbook_order: Part<1>,
     overrides: Part<2>,
     feature_summaries: Part<1>,
-    alerts: Part<3>,
+    alerts: Part<4>,
     status: Part<1>,
     report: Part<2>,
     upcoming: Part<1>,
     plans: Part<1>,
-    logbook: Part<4>,
+    logbook: Part<5>,
     ticket_groups: Part<1>,
 }
 
@@ -109,7 +109,12 @@ impl Parts {
             ),
             part(
                 &self.alerts,
-                ["alerts", "alerts_by_subject", "alert_counts"],
+                [
+                    "alerts",
+                    "alerts_by_subject",
+                    "alert_counts",
+                    "alert_sections",
+                ],
                 reads("alerts", &[], &[&dstamps.alerts]).finish(),
                 move || {
                     let groups = &derived.alert_groups;
@@ -117,6 +122,7 @@ impl Parts {
                         convert(&alert_views(&derived.alerts))?,
                         convert(&alerts_by_subject(&groups.by_subject))?,
                         convert(&groups.counts)?,
+                        convert(&groups.sections)?,
                     ])
                 },
             ),
@@ -162,7 +168,13 @@ impl Parts {
             ),
             part(
                 &self.logbook,
-                ["threads", "attention", "thread_state", "months"],
+                [
+                    "threads",
+                    "attention",
+                    "thread_state",
+                    "months",
+                    "listed_threads",
+                ],
                 reads("logbook", &[], &[&dstamps.logbook]).finish(),
                 move || {
                     let logbook = &derived.logbook;
@@ -174,11 +186,13 @@ impl Parts {
                         .collect();
                     let months: Vec<MonthView<'_>> =
                         logbook.months.iter().map(MonthView::of).collect();
+                    let listed: Vec<&derive::ThreadView> = listed_threads(logbook).collect();
                     Ok([
                         convert(&logbook.threads)?,
                         convert(&attention)?,
                         convert(&logbook.thread_state)?,
                         convert(&months)?,
+                        convert(&listed)?,
                     ])
                 },
             ),
@@ -205,6 +219,15 @@ fn part<'j, const N: usize>(
         let values = made.as_ref().as_ref().map_err(Clone::clone)?;
         Ok(names.into_iter().zip(values.iter().cloned()).collect())
     })
+}
+
+/// The threads the logbook's table lists (split into pages): those with replies and
+/// those someone has to act on, in the order of `threads`; a lone entry is in its month.
+pub fn listed_threads(logbook: &derive::Logbook) -> impl Iterator<Item = &derive::ThreadView> {
+    logbook
+        .threads
+        .iter()
+        .filter(|t| t.entries.len() > 1 || t.needs_attention)
 }
 
 /// A month of the logbook as templates see it: with the link to its page.
