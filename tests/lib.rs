@@ -10,6 +10,7 @@ mod check;
 mod flags;
 mod golden;
 mod incremental;
+mod layout;
 mod plan;
 mod robustness;
 mod scale;

@@ -74,7 +74,7 @@ fn the_dashboard_shows_ten_alerts_a_section_and_links_to_the_page_of_all_of_them
         assert_eq!(shown, all.min(10), "section {kind}");
         if all > 10 {
             capped += 1;
-            let more = format!(r#"<a href="alerts.html#{kind}">{} more "#, all - 10);
+            let more = format!(r#"<a href="alerts.html#{kind}">{} more in "#, all - 10);
             assert!(section.contains(&more), "{more} in {section}");
             assert!(
                 page.contains(&format!(r#"<h2 id="{kind}">"#)),

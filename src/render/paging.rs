@@ -75,11 +75,18 @@ impl Pager {
         let links = (1..=pages)
             .map(|number| {
                 let path = page_path(list_path, table, number);
-                let href = path.rsplit_once('/').map_or(path.as_str(), |(_, f)| f);
+                let file = path.rsplit_once('/').map_or(path.as_str(), |(_, f)| f);
+                // The list's own page has other tables too: its link is to the table
+                // (whose id is the table's name).
+                let href = if number == 1 {
+                    format!("{file}#{table}")
+                } else {
+                    file.to_owned()
+                };
                 let range = rows_of(total, number);
                 PageLink {
                     number,
-                    href: href.to_owned(),
+                    href,
                     current: number == page,
                     first: range.start + 1,
                     last: range.end,
@@ -151,7 +158,10 @@ mod tests {
         );
         assert_eq!(pager.rows(), PER_PAGE..2 * PER_PAGE);
         let hrefs: Vec<&str> = pager.links.iter().map(|l| l.href.as_str()).collect();
-        assert_eq!(hrefs, ["index.html", "closed~2.html", "closed~3.html"]);
+        assert_eq!(
+            hrefs,
+            ["index.html#closed", "closed~2.html", "closed~3.html"]
+        );
         assert!(pager.links[1].current && !pager.links[0].current);
         assert_eq!(
             (pager.links[2].first, pager.links[2].last),
