@@ -47,7 +47,7 @@ fn count(index: &str, what: &str) -> usize {
 fn sections(index: &str) -> (String, String) {
     let (_, rest) = index.split_once(r#"<h2 id="alerts">"#).expect("alerts");
     // Both end where the cards start.
-    let rest = rest.split(r#"<div class="grid">"#).next().unwrap_or(rest);
+    let rest = rest.split(r#"<div class="grid"#).next().unwrap_or(rest);
     let (active, acknowledged) = rest
         .split_once(r#"<h3 id="acknowledged">"#)
         .unwrap_or((rest, ""));

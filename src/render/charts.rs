@@ -8,15 +8,21 @@ pub struct Row<'a> {
     pub values: [Option<i64>; 2],
 }
 
-const ROW_HEIGHT: i64 = 26;
-const LABEL_WIDTH: i64 = 150;
-const BAR_WIDTH: i64 = 330;
-const VALUE_WIDTH: i64 = 150;
+/// The drawing's own units: about one CSS pixel each on a phone (390 px wide, less the
+/// margins), so its 15-unit text stays readable there; it is drawn at its container's
+/// full width (`width: 100%` in the theme's CSS), larger on a desktop.
+const WIDTH: i64 = 360;
+/// Each row: its label and values on a line, its two bars under it.
+const ROW_HEIGHT: i64 = 48;
+const LINE: i64 = 18;
+const BAR_HEIGHT: i64 = 9;
 const TITLE_HEIGHT: i64 = 22;
+const LEGEND_HEIGHT: i64 = 26;
 
-/// A horizontal bar chart with two series per row, labelled with `format(value)`.
-/// Colours come from CSS classes (`series-0`, `series-1`) so light and dark themes and
-/// print can style it.
+/// A horizontal bar chart with two series per row, labelled with `format(value)`: each
+/// row's label (left) and values (right) on a line, its bars the full width under it, so
+/// it needs no room beside the bars and reads on a phone. Colours come from CSS classes
+/// (`series-0`, `series-1`) so light and dark themes and print can style it.
 pub fn bar_chart(
     title: &str,
     series: [&str; 2],
@@ -30,9 +36,9 @@ pub fn bar_chart(
         .max()
         .unwrap_or(0)
         .max(1);
-    let width = LABEL_WIDTH + BAR_WIDTH + VALUE_WIDTH;
-    let legend = TITLE_HEIGHT + 24;
-    let height = legend + ROW_HEIGHT * rows.len().max(1) as i64 + 8;
+    let width = WIDTH;
+    let legend = TITLE_HEIGHT + LEGEND_HEIGHT;
+    let height = legend + ROW_HEIGHT * rows.len().max(1) as i64;
     let mut svg = String::new();
     let _ = write!(
         svg,
@@ -42,48 +48,31 @@ pub fn bar_chart(
     let _ = write!(svg, "<title>{}</title>", escape(title));
     let _ = write!(
         svg,
-        r#"<text class="title" x="0" y="15">{}</text>"#,
+        r#"<text class="title" x="0" y="16">{}</text>"#,
         escape(title)
     );
     for (i, name) in series.iter().enumerate() {
-        let x = LABEL_WIDTH + i as i64 * 120;
+        let x = i as i64 * 110;
         let _ = write!(
             svg,
             r#"<rect class="series-{i}" x="{x}" y="{}" width="12" height="12"/><text x="{}" y="{}">{}</text>"#,
-            TITLE_HEIGHT + 6,
-            x + 16,
-            TITLE_HEIGHT + 16,
+            TITLE_HEIGHT + 8,
+            x + 17,
+            TITLE_HEIGHT + 19,
             escape(name)
         );
     }
     if rows.is_empty() {
-        let _ = write!(
-            svg,
-            r#"<text x="{LABEL_WIDTH}" y="{}">no data</text>"#,
-            legend + 16
-        );
+        let _ = write!(svg, r#"<text x="0" y="{}">no data</text>"#, legend + LINE);
     }
     for (index, row) in rows.iter().enumerate() {
         let top = legend + index as i64 * ROW_HEIGHT;
         let _ = write!(
             svg,
-            r#"<text class="label" x="{}" y="{}" text-anchor="end">{}</text>"#,
-            LABEL_WIDTH - 8,
-            top + 16,
+            r#"<text class="label" x="0" y="{}">{}</text>"#,
+            top + LINE - 3,
             escape(row.label)
         );
-        for (i, value) in row.values.iter().enumerate() {
-            let y = top + 3 + i as i64 * 10;
-            if let Some(v) = value {
-                let w = (v.max(&0) * BAR_WIDTH / max).max(1);
-                let _ = write!(
-                    svg,
-                    r#"<rect class="series-{i}" x="{LABEL_WIDTH}" y="{y}" width="{w}" height="9"><title>{}: {}</title></rect>"#,
-                    escape(series[i]),
-                    escape(&format(*v))
-                );
-            }
-        }
         let text: Vec<String> = row
             .values
             .iter()
@@ -91,11 +80,22 @@ pub fn bar_chart(
             .collect();
         let _ = write!(
             svg,
-            r#"<text class="value" x="{}" y="{}">{}</text>"#,
-            LABEL_WIDTH + BAR_WIDTH + 8,
-            top + 16,
+            r#"<text class="value" x="{width}" y="{}" text-anchor="end">{}</text>"#,
+            top + LINE - 3,
             escape(&text.join(" / "))
         );
+        for (i, value) in row.values.iter().enumerate() {
+            let y = top + LINE + 2 + i as i64 * (BAR_HEIGHT + 2);
+            if let Some(v) = value {
+                let w = (v.max(&0) * width / max).max(1);
+                let _ = write!(
+                    svg,
+                    r#"<rect class="series-{i}" x="0" y="{y}" width="{w}" height="{BAR_HEIGHT}"><title>{}: {}</title></rect>"#,
+                    escape(series[i]),
+                    escape(&format(*v))
+                );
+            }
+        }
     }
     svg.push_str("</svg>");
     svg
@@ -130,10 +130,13 @@ mod tests {
         assert!(svg.starts_with("<svg"));
         assert!(svg.contains("bug&lt;"));
         assert!(
-            svg.contains(&format!(r#"width="{BAR_WIDTH}""#)),
-            "the largest bar is full width"
+            svg.contains(&format!(
+                r#"x="0" y="{}" width="{WIDTH}""#,
+                TITLE_HEIGHT + LEGEND_HEIGHT + ROW_HEIGHT + LINE + 2
+            )),
+            "the largest bar is full width: {svg}"
         );
-        assert!(svg.contains(&format!(r#"width="{}""#, BAR_WIDTH / 2)));
+        assert!(svg.contains(&format!(r#"width="{}""#, WIDTH / 2)));
         assert!(svg.contains("200s / –"));
     }
 }

@@ -24,8 +24,8 @@ use crate::derive;
 use crate::memo::{Memo, Stamp, Stamper};
 use api::item_bytes;
 pub use api::{API_FILES, ApiFile, api_file};
-pub use parts::MonthView;
 use parts::Parts;
+pub use parts::{MonthView, listed_threads};
 use trust::{TrustValue, trust_value};
 pub use trust::{audit_file, audit_paths};
 

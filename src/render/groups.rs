@@ -110,10 +110,19 @@ type MakePages<'a> = Box<dyn Fn() -> tera::TeraResult<Vec<PageFile>> + Sync + 'a
 fn group_pages<'a>(input: &'a Input<'a>, page: Page) -> (Stamp, MakePages<'a>) {
     let content = input.content;
     match page {
+        // A list's pages are the list and the further pages of its long tables: they
+        // change with the tables' lengths.
         Page::List(list) => {
+            let sizes = pages::table_sizes(input, list);
             let mut stamp = Stamper::new("list");
             stamp.text(&format!("{list:?}"));
-            (stamp.finish(), Box::new(move || Ok(pages::list_page(list))))
+            for (table, rows) in &sizes {
+                stamp.text(table).text(&rows.to_string());
+            }
+            (
+                stamp.finish(),
+                Box::new(move || pages::list_pages(list, &sizes)),
+            )
         }
         Page::Detail(kind) => {
             let mut stamp = Stamper::new("detail pages");

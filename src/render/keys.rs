@@ -217,6 +217,8 @@ pub fn detail_key_fn<'a>(
             }
         }
     };
+    // For the pages that say as of when they are (a site's runbooks).
+    let now = input.now.to_string();
     match kind {
         Kind::Host => each(
             move |i| {
@@ -390,7 +392,7 @@ pub fn detail_key_fn<'a>(
             move |i| {
                 let site = &content.sites[i];
                 let mut k = k("site");
-                k.doc(Some(site));
+                k.doc(Some(site)).text(&now);
                 for s in listed(&rel.services_by_site, &site.id) {
                     k.doc(find(&content.services, s));
                 }

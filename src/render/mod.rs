@@ -21,6 +21,7 @@ pub mod markdown_cache;
 pub mod names;
 mod outputs;
 mod pages;
+mod paging;
 mod reads;
 mod rows;
 pub mod theme;
@@ -525,15 +526,25 @@ fn render_pages(
     let row_template = theme.sources.contains_key(rows::TEMPLATE);
     let audit_row_template = theme.sources.contains_key(rows::AUDIT_TEMPLATE);
     let sections_template = theme.sources.contains_key(SECTIONS_TEMPLATE);
+    // Every row once, for all the pages of the list (they are at one depth); each page
+    // joins its own.
+    let all_ticket_rows = std::sync::OnceLock::new();
     let ticket_rows = |page: &PageFile| -> tera::TeraResult<rows::TicketRows> {
-        rows::ticket_rows(
-            &theme.tera,
-            input,
-            &input.derived.ticket_groups,
-            global,
-            &input.memos.rows,
-            &page.root(),
-        )
+        let make = || {
+            rows::ticket_rows(
+                &theme.tera,
+                input,
+                &input.derived.ticket_groups,
+                global,
+                &input.memos.rows,
+                &page.root(),
+            )
+        };
+        match all_ticket_rows.get_or_init(make) {
+            Ok(list) => Ok(list.page(page.rows("open"), page.rows("closed"))),
+            // The error again, owned.
+            Err(_) => make().map(|_| rows::TicketRows::default()),
+        }
     };
     // The few list pages take most of the time (the ticket list alone ~20 ms at
     // scale): each is a task of its own, or they would render one after the other in
@@ -578,7 +589,11 @@ fn render_pages(
                     Err(err) => return Some(Failure::Template(err)),
                 }
             }
-            if sections_template && page.template == "tickets.html" {
+            // The groups are on the list's first page only.
+            let tickets_list = pages::Page::List(pages::List::Tickets)
+                .spec()
+                .and_then(|spec| spec.path);
+            if sections_template && tickets_list == Some(page.path.as_str()) {
                 match ticket_sections(theme, input, global, &page.root()) {
                     Ok(sections) => context.insert("ticket_sections", &*sections),
                     Err(err) => return Some(Failure::Template(err)),

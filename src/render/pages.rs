@@ -14,6 +14,7 @@
 use serde::Serialize;
 
 use super::data::MonthView;
+use super::paging::{Pager, page_count};
 use super::reads::{Alerts, Reads};
 use crate::content::{Content, Kind};
 use crate::derive::Month;
@@ -22,6 +23,8 @@ use crate::derive::Month;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum List {
     Dashboard,
+    /// Every alert, by section: the dashboard shows the first few of each.
+    Alerts,
     NotFound,
     Hosts,
     Certificates,
@@ -39,8 +42,9 @@ pub enum List {
 }
 
 impl List {
-    pub const ALL: [List; 15] = [
+    pub const ALL: [List; 16] = [
         List::Dashboard,
+        List::Alerts,
         List::NotFound,
         List::Hosts,
         List::Certificates,
@@ -141,6 +145,16 @@ impl Page {
                         upcoming: true,
                         ticket_groups: true,
                         ..files(&[LogEntry, Procedure, News], &[])
+                    },
+                ),
+                List::Alerts => list(
+                    "alerts.html",
+                    "alerts.html",
+                    "dashboard",
+                    // Each alert links to its thread.
+                    Reads {
+                        alerts: Some(Alerts::All),
+                        ..files(&[LogEntry], &[])
                     },
                 ),
                 List::NotFound => list("404.html", "404.html", "", files(&[], &[])),
@@ -331,8 +345,10 @@ fn detail_reads(kind: Kind) -> Reads {
             ..files(&[LogEntry, Procedure], &[])
         },
         Ticket => threads(files(&[Ticket, Module, Release, LogEntry], &[])),
-        // The runbooks read services; hosts are only linked to, by id.
+        // The runbooks read services; hosts are only linked to, by id. A runbook says
+        // as of when it is (it is printed and taken along).
         Site => threads(Reads {
+            now: true,
             ids: &[Host],
             ..files(&[Site, Service, LogEntry], &["services_by_site"])
         }),
@@ -359,6 +375,8 @@ pub struct PageFile {
     id: String,
     /// What the template is told besides `root` and `page`.
     extra: Vec<(&'static str, tera::Value)>,
+    /// The rows of each long table this page shows ([`super::paging`]).
+    ranges: Vec<(&'static str, std::ops::Range<usize>)>,
 }
 
 #[derive(Serialize)]
@@ -388,6 +406,14 @@ impl PageFile {
             context.insert_value(*name, value.clone());
         }
         context
+    }
+
+    /// The rows of the long table `table` that this page shows (`None`: not that table).
+    pub fn rows(&self, table: &str) -> Option<std::ops::Range<usize>> {
+        self.ranges
+            .iter()
+            .find(|(name, _)| *name == table)
+            .map(|(_, rows)| rows.clone())
     }
 
     /// The path of the file whose audit trail this page shows, if it is such a page.
@@ -420,16 +446,83 @@ fn page(path: String, template: &'static str, section: &'static str, id: &str) -
         section,
         id: id.to_owned(),
         extra: Vec::new(),
+        ranges: Vec::new(),
     }
 }
 
-/// The list page `list`.
-pub fn list_page(list: List) -> Vec<PageFile> {
-    Page::List(list)
-        .spec()
-        .and_then(|spec| Some(page(spec.path?.to_owned(), spec.template, spec.section, "")))
-        .into_iter()
-        .collect()
+/// The long tables of the list page `list` and how many rows each has, in the order the
+/// page shows them: each is split into pages of [`super::paging::PER_PAGE`] rows.
+pub fn table_sizes(input: &super::Input<'_>, list: List) -> Vec<(&'static str, usize)> {
+    let derived = input.derived;
+    match list {
+        List::Tickets => vec![
+            ("open", derived.ticket_groups.open.len()),
+            ("closed", derived.ticket_groups.closed.len()),
+        ],
+        List::Logbook => vec![(
+            "threads",
+            super::data::listed_threads(&derived.logbook).count(),
+        )],
+        List::Flags => vec![("features", input.content.shelf(Kind::Feature).len())],
+        List::Dashboard
+        | List::Alerts
+        | List::NotFound
+        | List::Hosts
+        | List::Certificates
+        | List::Domains
+        | List::Modules
+        | List::Releases
+        | List::Procedures
+        | List::TicketReport
+        | List::Sites
+        | List::Services
+        | List::News => Vec::new(),
+    }
+}
+
+/// The pages of the list `list` whose long tables have `sizes` rows: the list itself,
+/// with the first page of each table, and the further pages of each table beside it
+/// (`tickets/open~2.html`). Each is told `paging` (table → [`Pager`], for the tables it
+/// shows) and `part` (the table a further page is of, or `""` for the list itself).
+pub fn list_pages(list: List, sizes: &[(&'static str, usize)]) -> tera::TeraResult<Vec<PageFile>> {
+    let Some(spec) = Page::List(list).spec() else {
+        return Ok(Vec::new());
+    };
+    let Some(path) = spec.path else {
+        return Ok(Vec::new());
+    };
+    let paged = |file: PageFile, part: &str, pagers: Vec<Pager>| -> tera::TeraResult<PageFile> {
+        let mut file = file.with("part", part)?;
+        file.ranges = pagers.iter().map(|p| (p.table, p.rows())).collect();
+        let by_table: std::collections::BTreeMap<&str, &Pager> =
+            pagers.iter().map(|p| (p.table, p)).collect();
+        file.with("paging", &by_table)
+    };
+    let first = sizes
+        .iter()
+        .map(|&(table, total)| Pager::new(path, table, total, 1))
+        .collect();
+    let mut out = vec![paged(
+        page(path.to_owned(), spec.template, spec.section, ""),
+        "",
+        first,
+    )?];
+    for &(table, total) in sizes {
+        for number in 2..=page_count(total) {
+            let file = page(
+                super::paging::page_path(path, table, number),
+                spec.template,
+                spec.section,
+                "",
+            );
+            out.push(paged(
+                file,
+                table,
+                vec![Pager::new(path, table, total, number)],
+            )?);
+        }
+    }
+    Ok(out)
 }
 
 /// The detail pages of `kind`, `<dir>/<id>.html` ([`super::names::detail_page`]), in

@@ -91,6 +91,10 @@ impl Reads {
         let content = input.content;
         let mut stamp = Stamper::new("structure");
         stamp.hash(global).text(&content.generation.to_string());
+        // Pages that show "now" have keys made again whenever it changes.
+        if self.now {
+            stamp.text(&input.now.to_string());
+        }
         for kind in self.files.iter().chain(self.ids) {
             stamp.stamp(content.stamps.ids(*kind));
         }

@@ -8,6 +8,7 @@
 //! ticket renders its own row again, not the whole table.
 
 use std::collections::HashMap;
+use std::ops::Range;
 use std::sync::{Arc, Mutex};
 
 use rayon::prelude::*;
@@ -152,11 +153,39 @@ fn cached_rows<I: PartialEq + Clone + Send + Sync>(
     Ok(rows)
 }
 
-/// The joined rows of the open and the closed tickets, in the ticket list's order.
+/// The joined rows of the open and the closed tickets that one page of the ticket list
+/// shows, in the ticket list's order.
 #[derive(Serialize, Debug, Default, PartialEq, Eq)]
 pub struct TicketRows {
     pub open: String,
     pub closed: String,
+}
+
+/// Every row of the open and of the closed tickets, in the ticket list's order: made
+/// once for all the pages of the list, each of which joins its own rows.
+#[derive(Debug, Default)]
+pub struct TicketRowList {
+    open: Vec<Arc<str>>,
+    closed: Vec<Arc<str>>,
+}
+
+impl TicketRowList {
+    /// The rows `open` of the open tickets and `closed` of the closed ones, joined (a
+    /// table not on the page: `None`).
+    pub fn page(&self, open: Option<Range<usize>>, closed: Option<Range<usize>>) -> TicketRows {
+        let join = |rows: &[Arc<str>], range: Option<Range<usize>>| {
+            let rows = range.and_then(|r| rows.get(r)).unwrap_or_default();
+            let mut joined = String::with_capacity(rows.iter().map(|row| row.len()).sum());
+            for row in rows {
+                joined.push_str(row);
+            }
+            joined
+        };
+        TicketRows {
+            open: join(&self.open, open),
+            closed: join(&self.closed, closed),
+        }
+    }
 }
 
 /// What one row is rendered from.
@@ -167,7 +196,7 @@ struct RowContext<'a> {
     root: &'a str,
 }
 
-/// Renders the rows of the ticket list at depth `root`. Rows whose inputs are the ones
+/// Renders every row of the ticket list at depth `root`. Rows whose inputs are the ones
 /// they had in `cache` are taken from it; `global` is the key of what every page shows,
 /// and `None` (another theme, or overridden templates) means no row is taken.
 pub fn ticket_rows(
@@ -177,7 +206,7 @@ pub fn ticket_rows(
     global: Option<&blake3::Hash>,
     cache: &RowCache,
     root: &str,
-) -> tera::TeraResult<TicketRows> {
+) -> tera::TeraResult<TicketRowList> {
     let content = input.content;
     // (id, open, the ticket's index among the tickets)
     let wanted: Vec<(&str, bool, usize)> = groups
@@ -221,29 +250,15 @@ pub fn ticket_rows(
         let context = tera::Context::from_serialize(&RowContext { id, open, root })?;
         tera.render(TEMPLATE, &context)
     })?;
-    let mut tables = TicketRows::default();
-    let (open_size, closed_size) =
-        wanted
-            .iter()
-            .zip(&rows)
-            .fold((0, 0), |(o, c), ((_, open, _), html)| {
-                if *open {
-                    (o + html.len(), c)
-                } else {
-                    (o, c + html.len())
-                }
-            });
-    tables.open.reserve(open_size);
-    tables.closed.reserve(closed_size);
-    for ((_, open, _), html) in wanted.iter().zip(&rows) {
-        let table = if *open {
-            &mut tables.open
+    let mut list = TicketRowList::default();
+    for ((_, open, _), html) in wanted.iter().zip(rows) {
+        if *open {
+            list.open.push(html);
         } else {
-            &mut tables.closed
-        };
-        table.push_str(html);
+            list.closed.push(html);
+        }
     }
-    Ok(tables)
+    Ok(list)
 }
 
 /// The template of one row of the audit index; a theme without it keeps its own loop in

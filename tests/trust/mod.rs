@@ -1149,3 +1149,4 @@ mod content;
 mod graph;
 mod keys;
 mod names;
+mod pending;

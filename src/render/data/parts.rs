@@ -25,12 +25,12 @@ pub(super) struct Parts {
     logbook_order: Part<1>,
     overrides: Part<2>,
     feature_summaries: Part<1>,
-    alerts: Part<3>,
+    alerts: Part<5>,
     status: Part<1>,
     report: Part<2>,
     upcoming: Part<1>,
     plans: Part<1>,
-    logbook: Part<5>,
+    logbook: Part<6>,
     ticket_groups: Part<1>,
 }
 
@@ -109,7 +109,13 @@ impl Parts {
             ),
             part(
                 &self.alerts,
-                ["alerts", "alerts_by_subject", "alert_counts"],
+                [
+                    "alerts",
+                    "alerts_by_subject",
+                    "alert_counts",
+                    "alert_sections",
+                    "acknowledged_alerts",
+                ],
                 reads("alerts", &[], &[&dstamps.alerts]).finish(),
                 move || {
                     let groups = &derived.alert_groups;
@@ -117,6 +123,8 @@ impl Parts {
                         convert(&alert_views(&derived.alerts))?,
                         convert(&alerts_by_subject(&groups.by_subject))?,
                         convert(&groups.counts)?,
+                        convert(&groups.sections)?,
+                        convert(&groups.acknowledged)?,
                     ])
                 },
             ),
@@ -168,6 +176,7 @@ impl Parts {
                     "thread_state",
                     "months",
                     "threads_by_subject",
+                    "listed_threads",
                 ],
                 reads("logbook", &[], &[&dstamps.logbook]).finish(),
                 move || {
@@ -180,12 +189,14 @@ impl Parts {
                         .collect();
                     let months: Vec<MonthView<'_>> =
                         logbook.months.iter().map(MonthView::of).collect();
+                    let listed: Vec<&derive::ThreadView> = listed_threads(logbook).collect();
                     Ok([
                         convert(&logbook.threads)?,
                         convert(&attention)?,
                         convert(&logbook.thread_state)?,
                         convert(&months)?,
                         convert(&logbook.by_subject)?,
+                        convert(&listed)?,
                     ])
                 },
             ),
@@ -212,6 +223,15 @@ fn part<'j, const N: usize>(
         let values = made.as_ref().as_ref().map_err(Clone::clone)?;
         Ok(names.into_iter().zip(values.iter().cloned()).collect())
     })
+}
+
+/// The threads the logbook's table lists (split into pages): those with replies and
+/// those someone has to act on, in the order of `threads`; a lone entry is in its month.
+pub fn listed_threads(logbook: &derive::Logbook) -> impl Iterator<Item = &derive::ThreadView> {
+    logbook
+        .threads
+        .iter()
+        .filter(|t| t.entries.len() > 1 || t.needs_attention)
 }
 
 /// A month of the logbook as templates see it: with the link to its page.
