@@ -269,10 +269,7 @@ fn procedure_alert(procedure: &Document<Procedure>, status: &ProcedureStatus) ->
                 .last_done
                 .map(|m| m.date().to_string())
                 .unwrap_or_default();
-            let since = status
-                .overdue_after
-                .map(|m| m.to_string())
-                .unwrap_or_default();
+            let since = status.overdue_after.map(|m| m.human()).unwrap_or_default();
             (
                 Severity::Critical,
                 AlertKind::ProcedureOverdue,

@@ -201,26 +201,30 @@ pub fn detail_key_fn<'a>(
     };
     let k = |template: &str| KeyBuilder::new(content, global, template);
     match kind {
-        Kind::Host => each(
-            move |i| {
-                let host = &content.hosts[i];
-                let mut k = k("host");
-                k.doc(Some(host));
-                for s in listed(&rel.services_by_host, &host.id) {
-                    let service = find(&content.services, s);
-                    k.doc(service);
-                    k.doc(service.and_then(|sv| find(&content.sites, sv.data.site.as_str())));
-                }
-                for c in listed(&rel.certificates_by_host, &host.id) {
-                    k.doc(find(&content.certificates, c));
-                }
-                for t in listed(&rel.tickets_by_host, &host.id) {
-                    k.doc(find(&content.tickets, t));
-                }
-                k.done()
-            },
-            content.hosts.len(),
-        ),
+        Kind::Host => {
+            let alerts = alerts_of("certificate");
+            each(
+                move |i| {
+                    let host = &content.hosts[i];
+                    let mut k = k("host");
+                    k.doc(Some(host));
+                    for s in listed(&rel.services_by_host, &host.id) {
+                        let service = find(&content.services, s);
+                        k.doc(service);
+                        k.doc(service.and_then(|sv| find(&content.sites, sv.data.site.as_str())));
+                    }
+                    for c in listed(&rel.certificates_by_host, &host.id) {
+                        k.doc(find(&content.certificates, c));
+                        k.json(&alerts(c));
+                    }
+                    for t in listed(&rel.tickets_by_host, &host.id) {
+                        k.doc(find(&content.tickets, t));
+                    }
+                    k.done()
+                },
+                content.hosts.len(),
+            )
+        }
         Kind::Certificate => {
             let alerts = alerts_of("certificate");
             each(

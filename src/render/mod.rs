@@ -15,6 +15,7 @@ pub mod charts;
 mod data;
 mod feeds;
 mod groups;
+mod inline;
 pub mod keys;
 pub mod markdown;
 pub mod markdown_cache;
@@ -24,6 +25,7 @@ mod pages;
 mod reads;
 mod rows;
 pub mod theme;
+mod tones;
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;

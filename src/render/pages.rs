@@ -281,14 +281,18 @@ fn detail_reads(kind: Kind) -> Reads {
     use Kind::*;
     let files = Reads::files;
     match kind {
-        Host => files(
-            &[Host, Service, Site, Certificate, Ticket],
-            &[
-                "services_by_host",
-                "certificates_by_host",
-                "tickets_by_host",
-            ],
-        ),
+        // Its certificates with their expiry state (from their alerts).
+        Host => Reads {
+            alerts: Some(Alerts::Of("certificate")),
+            ..files(
+                &[Host, Service, Site, Certificate, Ticket],
+                &[
+                    "services_by_host",
+                    "certificates_by_host",
+                    "tickets_by_host",
+                ],
+            )
+        },
         Certificate => Reads {
             alerts: Some(Alerts::Of("certificate")),
             ..files(&[Certificate, Host, Procedure], &[])
