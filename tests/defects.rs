@@ -196,3 +196,102 @@ fn no_page_shows_a_raw_moment_and_dates_do_not_wrap() {
     let certificates = read(&out.join("certificates/index.html"));
     assert!(certificates.contains(r#"<a class="id" href="../hosts/web1.html">web1</a>"#));
 }
+
+/// The `(id, updated)` of every entry of an Atom feed.
+fn feed_entries(xml: &str) -> Vec<(String, String)> {
+    let between = |text: &str, open: &str, close: &str| {
+        text.split_once(open)
+            .and_then(|(_, rest)| rest.split_once(close))
+            .map(|(inside, _)| inside.to_owned())
+            .unwrap_or_default()
+    };
+    xml.split("<entry>")
+        .skip(1)
+        .map(|entry| {
+            (
+                between(entry, "<id>", "</id>"),
+                between(entry, "<updated>", "</updated>"),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn alert_entries_keep_their_dates_across_builds() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let repo = root().join("content-example");
+    let (first, second) = (dir.path().join("a"), dir.path().join("b"));
+    build(&repo, &first, "2026-11-22");
+    build(&repo, &second, "2026-11-23T06:00:00Z");
+    let entries = |out: &Path| feed_entries(&read(&out.join("feeds/alerts.atom")));
+    let (a, b) = (entries(&first), entries(&second));
+    assert!(a.len() > 10, "{a:?}");
+    for (id, updated) in &a {
+        // Ids name the kind as the API does.
+        let kind = id
+            .split("/alerts/")
+            .nth(1)
+            .and_then(|rest| rest.split('/').next());
+        let kind = kind.unwrap_or_else(|| panic!("{id}"));
+        assert!(
+            kind.chars().all(|c| c.is_ascii_lowercase() || c == '_'),
+            "{id}"
+        );
+        assert!(
+            !updated.starts_with("2026-11-22T00:00:00"),
+            "{id}: {updated}"
+        );
+        // The same alert a day later has the same date.
+        if let Some((_, later)) = b.iter().find(|(other, _)| other == id) {
+            assert_eq!(updated, later, "{id}");
+        }
+    }
+    let expired = a
+        .iter()
+        .find(|(id, _)| id.ends_with("/alerts/certificate_expired/partners-example-com"))
+        .expect("the expired certificate's entry");
+    assert_eq!(expired.1, "2026-11-16T00:00:00Z");
+    let tickets = a
+        .iter()
+        .find(|(id, _)| id.ends_with("/ticket_open_high_priority/billing-api-memory-leak"))
+        .expect("the ticket's entry");
+    assert_eq!(tickets.1, "2026-11-18T06:50:00Z");
+}
+
+#[test]
+fn all_day_events_end_the_next_day_and_the_calendar_names_glassroom() {
+    let (_dir, out) = built_example();
+    let calendar = read(&out.join("calendar.ics"));
+    let unfolded = calendar.replace("\r\n ", "");
+    assert!(
+        unfolded.contains(&format!(
+            "PRODID:-//glassroom//glassroom {}//EN\r\n",
+            env!("CARGO_PKG_VERSION")
+        )),
+        "{unfolded}"
+    );
+    let mut all_day = 0;
+    for event in unfolded.split("BEGIN:VEVENT").skip(1) {
+        let field = |name: &str| {
+            event
+                .lines()
+                .find_map(|line| line.strip_prefix(name))
+                .map(str::to_owned)
+        };
+        let Some(start) = field("DTSTART;VALUE=DATE:") else {
+            continue;
+        };
+        all_day += 1;
+        let end = field("DTEND;VALUE=DATE:").unwrap_or_else(|| panic!("no DTEND: {event}"));
+        let date = |text: &str| {
+            jiff::civil::Date::strptime("%Y%m%d", text.trim())
+                .unwrap_or_else(|e| panic!("{text}: {e}"))
+        };
+        assert_eq!(
+            date(&end),
+            date(&start).tomorrow().expect("a next day"),
+            "{event}"
+        );
+    }
+    assert!(all_day >= 5, "{all_day} all-day events");
+}

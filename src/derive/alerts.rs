@@ -7,7 +7,9 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 mod groups;
+mod started;
 pub use groups::{AlertGroups, BySubject, group};
+pub use started::started;
 
 use super::procedures::{DueState, ProcedureStatus, alert_config};
 use super::time::{days_between, minus, relative_days, year_before};

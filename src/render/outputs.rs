@@ -47,7 +47,12 @@ pub(super) fn render_outputs(
         stamp.text(name).stamp(&theme_stamp).text(&now);
         input.content.stamps.add(&mut stamp, kinds);
         if alerts {
-            stamp.stamp(&input.derived.stamps.alerts);
+            // An alert's date comes from its subject's file, its procedure's state or
+            // the history's pending changes (see `derive::alerts::started`).
+            stamp
+                .stamp(&input.derived.stamps.alerts)
+                .stamp(&input.derived.stamps.procedures)
+                .stamp(&input.trust_stamp);
         }
         outputs.push(Out {
             stamp: stamp.finish(),
