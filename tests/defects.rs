@@ -194,7 +194,7 @@ fn no_page_shows_a_raw_moment_and_dates_do_not_wrap() {
     let style = read(&out.join("style.css"));
     assert!(style.contains("time, .id { white-space: nowrap; }"));
     let certificates = read(&out.join("certificates/index.html"));
-    assert!(certificates.contains(r#"<a class="id" href="../hosts/web1.html">web1</a>"#));
+    assert!(certificates.contains(r#"<a href="../hosts/web1.html" class="id">web1</a>"#));
 }
 
 /// The `(id, updated)` of every entry of an Atom feed.
@@ -294,4 +294,93 @@ fn all_day_events_end_the_next_day_and_the_calendar_names_glassroom() {
         );
     }
     assert!(all_day >= 5, "{all_day} all-day events");
+}
+
+/// The keys of a JSON object, sorted.
+fn keys(value: &serde_json::Value) -> Vec<String> {
+    let mut keys: Vec<String> = value
+        .as_object()
+        .map(|o| o.keys().cloned().collect())
+        .unwrap_or_default();
+    keys.sort();
+    keys
+}
+
+#[test]
+fn plans_threads_and_the_ticket_report_are_in_the_api() {
+    let (_dir, out) = built_example();
+    let index = json(&out.join("api/index.json"));
+    let listed: Vec<&str> = index["items"]
+        .as_array()
+        .expect("a list")
+        .iter()
+        .filter_map(|v| v.as_str())
+        .collect();
+    for file in [
+        "api/threads.json",
+        "api/ticket_report.json",
+        "api/plans/shop.json",
+        "api/plans/intranet.json",
+    ] {
+        assert!(
+            listed.contains(&file),
+            "index.json lists {file}: {listed:?}"
+        );
+    }
+    // Every file the index lists exists and is JSON.
+    for file in &listed {
+        json(&out.join(file));
+    }
+    let threads = json(&out.join("api/threads.json"));
+    assert_eq!(threads["kind"], "threads");
+    let thread = threads["items"]
+        .as_array()
+        .and_then(|items| {
+            items
+                .iter()
+                .find(|t| t["root"] == "2026-11-20-mon1-disk-usage")
+        })
+        .expect("the disk usage thread");
+    assert_eq!(thread["state"], "acknowledged");
+    assert_eq!(thread["entries"].as_array().map(Vec::len), Some(2));
+    let report = json(&out.join("api/ticket_report.json"));
+    assert_eq!(report["kind"], "ticket_report");
+    assert!(report["items"]["overall"].is_object(), "{report}");
+    assert!(report["items"]["by_reporter"].is_array());
+
+    // A plan file has the shape its documented JSON Schema gives.
+    let schema: serde_json::Value =
+        serde_json::from_str(&read(&root().join("docs/plans.schema.json")))
+            .expect("the schema is JSON");
+    let plans = json(&out.join("api/plans/shop.json"));
+    assert_eq!(plans["schema"], schema["properties"]["schema"]["const"]);
+    assert_eq!(plans["kind"], "plans");
+    assert_eq!(plans["site"], "shop");
+    assert_eq!(keys(&plans), keys(&schema["properties"]));
+    let operations: Vec<&str> = plans["items"]
+        .as_array()
+        .expect("plans")
+        .iter()
+        .map(|plan| {
+            assert_eq!(keys(plan), keys(&schema["$defs"]["plan"]["properties"]));
+            for step in plan["steps"].as_array().expect("steps") {
+                assert_eq!(keys(step), keys(&schema["$defs"]["step"]["properties"]));
+            }
+            plan["operation"].as_str().expect("an operation")
+        })
+        .collect();
+    assert_eq!(operations, ["stop", "start", "status", "update"]);
+    // The same steps `glassroom plan` prints.
+    let printed = run(&[
+        "plan",
+        "--repo",
+        root().join("content-example").to_str().expect("utf-8"),
+        "shop",
+        "update",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(printed.code, Some(0), "{}", printed.stderr);
+    let printed: serde_json::Value = serde_json::from_str(&printed.stdout).expect("JSON");
+    assert_eq!(printed, plans["items"][3]);
 }

@@ -163,7 +163,20 @@ pub fn api_key(input: &Input<'_>, global: &blake3::Hash, file: ApiFile) -> Key {
         }
         // Override rows carry the feature's type.
         ApiFile::Overrides => stamps.add(&mut stamp, &[Kind::Overrides, Kind::Feature]),
-        ApiFile::Index => {}
+        ApiFile::Threads => {
+            stamp.stamp(&input.derived.stamps.threads);
+        }
+        ApiFile::TicketReport => {
+            stamp.stamp(&input.derived.stamps.ticket_report);
+        }
+        ApiFile::Plans => {
+            stamp.stamp(&input.derived.stamps.runbooks);
+            stamps.add(&mut stamp, &[Kind::Site]);
+        }
+        // It lists a file per site.
+        ApiFile::Index => {
+            stamp.stamp(stamps.ids(Kind::Site));
+        }
     }
     stamp.finish()
 }

@@ -109,6 +109,15 @@ pub(super) fn render_outputs(
     });
     for file in API_FILES {
         let key = keys::api_key(input, &global_hash, file);
+        if file == super::ApiFile::Plans {
+            // A file per site: made again whenever one of them changes.
+            outputs.push(Out {
+                stamp: key,
+                keyed: None,
+                make: Box::new(move || Ok(data::plans_files(input))),
+            });
+            continue;
+        }
         outputs.push(Out {
             stamp: key,
             keyed: Some((key, file.path())),
