@@ -62,6 +62,12 @@ impl Moment {
     pub fn plus(self, duration: Duration) -> Moment {
         Moment(self.0.checked_add(duration.0).unwrap_or(self.0))
     }
+
+    /// As people read it on every page and in messages: `2026-10-31 15:30 UTC` (the one
+    /// format; RFC 3339 is for files, feeds and the API).
+    pub fn human(self) -> String {
+        self.0.strftime("%Y-%m-%d %H:%M UTC").to_string()
+    }
 }
 
 impl FromStr for Moment {

@@ -586,7 +586,9 @@ fn now_defaults_to_the_head_commit_time() {
         "{}",
         result.stdout
     );
-    assert!(read(&out.join("index.html")).contains("Built for 2026-11-10 08:30 UTC"));
+    assert!(read(&out.join("index.html")).contains(
+        r#"Built for <time datetime="2026-11-10T08:30:00Z">2026-11-10 08:30 UTC</time>"#
+    ));
 }
 
 #[test]

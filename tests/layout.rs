@@ -76,16 +76,19 @@ fn a_printed_runbook_and_dashboard_say_as_of_when_and_by_which_version() {
     let runbook = read(&first.join("sites/shop.html"));
     assert!(
         runbook.contains(&format!(
-            r#"<p class="as-of">Runbooks as of 2026-11-22 00:00 UTC · {version}</p>"#
+            r#"<p class="as-of">Runbooks as of <time datetime="2026-11-22T00:00:00Z">2026-11-22 00:00 UTC</time> · {version}</p>"#
         )),
         "{runbook}"
     );
     // A later build says its own time (the page's key reads "now").
-    assert!(read(&second.join("sites/shop.html")).contains("Runbooks as of 2026-11-23 08:00 UTC"));
+    assert!(
+        read(&second.join("sites/shop.html"))
+            .contains(r#"Runbooks as of <time datetime="2026-11-23T08:00:00Z">"#)
+    );
     let dashboard = read(&first.join("index.html"));
     assert!(
         dashboard.contains(&format!(
-            r#"<p class="as-of">Built for 2026-11-22 00:00 UTC by {version}.</p>"#
+            r#"<p class="as-of">Built for <time datetime="2026-11-22T00:00:00Z">2026-11-22 00:00 UTC</time> by {version}.</p>"#
         )),
         "{dashboard}"
     );

@@ -7,6 +7,7 @@ mod support;
 mod architecture;
 mod build;
 mod check;
+mod defects;
 mod flags;
 mod golden;
 mod incremental;

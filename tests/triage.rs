@@ -186,7 +186,7 @@ fn the_procedure_page_shows_threads_with_their_state_and_whole_summaries() {
         "{thread}"
     );
     assert!(
-        thread.contains("Thread <span class=\"state state-ended\">"),
+        thread.contains("Thread <span class=\"state state-ended tone-ok\">ended"),
         "{thread}"
     );
     // The summary goes on past "failed checksum verification:".

@@ -342,9 +342,10 @@ pub struct Module {
     pub owners: Vec<String>,
     #[serde(default)]
     pub current_version: Option<String>,
-    /// Source repository or vendor page. Templates and the API call it `link`: an
-    /// entity's `url` is its page.
-    #[serde(default, rename(serialize = "link"))]
+    /// Its homepage: source repository or vendor page. Templates and the API call it
+    /// `homepage`: an entity's `url` is its page (a view's own fields are never
+    /// shadowed; a test checks every kind).
+    #[serde(default, rename(serialize = "homepage"))]
     pub url: Option<Spanned<String>>,
 }
 

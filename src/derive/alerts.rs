@@ -9,7 +9,9 @@ use serde::Serialize;
 pub mod ack;
 mod groups;
 pub use ack::Acknowledgement;
+mod started;
 pub use groups::{AlertGroups, BySubject, group};
+pub use started::started;
 
 use super::procedures::{DueState, ProcedureStatus, alert_config};
 use super::threads::Thread;
@@ -399,10 +401,7 @@ fn procedure_alert(procedure: &Document<Procedure>, status: &ProcedureStatus) ->
                 .last_done
                 .map(|m| m.date().to_string())
                 .unwrap_or_default();
-            let since = status
-                .overdue_after
-                .map(|m| m.to_string())
-                .unwrap_or_default();
+            let since = status.overdue_after.map(|m| m.human()).unwrap_or_default();
             (
                 Severity::Critical,
                 AlertKind::ProcedureOverdue,

@@ -23,7 +23,7 @@ use crate::content::{self, Content, Document, EntityVisitor, Kind, LogEntry, Pla
 use crate::derive;
 use crate::memo::{Memo, Stamp, Stamper};
 use api::item_bytes;
-pub use api::{API_FILES, ApiFile, api_file};
+pub use api::{API_FILES, ApiFile, api_file, plans_files};
 use parts::Parts;
 pub use parts::{MonthView, listed_threads};
 use trust::{TrustValue, trust_value};

@@ -90,7 +90,7 @@ pub fn feed_reads(name: &str) -> (&'static [Kind], bool) {
     match name {
         "news" => (&[Kind::News, Kind::Config], false),
         "logbook" => (&[Kind::LogEntry, Kind::Procedure, Kind::Config], false),
-        _ => (&[Kind::Config], true),
+        _ => (&[Kind::Config, Kind::Ticket, Kind::Procedure], true),
     }
 }
 
@@ -196,14 +196,19 @@ pub fn atom_feed(input: &Input<'_>, name: &str) -> Feed {
                 .iter()
                 .map(|a| {
                     FeedEntry {
-                        // The same alert on a later day is the same entry, updated.
+                        // The same alert on a later day is the same entry, updated; its
+                        // kind as the API names it (`certificate_expired`).
                         id: id(
                             base,
-                            &format!("alerts/{:?}/{}", a.kind, super::names::href(&a.subject)),
+                            &format!(
+                                "alerts/{}/{}",
+                                snake_case(&a.kind),
+                                super::names::href(&a.subject)
+                            ),
                         ),
-                        title: format!("{:?}: {}", a.severity, a.message),
+                        title: format!("{}: {}", snake_case(&a.severity), a.message),
                         url: link(base, alert_url(a).as_deref().unwrap_or("index.html")),
-                        updated: input.now,
+                        updated: alert_started(input, a),
                         author: "glassroom".into(),
                         summary: alert_summary(a),
                         content_html: String::new(),
@@ -234,6 +239,44 @@ fn alert_summary(alert: &crate::derive::Alert) -> String {
     summary
 }
 
+/// A value's name as serde writes it (the API's snake_case kinds and severities).
+fn snake_case<T: Serialize>(value: &T) -> String {
+    serde_json::to_value(value)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+/// When an alert started, for its entry's `<updated>`: never "now", so the entry keeps
+/// its date from build to build. The history's alerts date from the newest commit that
+/// changed one of the files they count. An alert with nothing dated behind it (a
+/// procedure never done, files left out) is dated at the Unix epoch: "as long as we know".
+fn alert_started(input: &Input<'_>, alert: &crate::derive::Alert) -> Moment {
+    use crate::derive::AlertKind;
+    let from_content =
+        crate::derive::alerts::started(alert, input.content, &input.derived.procedures);
+    let from_history = || {
+        let refused = alert.kind == AlertKind::RefusedChange;
+        input
+            .trust?
+            .pending
+            .iter()
+            .filter_map(|p| p.last_event.as_ref())
+            .filter(|e| (e.kind == crate::trust::judge::EventKind::Refused) == refused)
+            .map(|e| e.time)
+            .max()
+            .and_then(|seconds| jiff::Timestamp::from_second(seconds).ok())
+            .map(Moment)
+    };
+    let history = matches!(
+        alert.kind,
+        AlertKind::PendingSignature | AlertKind::RefusedChange
+    );
+    from_content
+        .or_else(|| history.then(from_history).flatten())
+        .unwrap_or(Moment(jiff::Timestamp::UNIX_EPOCH))
+}
+
 /// `calendar.ics`: certificate and domain expiries (all-day), procedure due times and
 /// planned releases. Stamped with "now", with stable UIDs, so it is reproducible.
 pub fn calendar(input: &Input<'_>) -> String {
@@ -254,7 +297,14 @@ pub fn calendar(input: &Input<'_>) -> String {
         .as_ref()
         .map_or("glassroom", |c| c.data.title.as_str());
     let stamp = to_chrono(input.now);
-    let mut calendar = Calendar::new();
+    let mut calendar = Calendar::empty();
+    for (name, value) in [
+        ("VERSION", "2.0"),
+        ("PRODID", PRODID),
+        ("CALSCALE", "GREGORIAN"),
+    ] {
+        calendar.append_property(icalendar::Property::new(name, value));
+    }
     calendar.name(&format!("{title}: due dates"));
     for item in input.derived.upcoming.iter() {
         let mut event = Event::new();
@@ -283,7 +333,12 @@ pub fn calendar(input: &Input<'_>) -> String {
                     u32::try_from(item.when.date().0.month()).unwrap_or(1),
                     u32::try_from(item.when.date().0.day()).unwrap_or(1),
                 ) {
-                    event.all_day(date);
+                    // RFC 5545: an all-day event's DTEND is exclusive, the next day
+                    // (`all_day` would end it on its start).
+                    event.starts(date);
+                    if let Some(next) = date.succ_opt() {
+                        event.ends(next);
+                    }
                 }
             }
         }
@@ -291,6 +346,13 @@ pub fn calendar(input: &Input<'_>) -> String {
     }
     calendar.done().to_string()
 }
+
+/// The calendar's product identifier (RFC 5545 3.7.3): glassroom and its version.
+const PRODID: &str = concat!(
+    "-//glassroom//glassroom ",
+    env!("CARGO_PKG_VERSION"),
+    "//EN"
+);
 
 fn to_chrono(moment: Moment) -> chrono::DateTime<chrono::Utc> {
     chrono::DateTime::from_timestamp(moment.0.as_second(), 0).unwrap_or_default()

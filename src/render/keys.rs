@@ -168,7 +168,20 @@ pub fn api_key(input: &Input<'_>, global: &blake3::Hash, file: ApiFile) -> Key {
         }
         // Override rows carry the feature's type.
         ApiFile::Overrides => stamps.add(&mut stamp, &[Kind::Overrides, Kind::Feature]),
-        ApiFile::Index => {}
+        ApiFile::Threads => {
+            stamp.stamp(&input.derived.stamps.threads);
+        }
+        ApiFile::TicketReport => {
+            stamp.stamp(&input.derived.stamps.ticket_report);
+        }
+        ApiFile::Plans => {
+            stamp.stamp(&input.derived.stamps.runbooks);
+            stamps.add(&mut stamp, &[Kind::Site]);
+        }
+        // It lists a file per site.
+        ApiFile::Index => {
+            stamp.stamp(stamps.ids(Kind::Site));
+        }
     }
     stamp.finish()
 }
@@ -220,27 +233,31 @@ pub fn detail_key_fn<'a>(
     // For the pages that say as of when they are (a site's runbooks).
     let now = input.now.to_string();
     match kind {
-        Kind::Host => each(
-            move |i| {
-                let host = &content.hosts[i];
-                let mut k = k("host");
-                k.doc(Some(host));
-                for s in listed(&rel.services_by_host, &host.id) {
-                    let service = find(&content.services, s);
-                    k.doc(service);
-                    k.doc(service.and_then(|sv| find(&content.sites, sv.data.site.as_str())));
-                }
-                for c in listed(&rel.certificates_by_host, &host.id) {
-                    k.doc(find(&content.certificates, c));
-                }
-                for t in listed(&rel.tickets_by_host, &host.id) {
-                    k.doc(find(&content.tickets, t));
-                }
-                threads(&mut k, format!("host/{}", host.id));
-                k.done()
-            },
-            content.hosts.len(),
-        ),
+        Kind::Host => {
+            let alerts = alerts_of("certificate");
+            each(
+                move |i| {
+                    let host = &content.hosts[i];
+                    let mut k = k("host");
+                    k.doc(Some(host));
+                    for s in listed(&rel.services_by_host, &host.id) {
+                        let service = find(&content.services, s);
+                        k.doc(service);
+                        k.doc(service.and_then(|sv| find(&content.sites, sv.data.site.as_str())));
+                    }
+                    for c in listed(&rel.certificates_by_host, &host.id) {
+                        k.doc(find(&content.certificates, c));
+                        k.json(&alerts(c));
+                    }
+                    for t in listed(&rel.tickets_by_host, &host.id) {
+                        k.doc(find(&content.tickets, t));
+                    }
+                    threads(&mut k, format!("host/{}", host.id));
+                    k.done()
+                },
+                content.hosts.len(),
+            )
+        }
         Kind::Certificate => {
             let alerts = alerts_of("certificate");
             each(

@@ -15,6 +15,7 @@ pub mod charts;
 mod data;
 mod feeds;
 mod groups;
+mod inline;
 pub mod keys;
 pub mod markdown;
 pub mod markdown_cache;
@@ -25,6 +26,7 @@ mod paging;
 mod reads;
 mod rows;
 pub mod theme;
+mod tones;
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;

@@ -100,6 +100,17 @@ pub fn href(path: &str) -> Cow<'_, str> {
     utf8_percent_encode(path, KEPT).into()
 }
 
+/// `shop` → `api/plans/shop.json`: the API file of a site's runbooks, named as the site's
+/// page is (`sites/shop.html`).
+pub fn plans_file(site: &str) -> String {
+    let page = page_name(site);
+    let stem = page.strip_suffix(PAGE).unwrap_or(&page);
+    format!("{PLANS_DIR}/{stem}.json")
+}
+
+/// The directory of the sites' plans in the API.
+pub const PLANS_DIR: &str = "api/plans";
+
 /// The page of the file or entity named `name`.
 fn page_name(name: &str) -> String {
     // Every id, and most names: nothing to escape, and short enough.

@@ -47,7 +47,12 @@ pub(super) fn render_outputs(
         stamp.text(name).stamp(&theme_stamp).text(&now);
         input.content.stamps.add(&mut stamp, kinds);
         if alerts {
-            stamp.stamp(&input.derived.stamps.alerts);
+            // An alert's date comes from its subject's file, its procedure's state or
+            // the history's pending changes (see `derive::alerts::started`).
+            stamp
+                .stamp(&input.derived.stamps.alerts)
+                .stamp(&input.derived.stamps.procedures)
+                .stamp(&input.trust_stamp);
         }
         outputs.push(Out {
             stamp: stamp.finish(),
@@ -104,6 +109,15 @@ pub(super) fn render_outputs(
     });
     for file in API_FILES {
         let key = keys::api_key(input, &global_hash, file);
+        if file == super::ApiFile::Plans {
+            // A file per site: made again whenever one of them changes.
+            outputs.push(Out {
+                stamp: key,
+                keyed: None,
+                make: Box::new(move || Ok(data::plans_files(input))),
+            });
+            continue;
+        }
         outputs.push(Out {
             stamp: key,
             keyed: Some((key, file.path())),

@@ -301,14 +301,18 @@ fn detail_reads(kind: Kind) -> Reads {
         ..reads
     };
     match kind {
-        Host => threads(files(
-            &[Host, Service, Site, Certificate, Ticket, LogEntry],
-            &[
-                "services_by_host",
-                "certificates_by_host",
-                "tickets_by_host",
-            ],
-        )),
+        // Its certificates with their expiry state (from their alerts).
+        Host => threads(Reads {
+            alerts: Some(Alerts::Of("certificate")),
+            ..files(
+                &[Host, Service, Site, Certificate, Ticket, LogEntry],
+                &[
+                    "services_by_host",
+                    "certificates_by_host",
+                    "tickets_by_host",
+                ],
+            )
+        }),
         Certificate => threads(Reads {
             alerts: Some(Alerts::Of("certificate")),
             ..files(&[Certificate, Host, Procedure, LogEntry], &[])

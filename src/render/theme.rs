@@ -199,22 +199,33 @@ fn template_diagnostic(
 
 /// Filters for dates and durations, so templates never format times themselves.
 fn register_filters(tera: &mut Tera) {
-    // `2026-11-20T03:00:00Z` → `2026-11-20`
+    // Dates and times are `<time>` elements, which never wrap (style.css): one format
+    // on every page.
+    // `2026-11-20T03:00:00Z` (or `2026-11-20`) → `2026-11-20`
     tera.register_filter("day", |s: &str, _: Kwargs, _: &State| {
-        s.get(..10).unwrap_or(s).to_owned()
+        let day = s.get(..10).unwrap_or(s);
+        time_element(day, day)
     });
     // `2026-11-20T03:00:00Z` → `2026-11-20 03:00 UTC`
-    tera.register_filter("datetime", |s: &str, _: Kwargs, _: &State| {
-        match (s.get(..10), s.get(11..16)) {
-            (Some(day), Some(time)) => format!("{day} {time} UTC"),
-            _ => s.to_owned(),
-        }
+    tera.register_filter("datetime", |s: &str, _: Kwargs, _: &State| match s
+        .parse::<crate::values::Moment>()
+    {
+        Ok(moment) => time_element(&moment.to_string(), &moment.human()),
+        Err(_) => time_element(s, s),
     });
     // seconds since the epoch → `2026-11-20 03:00 UTC`
     tera.register_filter("timestamp", |seconds: i64, _: Kwargs, _: &State| {
-        jiff::Timestamp::from_second(seconds)
-            .map(|t| t.strftime("%Y-%m-%d %H:%M UTC").to_string())
-            .unwrap_or_default()
+        match jiff::Timestamp::from_second(seconds) {
+            Ok(t) => {
+                let moment = crate::values::Moment(t);
+                time_element(&moment.to_string(), &moment.human())
+            }
+            Err(_) => tera::Value::safe_string(""),
+        }
+    });
+    // A state, severity or priority → the tone of its badge (`tone-critical`…).
+    tera.register_filter("tone", |s: &str, _: Kwargs, _: &State| {
+        super::tones::tone(s).name()
     });
     // `2026-11` → `November 2026`
     tera.register_filter("month_name", |s: &str, _: Kwargs, _: &State| month_name(s));
@@ -226,11 +237,37 @@ fn register_filters(tera: &mut Tera) {
     tera.register_filter("duration", |seconds: i64, _: Kwargs, _: &State| {
         crate::values::human_span(seconds)
     });
-    // `{% if m.link is web_link %}`: a URL from a file may be a link only when it is
+    // A short text field (title, note, description, reason) as sanitised inline HTML;
+    // `inline(links=false)` inside a link, where links cannot nest.
+    tera.register_filter("inline", |value: tera::Value, kwargs: Kwargs, _: &State| {
+        let links = kwargs.get::<bool>("links")?.unwrap_or(true);
+        let html = match value.as_str() {
+            Some(text) => super::inline::to_html(text, links),
+            None if value.is_none() || value.is_undefined() => String::new(),
+            None => super::inline::to_html(&value.to_string(), links),
+        };
+        Ok::<_, tera::Error>(tera::Value::safe_string(&html))
+    });
+    // `{% if m.homepage is web_link %}`: a URL from a file may be a link only when it is
     // http, https or mailto (`javascript:` would run in the reader's browser).
     tera.register_test("web_link", |value: tera::Value, _: Kwargs, _: &State| {
         value.as_str().is_some_and(crate::content::is_web_link)
     });
+}
+
+/// `<time datetime="machine">human</time>`, escaped, as a safe value.
+fn time_element(machine: &str, human: &str) -> tera::Value {
+    let escape = |text: &str| {
+        text.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&quot;")
+    };
+    tera::Value::safe_string(&format!(
+        "<time datetime=\"{}\">{}</time>",
+        escape(machine),
+        escape(human)
+    ))
 }
 
 fn month_name(year_month: &str) -> String {

@@ -311,7 +311,7 @@ fn attack_a_file_name_with_a_newline_and_a_terminal_escape_is_escaped_in_text_ou
     );
     // One alert for the kind of problem (the name has control characters, so the change
     // is refused), linking to the pending page.
-    assert!(feed.contains("/alerts/RefusedChange/pending"), "{feed}");
+    assert!(feed.contains("/alerts/refused_change/pending"), "{feed}");
 
     // Diagnostics about such a name, in the working tree, are escaped too.
     let host = format!("hosts/{EVIL}.yaml");

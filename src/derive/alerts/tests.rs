@@ -316,7 +316,7 @@ fn overdue_procedures_are_critical_and_never_done_warnings() {
     assert_eq!(alerts[0].due, Some(at("2026-11-21T00:00:00Z")));
     assert_eq!(
         alerts[0].message,
-        "procedure daily (Daily) is overdue: due every 1d, last done 2026-11-20, overdue since 2026-11-21T00:00:00Z"
+        "procedure daily (Daily) is overdue: due every 1d, last done 2026-11-20, overdue since 2026-11-21 00:00 UTC"
     );
     assert_eq!(
         alerts[1].message,

@@ -21,6 +21,12 @@ pub enum ApiFile {
     Overrides,
     Alerts,
     ProcedureStatus,
+    /// Every logbook thread with its state.
+    Threads,
+    /// The ticket report (Glass Room).
+    TicketReport,
+    /// Each site's runbooks: one file per site, `api/plans/<site>.json`.
+    Plans,
     /// The list of the other files.
     Index,
 }
@@ -33,26 +39,51 @@ impl ApiFile {
             ApiFile::Overrides => "overrides",
             ApiFile::Alerts => "alerts",
             ApiFile::ProcedureStatus => "procedure_status",
+            ApiFile::Threads => "threads",
+            ApiFile::TicketReport => "ticket_report",
+            ApiFile::Plans => "plans",
             ApiFile::Index => "index",
         }
     }
 
-    /// Its path in the site.
+    /// Its path in the site (the plans: their directory).
     pub fn path(self) -> String {
-        format!("api/{}.json", self.name())
+        match self {
+            ApiFile::Plans => crate::render::names::PLANS_DIR.to_owned(),
+            _ => format!("api/{}.json", self.name()),
+        }
+    }
+
+    /// The paths of its files: one, or the plans' one per site.
+    pub fn paths(self, content: &crate::content::Content) -> Vec<String> {
+        match self {
+            ApiFile::Plans => content
+                .sites
+                .iter()
+                .map(|site| crate::render::names::plans_file(&site.id))
+                .collect(),
+            _ => vec![self.path()],
+        }
     }
 }
 
+/// The schema number of `api/plans/<site>.json` (docs/plans.schema.json).
+pub const PLANS_SCHEMA: u32 = 1;
+
 /// The files of the API that are not an entity kind's.
-const NOT_ENTITIES: [ApiFile; 4] = [
+const NOT_ENTITIES: [ApiFile; 7] = [
     ApiFile::Overrides,
     ApiFile::Alerts,
     ApiFile::ProcedureStatus,
+    ApiFile::Threads,
+    ApiFile::TicketReport,
+    ApiFile::Plans,
     ApiFile::Index,
 ];
 
 /// Every file of the JSON API: every entity kind's (as the kind table names it), then
-/// the overrides, alerts, procedure status and an index.
+/// the overrides, alerts, procedure status, threads, ticket report, each site's plans and
+/// an index.
 pub const API_FILES: [ApiFile; ENTITIES.len() + NOT_ENTITIES.len()] = {
     let mut out = [ApiFile::Index; ENTITIES.len() + NOT_ENTITIES.len()];
     let mut index = 0;
@@ -158,13 +189,65 @@ pub fn api_file(input: &Input<'_>, values: &Values, file: ApiFile) -> crate::ren
             now,
             input.derived.procedures.values().collect::<Vec<_>>(),
         ),
+        ApiFile::Threads => envelope(name, now, &*input.derived.threads),
+        ApiFile::TicketReport => envelope(name, now, &*input.derived.ticket_report),
+        // One file per site: see `plans_files`.
+        ApiFile::Plans => Vec::new(),
         ApiFile::Index => {
             let files: BTreeSet<String> = API_FILES
                 .iter()
                 .filter(|file| **file != ApiFile::Index)
-                .map(|file| file.path())
+                .flat_map(|file| file.paths(input.content))
                 .collect();
             envelope(name, now, files)
         }
     })
+}
+
+/// `api/plans/<site>.json` for every site: `{schema, kind: "plans", generated, site,
+/// title, items}`, the items the site's runbooks (stop, start, status, update) as
+/// `glassroom plan SITE OPERATION --format json` prints each.
+pub fn plans_files(input: &Input<'_>) -> Vec<(String, crate::render::File)> {
+    #[derive(Serialize)]
+    struct SitePlans<'a> {
+        schema: u32,
+        kind: &'static str,
+        generated: Moment,
+        site: &'a str,
+        title: &'a str,
+        items: Vec<&'a crate::derive::Plan>,
+    }
+    input
+        .content
+        .sites
+        .iter()
+        .map(|site| {
+            let items = input
+                .derived
+                .runbooks
+                .get(&site.id)
+                .map(|plans| plans.values().collect::<Vec<_>>())
+                .unwrap_or_default();
+            let file = SitePlans {
+                schema: PLANS_SCHEMA,
+                kind: "plans",
+                generated: input.now,
+                site: &site.id,
+                title: &site.data.title,
+                items: ordered(items),
+            };
+            let bytes = serde_json::to_vec_pretty(&file).unwrap_or_default();
+            (
+                crate::render::names::plans_file(&site.id),
+                crate::render::File::Whole(bytes),
+            )
+        })
+        .collect()
+}
+
+/// Plans in the order of [`crate::derive::Operation::ALL`] (stop, start, status,
+/// update), not by name.
+fn ordered(mut plans: Vec<&crate::derive::Plan>) -> Vec<&crate::derive::Plan> {
+    plans.sort_by_key(|plan| plan.operation);
+    plans
 }

@@ -92,3 +92,83 @@ fn kept_values_and_items_equal_fresh_ones_after_an_edit() {
         envelope("news", now, &items)
     );
 }
+
+/// A JSON value that refuses an object with the same key twice, at any depth: a view
+/// flattens an entity's fields next to its own (`id`, `path`, `url`, `body`…), and a
+/// field of the same name would shadow one of them (a module's homepage once replaced
+/// its page's URL).
+struct NoDuplicateKeys;
+
+impl<'de> serde::Deserialize<'de> for NoDuplicateKeys {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = NoDuplicateKeys;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Self::Value, A::Error> {
+                let mut seen = std::collections::BTreeSet::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    if !seen.insert(key.clone()) {
+                        return Err(serde::de::Error::custom(format!("the key `{key}` twice")));
+                    }
+                    map.next_value::<NoDuplicateKeys>()?;
+                }
+                Ok(NoDuplicateKeys)
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Self::Value, A::Error> {
+                while seq.next_element::<NoDuplicateKeys>()?.is_some() {}
+                Ok(NoDuplicateKeys)
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(NoDuplicateKeys)
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+                Ok(NoDuplicateKeys)
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+                Ok(NoDuplicateKeys)
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+                Ok(NoDuplicateKeys)
+            }
+            fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+                Ok(NoDuplicateKeys)
+            }
+            fn visit_unit<E>(self) -> Result<Self::Value, E> {
+                Ok(NoDuplicateKeys)
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
+}
+
+#[test]
+fn no_field_of_any_kind_shadows_a_field_of_its_view() {
+    let tree = example();
+    let (_, api) = made(&tree, &Values::default());
+    for (file, bytes) in API_FILES.iter().zip(&api) {
+        let ApiFile::Entities(entity) = file else {
+            continue;
+        };
+        let parsed: serde_json::Value = serde_json::from_slice(bytes).expect("JSON");
+        let items = parsed["items"].as_array().map_or(0, Vec::len);
+        // Every kind is checked: the example has an entity of each (all fields are
+        // serialised, none skipped when empty, so one entity shows every field).
+        assert!(items > 0, "the example has no {}", entity.name);
+        if let Err(err) = serde_json::from_slice::<NoDuplicateKeys>(bytes) {
+            panic!("api/{}.json: {err}", entity.name);
+        }
+    }
+    // The check finds a shadowed field.
+    assert!(
+        serde_json::from_slice::<NoDuplicateKeys>(br#"{"items": [{"url": 1, "url": 2}]}"#).is_err()
+    );
+}
