@@ -23,32 +23,57 @@ pub enum Command {
     ///
     /// Exit status: 0 when valid, 1 when the content has errors, 2 when glassroom
     /// could not do its job (bad arguments, unreadable directory).
+    #[command(
+        after_help = "Examples:\n  glassroom check                    # the repository in this directory\n  glassroom check content-example --format json"
+    )]
     Check(CheckArgs),
     /// Build the static site (and feeds, calendar and JSON API) from a repository.
     ///
     /// The site is written to a fresh directory and swapped in only when the whole build
     /// succeeded; a failed build leaves the previous output untouched and exits 1.
+    #[command(
+        after_help = "Examples:\n  glassroom build content-example --out public\n  glassroom build . --now 2026-11-22   # as the site will look on that day"
+    )]
     Build(BuildArgs),
     /// Print the ordered steps to stop, start, check or update a site's services.
+    #[command(
+        after_help = "Examples:\n  glassroom plan shop stop\n  glassroom plan shop update --format json"
+    )]
     Plan(PlanArgs),
     /// Feature flags: evaluate a flag for an account from a bundle or a repository.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  glassroom flags eval acme-corp new-checkout --repo ."
+    )]
     Flags(FlagsCommand),
     /// Show the audit trail of a file (who signed, reviewed, revoked or was refused), or
     /// of every pending and refused file.
+    #[command(
+        after_help = "Examples:\n  glassroom audit hosts/db1.yaml     # who signed this file, and when\n  glassroom audit                    # everything waiting for a signature or refused"
+    )]
     Audit(AuditArgs),
     /// Approve files as they are at HEAD: a signed commit with `Approve:` trailers.
+    #[command(
+        after_help = "Examples:\n  glassroom sign hosts/db1.yaml tickets/t-42.md -m \"reviewed on call\""
+    )]
     Sign(TrailerArgs),
     /// Record a review of files as they are at HEAD (`Review:` trailers).
+    #[command(after_help = "Examples:\n  glassroom review procedures/verify-backup-tape.md")]
     Review(TrailerArgs),
     /// Unpublish files (`Revoke:` trailers).
+    #[command(
+        after_help = "Examples:\n  glassroom revoke news/old-maintenance.md -m \"announcement withdrawn\""
+    )]
     Revoke(TrailerArgs),
-    /// Serve the site over HTTP: strong ETags and 304s, a live preview of the working
-    /// tree, and `POST /logbook` for robots.
+    /// Serve the site over HTTP (browsers and flag clients re-download only what
+    /// changed), a live preview of the working tree, and `POST /logbook` for robots.
     ///
     /// `--root DIR` serves a built site directory, `--repo REPO` (the default, `.`) builds
     /// the approved tree in memory; both rebuild and swap in the new site when their input
     /// changes. Stops cleanly on Ctrl-C or SIGTERM.
+    #[command(
+        after_help = "Examples:\n  glassroom serve --preview --repo .        # live preview while you edit\n  glassroom serve --root public --addr 127.0.0.1:8080\n  glassroom serve --repo /srv/ops --accept-logbook --signing-key robot_key"
+    )]
     Serve(ServeArgs),
     /// Append a logbook entry to the repository as a new commit.
     ///
@@ -57,8 +82,12 @@ pub enum Command {
     /// procedure it is an ad hoc entry: `glassroom log --about host/mon1 --by alice
     /// --note "Disk at 85%"`. Exit status: 0 when committed, 2 when refused or the commit
     /// failed.
+    #[command(
+        after_help = "Examples:\n  glassroom log verify-backup-tape --by alice --disposition ok --note \"Tape 14 restored\"\n  glassroom log --about host/mon1 --by alice --note \"Disk at 85%, cleaned /var/log\"\n  glassroom log --about certificate/api-example-com --by bob --disposition acknowledged --until 2026-11-30 --note \"Renewing by hand\"\n  glassroom log verify-backup-tape --by bob --reply-to 2026-11-08-backup --disposition end"
+    )]
     Log(LogArgs),
-    /// Publish the approved site to the targets in glassroom.yaml (DryDock's schedule).
+    /// Publish the approved site to the targets in glassroom.yaml, a while after the
+    /// last change (so a burst of commits is published once).
     ///
     /// `--watch` runs the schedule: each approved change moves the sync `quiet` later, at
     /// most `max_delay` after the first one; a failed push is retried with backoff.
@@ -68,6 +97,9 @@ pub enum Command {
     /// status: 0 ok (or stopped while idle); 1 the approved tree does not build, or
     /// (`--status`) a target lags too far; 2 a push or glassroom failed, or a stop cut a
     /// push short.
+    #[command(
+        after_help = "Examples:\n  glassroom sync --status /srv/ops\n  glassroom sync --now /srv/ops      # publish now instead of waiting\n  glassroom sync --watch /srv/ops    # run the schedule (as a service)"
+    )]
     Sync(SyncArgs),
 }
 
@@ -312,6 +344,9 @@ pub enum FlagsCommand {
     /// published sha256) or compiled from the repository. Exit status: 0 with an answer,
     /// 1 when the bundle has no such feature (the caller's default, else false, is still
     /// printed), 2 when there is no bundle to read.
+    #[command(
+        after_help = "Examples:\n  glassroom flags eval acme-corp new-checkout --repo .\n  glassroom flags eval acme-corp new-checkout --bundle https://ops.example.org/flags.json --explain"
+    )]
     Eval(FlagsEvalArgs),
 }
 
@@ -397,5 +432,28 @@ mod tests {
     #[test]
     fn clap_definition_is_sound() {
         Cli::command().debug_assert();
+    }
+
+    /// Every command and subcommand's help ends with examples.
+    #[test]
+    fn every_command_s_help_has_an_example() {
+        fn visit(command: &mut clap::Command, path: &str, checked: &mut usize) {
+            let help = command.render_long_help().to_string();
+            if !path.is_empty() {
+                assert!(help.contains("Examples:\n  glassroom "), "{path}: {help}");
+                *checked += 1;
+            }
+            // clap's own `help` subcommand is not ours.
+            for sub in command
+                .get_subcommands_mut()
+                .filter(|sub| sub.get_name() != "help")
+            {
+                let name = format!("{path} {}", sub.get_name());
+                visit(sub, &name, checked);
+            }
+        }
+        let mut checked = 0;
+        visit(&mut Cli::command(), "", &mut checked);
+        assert!(checked >= 12, "{checked} commands");
     }
 }

@@ -15,6 +15,8 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer};
 use serde_saphyr::MessageFormatter as _;
 
+mod syntax;
+
 /// A value together with the byte range where it was written, relative to the start of
 /// the YAML document it came from.
 #[derive(Clone, Default)]
@@ -124,6 +126,9 @@ fn location_range(location: &serde_saphyr::Location) -> Option<Range<usize>> {
 /// Why a YAML document could not be read into its type.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct YamlError {
+    /// The diagnostic code: `unknown-field`, `unknown-value`, `missing-field`, or
+    /// `invalid-yaml` for the rest (syntax, a value of the wrong type).
+    pub code: &'static str,
     pub message: String,
     /// Byte range within the YAML document.
     pub span: Range<usize>,
@@ -157,6 +162,7 @@ fn convert_error(err: &serde_saphyr::Error, text: &str) -> YamlError {
         serde_saphyr::Error::SerdeUnknownField {
             field, expected, ..
         } => YamlError {
+            code: "unknown-field",
             message: format!("unknown field `{field}`"),
             span,
             help: Some(
@@ -169,6 +175,7 @@ fn convert_error(err: &serde_saphyr::Error, text: &str) -> YamlError {
         serde_saphyr::Error::SerdeUnknownVariant {
             variant, expected, ..
         } => YamlError {
+            code: "unknown-value",
             message: format!("unknown value `{variant}`"),
             span,
             help: Some(
@@ -182,14 +189,24 @@ fn convert_error(err: &serde_saphyr::Error, text: &str) -> YamlError {
             ),
         },
         serde_saphyr::Error::SerdeMissingField { field, .. } => YamlError {
+            code: "missing-field",
             message: format!("missing field `{field}`"),
             span,
             help: Some(format!("add `{field}: ...`")),
         },
         other => {
             let message = serde_saphyr::UserMessageFormatter.format_message(other);
+            if let Some(cause) = syntax::cause(text, &span, &message) {
+                return YamlError {
+                    code: "invalid-yaml",
+                    message: cause.message,
+                    span: cause.span,
+                    help: Some(cause.help),
+                };
+            }
             let (message, help) = plain_message(&message);
             YamlError {
+                code: "invalid-yaml",
                 message,
                 span,
                 help,

@@ -84,13 +84,22 @@ pub fn run(args: &BuildArgs) -> Result<Outcome, Box<dyn std::error::Error>> {
     Ok(Outcome::Ok)
 }
 
-/// A progress bar on a terminal; nothing otherwise.
+/// A progress bar on a terminal; nothing otherwise. It is drawn only once rendering
+/// starts and knows how many pages there are (never a "0/0 pages" flash), and not at
+/// all when there is nothing to render.
 struct ProgressBar(Option<indicatif::ProgressBar>);
 
 impl ProgressBar {
     fn new() -> Self {
-        Self(std::io::stderr().is_terminal().then(|| {
-            let bar = indicatif::ProgressBar::new(0);
+        Self::on(std::io::stderr().is_terminal())
+    }
+
+    fn on(terminal: bool) -> Self {
+        Self(terminal.then(|| {
+            let bar = indicatif::ProgressBar::with_draw_target(
+                Some(0),
+                indicatif::ProgressDrawTarget::hidden(),
+            );
             if let Ok(style) =
                 indicatif::ProgressStyle::with_template("{msg} {bar:30} {pos}/{len} pages")
             {
@@ -112,11 +121,34 @@ impl Progress for ProgressBar {
     fn start(&self, total: u64) {
         if let Some(bar) = &self.0 {
             bar.set_length(total);
+            if total > 0 {
+                bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+            }
         }
     }
     fn advance(&self) {
         if let Some(bar) = &self.0 {
             bar.inc(1);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_progress_bar_shows_only_once_it_knows_there_are_pages() {
+        let bar = ProgressBar::on(true);
+        let shown = |bar: &ProgressBar| bar.0.as_ref().is_some_and(|b| !b.is_hidden());
+        assert!(!shown(&bar), "hidden before rendering starts");
+        bar.start(0);
+        assert!(!shown(&bar), "hidden with nothing to render");
+        // Once there are pages it draws on stderr (which indicatif itself hides when
+        // stderr is not a terminal, as in this test).
+        bar.start(12);
+        assert_eq!(bar.0.as_ref().and_then(|b| b.length()), Some(12));
+        bar.finish();
+        assert!(ProgressBar::on(false).0.is_none());
     }
 }

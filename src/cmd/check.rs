@@ -67,11 +67,13 @@ pub fn run(args: &CheckArgs) -> Result<Outcome, Box<dyn std::error::Error>> {
     })
 }
 
-/// `checked 150 files: 8 hosts, 5 certificates, ...; 2 errors, 1 warning`.
+/// `checked 150 files: 8 hosts, 5 certificates, ...; 2 errors, 1 warning`. Kinds with
+/// no file are left out (`checked 1 file: no content yet; ...`).
 pub fn summary(content: &Content, diagnostics: &Diagnostics) -> String {
     let counts: Vec<String> = content
         .counts()
         .into_iter()
+        .filter(|(_, n)| *n > 0)
         .map(|(kind, n)| {
             format!(
                 "{n} {}",
@@ -93,10 +95,15 @@ pub fn summary(content: &Content, diagnostics: &Diagnostics) -> String {
             plural(w, "warning", "warnings")
         ),
     };
-    format!(
-        "checked {} files: {}; {verdict}",
-        content.files.len(),
+    let files = content.files.len();
+    let counts = if counts.is_empty() {
+        "no content yet".to_owned()
+    } else {
         counts.join(", ")
+    };
+    format!(
+        "checked {files} {}: {counts}; {verdict}",
+        plural(files, "file", "files")
     )
 }
 
@@ -109,5 +116,25 @@ fn singular(plural: &str) -> String {
     match plural.strip_suffix("ies") {
         Some(stem) => format!("{stem}y"),
         None => plural.strip_suffix('s').unwrap_or(plural).to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_summary_counts_in_words_and_leaves_out_empty_kinds() {
+        let mut content = Content::default();
+        let diagnostics = Diagnostics::default();
+        assert_eq!(
+            summary(&content, &diagnostics),
+            "checked 0 files: no content yet; no problems"
+        );
+        content.files.add("glassroom.yaml", "title: x\n");
+        assert_eq!(
+            summary(&content, &diagnostics),
+            "checked 1 file: no content yet; no problems"
+        );
     }
 }

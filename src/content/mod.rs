@@ -21,7 +21,7 @@ mod validate;
 use crate::diag::{Diagnostics, FileId, Origin};
 
 pub use classify::{Classified, classify, is_valid_id};
-pub use kind::{Content, EntityPage, EntityVisitor, Kind, Place, Stamps};
+pub use kind::{CONFIG_PATH, Content, EntityPage, EntityVisitor, Kind, Place, Stamps};
 pub use left_out::LeftOut;
 pub use limits::is_content_path;
 pub use load::{ParseCache, load, load_cached, load_leaving_out, load_with_pending};

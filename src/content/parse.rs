@@ -79,8 +79,7 @@ fn parse_markdown<T: Model>(job: &Job<'_>, text: &str) -> Result<Document<T>, Bo
 
 fn parse_with_origin<T: Model>(text: &str, origin: Origin) -> Result<T, Box<Diagnostic>> {
     yaml::from_str(text).map_err(|err| {
-        let mut diagnostic =
-            Diagnostic::error("invalid-yaml", err.message).at(origin.at(&err.span));
+        let mut diagnostic = Diagnostic::error(err.code, err.message).at(origin.at(&err.span));
         diagnostic.help = err.help;
         Box::new(diagnostic)
     })

@@ -48,6 +48,13 @@ pub enum OpenError {
     /// The history could not be verified.
     #[error(transparent)]
     Trust(#[from] history::TrustError),
+    /// A plain directory with neither `glassroom.yaml` nor a policy: not a repository
+    /// of glassroom's at all (a wrong path, usually).
+    #[error(
+        "{} has no glassroom.yaml (and is not a git repository): give the path of a glassroom repository, e.g. `content-example`",
+        .0.display()
+    )]
+    NotARepository(std::path::PathBuf),
     /// The approved files could not be read from git's object database.
     #[error("cannot read the approved files from the repository's object database")]
     Blobs(#[source] git2::Error),
@@ -79,7 +86,13 @@ pub(super) fn open_through(
                 "{} is not a git repository: reading its files as they are; no signature is verified",
                 path.display()
             );
-            return Ok(directory(path, false, vec![warning], &memory.files)?);
+            let opened = directory(path, false, vec![warning], &memory.files)?;
+            let config = crate::content::CONFIG_PATH;
+            let policy = crate::trust::policy::POLICY_PATH;
+            if opened.tree.get(config).is_none() && opened.tree.get(policy).is_none() {
+                return Err(OpenError::NotARepository(path.to_owned()));
+            }
+            return Ok(opened);
         }
         Err(err) => return Err(err.into()),
     };
