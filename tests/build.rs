@@ -530,6 +530,23 @@ fn ticket_reports_match_numbers_computed_by_hand() {
     assert!(text.contains("feature 1 1h 1h – –"), "{text}");
     // By reporter: carol reported t-1 and t-2.
     assert!(text.contains("carol 2 3h 3h 10d 10d"), "{text}");
+    // Bugs by reporter: only carol's two bugs; alice reported a feature only.
+    let bugs = text
+        .split("Bugs by reporter")
+        .nth(1)
+        .and_then(|rest| rest.split("Delivered per release").next())
+        .expect("the bugs-by-reporter view");
+    assert!(bugs.contains("carol 2 3h 3h 10d 10d"), "{bugs}");
+    assert!(!bugs.contains("alice"), "{bugs}");
+    // Closed tickets: most recently closed first (t-2 on 10-02, t-1 on 09-20), not by
+    // priority and opening date (which put t-1 first).
+    let tickets = read(&out.join("tickets/index.html"));
+    let closed = tickets
+        .split(r#"<table id="closed""#)
+        .nth(1)
+        .expect("closed");
+    let (one, two) = (closed.find("t-1.html"), closed.find("t-2.html"));
+    assert!(one.is_some() && two.is_some() && two < one, "{closed}");
     assert!(
         report.contains("<svg class=\"chart\""),
         "charts are drawn at build time"

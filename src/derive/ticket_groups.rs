@@ -13,10 +13,12 @@ use crate::memo::{Fields, Stamp};
 /// Key of open tickets that nobody is assigned to.
 pub const UNASSIGNED: &str = "(unassigned)";
 
-/// Tickets grouped for the ticket lists: key → ticket ids (sorted by priority, then id).
+/// Tickets grouped for the ticket lists: key → ticket ids (open ones most urgent first,
+/// then oldest, then by id; closed ones most recently closed first).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct TicketGroups {
     pub open: Vec<String>,
+    /// Most recently closed first (a closed ticket without a date last), then by id.
     pub closed: Vec<String>,
     pub open_by_module: BTreeMap<String, Vec<String>>,
     /// Most urgent priority first.
@@ -36,6 +38,7 @@ pub fn reads(content: &Content) -> Stamp {
         fields::name(f, t.priority);
         fields::name(f, t.status.value);
         fields::moment(f, &t.opened.value);
+        fields::maybe_moment(f, t.closed.as_ref().map(|c| &c.value));
         fields::reference(f, t.module.as_ref());
         f.maybe(t.assignee.as_deref());
     });
@@ -53,12 +56,12 @@ pub fn ticket_groups(content: &Content) -> TicketGroups {
             .then(a.id.cmp(&b.id))
     });
     let mut groups = TicketGroups::default();
+    let mut closed: Vec<(usize, &Document<Ticket>)> = Vec::new();
     let mut by_priority: BTreeMap<Priority, Vec<String>> = BTreeMap::new();
     for (index, ticket) in tickets {
         let id = ticket.id.clone();
         if !ticket.data.status.value.is_open() {
-            groups.closed.push(id);
-            groups.closed_docs.push(index);
+            closed.push((index, ticket));
             continue;
         }
         groups.open.push(id.clone());
@@ -89,6 +92,19 @@ pub fn ticket_groups(content: &Content) -> TicketGroups {
         .rev()
         .map(|(priority, ids)| (priority_name(priority), ids))
         .collect();
+    // What was closed lately is what people look for; undated closures last.
+    closed.sort_by(|(_, a), (_, b)| {
+        let when = |t: &Document<Ticket>| t.data.closed.as_ref().map(|c| c.value);
+        when(b)
+            .is_some()
+            .cmp(&when(a).is_some())
+            .then(when(b).cmp(&when(a)))
+            .then(a.id.cmp(&b.id))
+    });
+    for (index, ticket) in closed {
+        groups.closed.push(ticket.id.clone());
+        groups.closed_docs.push(index);
+    }
     groups
 }
 
@@ -146,6 +162,50 @@ mod tests {
         assert_eq!(groups.open_by_module[NO_MODULE], ["b", "c"]);
         assert_eq!(groups.open_by_assignee["bob"], ["b"]);
         assert_eq!(groups.open_by_assignee[UNASSIGNED], ["c", "a"]);
+    }
+
+    #[test]
+    fn closed_tickets_are_most_recently_closed_first() {
+        let closed = |priority: &str, closed: &str| {
+            ticket(
+                priority,
+                "closed",
+                "2026-01-01T00:00:00Z",
+                &format!("closed: {closed}\n"),
+            )
+        };
+        let content = content(&[
+            ("tickets/a.md", &closed("critical", "2026-01-05T00:00:00Z")),
+            ("tickets/b.md", &closed("low", "2026-03-01T00:00:00Z")),
+            ("tickets/d.md", &closed("normal", "2026-02-01T00:00:00Z")),
+            ("tickets/e.md", &closed("low", "2026-02-01T00:00:00Z")),
+        ]);
+        let groups = ticket_groups(&content);
+        assert_eq!(groups.closed, ["b", "d", "e", "a"]);
+        let docs: Vec<&str> = groups
+            .closed_docs
+            .iter()
+            .map(|&i| content.tickets[i].id.as_str())
+            .collect();
+        assert_eq!(docs, groups.closed);
+        // The order depends on when they closed, so the fingerprint reads it.
+        let later = content_with_close("2026-03-02T00:00:00Z");
+        assert_ne!(
+            reads(&content_with_close("2026-03-01T00:00:00Z")),
+            reads(&later)
+        );
+    }
+
+    fn content_with_close(closed: &str) -> Content {
+        content(&[(
+            "tickets/a.md",
+            &ticket(
+                "low",
+                "closed",
+                "2026-01-01T00:00:00Z",
+                &format!("closed: {closed}\n"),
+            ),
+        )])
     }
 
     #[test]

@@ -100,6 +100,9 @@ pub struct TicketReport {
     /// By module id; tickets without a module under "(none)".
     pub by_module: Vec<Breakdown>,
     pub by_reporter: Vec<Breakdown>,
+    /// Bugs only, by the person who reported them: how fast their bugs get an answer
+    /// and a fix.
+    pub bugs_by_reporter: Vec<Breakdown>,
     /// Releases that fixed at least one ticket, by module then release id.
     pub per_release: Vec<ReleaseDelivery>,
 }
@@ -107,6 +110,11 @@ pub struct TicketReport {
 /// The report over every ticket. Groups without tickets are left out.
 pub fn report(content: &Content) -> TicketReport {
     let tickets: Vec<&Document<Ticket>> = content.tickets.iter().collect();
+    let bugs: Vec<&Document<Ticket>> = tickets
+        .iter()
+        .copied()
+        .filter(|t| t.data.kind == TicketKind::Bug)
+        .collect();
     TicketReport {
         overall: Breakdown::of("all", &tickets),
         by_kind: breakdowns(&tickets, |t| t.kind, kind_name),
@@ -117,6 +125,7 @@ pub fn report(content: &Content) -> TicketReport {
         ),
         by_module: breakdowns(&tickets, module_key, Clone::clone),
         by_reporter: breakdowns(&tickets, |t| t.reporter.clone(), Clone::clone),
+        bugs_by_reporter: breakdowns(&bugs, |t| t.reporter.clone(), Clone::clone),
         per_release: per_release(content),
     }
 }
@@ -394,6 +403,14 @@ mod tests {
             keys(&report.by_reporter),
             vec![("alice", 1), ("bob", 3), ("carol", 2)]
         );
+        assert_eq!(
+            keys(&report.bugs_by_reporter),
+            vec![("alice", 1), ("bob", 1), ("carol", 1)]
+        );
+        // Bob's one bug was answered in an hour (his feature took a day).
+        let bob = &report.bugs_by_reporter[1];
+        assert_eq!(bob.first_response.median_seconds, Some(H));
+        assert_eq!(bob.time_to_close.median_seconds, Some(10 * H));
         let high = &report.by_priority[1];
         assert_eq!(high.first_response.median_seconds, Some(2 * H + H / 2));
         assert_eq!(high.time_to_close.count, 1);
