@@ -328,6 +328,28 @@ fn no_internal_link_is_broken() {
     );
 }
 
+/// The link checker itself finds what it is there to find.
+#[test]
+fn the_link_checker_catches_missing_files_anchors_and_bad_schemes() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let page = dir.path().join("modules/index.html");
+    std::fs::create_dir_all(page.parent().expect("parent")).expect("mkdir");
+    std::fs::write(
+        &page,
+        concat!(
+            r#"<h2 id="here">x</h2><a href="../https://restic.net/">bad</a>"#,
+            r#"<a href="javascript:alert(1)">bad</a><a href="missing.html">bad</a>"#,
+            r##"<a href="#nowhere">bad</a><a href="index.html#gone">bad</a>"##,
+            r##"<a href="#here">ok</a><a href="index.html#here">ok</a>"##,
+            r#"<a href="https://restic.net/">ok</a><a href="mailto:a@b.c">ok</a>"#,
+        ),
+    )
+    .expect("write");
+    let (checked, broken) = crate::support::broken_links(dir.path());
+    assert_eq!(checked, 9);
+    assert_eq!(broken.len(), 5, "{broken:#?}");
+}
+
 #[test]
 fn feeds_calendar_and_api_are_written() {
     let (_dir, out) = built_example();

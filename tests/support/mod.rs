@@ -219,10 +219,14 @@ impl GitRepo {
 }
 
 /// Checks every `href`/`src` of every HTML page under `site` as a browser follows it
-/// (percent-decoded): (links checked, broken ones).
+/// (percent-decoded): an internal link must reach a file, and its `#anchor` an element
+/// with that `id` on the page; any other link must be http, https or mailto (a
+/// relative link holding `://` is a URL gone wrong). Returns (links checked, broken ones).
 pub fn broken_links(site: &Path) -> (usize, Vec<String>) {
     let mut checked = 0;
     let mut broken = Vec::new();
+    let mut ids: std::collections::HashMap<PathBuf, std::collections::HashSet<String>> =
+        std::collections::HashMap::new();
     for entry in walkdir::WalkDir::new(site) {
         let entry = entry.expect("walk");
         let path = entry.path();
@@ -231,27 +235,70 @@ pub fn broken_links(site: &Path) -> (usize, Vec<String>) {
         }
         let html = std::fs::read_to_string(path).expect("utf-8 page");
         let page_dir = path.parent().expect("inside the site");
-        for attr in ["href=\"", "src=\""] {
+        for attr in [" href=\"", " src=\""] {
             for piece in html.split(attr).skip(1) {
                 let target = piece.split('"').next().unwrap_or_default();
-                if target.is_empty()
-                    || target.starts_with('#')
-                    || target.contains("://")
-                    || target.starts_with("mailto:")
-                {
+                if target.is_empty() {
+                    continue;
+                }
+                checked += 1;
+                let mut fail =
+                    |why: &str| broken.push(format!("{}: {target} ({why})", path.display()));
+                if let Some(scheme) = scheme(target) {
+                    if !["http", "https", "mailto"].contains(&scheme.as_str()) {
+                        fail("scheme");
+                    }
+                    continue;
+                }
+                if target.contains("://") {
+                    fail("a URL made relative");
                     continue;
                 }
                 // As a browser does: the path ends at `#` or `?`, then is percent-decoded.
-                let encoded = target.split(['#', '?']).next().unwrap_or_default();
-                let file = percent_encoding::percent_decode_str(encoded).decode_utf8_lossy();
-                checked += 1;
-                if !normalize(&page_dir.join(&*file)).is_file() {
-                    broken.push(format!("{}: {target}", path.display()));
+                let (before_anchor, anchor) = target.split_once('#').unwrap_or((target, ""));
+                let encoded = before_anchor.split('?').next().unwrap_or_default();
+                let file = if encoded.is_empty() {
+                    path.to_owned()
+                } else {
+                    let decoded = percent_encoding::percent_decode_str(encoded).decode_utf8_lossy();
+                    normalize(&page_dir.join(&*decoded))
+                };
+                if !file.is_file() {
+                    fail("no such file");
+                    continue;
+                }
+                let is_html = file.extension().is_some_and(|e| e == "html");
+                if !anchor.is_empty() && is_html {
+                    let anchor = percent_encoding::percent_decode_str(anchor).decode_utf8_lossy();
+                    let known = ids.entry(file.clone()).or_insert_with(|| ids_in(&file));
+                    if !known.contains(&*anchor) {
+                        fail("no such anchor");
+                    }
                 }
             }
         }
     }
     (checked, broken)
+}
+
+/// The `id`s of the elements of an HTML file.
+fn ids_in(file: &Path) -> std::collections::HashSet<String> {
+    let html = std::fs::read_to_string(file).unwrap_or_default();
+    html.split(" id=\"")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// A link's scheme (`https` of `https://…`, `mailto` of `mailto:…`), lowercased; none
+/// for a relative link.
+fn scheme(target: &str) -> Option<String> {
+    let (scheme, _) = target.split_once(':')?;
+    let mut chars = scheme.chars();
+    let valid = chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c));
+    valid.then(|| scheme.to_ascii_lowercase())
 }
 
 fn normalize(path: &Path) -> PathBuf {
