@@ -4,19 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::support::{copy_tree, root, run};
-
-fn build(repo: &Path, out: &Path, now: &str) {
-    let result = run(&[
-        "build",
-        repo.to_str().expect("utf-8"),
-        "--out",
-        out.to_str().expect("utf-8"),
-        "--now",
-        now,
-    ]);
-    assert_eq!(result.code, Some(0), "stderr:\n{}", result.stderr);
-}
+use crate::support::{build_at, copy_tree, read, root, run};
 
 /// The example, with a ticket whose title has a code span and a script tag.
 fn built_example() -> (tempfile::TempDir, PathBuf) {
@@ -31,12 +19,8 @@ fn built_example() -> (tempfile::TempDir, PathBuf) {
     );
     std::fs::write(&ticket, text).expect("write the ticket");
     let out = dir.path().join("site");
-    build(&repo, &out, "2026-11-22");
+    build_at(&repo, &out, "2026-11-22");
     (dir, out)
-}
-
-fn read(path: &Path) -> String {
-    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 fn json(path: &Path) -> serde_json::Value {
@@ -221,8 +205,8 @@ fn alert_entries_keep_their_dates_across_builds() {
     let dir = tempfile::tempdir().expect("temp dir");
     let repo = root().join("content-example");
     let (first, second) = (dir.path().join("a"), dir.path().join("b"));
-    build(&repo, &first, "2026-11-22");
-    build(&repo, &second, "2026-11-23T06:00:00Z");
+    build_at(&repo, &first, "2026-11-22");
+    build_at(&repo, &second, "2026-11-23T06:00:00Z");
     let entries = |out: &Path| feed_entries(&read(&out.join("feeds/alerts.atom")));
     let (a, b) = (entries(&first), entries(&second));
     assert!(a.len() > 10, "{a:?}");

@@ -1,24 +1,6 @@
 //! What the pages say when there is nothing to show, and what a printed page carries.
 
-use std::path::Path;
-
-use crate::support::{root, run};
-
-fn build(repo: &Path, out: &Path, now: &str) {
-    let result = run(&[
-        "build",
-        repo.to_str().expect("utf-8"),
-        "--out",
-        out.to_str().expect("utf-8"),
-        "--now",
-        now,
-    ]);
-    assert_eq!(result.code, Some(0), "stderr:\n{}", result.stderr);
-}
-
-fn read(path: &Path) -> String {
-    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
+use crate::support::{build_at, read, root};
 
 #[test]
 fn empty_sections_say_so_in_one_line() {
@@ -39,7 +21,7 @@ fn empty_sections_say_so_in_one_line() {
         std::fs::remove_dir_all(repo.join(empty)).expect("remove");
     }
     let out = dir.path().join("site");
-    build(&repo, &out, "2026-11-22");
+    build_at(&repo, &out, "2026-11-22");
     let dashboard = read(&out.join("index.html"));
     for line in [
         "No alerts need anyone. Everything is in order.",
@@ -70,8 +52,8 @@ fn a_printed_runbook_and_dashboard_say_as_of_when_and_by_which_version() {
     let dir = tempfile::tempdir().expect("temp dir");
     let (first, second) = (dir.path().join("first"), dir.path().join("second"));
     let example = root().join("content-example");
-    build(&example, &first, "2026-11-22");
-    build(&example, &second, "2026-11-23T08:00:00Z");
+    build_at(&example, &first, "2026-11-22");
+    build_at(&example, &second, "2026-11-23T08:00:00Z");
     let version = format!("glassroom {}", env!("CARGO_PKG_VERSION"));
     let runbook = read(&first.join("sites/shop.html"));
     assert!(

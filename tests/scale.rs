@@ -3,9 +3,9 @@
 //! split into pages whose links resolve, and no page grows past a bound.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use crate::support::{broken_links, run, snapshot};
+use crate::support::{broken_links, build_at, read, snapshot};
 
 #[allow(dead_code, clippy::all, clippy::pedantic)]
 #[path = "../examples/genrepo.rs"]
@@ -17,20 +17,8 @@ fn built(scale: usize) -> (tempfile::TempDir, PathBuf) {
     let repo = dir.path().join("content");
     genrepo::generate(&repo, scale, false).expect("genrepo");
     let out = dir.path().join("site");
-    let result = run(&[
-        "build",
-        repo.to_str().expect("utf-8"),
-        "--out",
-        out.to_str().expect("utf-8"),
-        "--now",
-        "2026-11-22",
-    ]);
-    assert_eq!(result.code, Some(0), "stderr:\n{}", result.stderr);
+    build_at(&repo, &out, "2026-11-22");
     (dir, out)
-}
-
-fn read(path: &Path) -> String {
-    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 /// The parts of `text` between each `start` and the next `end` after it.

@@ -4,10 +4,10 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::support::{copy_tree, root, run};
+use crate::support::{build_at, copy_tree, read, root, run};
 
 /// A copy of the example with `extra` logbook files (path, text), built at `now`.
-fn build_at(now: &str, extra: &[(&str, &str)]) -> (tempfile::TempDir, PathBuf) {
+fn example_at(now: &str, extra: &[(&str, &str)]) -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().expect("temp dir");
     let repo = dir.path().join("repo");
     copy_tree(&root().join("content-example"), &repo);
@@ -17,20 +17,8 @@ fn build_at(now: &str, extra: &[(&str, &str)]) -> (tempfile::TempDir, PathBuf) {
         std::fs::write(path, text).expect("write");
     }
     let out = dir.path().join("site");
-    let built = run(&[
-        "build",
-        repo.to_str().expect("utf-8"),
-        "--out",
-        out.to_str().expect("utf-8"),
-        "--now",
-        now,
-    ]);
-    assert_eq!(built.code, Some(0), "stderr:\n{}", built.stderr);
+    build_at(&repo, &out, now);
     (dir, out)
-}
-
-fn read(path: &Path) -> String {
-    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 /// The dashboard's count of `what` ("critical", "warnings").
@@ -67,7 +55,7 @@ fn alerts_json(out: &Path) -> Vec<serde_json::Value> {
 
 #[test]
 fn one_alert_per_subject_lists_its_reasons() {
-    let (_dir, out) = build_at("2026-11-22", &[]);
+    let (_dir, out) = example_at("2026-11-22", &[]);
     let alerts = alerts_json(&out);
     let example_net: Vec<_> = alerts
         .iter()
@@ -90,8 +78,8 @@ const INTRANET_ACK: (&str, &str) = (
 
 #[test]
 fn an_acknowledged_alert_is_shown_apart_and_not_counted() {
-    let (_dir, plain) = build_at("2026-11-22", &[]);
-    let (_dir2, out) = build_at("2026-11-22", &[INTRANET_ACK]);
+    let (_dir, plain) = example_at("2026-11-22", &[]);
+    let (_dir2, out) = example_at("2026-11-22", &[INTRANET_ACK]);
     let before = read(&plain.join("index.html"));
     let index = read(&out.join("index.html"));
     assert_eq!(count(&index, "warnings"), count(&before, "warnings") - 1);
@@ -129,7 +117,7 @@ fn an_acknowledged_alert_is_shown_apart_and_not_counted() {
 fn an_acknowledgement_ends_when_the_alert_gets_worse_or_until_passes() {
     // The intranet certificate turns critical on 2026-12-03: the warning acknowledged
     // on 2026-11-21 no longer covers it.
-    let (_dir, out) = build_at("2026-12-04", &[INTRANET_ACK]);
+    let (_dir, out) = example_at("2026-12-04", &[INTRANET_ACK]);
     let (active, acknowledged) = sections(&read(&out.join("index.html")));
     assert!(
         active.contains("certificates/intranet-example-org.html"),
@@ -137,17 +125,17 @@ fn an_acknowledgement_ends_when_the_alert_gets_worse_or_until_passes() {
     );
     assert!(!acknowledged.contains("intranet-example-org"));
     // example.net is acknowledged until 2026-11-27, and back on the 28th.
-    let (_dir, held) = build_at("2026-11-27", &[]);
+    let (_dir, held) = example_at("2026-11-27", &[]);
     let (active, _) = sections(&read(&held.join("index.html")));
     assert!(!active.contains("domains/example-net.html"), "{active}");
-    let (_dir, after) = build_at("2026-11-28", &[]);
+    let (_dir, after) = example_at("2026-11-28", &[]);
     let (active, _) = sections(&read(&after.join("index.html")));
     assert!(active.contains("domains/example-net.html"), "{active}");
 }
 
 #[test]
 fn entries_about_an_entity_show_in_its_threads() {
-    let (_dir, out) = build_at("2026-11-22", &[]);
+    let (_dir, out) = example_at("2026-11-22", &[]);
     let host = read(&out.join("hosts/mon1.html"));
     assert!(host.contains(r#"id="threads""#));
     assert!(
@@ -175,7 +163,7 @@ fn entries_about_an_entity_show_in_its_threads() {
 
 #[test]
 fn the_procedure_page_shows_threads_with_their_state_and_whole_summaries() {
-    let (_dir, out) = build_at("2026-11-22", &[]);
+    let (_dir, out) = example_at("2026-11-22", &[]);
     let page = read(&out.join("procedures/verify-backup-tape.html"));
     let thread = page
         .split("<li class=\"thread-item")

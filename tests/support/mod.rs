@@ -44,6 +44,24 @@ pub fn run(args: &[&str]) -> Run {
         .into()
 }
 
+/// Builds `repo` into `out` at `now` with the real binary; the build must succeed.
+pub fn build_at(repo: &Path, out: &Path, now: &str) {
+    let result = run(&[
+        "build",
+        repo.to_str().expect("utf-8"),
+        "--out",
+        out.to_str().expect("utf-8"),
+        "--now",
+        now,
+    ]);
+    assert_eq!(result.code, Some(0), "stderr:\n{}", result.stderr);
+}
+
+/// A text file's contents; a test fails naming the file it could not read.
+pub fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
 /// The repository root (where Cargo.toml is).
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
