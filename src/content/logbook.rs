@@ -37,6 +37,21 @@ pub enum Principal {
     NoPolicy,
 }
 
+impl Principal {
+    /// Who `name` is, given the policy's users (name → robot), if there is a policy.
+    pub fn of<K: std::borrow::Borrow<str> + Ord>(
+        users: Option<&std::collections::BTreeMap<K, bool>>,
+        name: &str,
+    ) -> Principal {
+        match users.map(|users| users.get(name)) {
+            None => Principal::NoPolicy,
+            Some(None) => Principal::Unknown,
+            Some(Some(true)) => Principal::Robot,
+            Some(Some(false)) => Principal::Person,
+        }
+    }
+}
+
 /// The kinds an entry may be `about`, written `<noun>/<id>` (`host/web1`): every kind
 /// with a page of its own that work is done on.
 pub const ABOUT_KINDS: [Kind; 9] = [

@@ -108,12 +108,7 @@ impl logbook::Known for Rules {
     }
 
     fn principal(&self, name: &str) -> Principal {
-        match self.users.as_ref().map(|users| users.get(name)) {
-            None => Principal::NoPolicy,
-            Some(None) => Principal::Unknown,
-            Some(Some(true)) => Principal::Robot,
-            Some(Some(false)) => Principal::Person,
-        }
+        Principal::of(self.users.as_ref(), name)
     }
 }
 
