@@ -18,5 +18,6 @@ mod scale;
 mod serve;
 mod sync;
 mod sync_signals;
+mod tables;
 mod triage;
 mod trust;

@@ -286,7 +286,8 @@ pub fn broken_links(site: &Path) -> (usize, Vec<String>) {
                     continue;
                 }
                 let is_html = file.extension().is_some_and(|e| e == "html");
-                if !anchor.is_empty() && is_html {
+                // `#top` needs no element: browsers scroll to the top (HTML's rule).
+                if !anchor.is_empty() && anchor != "top" && is_html {
                     let anchor = percent_encoding::percent_decode_str(anchor).decode_utf8_lossy();
                     let known = ids.entry(file.clone()).or_insert_with(|| ids_in(&file));
                     if !known.contains(&*anchor) {

@@ -1,5 +1,11 @@
-// Sort any table with class "sortable" by clicking a header, and filter rows with an
+// Sort any table with class "sortable" by its column headers, and filter rows with an
 // <input class="filter" data-table="ID">. Plain JavaScript; the pages work without it.
+//
+// Each header's label becomes a <button type="button"> inside its <th>, made here so a
+// page without JavaScript shows plain headers rather than buttons that do nothing. A
+// button is reached with Tab and pressed with Enter or Space like any other; the <th>
+// carries aria-sort ("ascending" or "descending") while its column orders the rows, and
+// no aria-sort (none) otherwise. A header without text gets no button.
 (function () {
   "use strict";
   function cellValue(row, index) {
@@ -15,9 +21,13 @@
   document.querySelectorAll("table.sortable").forEach(function (table) {
     var headers = table.tHead ? table.tHead.rows[0].cells : [];
     Array.prototype.forEach.call(headers, function (th, index) {
-      th.setAttribute("data-sort", "");
-      th.tabIndex = 0;
-      function sort() {
+      if (th.textContent.trim() === "") return;
+      var button = document.createElement("button");
+      button.type = "button";
+      button.className = "sort";
+      while (th.firstChild) button.appendChild(th.firstChild);
+      th.appendChild(button);
+      button.addEventListener("click", function () {
         var ascending = th.getAttribute("aria-sort") !== "ascending";
         Array.prototype.forEach.call(headers, function (h) { h.removeAttribute("aria-sort"); });
         th.setAttribute("aria-sort", ascending ? "ascending" : "descending");
@@ -28,9 +38,7 @@
           return ascending ? c : -c;
         });
         rows.forEach(function (r) { body.appendChild(r); });
-      }
-      th.addEventListener("click", sort);
-      th.addEventListener("keydown", function (e) { if (e.key === "Enter") sort(); });
+      });
     });
   });
   document.querySelectorAll("input.filter").forEach(function (input) {
