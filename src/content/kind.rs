@@ -16,6 +16,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::Document;
 use super::model::*;
+use super::people::{Info, Person};
 use super::shelf::{Head, Model, Shelf, Slot, head};
 use crate::diag::{FileId, Files};
 use crate::memo::Stamp;
@@ -56,10 +57,19 @@ impl Place {
         }
     }
 
+    /// The directory of the files (none for a kind of one file): the directory of
+    /// their pages too.
+    pub const fn dir(self) -> &'static str {
+        match self {
+            Place::File { .. } => "",
+            Place::Dir { dir, .. } | Place::Months { dir } => dir,
+        }
+    }
+
     /// Whether the files are Markdown with front matter (else YAML).
     pub fn is_markdown(self) -> bool {
         match self {
-            Place::File { .. } => false,
+            Place::File { path, .. } => path.ends_with(".md"),
             Place::Dir { extension, .. } => extension == ".md",
             Place::Months { .. } => true,
         }
@@ -499,6 +509,28 @@ kinds! {
         governs: false,
         stored: postcard,
         page: Some(EntityPage { template: "news_item.html", section: "news" }),
+    }
+    /// `people/<id>.yaml`: always parsed (a channel's binary form is not kept).
+    Person {
+        name: "people",
+        noun: "person",
+        field: people: Vec<Person>,
+        place: Place::Dir { dir: "people", extension: ".yaml" },
+        summary: Some("people"),
+        governs: false,
+        stored: none,
+        page: Some(EntityPage { template: "person.html", section: "people" }),
+    }
+    /// `info.md`: the info page (`info.html`), a page of its own rather than an entity's.
+    Info {
+        name: "info",
+        noun: "info page",
+        field: info: Option<Info>,
+        place: Place::File { path: "info.md", id: "info" },
+        summary: None,
+        governs: false,
+        stored: none,
+        page: None,
     }
 }
 
