@@ -510,7 +510,7 @@ kinds! {
         stored: postcard,
         page: Some(EntityPage { template: "news_item.html", section: "news" }),
     }
-    /// `people/<id>.yaml`: always parsed (a channel's binary form is not kept).
+    /// `people/<id>.yaml`.
     Person {
         name: "people",
         noun: "person",
@@ -518,7 +518,7 @@ kinds! {
         place: Place::Dir { dir: "people", extension: ".yaml" },
         summary: Some("people"),
         governs: false,
-        stored: none,
+        stored: postcard,
         page: Some(EntityPage { template: "person.html", section: "people" }),
     }
     /// `info.md`: the info page (`info.html`), a page of its own rather than an entity's.
@@ -529,7 +529,7 @@ kinds! {
         place: Place::File { path: "info.md", id: "info" },
         summary: None,
         governs: false,
-        stored: none,
+        stored: postcard,
         page: None,
     }
 }

@@ -84,6 +84,21 @@ impl Subscription {
             ));
         };
         let (noun, id) = (noun.trim(), id.trim());
+        if noun == "tickets" {
+            // The binary form of `tickets: {priority: high}` (see `text`).
+            let priority = [
+                Priority::Low,
+                Priority::Normal,
+                Priority::High,
+                Priority::Critical,
+            ]
+            .into_iter()
+            .find(|p| priority_name(*p) == id)
+            .ok_or_else(|| {
+                format!("unknown priority `{id}`: write low, normal, high or critical")
+            })?;
+            return Ok(Subscription::Tickets { priority });
+        }
         let Some(kind) = CHANNEL_KINDS.into_iter().find(|k| k.noun() == noun) else {
             let nouns = CHANNEL_KINDS.map(Kind::noun);
             let hint = match crate::suggest::suggest(noun, nouns) {
@@ -171,6 +186,11 @@ impl<'de> Deserialize<'de> for Subscription {
                 })
             }
         }
+        // The parsed-document store keeps a channel as its text (`Subscription::text`).
+        if !deserializer.is_human_readable() {
+            let text = String::deserialize(deserializer)?;
+            return Subscription::parse(&text).map_err(de::Error::custom);
+        }
         deserializer.deserialize_any(Channel)
     }
 }
@@ -180,6 +200,9 @@ impl<'de> Deserialize<'de> for Subscription {
 /// `dir` the directory of the kind's pages.
 impl Serialize for Subscription {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        if !serializer.is_human_readable() {
+            return serializer.serialize_str(&self.text());
+        }
         #[derive(Serialize)]
         struct View<'a> {
             text: String,
@@ -334,6 +357,18 @@ mod tests {
         assert!(err.message.contains("urgent"), "{err:?}");
         let err = parse("name: A\nsubscribe:\n  - tickets: {kind: bug}\n").expect_err("x");
         assert!(err.message.contains("kind"), "{err:?}");
+    }
+
+    #[test]
+    fn a_channel_survives_the_binary_store() {
+        let person = parse(
+            "name: A\nsubscribe:\n  - host:db1\n  - certificate:*\n  - tickets: {priority: normal}\n",
+        )
+        .expect("parses");
+        let bytes = postcard::to_stdvec(&person).expect("encodes");
+        let back: Person = postcard::from_bytes(&bytes).expect("decodes");
+        assert_eq!(back.subscribe, person.subscribe);
+        assert_eq!(back.subscribe[2].span, person.subscribe[2].span);
     }
 
     #[test]

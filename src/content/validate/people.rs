@@ -113,7 +113,7 @@ fn is_phone(text: &str) -> bool {
     text.chars().any(|c| c.is_ascii_digit())
         && text
             .chars()
-            .all(|c| c.is_ascii_digit() || matches!(c, ' ' | '+' | '-' | '(' | ')' | '.' | '/'))
+            .all(|c| c.is_ascii_digit() || matches!(c, ' ' | '+' | '-' | '(' | ')' | '.'))
 }
 
 pub(super) fn check_info(info: &Document<Info>, ids: &Ids<'_>, out: &mut Vec<Diagnostic>) {
