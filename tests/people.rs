@@ -54,7 +54,7 @@ fn the_info_page_lists_the_escalation_with_contacts_and_the_architecture() {
     assert!(info.contains(r#"href="mailto:bob@example.org""#), "{info}");
     // The body's architecture links into the site.
     assert!(
-        info.contains(r#"<a href="hosts/db1.html">db1</a>"#),
+        info.contains(r#"<a href="hosts/db1.html" rel="noopener noreferrer">db1</a>"#),
         "{info}"
     );
 }

@@ -16,7 +16,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::Document;
 use super::model::*;
-use super::people::{Info, Person};
+use super::people::{ChannelKind, Info, Person};
 use super::shelf::{Head, Model, Shelf, Slot, head};
 use crate::diag::{FileId, Files};
 use crate::memo::Stamp;
@@ -534,6 +534,22 @@ kinds! {
     }
 }
 
+impl From<ChannelKind> for Kind {
+    fn from(kind: ChannelKind) -> Kind {
+        match kind {
+            ChannelKind::Host => Kind::Host,
+            ChannelKind::Certificate => Kind::Certificate,
+            ChannelKind::Domain => Kind::Domain,
+            ChannelKind::Module => Kind::Module,
+            ChannelKind::Release => Kind::Release,
+            ChannelKind::Ticket => Kind::Ticket,
+            ChannelKind::Site => Kind::Site,
+            ChannelKind::Service => Kind::Service,
+            ChannelKind::Procedure => Kind::Procedure,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -577,6 +593,17 @@ mod tests {
                 per_entity,
                 "{kind:?}"
             );
+        }
+    }
+
+    #[test]
+    fn channel_kinds_are_the_kinds_entries_are_about_with_their_nouns_and_dirs() {
+        let kinds = ChannelKind::ALL.map(Kind::from);
+        assert_eq!(kinds, crate::content::logbook::ABOUT_KINDS);
+        for channel in ChannelKind::ALL {
+            let kind = Kind::from(channel);
+            assert_eq!(channel.noun(), kind.noun());
+            assert_eq!(channel.dir(), kind.place().dir());
         }
     }
 

@@ -11,8 +11,6 @@ use std::fmt;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
 
-use super::kind::Kind;
-use super::logbook::ABOUT_KINDS;
 use super::model::{Priority, Ref};
 use crate::yaml::Spanned;
 
@@ -40,8 +38,65 @@ pub struct Person {
 }
 
 /// The kinds a subscription may name (`module:billing-api`, `certificate:*`): the kinds
-/// a logbook entry may be about, by their noun.
-pub const CHANNEL_KINDS: [Kind; 9] = ABOUT_KINDS;
+/// a logbook entry may be about. Its own enum, not `Kind`, so that the kind table can
+/// hold people without this module naming the table (`Kind::from` converts; a test in
+/// `kind.rs` holds nouns and directories to the table's).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ChannelKind {
+    Host,
+    Certificate,
+    Domain,
+    Module,
+    Release,
+    Ticket,
+    Site,
+    Service,
+    Procedure,
+}
+
+impl ChannelKind {
+    pub const ALL: [ChannelKind; 9] = [
+        ChannelKind::Host,
+        ChannelKind::Certificate,
+        ChannelKind::Domain,
+        ChannelKind::Module,
+        ChannelKind::Release,
+        ChannelKind::Ticket,
+        ChannelKind::Site,
+        ChannelKind::Service,
+        ChannelKind::Procedure,
+    ];
+
+    /// As channels write it (`module`): the kind's noun.
+    pub const fn noun(self) -> &'static str {
+        match self {
+            ChannelKind::Host => "host",
+            ChannelKind::Certificate => "certificate",
+            ChannelKind::Domain => "domain",
+            ChannelKind::Module => "module",
+            ChannelKind::Release => "release",
+            ChannelKind::Ticket => "ticket",
+            ChannelKind::Site => "site",
+            ChannelKind::Service => "service",
+            ChannelKind::Procedure => "procedure",
+        }
+    }
+
+    /// The directory of its files and pages.
+    pub const fn dir(self) -> &'static str {
+        match self {
+            ChannelKind::Host => "hosts",
+            ChannelKind::Certificate => "certificates",
+            ChannelKind::Domain => "domains",
+            ChannelKind::Module => "modules",
+            ChannelKind::Release => "releases",
+            ChannelKind::Ticket => "tickets",
+            ChannelKind::Site => "sites",
+            ChannelKind::Service => "services",
+            ChannelKind::Procedure => "procedures",
+        }
+    }
+}
 
 /// What a channel of one kind covers: one entity, or every entity of the kind.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -57,7 +112,7 @@ pub enum Target {
 pub enum Subscription {
     /// `module:billing-api`, `host:db1`, `certificate:*`: an entity, or every entity of
     /// a kind.
-    Entity { kind: Kind, target: Target },
+    Entity { kind: ChannelKind, target: Target },
     /// `tickets: {priority: high}`: every ticket of that priority or a more urgent one.
     Tickets { priority: Priority },
 }
@@ -99,8 +154,8 @@ impl Subscription {
             })?;
             return Ok(Subscription::Tickets { priority });
         }
-        let Some(kind) = CHANNEL_KINDS.into_iter().find(|k| k.noun() == noun) else {
-            let nouns = CHANNEL_KINDS.map(Kind::noun);
+        let Some(kind) = ChannelKind::ALL.into_iter().find(|k| k.noun() == noun) else {
+            let nouns = ChannelKind::ALL.map(ChannelKind::noun);
             let hint = match crate::suggest::suggest(noun, nouns) {
                 Some(near) => format!("did you mean `{near}:{id}`?"),
                 None => format!("the kinds are {}", nouns.join(", ")),
@@ -121,7 +176,7 @@ impl Subscription {
 
     /// The entity it names, if it names one (`module:billing-api` → module
     /// `billing-api`): what validation checks exists.
-    pub fn entity(&self) -> Option<(Kind, &str)> {
+    pub fn entity(&self) -> Option<(ChannelKind, &str)> {
         match self {
             Subscription::Entity {
                 kind,
@@ -219,14 +274,14 @@ impl Serialize for Subscription {
                     Target::One(id) => Some(id),
                     Target::All => None,
                 },
-                dir: kind.place().dir(),
+                dir: kind.dir(),
                 priority: None,
             },
             Subscription::Tickets { priority } => View {
                 text: self.text(),
                 kind: "tickets",
                 id: None,
-                dir: Kind::Ticket.place().dir(),
+                dir: ChannelKind::Ticket.dir(),
                 priority: Some(*priority),
             },
         };
@@ -271,26 +326,6 @@ impl Info {
     }
 }
 
-impl super::Content {
-    /// The person with `id`, if the repository has a file for them.
-    pub fn person(&self, id: &str) -> Option<&super::Document<Person>> {
-        self.people
-            .binary_search_by(|d| d.id.as_str().cmp(id))
-            .ok()
-            .and_then(|i| self.people.get(i))
-    }
-
-    /// The ids of the first escalation level of `info.md` (whom critical alerts go to
-    /// first), in order; empty without an info page or an escalation.
-    pub fn first_escalation_people(&self) -> Vec<&str> {
-        self.info
-            .as_ref()
-            .and_then(|info| info.data.first_escalation_level())
-            .map(|level| level.people.iter().map(|p| p.as_str()).collect())
-            .unwrap_or_default()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -313,12 +348,12 @@ mod tests {
         assert_eq!(
             subs,
             vec![
-                one(Kind::Module, "billing-api"),
-                one(Kind::Procedure, "verify-backup-tape"),
-                one(Kind::Host, "db1"),
-                one(Kind::Site, "shop"),
+                one(ChannelKind::Module, "billing-api"),
+                one(ChannelKind::Procedure, "verify-backup-tape"),
+                one(ChannelKind::Host, "db1"),
+                one(ChannelKind::Site, "shop"),
                 Subscription::Entity {
-                    kind: Kind::Certificate,
+                    kind: ChannelKind::Certificate,
                     target: Target::All
                 },
                 Subscription::Tickets {

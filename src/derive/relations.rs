@@ -454,8 +454,10 @@ fn entries_by_procedure(content: &Content) -> Index {
 /// An index with a key for every person and the given (person, member) pairs whose
 /// person has a file (a name without one is reported by validation, not listed).
 fn people_join<'a>(content: &Content, pairs: impl Iterator<Item = (&'a str, &'a str)>) -> Index {
+    let people: std::collections::BTreeSet<&str> =
+        content.people.iter().map(|p| p.id.as_str()).collect();
     let mut index = join(&content.people, pairs);
-    index.retain(|person, _| content.person(person).is_some());
+    index.retain(|person, _| people.contains(person.as_str()));
     index
 }
 

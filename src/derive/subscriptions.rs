@@ -16,7 +16,7 @@
 //! ticket and those of the module, `followers(people, ticket) ∪ followers(people,
 //! module)`. Nothing here reads the clock or the repository beyond its arguments.
 
-use crate::content::{Document, Kind, Person, Priority, Subscription, Target};
+use crate::content::{Content, Document, Kind, Person, Priority, Subscription, Target};
 
 /// What may be followed: one entity, and for a ticket its priority.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,7 +52,7 @@ impl<'a> Subject<'a> {
 pub fn covers(channel: &Subscription, subject: &Subject<'_>) -> bool {
     match channel {
         Subscription::Entity { kind, target } => {
-            *kind == subject.kind
+            Kind::from(*kind) == subject.kind
                 && match target {
                     Target::All => true,
                     Target::One(id) => id == subject.id,
@@ -90,9 +90,21 @@ pub fn followers_among<'p>(
         .collect()
 }
 
+/// The ids of the first level of the info page's escalation (whom critical alerts go to
+/// first), in order; empty without `info.md` or an escalation.
+pub fn first_escalation_people(content: &Content) -> Vec<&str> {
+    content
+        .info
+        .as_ref()
+        .and_then(|info| info.data.first_escalation_level())
+        .map(|level| level.people.iter().map(|p| p.as_str()).collect())
+        .unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::content::ChannelKind;
 
     const PRIORITIES: [Priority; 4] = [
         Priority::Low,
@@ -101,14 +113,14 @@ mod tests {
         Priority::Critical,
     ];
 
-    fn one(kind: Kind, id: &str) -> Subscription {
+    fn one(kind: ChannelKind, id: &str) -> Subscription {
         Subscription::Entity {
             kind,
             target: Target::One(id.into()),
         }
     }
 
-    fn all(kind: Kind) -> Subscription {
+    fn all(kind: ChannelKind) -> Subscription {
         Subscription::Entity {
             kind,
             target: Target::All,
@@ -118,7 +130,7 @@ mod tests {
     /// Every subject of every channel kind, tickets at every priority and without one.
     fn subjects() -> Vec<Subject<'static>> {
         let mut out = Vec::new();
-        for kind in crate::content::CHANNEL_KINDS {
+        for kind in ChannelKind::ALL.map(Kind::from) {
             for id in ["a", "b"] {
                 if kind == Kind::Ticket {
                     out.push(Subject::entity(kind, id));
@@ -133,10 +145,10 @@ mod tests {
 
     #[test]
     fn one_entity_covers_exactly_that_entity() {
-        for kind in crate::content::CHANNEL_KINDS {
+        for kind in ChannelKind::ALL {
             let channel = one(kind, "a");
             for subject in subjects() {
-                let expected = subject.kind == kind && subject.id == "a";
+                let expected = subject.kind == Kind::from(kind) && subject.id == "a";
                 assert_eq!(
                     covers(&channel, &subject),
                     expected,
@@ -148,12 +160,12 @@ mod tests {
 
     #[test]
     fn a_star_covers_every_entity_of_its_kind_and_nothing_else() {
-        for kind in crate::content::CHANNEL_KINDS {
+        for kind in ChannelKind::ALL {
             let channel = all(kind);
             for subject in subjects() {
                 assert_eq!(
                     covers(&channel, &subject),
-                    subject.kind == kind,
+                    subject.kind == Kind::from(kind),
                     "{channel:?} {subject:?}"
                 );
             }
@@ -185,7 +197,7 @@ mod tests {
 
     #[test]
     fn a_person_follows_what_any_channel_covers_and_nobody_follows_with_none() {
-        let channels = [one(Kind::Host, "db1"), all(Kind::Certificate)];
+        let channels = [one(ChannelKind::Host, "db1"), all(ChannelKind::Certificate)];
         assert!(follows(&channels, &Subject::entity(Kind::Host, "db1")));
         assert!(follows(
             &channels,
@@ -221,14 +233,14 @@ mod tests {
             )
         };
         let people = [
-            person("alice", vec![one(Kind::Module, "billing-api")]),
+            person("alice", vec![one(ChannelKind::Module, "billing-api")]),
             person(
                 "bob",
                 vec![Subscription::Tickets {
                     priority: Priority::High,
                 }],
             ),
-            person("carol", vec![all(Kind::Ticket)]),
+            person("carol", vec![all(ChannelKind::Ticket)]),
             person("dave", vec![]),
         ];
         let followers =

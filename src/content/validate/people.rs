@@ -31,7 +31,7 @@ pub(super) fn check_person(
     for channel in &data.subscribe {
         if let Some((kind, id)) = channel.entity() {
             let reference = Ref::new(id.to_owned(), channel.span.clone());
-            ids.check(origin, &reference, kind, out);
+            ids.check(origin, &reference, Kind::from(kind), out);
         }
     }
     if let Some(zone) = &data.time_zone
