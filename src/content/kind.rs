@@ -16,6 +16,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::Document;
 use super::model::*;
+use super::people::{ChannelKind, Info, Person};
 use super::shelf::{Head, Model, Shelf, Slot, head};
 use crate::diag::{FileId, Files};
 use crate::memo::Stamp;
@@ -56,10 +57,19 @@ impl Place {
         }
     }
 
+    /// The directory of the files (none for a kind of one file): the directory of
+    /// their pages too.
+    pub const fn dir(self) -> &'static str {
+        match self {
+            Place::File { .. } => "",
+            Place::Dir { dir, .. } | Place::Months { dir } => dir,
+        }
+    }
+
     /// Whether the files are Markdown with front matter (else YAML).
     pub fn is_markdown(self) -> bool {
         match self {
-            Place::File { .. } => false,
+            Place::File { path, .. } => path.ends_with(".md"),
             Place::Dir { extension, .. } => extension == ".md",
             Place::Months { .. } => true,
         }
@@ -500,6 +510,44 @@ kinds! {
         stored: postcard,
         page: Some(EntityPage { template: "news_item.html", section: "news" }),
     }
+    /// `people/<id>.yaml`.
+    Person {
+        name: "people",
+        noun: "person",
+        field: people: Vec<Person>,
+        place: Place::Dir { dir: "people", extension: ".yaml" },
+        summary: Some("people"),
+        governs: false,
+        stored: postcard,
+        page: Some(EntityPage { template: "person.html", section: "people" }),
+    }
+    /// `info.md`: the info page (`info.html`), a page of its own rather than an entity's.
+    Info {
+        name: "info",
+        noun: "info page",
+        field: info: Option<Info>,
+        place: Place::File { path: "info.md", id: "info" },
+        summary: None,
+        governs: false,
+        stored: postcard,
+        page: None,
+    }
+}
+
+impl From<ChannelKind> for Kind {
+    fn from(kind: ChannelKind) -> Kind {
+        match kind {
+            ChannelKind::Host => Kind::Host,
+            ChannelKind::Certificate => Kind::Certificate,
+            ChannelKind::Domain => Kind::Domain,
+            ChannelKind::Module => Kind::Module,
+            ChannelKind::Release => Kind::Release,
+            ChannelKind::Ticket => Kind::Ticket,
+            ChannelKind::Site => Kind::Site,
+            ChannelKind::Service => Kind::Service,
+            ChannelKind::Procedure => Kind::Procedure,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -545,6 +593,17 @@ mod tests {
                 per_entity,
                 "{kind:?}"
             );
+        }
+    }
+
+    #[test]
+    fn channel_kinds_are_the_kinds_entries_are_about_with_their_nouns_and_dirs() {
+        let kinds = ChannelKind::ALL.map(Kind::from);
+        assert_eq!(kinds, crate::content::logbook::ABOUT_KINDS);
+        for channel in ChannelKind::ALL {
+            let kind = Kind::from(channel);
+            assert_eq!(channel.noun(), kind.noun());
+            assert_eq!(channel.dir(), kind.place().dir());
         }
     }
 

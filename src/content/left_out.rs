@@ -476,7 +476,7 @@ mod tests {
         tree.insert("hosts/junk.yaml", "name: [unclosed\n");
         tree.insert(
             "tickets/uses-junk.md",
-            "---\ntitle: T\nkind: bug\npriority: low\nstatus: open\nreporter: a\nopened: 2026-11-01T00:00:00Z\nhosts: [junk]\n---\n",
+            "---\ntitle: T\nkind: bug\npriority: low\nstatus: open\nreporter: alice\nopened: 2026-11-01T00:00:00Z\nhosts: [junk]\n---\n",
         );
         let (errors, left_out) = load(&tree, &["hosts/junk.yaml"]);
         assert_eq!(left_out, ["hosts/junk.yaml"]);

@@ -12,6 +12,7 @@ mod load;
 pub mod logbook;
 pub mod model;
 mod parse;
+pub mod people;
 mod shelf;
 mod stamps;
 mod stored;
@@ -26,6 +27,7 @@ pub use left_out::LeftOut;
 pub use limits::is_content_path;
 pub use load::{ParseCache, load, load_cached, load_leaving_out, load_with_pending};
 pub use model::*;
+pub use people::{ChannelKind, EscalationLevel, Info, Person, Subscription, Target};
 pub use shelf::{Head, Model, Shelf};
 pub use validate::{LINK_SCHEMES, is_web_link};
 

@@ -17,6 +17,7 @@ pub mod months;
 pub mod plans;
 pub mod procedures;
 pub mod relations;
+pub mod subscriptions;
 pub mod threads;
 pub mod ticket_groups;
 pub mod tickets;

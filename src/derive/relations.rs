@@ -47,7 +47,16 @@ pub struct Relations {
     pub open_tickets_by_host: Arc<Index>,
     /// Module → its open (or in progress) tickets, by id.
     pub open_tickets_by_module: Arc<Index>,
+    /// Person → the open tickets assigned to them, by id.
+    pub open_tickets_by_assignee: Arc<Index>,
+    /// Person → the open tickets they reported, by id.
+    pub open_tickets_by_reporter: Arc<Index>,
+    /// Person → their latest logbook entries ([`RECENT_ENTRIES`] at most), newest first.
+    pub entries_by_person: Arc<Index>,
 }
+
+/// How many of a person's logbook entries their page lists.
+pub const RECENT_ENTRIES: usize = 20;
 
 /// One join: its field name, the kinds whose ids it reads, the fields of documents it
 /// reads, and how it is made.
@@ -59,7 +68,7 @@ pub struct Join {
 }
 
 /// Every join of [`Relations`], in field order.
-pub const JOINS: [Join; 12] = [
+pub const JOINS: [Join; 15] = [
     Join {
         name: "services_by_host",
         reads: &[Kind::Host, Kind::Service],
@@ -244,6 +253,57 @@ pub const JOINS: [Join; 12] = [
             )
         },
     },
+    Join {
+        name: "open_tickets_by_assignee",
+        reads: &[Kind::Person, Kind::Ticket],
+        fields: |content, f| {
+            each(f, &content.tickets, |f, t| {
+                name(f, t.status.value);
+                f.maybe(t.assignee.as_deref());
+            })
+        },
+        make: |content| {
+            people_join(
+                content,
+                content
+                    .tickets
+                    .iter()
+                    .filter(|t| t.data.status.value.is_open())
+                    .filter_map(|t| Some((t.data.assignee.as_deref()?, t.id.as_str()))),
+            )
+        },
+    },
+    Join {
+        name: "open_tickets_by_reporter",
+        reads: &[Kind::Person, Kind::Ticket],
+        fields: |content, f| {
+            each(f, &content.tickets, |f, t| {
+                name(f, t.status.value);
+                f.text(&t.reporter);
+            })
+        },
+        make: |content| {
+            people_join(
+                content,
+                content
+                    .tickets
+                    .iter()
+                    .filter(|t| t.data.status.value.is_open())
+                    .map(|t| (t.data.reporter.as_str(), t.id.as_str())),
+            )
+        },
+    },
+    Join {
+        name: "entries_by_person",
+        reads: &[Kind::Person, Kind::LogEntry],
+        fields: |content, f| {
+            each(f, &content.logbook, |f, e| {
+                f.text(&e.by);
+                moment(f, &e.at.value);
+            })
+        },
+        make: entries_by_person,
+    },
 ];
 
 /// Computes every join.
@@ -295,6 +355,9 @@ pub fn relations_with(
         replies: take(9),
         open_tickets_by_host: take(10),
         open_tickets_by_module: take(11),
+        open_tickets_by_assignee: take(12),
+        open_tickets_by_reporter: take(13),
+        entries_by_person: take(14),
     };
     (relations, stamps)
 }
@@ -383,6 +446,30 @@ fn entries_by_procedure(content: &Content) -> Index {
                 .entry(procedure.value.clone())
                 .or_default()
                 .push(entry.id.clone());
+        }
+    }
+    index
+}
+
+/// An index with a key for every person and the given (person, member) pairs whose
+/// person has a file (a name without one is reported by validation, not listed).
+fn people_join<'a>(content: &Content, pairs: impl Iterator<Item = (&'a str, &'a str)>) -> Index {
+    let people: std::collections::BTreeSet<&str> =
+        content.people.iter().map(|p| p.id.as_str()).collect();
+    let mut index = join(&content.people, pairs);
+    index.retain(|person, _| people.contains(person.as_str()));
+    index
+}
+
+fn entries_by_person(content: &Content) -> Index {
+    let mut index = keys(&content.people);
+    let mut entries: Vec<&Document<LogEntry>> = content.logbook.iter().collect();
+    entries.sort_by(|a, b| chronological(b, a));
+    for entry in entries {
+        if let Some(listed) = index.get_mut(entry.data.by.as_str())
+            && listed.len() < RECENT_ENTRIES
+        {
+            listed.push(entry.id.clone());
         }
     }
     index

@@ -198,6 +198,18 @@ pub struct SiteInfo<'a> {
     pub generator: &'static str,
     /// The robots of the policy: their logbook entries are marked as robots'.
     pub robots: Vec<&'a str>,
+    /// Every person, id → name: a name written anywhere links to its person's page
+    /// (the `person` component).
+    pub people: BTreeMap<&'a str, &'a str>,
+}
+
+/// Every person, id → name.
+pub fn people(content: &Content) -> BTreeMap<&str, &str> {
+    content
+        .people
+        .iter()
+        .map(|p| (p.id.as_str(), p.data.name.as_str()))
+        .collect()
 }
 
 /// The robots of the policy (`robot: true`), by name.
@@ -218,6 +230,7 @@ pub fn site_info<'a>(input: &Input<'a>) -> SiteInfo<'a> {
     let config = input.content.config.as_ref().map(|c| &c.data);
     SiteInfo {
         robots: robots(input.content),
+        people: people(input.content),
         title: config.map_or("glassroom", |c| c.title.as_str()),
         description: config.and_then(|c| c.description.as_deref()),
         base_url: config.and_then(|c| c.base_url.as_ref()).map(|u| u.as_str()),
@@ -391,6 +404,9 @@ fn relation<'r>(relations: &'r derive::Relations, name: &str) -> &'r derive::rel
         "certificates_by_procedure" => &relations.certificates_by_procedure,
         "open_tickets_by_host" => &relations.open_tickets_by_host,
         "open_tickets_by_module" => &relations.open_tickets_by_module,
+        "open_tickets_by_assignee" => &relations.open_tickets_by_assignee,
+        "open_tickets_by_reporter" => &relations.open_tickets_by_reporter,
+        "entries_by_person" => &relations.entries_by_person,
         _ => &relations.replies,
     }
 }

@@ -143,6 +143,13 @@ pub fn global_key(input: &Input<'_>, theme_text: &[(&str, &[u8])]) -> blake3::Ha
         hasher.update(&(robot.len() as u64).to_le_bytes());
         hasher.update(robot.as_bytes());
     }
+    // Every page that names someone links to their page, by name (`site.people`).
+    for (id, name) in super::data::people(input.content) {
+        for text in [id, name] {
+            hasher.update(&(text.len() as u64).to_le_bytes());
+            hasher.update(text.as_bytes());
+        }
+    }
     // Not "now": detail pages do not show it, and their keys hold what they show that
     // depends on it; list pages and the API add it to their own keys.
     hasher.update(&[u8::from(input.preview), u8::from(input.trust.is_some())]);
@@ -455,6 +462,24 @@ pub fn detail_key_fn<'a>(
                 content.features.len(),
             )
         }
+        // Their open tickets (assigned, reported) and latest entries.
+        Kind::Person => each(
+            move |i| {
+                let person = &content.people[i];
+                let mut k = k("person");
+                k.doc(Some(person));
+                for join in [&rel.open_tickets_by_assignee, &rel.open_tickets_by_reporter] {
+                    for t in listed(join, &person.id) {
+                        k.doc(find(&content.tickets, t));
+                    }
+                }
+                for e in listed(&rel.entries_by_person, &person.id) {
+                    k.doc(find(&content.logbook, e));
+                }
+                k.done()
+            },
+            content.people.len(),
+        ),
         // A page that shows its own file alone (see `detail_reads` in `pages.rs`).
         own => {
             let shelf = content.shelf(own);

@@ -39,10 +39,13 @@ pub enum List {
     Services,
     News,
     Flags,
+    /// The info page: what the service is, whom to call.
+    Info,
+    People,
 }
 
 impl List {
-    pub const ALL: [List; 16] = [
+    pub const ALL: [List; 18] = [
         List::Dashboard,
         List::Alerts,
         List::NotFound,
@@ -59,6 +62,8 @@ impl List {
         List::Services,
         List::News,
         List::Flags,
+        List::Info,
+        List::People,
     ];
 }
 
@@ -251,6 +256,22 @@ impl Page {
                     "flags",
                     files(&[Feature, AccountSet, Overrides], &[]),
                 ),
+                // The escalation names people, with their contact.
+                List::Info => list(
+                    "info.html",
+                    "info.html",
+                    "info",
+                    files(&[Info, Person], &[]),
+                ),
+                List::People => list(
+                    "people/index.html",
+                    "people.html",
+                    "people",
+                    files(
+                        &[Person],
+                        &["open_tickets_by_assignee", "open_tickets_by_reporter"],
+                    ),
+                ),
             },
             // A detail page's template and section are its kind's (the kind table);
             // what it reads, see `detail_reads`.
@@ -357,6 +378,14 @@ fn detail_reads(kind: Kind) -> Reads {
             ..files(&[Site, Service, LogEntry], &["services_by_site"])
         }),
         Service => threads(files(&[Service, Site, Host, LogEntry], &[])),
+        Person => files(
+            &[Person, Ticket, LogEntry],
+            &[
+                "open_tickets_by_assignee",
+                "open_tickets_by_reporter",
+                "entries_by_person",
+            ],
+        ),
         // Which sets a feature's page lists comes from the sets' files.
         Feature => Reads {
             structure: &[AccountSet],
@@ -480,7 +509,9 @@ pub fn table_sizes(input: &super::Input<'_>, list: List) -> Vec<(&'static str, u
         | List::TicketReport
         | List::Sites
         | List::Services
-        | List::News => Vec::new(),
+        | List::News
+        | List::Info
+        | List::People => Vec::new(),
     }
 }
 

@@ -263,7 +263,7 @@ pub fn broken_links(site: &Path) -> (usize, Vec<String>) {
                 let mut fail =
                     |why: &str| broken.push(format!("{}: {target} ({why})", path.display()));
                 if let Some(scheme) = scheme(target) {
-                    if !["http", "https", "mailto"].contains(&scheme.as_str()) {
+                    if !["http", "https", "mailto", "tel"].contains(&scheme.as_str()) {
                         fail("scheme");
                     }
                     continue;

@@ -7,6 +7,7 @@
 mod config;
 mod flags;
 mod infrastructure;
+mod people;
 mod refs;
 #[cfg(test)]
 mod tests;
@@ -23,6 +24,7 @@ use crate::trust::policy;
 use config::check_config;
 use flags::check_flags;
 use infrastructure::{check_certificate, check_host, check_service, check_site};
+use people::{check_info, check_names, check_person};
 use refs::{Ids, duplicate_ids};
 use work::{check_logbook, check_module, check_procedure, check_releases, check_ticket};
 
@@ -52,7 +54,7 @@ struct Group<'c> {
 type DocFindings = Vec<(blake3::Hash, Vec<Diagnostic>)>;
 
 /// How many groups [`validate`] runs.
-const GROUPS: usize = 14;
+const GROUPS: usize = 16;
 
 /// The findings of every check group, kept between loads in one process with the
 /// fingerprints of what each group read. Findings point into files by id, so the memo is
@@ -95,7 +97,7 @@ const DUPLICATES: [(&str, &[Kind]); 4] = {
         ("duplicate tickets", &[Ticket]),
         (
             "more duplicates",
-            &[Service, Site, Feature, AccountSet, News],
+            &[Service, Site, Feature, AccountSet, News, Person],
         ),
     ]
 };
@@ -254,6 +256,39 @@ pub fn validate_with(
             &[Site],
             &[Service, Host],
             Box::new(|i, out| check_service(&content.services[i], content, ids, out)),
+        ),
+        group(
+            "people and the info page",
+            &[Person, Info, Policy],
+            &[
+                Person,
+                Host,
+                Certificate,
+                Domain,
+                Module,
+                Release,
+                Ticket,
+                Site,
+                Service,
+                Procedure,
+            ],
+            Box::new(|out| {
+                for person in &content.people {
+                    check_person(person, content, ids, out);
+                }
+                if let Some(info) = &content.info {
+                    check_info(info, ids, out);
+                }
+            }),
+        ),
+        // Once there are people, every name is one of them (or a robot).
+        group(
+            "names",
+            &[
+                Ticket, LogEntry, Module, Procedure, Host, Feature, News, Policy,
+            ],
+            &[Person],
+            Box::new(|out| check_names(content, ids, out)),
         ),
         group(
             "flags",

@@ -32,6 +32,7 @@ pub(super) struct Parts {
     plans: Part<1>,
     logbook: Part<6>,
     ticket_groups: Part<1>,
+    info: Part<1>,
 }
 
 impl Parts {
@@ -49,6 +50,7 @@ impl Parts {
             plans: Memo::keeping(),
             logbook: Memo::keeping(),
             ticket_groups: Memo::keeping(),
+            info: Memo::keeping(),
         }
     }
 
@@ -72,7 +74,7 @@ impl Parts {
             part(
                 &self.site,
                 ["site"],
-                reads("site", &[Kind::Config, Kind::Policy], &[])
+                reads("site", &[Kind::Config, Kind::Policy, Kind::Person], &[])
                     .bytes(&[u8::from(input.preview)])
                     .finish(),
                 move || Ok([convert(&site_info(input))?]),
@@ -201,12 +203,51 @@ impl Parts {
                 },
             ),
             part(
+                &self.info,
+                ["info"],
+                reads("info", &[Kind::Info], &[]).finish(),
+                move || {
+                    Ok([convert(
+                        &content.info.as_ref().map(|doc| info_view(doc, input)),
+                    )?])
+                },
+            ),
+            part(
                 &self.ticket_groups,
                 ["ticket_groups"],
                 reads("ticket_groups", &[], &[&dstamps.ticket_groups]).finish(),
                 move || Ok([convert(&*derived.ticket_groups)?]),
             ),
         ]
+    }
+}
+
+/// The info page as templates see it (`info`, none without `info.md`): its front
+/// matter, its path and its body as HTML.
+#[derive(Serialize)]
+struct InfoView<'a> {
+    #[serde(flatten)]
+    data: &'a crate::content::Info,
+    path: &'a str,
+    body_html: std::sync::Arc<str>,
+}
+
+fn info_view<'a>(
+    doc: &'a crate::content::Document<crate::content::Info>,
+    input: &Input<'_>,
+) -> InfoView<'a> {
+    let html = if doc.body.trim().is_empty() {
+        std::sync::Arc::from("")
+    } else {
+        input
+            .markdown
+            .render_file(input.content.files.hash(doc.file()), &doc.body)
+            .html
+    };
+    InfoView {
+        data: &doc.data,
+        path: &doc.path,
+        body_html: html,
     }
 }
 
