@@ -6,6 +6,7 @@ mod support;
 
 mod architecture;
 mod build;
+mod channels;
 mod check;
 mod defects;
 mod flags;

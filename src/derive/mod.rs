@@ -11,6 +11,7 @@
 //! [`Derived`] too, each with its stamp.
 
 pub mod alerts;
+pub mod channels;
 mod fields;
 pub mod flags;
 pub mod months;
@@ -34,6 +35,7 @@ use crate::content::{Content, Kind};
 use crate::memo::{Memo, Stamp, Stamper};
 
 pub use alerts::{Acknowledgement, Alert, AlertGroups, AlertKind, Reason, Severity};
+pub use channels::{CHANNEL_KINDS, Channels};
 pub use flags::{FeatureSummary, Flags, OverrideRow};
 pub use months::{Logbook, Month, ThreadView};
 pub use plans::{Action, Operation, Plan, Runbooks, Step, UnknownSite, plan};

@@ -1,10 +1,15 @@
-//! Atom feeds (news, logbook, alerts) and the iCalendar feed of due dates.
+//! Atom feeds (news, logbook, alerts, and every entity's channel) and the iCalendar feed
+//! of due dates.
+
+mod channel;
+
+pub use channel::channel_feed;
 
 use icalendar::{Calendar, Component, Event, EventLike};
 use serde::Serialize;
 
-use super::Input;
 use super::data::{alert_url, due_url, logbook_order, news_order, site_info, view};
+use super::{Failure, Input};
 use crate::content::types::Moment;
 use crate::content::{Document, Kind};
 use crate::derive::DueKind;
@@ -56,6 +61,21 @@ fn id(base: Option<&str>, path: &str) -> String {
             path.trim_end_matches(".html").replace('/', ":")
         ),
     }
+}
+
+/// The bytes of `feed`, through the theme's `atom.xml`.
+pub(super) fn render_feed(theme: &super::theme::Theme, feed: &Feed) -> Result<Vec<u8>, Failure> {
+    let context = tera::Context::from_serialize(&feed.context).map_err(|err| {
+        Failure::Output(Box::new(crate::diag::Diagnostic::error(
+            "render",
+            format!("feed {}: {err}", feed.path),
+        )))
+    })?;
+    let xml = theme
+        .tera
+        .render("atom.xml", &context)
+        .map_err(Failure::Template)?;
+    Ok(xml_chars(&xml).into_owned().into_bytes())
 }
 
 /// `xml` with every character XML 1.0 does not allow, even escaped (control characters
@@ -194,29 +214,37 @@ pub fn atom_feed(input: &Input<'_>, name: &str) -> Feed {
                 .derived
                 .alerts
                 .iter()
-                .map(|a| {
-                    FeedEntry {
-                        // The same alert on a later day is the same entry, updated; its
-                        // kind as the API names it (`certificate_expired`).
-                        id: id(
-                            base,
-                            &format!(
-                                "alerts/{}/{}",
-                                snake_case(&a.kind),
-                                super::names::href(&a.subject)
-                            ),
-                        ),
-                        title: format!("{}: {}", snake_case(&a.severity), a.message),
-                        url: link(base, alert_url(a).as_deref().unwrap_or("index.html")),
-                        updated: alert_started(input, a),
-                        author: "glassroom".into(),
-                        summary: alert_summary(a),
-                        content_html: String::new(),
-                    }
-                })
+                .map(|a| alert_entry(input, base, link, a))
                 .collect();
             feed("alerts", "alerts", "index.html", alerts)
         }
+    }
+}
+
+/// The entry of an alert: the same alert on a later day is the same entry, updated; its
+/// id has its kind as the API names it (`certificate_expired`).
+/// `link` makes a link from the feed's directory.
+fn alert_entry(
+    input: &Input<'_>,
+    base: Option<&str>,
+    link: impl Fn(Option<&str>, &str) -> String,
+    a: &crate::derive::Alert,
+) -> FeedEntry {
+    FeedEntry {
+        id: id(
+            base,
+            &format!(
+                "alerts/{}/{}",
+                snake_case(&a.kind),
+                super::names::href(&a.subject)
+            ),
+        ),
+        title: format!("{}: {}", snake_case(&a.severity), a.message),
+        url: link(base, alert_url(a).as_deref().unwrap_or("index.html")),
+        updated: alert_started(input, a),
+        author: "glassroom".into(),
+        summary: alert_summary(a),
+        content_html: String::new(),
     }
 }
 

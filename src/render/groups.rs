@@ -8,7 +8,6 @@ use rayon::prelude::*;
 
 use super::pages::{self, Page, PageFile};
 use super::{Input, keys};
-use crate::content::Kind;
 use crate::memo::{Memo, Stamp, Stamper};
 use crate::trust::history::Trails;
 
@@ -132,6 +131,14 @@ fn group_pages<'a>(input: &'a Input<'a>, page: Page) -> (Stamp, MakePages<'a>) {
                 Box::new(move || Ok(pages::detail_pages(content, kind))),
             )
         }
+        Page::Channel(kind) => {
+            let mut stamp = Stamper::new("channel feeds");
+            stamp.text(kind.name()).stamp(content.stamps.ids(kind));
+            (
+                stamp.finish(),
+                Box::new(move || Ok(pages::channel_pages(content, kind))),
+            )
+        }
         Page::Months => {
             let mut stamp = Stamper::new("months");
             stamp.stamp(&input.derived.stamps.logbook);
@@ -185,8 +192,8 @@ fn group_keys<'a>(
     };
     let make: MakeKeys<'a> = match page {
         Page::List(_) | Page::Months => Box::new(by_path),
-        Page::Detail(kind) => {
-            Box::new(move |pages, previous| detail_keyed(input, global, kind, pages, previous))
+        Page::Detail(_) | Page::Channel(_) => {
+            Box::new(move |pages, previous| detail_keyed(input, global, page, pages, previous))
         }
         Page::Audit => Box::new(move |pages, previous| audit_keyed(input, global, pages, previous)),
     };
@@ -217,20 +224,28 @@ fn audit_keyed(
     }
 }
 
-/// The keys of one kind's detail pages: the previous group's, made again only for pages
-/// one of whose files changed, while what decides which files they read did not;
-/// else all made again.
+/// The keys of one kind's detail pages (or channel feeds): the previous group's, made
+/// again only for pages one of whose files changed, while what decides which files they
+/// read did not; else all made again.
 fn detail_keyed(
     input: &Input<'_>,
     global: &blake3::Hash,
-    kind: Kind,
+    page: Page,
     pages: &[PageFile],
     previous: Option<&Group>,
 ) -> Keyed {
-    let structure = Page::Detail(kind)
+    let structure = page
         .spec()
         .map_or([0; 32], |spec| spec.reads.structure(input, global));
-    let (key, count) = keys::detail_key_fn(input, global, kind);
+    let (key, count) = match page {
+        Page::Channel(kind) => keys::channel_key_fn(input, global, kind),
+        Page::Detail(kind) => keys::detail_key_fn(input, global, kind),
+        Page::List(_) | Page::Months | Page::Audit => {
+            let none: Box<dyn Fn(usize) -> (keys::Key, keys::Deps) + Sync> =
+                Box::new(|_| ([0; 32], Vec::new()));
+            (none, 0)
+        }
+    };
     let files = &input.content.files;
     let unchanged = |deps: &keys::Deps| {
         deps.iter()

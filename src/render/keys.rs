@@ -587,5 +587,8 @@ pub fn list_key(stamp: &Stamp, path: &str) -> Key {
     k.finish()
 }
 
+mod channels;
+pub use channels::channel_key_fn;
+
 #[cfg(test)]
 mod tests;

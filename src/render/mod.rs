@@ -558,6 +558,18 @@ fn render_pages(
         .chain(details.par_iter())
         .filter_map(|task| {
             let page = task.page;
+            if let Some((kind, id)) = page.channel() {
+                let feed = feeds::channel_feed(input, kind, id);
+                let outcome = match feeds::render_feed(theme, &feed) {
+                    Ok(xml) => sink
+                        .put_keyed(&page.path, xml, task.key.as_ref())
+                        .err()
+                        .map(|err| Failure::Output(Box::new(sink_error(&page.path, err)))),
+                    Err(failure) => Some(failure),
+                };
+                progress.advance();
+                return outcome;
+            }
             let mut context = page.context();
             if let Some(path) = page.audit_file() {
                 match data::audit_file(&globals.context, path) {

@@ -111,6 +111,15 @@ pub fn plans_file(site: &str) -> String {
 /// The directory of the sites' plans in the API.
 pub const PLANS_DIR: &str = "api/plans";
 
+/// `module`, `billing-api` → `feeds/module/billing-api.atom`: the feed of an entity's
+/// channel, named as the entity's page is (`modules/billing-api.html`), so any id gives
+/// a safe name of its own.
+pub fn channel_feed(noun: &str, id: &str) -> String {
+    let page = page_name(id);
+    let stem = page.strip_suffix(PAGE).unwrap_or(&page);
+    format!("feeds/{noun}/{stem}.atom")
+}
+
 /// The page of the file or entity named `name`.
 fn page_name(name: &str) -> String {
     // Every id, and most names: nothing to escape, and short enough.

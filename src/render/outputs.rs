@@ -6,7 +6,6 @@ use std::collections::BTreeMap;
 use rayon::prelude::*;
 
 use super::{API_FILES, Failure, File, Input, Sink, data, feeds, keys, sink_error, theme};
-use crate::diag::Diagnostic;
 use crate::memo::{Stamp, Stamper};
 
 /// The outputs other than pages: each feed, the calendar, the static files and each API
@@ -59,18 +58,8 @@ pub(super) fn render_outputs(
             keyed: None,
             make: Box::new(move || {
                 let feed = feeds::atom_feed(input, name);
-                let context = tera::Context::from_serialize(&feed.context).map_err(|err| {
-                    Failure::Output(Box::new(Diagnostic::error(
-                        "render",
-                        format!("feed {}: {err}", feed.path),
-                    )))
-                })?;
-                let xml = theme
-                    .tera
-                    .render("atom.xml", &context)
-                    .map_err(Failure::Template)?;
-                let xml = feeds::xml_chars(&xml).into_owned();
-                Ok(vec![(feed.path, File::Whole(xml.into_bytes()))])
+                let xml = feeds::render_feed(theme, &feed)?;
+                Ok(vec![(feed.path, File::Whole(xml))])
             }),
         });
     }

@@ -18,6 +18,7 @@ use super::paging::{Pager, page_count};
 use super::reads::{Alerts, Reads};
 use crate::content::{Content, Kind};
 use crate::derive::Month;
+use crate::derive::channels::has_channel;
 
 /// A page that lists many things: the dashboard, each kind's index, reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -74,6 +75,9 @@ pub enum Page {
     List(List),
     /// A page for each entity of a kind.
     Detail(Kind),
+    /// The feed of each entity's channel, for the kinds with channels
+    /// ([`crate::derive::channels`]): `feeds/<kind>/<id>.atom`.
+    Channel(Kind),
     /// A page for each month of the logbook.
     Months,
     /// The audit trail: its index, what is pending, and a page for every file with a
@@ -107,15 +111,21 @@ const LOGBOOK_READS: Reads = Reads {
 
 impl Page {
     /// Every group of pages, in the order they are planned and rendered: the lists, each
-    /// kind's detail pages (in the order of [`Kind::ALL`]), the months, the audit trail.
+    /// kind's detail pages (in the order of [`Kind::ALL`]), each kind's channel feeds,
+    /// the months, the audit trail.
     pub fn all() -> Vec<Page> {
         let lists = List::ALL.into_iter().map(Page::List);
         let details = Kind::ALL
             .into_iter()
             .map(Page::Detail)
             .filter(|page| page.spec().is_some());
+        let channels = Kind::ALL
+            .into_iter()
+            .map(Page::Channel)
+            .filter(|page| page.spec().is_some());
         lists
             .chain(details)
+            .chain(channels)
             .chain([Page::Months, Page::Audit])
             .collect()
     }
@@ -284,6 +294,18 @@ impl Page {
                     reads: detail_reads(kind),
                 }
             }
+            Page::Channel(kind) => {
+                kind.page()?;
+                if !has_channel(kind) {
+                    return None;
+                }
+                Spec {
+                    path: None,
+                    template: CHANNEL_TEMPLATE,
+                    section: "",
+                    reads: channel_reads(kind),
+                }
+            }
             Page::Months => Spec {
                 path: None,
                 template: "logbook_month.html",
@@ -304,97 +326,8 @@ impl Page {
     }
 }
 
-/// Every kind, to borrow a one-kind list from.
-static KINDS: [Kind; Kind::COUNT] = Kind::ALL;
-
-/// What the detail pages of `kind` read: their own file, and for the kinds that show
-/// other documents, the files of the kinds listed, found through the joins listed (each
-/// such kind's key in `keys.rs` reads them, and a test holds the two together). A kind
-/// not listed here has pages that show their own file alone, which is where a new kind
-/// starts: it is listed once its page shows what a join finds.
-fn detail_reads(kind: Kind) -> Reads {
-    use Kind::*;
-    let files = Reads::files;
-    // The threads about the entity (`threads.html`): the thread structure, and the
-    // entries in them.
-    let threads = |reads: Reads| Reads {
-        threads: true,
-        ..reads
-    };
-    match kind {
-        // Its certificates with their expiry state (from their alerts).
-        Host => threads(Reads {
-            alerts: Some(Alerts::Of("certificate")),
-            ..files(
-                &[Host, Service, Site, Certificate, Ticket, LogEntry],
-                &[
-                    "services_by_host",
-                    "certificates_by_host",
-                    "tickets_by_host",
-                ],
-            )
-        }),
-        Certificate => threads(Reads {
-            alerts: Some(Alerts::Of("certificate")),
-            ..files(&[Certificate, Host, Procedure, LogEntry], &[])
-        }),
-        Domain => threads(Reads {
-            alerts: Some(Alerts::Of("domain")),
-            ..files(&[Domain, LogEntry], &[])
-        }),
-        Module => threads(files(
-            &[Module, Release, Ticket, LogEntry],
-            &[
-                "releases_by_module",
-                "tickets_by_release",
-                "tickets_by_module",
-            ],
-        )),
-        Release => threads(Reads {
-            alerts: Some(Alerts::Of("release")),
-            ..files(
-                &[Release, Module, Ticket, LogEntry],
-                &["tickets_by_release"],
-            )
-        }),
-        Procedure => threads(Reads {
-            alerts: Some(Alerts::Of("procedure")),
-            statuses: true,
-            ..files(
-                &[Procedure, LogEntry, Certificate],
-                &["entries_by_procedure", "certificates_by_procedure"],
-            )
-        }),
-        LogEntry => Reads {
-            threads: true,
-            ..files(&[LogEntry, Procedure], &[])
-        },
-        Ticket => threads(files(&[Ticket, Module, Release, LogEntry], &[])),
-        // The runbooks read services; hosts are only linked to, by id. A runbook says
-        // as of when it is (it is printed and taken along).
-        Site => threads(Reads {
-            now: true,
-            ids: &[Host],
-            ..files(&[Site, Service, LogEntry], &["services_by_site"])
-        }),
-        Service => threads(files(&[Service, Site, Host, LogEntry], &[])),
-        Person => files(
-            &[Person, Ticket, LogEntry],
-            &[
-                "open_tickets_by_assignee",
-                "open_tickets_by_reporter",
-                "entries_by_person",
-            ],
-        ),
-        // Which sets a feature's page lists comes from the sets' files.
-        Feature => Reads {
-            structure: &[AccountSet],
-            ..files(&[Feature, AccountSet, Overrides], &[])
-        },
-        // Its own file alone (news items, account sets, and a new kind's first page).
-        own => files(std::slice::from_ref(&KINDS[own.index()]), &[]),
-    }
-}
+/// The template of the channels' feeds (and of the site-wide feeds).
+pub const CHANNEL_TEMPLATE: &str = "atom.xml";
 
 /// One HTML page to render. Its template context is made only when the page is
 /// rendered: a rebuild that reuses most pages never makes theirs.
@@ -406,6 +339,10 @@ pub struct PageFile {
     section: &'static str,
     /// The entity shown, for detail pages.
     id: String,
+    /// The kind of the entity shown, for detail pages and channel feeds.
+    kind: Option<Kind>,
+    /// A channel's feed (made by `feeds::channel_feed`, not from the page context).
+    feed: bool,
     /// What the template is told besides `root` and `page`.
     extra: Vec<(&'static str, tera::Value)>,
     /// The rows of each long table this page shows ([`super::paging`]).
@@ -420,6 +357,8 @@ struct PageInfo<'a> {
     id: &'a str,
     /// The link to this page from the site root.
     url: &'a str,
+    /// The link to the feed of the channel of the entity shown, from the site root.
+    feed: Option<String>,
 }
 
 impl PageFile {
@@ -433,6 +372,12 @@ impl PageFile {
                 section: self.section,
                 id: &self.id,
                 url: &super::names::href(&self.path),
+                feed: self
+                    .kind
+                    .filter(|kind| !self.feed && has_channel(*kind))
+                    .map(|kind| {
+                        super::names::link(super::names::channel_feed(kind.noun(), &self.id))
+                    }),
             },
         );
         for (name, value) in &self.extra {
@@ -447,6 +392,13 @@ impl PageFile {
             .iter()
             .find(|(name, _)| *name == table)
             .map(|(_, rows)| rows.clone())
+    }
+
+    /// The kind and id of the entity whose channel this feed is, if it is one.
+    pub fn channel(&self) -> Option<(Kind, &str)> {
+        self.kind
+            .filter(|_| self.feed)
+            .map(|kind| (kind, self.id.as_str()))
     }
 
     /// The path of the file whose audit trail this page shows, if it is such a page.
@@ -478,6 +430,8 @@ fn page(path: String, template: &'static str, section: &'static str, id: &str) -
         template,
         section,
         id: id.to_owned(),
+        kind: None,
+        feed: false,
         extra: Vec::new(),
         ranges: Vec::new(),
     }
@@ -569,9 +523,32 @@ pub fn detail_pages(content: &Content, kind: Kind) -> Vec<PageFile> {
     let shelf = content.shelf(kind);
     (0..shelf.len())
         .filter_map(|index| shelf.head(index))
-        .map(|head| {
-            page(
+        .map(|head| PageFile {
+            kind: Some(kind),
+            ..page(
                 super::names::detail_page(entity.dir, head.id),
+                spec.template,
+                spec.section,
+                head.id,
+            )
+        })
+        .collect()
+}
+
+/// The feeds of the channels of `kind`, `feeds/<kind>/<id>.atom`
+/// ([`super::names::channel_feed`]), in document order.
+pub fn channel_pages(content: &Content, kind: Kind) -> Vec<PageFile> {
+    let Some(spec) = Page::Channel(kind).spec() else {
+        return Vec::new();
+    };
+    let shelf = content.shelf(kind);
+    (0..shelf.len())
+        .filter_map(|index| shelf.head(index))
+        .map(|head| PageFile {
+            kind: Some(kind),
+            feed: true,
+            ..page(
+                super::names::channel_feed(kind.noun(), head.id),
                 spec.template,
                 spec.section,
                 head.id,
@@ -632,36 +609,8 @@ pub fn audit_pages(
     Ok(out)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+mod reads;
+use reads::{channel_reads, detail_reads};
 
-    #[test]
-    fn every_kind_with_entity_pages_has_detail_pages_and_every_list_its_own_path() {
-        let all = Page::all();
-        let details: Vec<Kind> = all
-            .iter()
-            .filter_map(|page| {
-                let Page::Detail(kind) = page else {
-                    return None;
-                };
-                Some(*kind)
-            })
-            .collect();
-        let entities: Vec<Kind> = super::super::data::ENTITIES
-            .iter()
-            .map(|e| e.kind)
-            .collect();
-        assert_eq!(details, entities);
-        let mut paths: Vec<&str> = List::ALL
-            .iter()
-            .filter_map(|list| Page::List(*list).spec()?.path)
-            .collect();
-        assert_eq!(paths.len(), List::ALL.len());
-        paths.sort_unstable();
-        paths.dedup();
-        assert_eq!(paths.len(), List::ALL.len());
-        assert_eq!(all.len(), List::ALL.len() + entities.len() + 2);
-        assert!(all.iter().all(|page| page.spec().is_some()));
-    }
-}
+#[cfg(test)]
+mod tests;

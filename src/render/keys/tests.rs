@@ -92,3 +92,35 @@ fn detail_keys_read_what_pages_declare(input: &Input<'_>) {
     }
     assert_eq!(checked, super::super::data::ENTITIES.len());
 }
+
+/// A channel's feed key reads the files of the kinds its group declares, no other; over
+/// the example, all of them for the kinds whose example entities have such items.
+#[test]
+fn channel_keys_read_the_files_of_the_kinds_their_feeds_declare() {
+    with_example(|input| {
+        let global = blake3::hash(b"global");
+        let mut checked = 0;
+        for kind in Kind::ALL {
+            let Some(spec) = Page::Channel(kind).spec() else {
+                assert!(!crate::derive::channels::has_channel(kind), "{kind:?}");
+                continue;
+            };
+            let (key, count) = channel_key_fn(input, &global, kind);
+            assert_eq!(count, input.content.shelf(kind).len(), "{kind:?}");
+            let mut read = BTreeSet::new();
+            for index in 0..count {
+                let (_, deps) = key(index);
+                for (file, _) in deps {
+                    match classify(input.content.files.path(file)) {
+                        Classified::Content(of, _) => read.insert(of),
+                        _ => panic!("{kind:?} key read {}", input.content.files.path(file)),
+                    };
+                }
+            }
+            let declared: BTreeSet<Kind> = spec.reads.files.iter().copied().collect();
+            assert_eq!(read, declared, "the keys of {kind:?} channels");
+            checked += 1;
+        }
+        assert_eq!(checked, crate::derive::CHANNEL_KINDS.len());
+    });
+}
