@@ -12,6 +12,7 @@ mod flags;
 mod golden;
 mod incremental;
 mod layout;
+mod notify;
 mod plan;
 mod robustness;
 mod scale;
