@@ -101,6 +101,15 @@ pub enum Command {
         after_help = "Examples:\n  glassroom sync --status /srv/ops\n  glassroom sync --now /srv/ops      # publish now instead of waiting\n  glassroom sync --watch /srv/ops    # run the schedule (as a service)"
     )]
     Sync(SyncArgs),
+    /// Tell people what changed in the published state: webhooks, a command (and
+    /// email, not built yet), from a durable outbox.
+    ///
+    /// Exit status: 0 ok; 1 (`--status`) deliveries were given up; 2 a delivery failed
+    /// (it is retried by the next run) or glassroom failed.
+    #[command(
+        after_help = "Examples:\n  glassroom notify --once /srv/ops\n  glassroom notify --dry-run --format json /srv/ops\n  glassroom notify --status /srv/ops"
+    )]
+    Notify(NotifyArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -456,4 +465,27 @@ mod tests {
         visit(&mut Cli::command(), "", &mut checked);
         assert!(checked >= 12, "{checked} commands");
     }
+}
+
+#[derive(Debug, clap::Args)]
+#[command(group(clap::ArgGroup::new("mode").required(true).args(["once", "dry_run", "status"])))]
+pub struct NotifyArgs {
+    /// The repository (a working tree or a bare repository).
+    #[arg(default_value = ".")]
+    pub repo: PathBuf,
+    /// Compute the events since the last run, deliver every pending message, and exit.
+    #[arg(long)]
+    pub once: bool,
+    /// Print what would be sent to whom; change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Show the outbox: counts, failures, what was given up.
+    #[arg(long)]
+    pub status: bool,
+    /// The moment to evaluate at (alerts depend on it); default: the clock.
+    #[arg(long, value_parser = parse_moment)]
+    pub now: Option<Moment>,
+    /// `text` for people, `json` for scripts.
+    #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
+    pub format: PlanFormat,
 }

@@ -14,6 +14,7 @@ pub mod intake;
 pub mod local;
 pub mod lookalike;
 pub mod memo;
+pub mod notify;
 pub mod output;
 pub mod pipeline;
 pub mod render;

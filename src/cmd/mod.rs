@@ -5,6 +5,7 @@ mod build;
 mod check;
 mod flags;
 mod log;
+mod notify;
 mod plan;
 mod repository;
 mod serve;
@@ -53,6 +54,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Serve(args) => serve::run(&args),
         Command::Log(args) => log::run(&args),
         Command::Sync(args) => sync::run(&args),
+        Command::Notify(args) => notify::run(&args),
     };
     crate::timings::mark("finish (free the model)");
     match result {

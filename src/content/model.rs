@@ -11,6 +11,9 @@ use serde::{Deserialize, Serialize};
 use super::types::{ByteSize, Date, Duration, FlagType, FlagValue, Moment};
 use crate::yaml::Spanned;
 
+mod notify;
+pub use notify::*;
+
 /// The id of another entity (its file name without extension), with its place.
 pub type Ref = Spanned<String>;
 
@@ -36,6 +39,10 @@ pub struct SiteConfig {
     pub serve: ServeConfig,
     #[serde(default)]
     pub limits: Limits,
+    /// Boxed: it is larger than the rest of the configuration together. Always
+    /// serialized (the parsed-document store's postcard form has no optional fields).
+    #[serde(default)]
+    pub notify: Box<NotifyConfig>,
 }
 
 /// `limits:` what one content file may cost. Anyone who can push may write a file under
