@@ -13,6 +13,7 @@ mod flags;
 mod golden;
 mod incremental;
 mod layout;
+mod mail;
 mod notify;
 mod people;
 mod plan;

@@ -20,9 +20,9 @@ pub enum RunError {
     #[error("{0} is not a git repository: notifications are about approved (signed) content only")]
     NotGit(String),
     #[error(
-        "the approved tree has errors ({0}): nothing is notified until it builds (see `glassroom check`)"
+        "the approved tree has errors ({count}): nothing is notified until it builds (see `glassroom check`): {listing}"
     )]
-    Invalid(usize),
+    Invalid { count: usize, listing: String },
     #[error(transparent)]
     Outbox(#[from] OutboxError),
     #[error("another `glassroom notify` is running on this repository ({0} is locked)")]
@@ -62,7 +62,23 @@ pub fn evaluate(repo: &Path, now: Moment, clock: i64) -> Result<Evaluated, RunEr
     let paths = Paths::new(git.path());
     let loaded = pipeline::load(&opened, &ParseCache::default());
     if loaded.diagnostics.has_errors() {
-        return Err(RunError::Invalid(loaded.diagnostics.error_count()));
+        let mut listing = Vec::new();
+        // Writing to memory cannot fail; an empty listing still leaves the count.
+        let _ = crate::diag::render::write_short(
+            &mut listing,
+            &loaded.content.files,
+            &loaded.diagnostics,
+        );
+        return Err(RunError::Invalid {
+            count: loaded.diagnostics.error_count(),
+            // One line: errors are printed escaped, so a newline would show as `\n`.
+            listing: String::from_utf8_lossy(&listing)
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .collect::<Vec<_>>()
+                .join("; "),
+        });
     }
     let content = loaded.content;
     let derived = crate::derive::derive(&content, now);

@@ -1,11 +1,9 @@
-//! The channels a delivery goes over: webhooks (a JSON POST) and a command (the event's
-//! JSON on its standard input). Which deliveries an event makes is [`routes`] (pure).
-//!
-//! Email (SMTP with `lettre`) is not built yet: an `email:` section is read and
-//! validated, its deliveries are planned and recorded, and each fails with a message
-//! saying so (so nothing is lost: it is retried, and given up after the configured time).
+//! The channels a delivery goes over: email (SMTP), webhooks (a JSON POST) and a command
+//! (the event's JSON on its standard input). Which deliveries an event makes is
+//! [`routes`] (pure).
 
 pub mod command;
+pub mod email;
 pub mod webhook;
 
 use serde::Serialize;
@@ -149,7 +147,17 @@ pub fn send(
         );
     }
     if channel == "email" {
-        return Err("email delivery is not built yet (see docs/notify.md)".into());
+        let email = config
+            .email
+            .as_ref()
+            .ok_or("notify.email is no longer configured")?;
+        return email::send(
+            email,
+            &delivery.event,
+            &delivery.route.address,
+            base_url,
+            env,
+        );
     }
     Err(format!("unknown channel {channel}"))
 }

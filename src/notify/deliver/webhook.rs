@@ -1,45 +1,32 @@
-//! The webhook channel: a JSON POST over HTTP/1.1 (hyper's client), signed with
+//! The webhook channel: a JSON POST, signed with
 //! HMAC-SHA256 of the body when a secret is configured
 //! (`X-Glassroom-Signature: sha256=<hex>`), carrying the event's stable id in
 //! `X-Glassroom-Event` so a receiver can drop a duplicate. Any 2xx status is delivered.
-//!
-//! Only `http://` URLs are supported for now: `https://` needs a TLS connector
-//! (hyper-rustls or the like), which is not among the dependencies yet.
+//! `ureq` with rustls carries it, so `https://` URLs (Slack, Mattermost) work as
+//! `http://` ones do.
 
 use std::time::Duration;
 
-use bytes::Bytes;
-use http_body_util::Full;
-use hyper_util::rt::TokioIo;
-use sha2::{Digest, Sha256};
+use hmac::{Hmac, KeyInit, Mac};
+use sha2::Sha256;
 
 pub const TIMEOUT: Duration = Duration::from_secs(30);
 
 /// HMAC-SHA256 (RFC 2104) of `message` with `key`, in lowercase hex.
 pub fn hmac_sha256_hex(key: &[u8], message: &[u8]) -> String {
-    const BLOCK: usize = 64;
-    let mut block = [0u8; BLOCK];
-    if key.len() > BLOCK {
-        block[..32].copy_from_slice(&Sha256::digest(key));
-    } else {
-        block[..key.len()].copy_from_slice(key);
-    }
-    let pad = |byte: u8| block.iter().map(|b| b ^ byte).collect::<Vec<u8>>();
-    let mut inner = Sha256::new();
-    inner.update(pad(0x36));
-    inner.update(message);
-    let inner = inner.finalize();
-    let mut outer = Sha256::new();
-    outer.update(pad(0x5c));
-    outer.update(inner);
-    outer
-        .finalize()
+    // HMAC takes a key of any length, so this cannot fail.
+    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(key) else {
+        return String::new();
+    };
+    mac.update(message);
+    mac.finalize()
+        .into_bytes()
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()
 }
 
-/// POSTs `body` to `url`.
+/// POSTs `body` to `url` (http or https).
 pub fn post(
     url: &str,
     body: &[u8],
@@ -47,26 +34,15 @@ pub fn post(
     secret: Option<&str>,
     timeout: Duration,
 ) -> Result<(), String> {
-    let uri: http::Uri = url
-        .parse()
-        .map_err(|err| format!("webhook URL {url} is not a URL: {err}"))?;
-    if uri.scheme_str() != Some("http") {
-        return Err(format!(
-            "webhook URL {url}: only http:// is supported yet (https needs a TLS connector)"
-        ));
-    }
-    let host = uri
-        .host()
-        .ok_or_else(|| format!("webhook URL {url} has no host"))?
-        .to_owned();
-    let port = uri.port_u16().unwrap_or(80);
-    let path = uri.path_and_query().map_or("/", |p| p.as_str()).to_owned();
-    let mut request = http::Request::post(path)
-        .header(
-            http::header::HOST,
-            uri.authority().map_or(host.as_str(), |a| a.as_str()),
-        )
-        .header(http::header::CONTENT_TYPE, "application/json")
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_global(Some(timeout))
+        .http_status_as_error(false)
+        .user_agent(concat!("glassroom/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .into();
+    let mut request = agent
+        .post(url)
+        .header("Content-Type", "application/json")
         .header("X-Glassroom-Event", event);
     if let Some(secret) = secret {
         request = request.header(
@@ -74,36 +50,13 @@ pub fn post(
             format!("sha256={}", hmac_sha256_hex(secret.as_bytes(), body)),
         );
     }
-    let request = request
-        .body(Full::new(Bytes::copy_from_slice(body)))
-        .map_err(|err| format!("cannot make the request: {err}"))?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|err| format!("cannot start the HTTP client: {err}"))?;
-    runtime.block_on(async move {
-        let exchange = async {
-            let stream = tokio::net::TcpStream::connect((host.as_str(), port))
-                .await
-                .map_err(|err| format!("cannot connect to {host}:{port}: {err}"))?;
-            let (mut sender, connection) =
-                hyper::client::conn::http1::handshake(TokioIo::new(stream))
-                    .await
-                    .map_err(|err| format!("HTTP handshake with {host}:{port}: {err}"))?;
-            tokio::spawn(connection);
-            let response = sender
-                .send_request(request)
-                .await
-                .map_err(|err| format!("POST {url}: {err}"))?;
-            match response.status() {
-                status if status.is_success() => Ok(()),
-                status => Err(format!("POST {url}: {status}")),
-            }
-        };
-        tokio::time::timeout(timeout, exchange)
-            .await
-            .map_err(|_| format!("POST {url}: no answer within {}s", timeout.as_secs()))?
-    })
+    let response = request
+        .send(body)
+        .map_err(|err| format!("POST {url}: {err}"))?;
+    match response.status() {
+        status if status.is_success() => Ok(()),
+        status => Err(format!("POST {url}: {status}")),
+    }
 }
 
 #[cfg(test)]
