@@ -256,6 +256,10 @@ pub struct SyncArgs {
     /// The commit history is verified from (as for `build`).
     #[arg(long)]
     pub trust_root: Option<String>,
+    /// With `--watch`: every this many seconds, notify what changed in the published
+    /// state, including what time alone changed (as `glassroom notify --once`); 0 never.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(0..=86400))]
+    pub notify_every: u64,
     /// `--status` for people (`text`) or scripts (`json`).
     #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
     pub format: PlanFormat,

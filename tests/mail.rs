@@ -381,3 +381,38 @@ fn killed_while_mailing_and_run_again_every_mail_arrives_exactly_once() {
         "{status:#?}"
     );
 }
+
+#[test]
+fn sync_watch_notifies_beside_its_syncs() {
+    use crate::sync::{Watcher, wait_until};
+    let dir = tempfile::tempdir().unwrap();
+    let server = MailServer::start(dir.path(), None);
+    let repo = repo_mailing(server.port, false);
+    let mut watcher = Watcher::start(
+        &repo,
+        &["--notify-every", "1"],
+        dir.path().join("watch.out"),
+    );
+    let context = || format!("{}\n{:#?}", watcher.output(), server.mails());
+    wait_until(
+        "the first notification run",
+        Duration::from_secs(30),
+        || watcher.output().contains("notify: first run"),
+        context,
+    );
+    repo.write("tickets/checkout-timeout.md", TICKET);
+    repo.commit("Ticket", Some("alice"));
+    wait_until(
+        "the ticket's mails",
+        Duration::from_secs(30),
+        || !about(&server.mails(), "assigned to bob").is_empty(),
+        context,
+    );
+    watcher.kill();
+    let mails = server.mails();
+    let assigned = about(&mails, "assigned to bob");
+    assert!(
+        recipients(&assigned).contains(&"bob@example.org".to_owned()),
+        "{mails:#?}"
+    );
+}

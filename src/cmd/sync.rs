@@ -45,6 +45,12 @@ pub fn run(args: &SyncArgs) -> Result<Outcome, Box<dyn std::error::Error>> {
         stop,
     };
     if args.watch {
+        if args.notify_every > 0 {
+            notify_every(
+                args.repo.clone(),
+                std::time::Duration::from_secs(args.notify_every),
+            );
+        }
         // Stopped while idle is a clean end; a push it cut short is not.
         return Ok(match sync::watch(options)? {
             Stopped {
@@ -124,4 +130,58 @@ fn show_status(args: &SyncArgs) -> Result<Outcome, Box<dyn std::error::Error>> {
     } else {
         Outcome::Findings
     })
+}
+
+/// Notifies beside the watcher, on a thread of its own so a slow mail server never holds
+/// a sync back: every `interval`, what changed in the published state, by commits or by
+/// time alone (a certificate entering its critical window). The thread ends with the
+/// process; `notify.lock` keeps it and a `glassroom notify` apart.
+fn notify_every(repo: std::path::PathBuf, interval: std::time::Duration) {
+    use crate::content::types::Moment;
+    use crate::notify::run::{RunError, once};
+    let clock =
+        || Moment(jiff::Timestamp::from_second(super::repository::clock()).unwrap_or_default());
+    let env = |name: &str| std::env::var(name).ok();
+    std::thread::spawn(move || {
+        // Say a lasting problem once, not every minute.
+        let mut last_problem = String::new();
+        loop {
+            let result = once(&repo, clock(), &clock, &env, &mut |delivery, result| {
+                if let Err(err) = result {
+                    println!(
+                        "notify: failed {} {}: {}",
+                        delivery.route.channel,
+                        crate::diag::printable(&delivery.route.address),
+                        crate::diag::printable(err)
+                    );
+                }
+            });
+            match result {
+                Ok(ran) => {
+                    last_problem.clear();
+                    if ran.first_run {
+                        println!("notify: first run: recorded the current state");
+                    } else if ran.added > 0 || ran.sent > 0 {
+                        println!(
+                            "notify: {} events, {} new deliveries, {} sent, {} failed",
+                            ran.events,
+                            ran.added,
+                            ran.sent,
+                            ran.failed.len()
+                        );
+                    }
+                }
+                // A `glassroom notify` runs now; the next tick catches up.
+                Err(RunError::Locked(_)) => {}
+                Err(err) => {
+                    let problem = err.to_string();
+                    if problem != last_problem {
+                        println!("notify: {}", crate::diag::printable(&problem));
+                        last_problem = problem;
+                    }
+                }
+            }
+            std::thread::sleep(interval);
+        }
+    });
 }

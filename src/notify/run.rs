@@ -215,3 +215,16 @@ pub fn record_and_deliver(
     }
     Ok(ran)
 }
+
+/// One notification run at `now`: evaluate, record and deliver (`glassroom notify
+/// --once`, and each tick of `glassroom sync --watch`).
+pub fn once(
+    repo: &Path,
+    now: Moment,
+    clock: &dyn Fn() -> Moment,
+    env: &dyn Fn(&str) -> Option<String>,
+    progress: &mut dyn FnMut(&Delivery, &Result<(), String>),
+) -> Result<Ran, RunError> {
+    let seconds = clock().0.as_second();
+    record_and_deliver(evaluate(repo, now, seconds)?, clock, env, progress)
+}
