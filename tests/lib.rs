@@ -11,6 +11,7 @@ mod check;
 mod defects;
 mod flags;
 mod golden;
+mod inbox;
 mod incremental;
 mod layout;
 mod mail;

@@ -88,7 +88,10 @@ fn an_acknowledged_alert_is_shown_apart_and_not_counted() {
     assert!(!active.contains("certificates/intranet-example-org.html"));
     assert!(
         acknowledged.contains("certificates/intranet-example-org.html")
-            && acknowledged.contains("acknowledged by bob"),
+            // Bob has a people file: his name links to his page.
+            && acknowledged.contains(
+                r#"acknowledged by <a href="people/bob.html" class="person">Bob Okafor</a>"#
+            ),
         "{acknowledged}"
     );
     // The example's own acknowledgements: the expired partners certificate (a reply to
@@ -109,7 +112,12 @@ fn an_acknowledged_alert_is_shown_apart_and_not_counted() {
     );
     // The certificate's page says so, and shows the thread.
     let page = read(&out.join("certificates/intranet-example-org.html"));
-    assert!(page.contains("acknowledged by bob"), "{page}");
+    assert!(
+        page.contains(
+            r#"acknowledged by <a href="../people/bob.html" class="person">Bob Okafor</a>"#
+        ),
+        "{page}"
+    );
     assert!(page.contains("2026-11-21-intranet-cert-ack.html"));
 }
 

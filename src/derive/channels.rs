@@ -14,7 +14,7 @@
 //! the channel.
 //!
 //! [`Channels::merged`] is the union of several subjects' channels, one item once: what
-//! a person's inbox is made of.
+//! a person's inbox is made of, over the subjects [`Channels::inbox_subjects`] finds.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -24,9 +24,10 @@ use super::alerts::{AlertGroups, started};
 use super::months::Logbook;
 use super::procedures::ProcedureStatus;
 use super::relations::{Index, Relations};
+use super::subscriptions::{Subject, follows};
 use crate::content::logbook::{ABOUT_KINDS, parse_about};
 use crate::content::types::Moment;
-use crate::content::{Content, Document, Kind, Ticket};
+use crate::content::{Content, Document, Kind, Person, Ticket};
 
 /// The kinds whose entities have a channel: those a logbook entry may be about.
 pub const CHANNEL_KINDS: [Kind; ABOUT_KINDS.len()] = ABOUT_KINDS;
@@ -168,6 +169,42 @@ impl<'a> Channels<'a> {
             });
         }
         items
+    }
+
+    /// The subjects of the inbox of the person `id`: every entity their `subscribe:` list
+    /// covers ([`super::subscriptions`]: a ticket by its priority too) and the tickets they
+    /// reported or are assigned, open or not; by kind in [`CHANNEL_KINDS`] order, then id.
+    pub fn inbox_subjects(&self, id: &str, person: &Person) -> Vec<String> {
+        let channels = || person.subscribe.iter().map(|s| &s.value);
+        let mut subjects = Vec::new();
+        for kind in CHANNEL_KINDS {
+            if kind == Kind::Ticket {
+                for doc in &self.content.tickets {
+                    let ticket = &doc.data;
+                    let mine = ticket.reporter == id || ticket.assignee.as_deref() == Some(id);
+                    if mine || follows(channels(), &Subject::ticket(&doc.id, ticket.priority)) {
+                        subjects.push(format!("{}/{}", kind.noun(), doc.id));
+                    }
+                }
+                continue;
+            }
+            let shelf = self.content.shelf(kind);
+            for head in (0..shelf.len()).filter_map(|i| shelf.head(i)) {
+                if follows(channels(), &Subject::entity(kind, head.id)) {
+                    subjects.push(format!("{}/{}", kind.noun(), head.id));
+                }
+            }
+        }
+        // Two files of one id (an error `check` reports) are one subject.
+        subjects.dedup();
+        subjects
+    }
+
+    /// The inbox of the person `id`: the union of the channels of its subjects
+    /// ([`Channels::inbox_subjects`]), capped and ordered as a channel is.
+    pub fn inbox(&self, id: &str, person: &Person) -> Vec<Item> {
+        let subjects = self.inbox_subjects(id, person);
+        self.merged(subjects.iter().map(String::as_str))
     }
 
     /// The channel of `subject`: its newest [`CHANNEL_LIMIT`] items, newest first.

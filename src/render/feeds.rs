@@ -3,7 +3,7 @@
 
 mod channel;
 
-pub use channel::channel_feed;
+pub use channel::{channel_feed, inbox_feed};
 
 use icalendar::{Calendar, Component, Event, EventLike};
 use serde::Serialize;

@@ -139,6 +139,14 @@ fn group_pages<'a>(input: &'a Input<'a>, page: Page) -> (Stamp, MakePages<'a>) {
                 Box::new(move || Ok(pages::channel_pages(content, kind))),
             )
         }
+        Page::Inbox => {
+            let mut stamp = Stamper::new("inboxes");
+            stamp.stamp(content.stamps.ids(crate::content::Kind::Person));
+            (
+                stamp.finish(),
+                Box::new(move || Ok(pages::inbox_pages(content))),
+            )
+        }
         Page::Months => {
             let mut stamp = Stamper::new("months");
             stamp.stamp(&input.derived.stamps.logbook);
@@ -192,7 +200,7 @@ fn group_keys<'a>(
     };
     let make: MakeKeys<'a> = match page {
         Page::List(_) | Page::Months => Box::new(by_path),
-        Page::Detail(_) | Page::Channel(_) => {
+        Page::Detail(_) | Page::Channel(_) | Page::Inbox => {
             Box::new(move |pages, previous| detail_keyed(input, global, page, pages, previous))
         }
         Page::Audit => Box::new(move |pages, previous| audit_keyed(input, global, pages, previous)),
@@ -224,7 +232,7 @@ fn audit_keyed(
     }
 }
 
-/// The keys of one kind's detail pages (or channel feeds): the previous group's, made
+/// The keys of one kind's detail pages (or channel feeds, or the inboxes): the previous group's, made
 /// again only for pages one of whose files changed, while what decides which files they
 /// read did not; else all made again.
 fn detail_keyed(
@@ -240,6 +248,7 @@ fn detail_keyed(
     let (key, count) = match page {
         Page::Channel(kind) => keys::channel_key_fn(input, global, kind),
         Page::Detail(kind) => keys::detail_key_fn(input, global, kind),
+        Page::Inbox => keys::inbox_key_fn(input, global),
         Page::List(_) | Page::Months | Page::Audit => {
             let none: Box<dyn Fn(usize) -> (keys::Key, keys::Deps) + Sync> =
                 Box::new(|_| ([0; 32], Vec::new()));

@@ -588,7 +588,7 @@ pub fn list_key(stamp: &Stamp, path: &str) -> Key {
 }
 
 mod channels;
-pub use channels::channel_key_fn;
+pub use channels::{channel_key_fn, inbox_key_fn};
 
 #[cfg(test)]
 mod tests;

@@ -559,7 +559,10 @@ fn render_pages(
         .filter_map(|task| {
             let page = task.page;
             if let Some((kind, id)) = page.channel() {
-                let feed = feeds::channel_feed(input, kind, id);
+                let feed = match kind {
+                    crate::content::Kind::Person => feeds::inbox_feed(input, id),
+                    kind => feeds::channel_feed(input, kind, id),
+                };
                 let outcome = match feeds::render_feed(theme, &feed) {
                     Ok(xml) => sink
                         .put_keyed(&page.path, xml, task.key.as_ref())

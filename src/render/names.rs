@@ -120,6 +120,14 @@ pub fn channel_feed(noun: &str, id: &str) -> String {
     format!("feeds/{noun}/{stem}.atom")
 }
 
+/// `alice` → `people/alice/inbox.atom`: a person's inbox, beside their page
+/// (`people/alice.html`) and named as it is.
+pub fn inbox_feed(id: &str) -> String {
+    let page = page_name(id);
+    let stem = page.strip_suffix(PAGE).unwrap_or(&page);
+    format!("people/{stem}/inbox.atom")
+}
+
 /// The page of the file or entity named `name`.
 fn page_name(name: &str) -> String {
     // Every id, and most names: nothing to escape, and short enough.

@@ -78,6 +78,8 @@ pub enum Page {
     /// The feed of each entity's channel, for the kinds with channels
     /// ([`crate::derive::channels`]): `feeds/<kind>/<id>.atom`.
     Channel(Kind),
+    /// Each person's inbox: `people/<id>/inbox.atom`.
+    Inbox,
     /// A page for each month of the logbook.
     Months,
     /// The audit trail: its index, what is pending, and a page for every file with a
@@ -112,7 +114,7 @@ const LOGBOOK_READS: Reads = Reads {
 impl Page {
     /// Every group of pages, in the order they are planned and rendered: the lists, each
     /// kind's detail pages (in the order of [`Kind::ALL`]), each kind's channel feeds,
-    /// the months, the audit trail.
+    /// the inboxes, the months, the audit trail.
     pub fn all() -> Vec<Page> {
         let lists = List::ALL.into_iter().map(Page::List);
         let details = Kind::ALL
@@ -126,7 +128,7 @@ impl Page {
         lists
             .chain(details)
             .chain(channels)
-            .chain([Page::Months, Page::Audit])
+            .chain([Page::Inbox, Page::Months, Page::Audit])
             .collect()
     }
 
@@ -306,6 +308,12 @@ impl Page {
                     reads: channel_reads(kind),
                 }
             }
+            Page::Inbox => Spec {
+                path: None,
+                template: CHANNEL_TEMPLATE,
+                section: "",
+                reads: inbox_reads(),
+            },
             Page::Months => Spec {
                 path: None,
                 template: "logbook_month.html",
@@ -339,9 +347,11 @@ pub struct PageFile {
     section: &'static str,
     /// The entity shown, for detail pages.
     id: String,
-    /// The kind of the entity shown, for detail pages and channel feeds.
+    /// The kind of the entity shown, for detail pages and channel feeds (a person for
+    /// an inbox).
     kind: Option<Kind>,
-    /// A channel's feed (made by `feeds::channel_feed`, not from the page context).
+    /// A channel's feed or an inbox (made by `feeds::channel_feed` or
+    /// `feeds::inbox_feed`, not from the page context).
     feed: bool,
     /// What the template is told besides `root` and `page`.
     extra: Vec<(&'static str, tera::Value)>,
@@ -357,7 +367,8 @@ struct PageInfo<'a> {
     id: &'a str,
     /// The link to this page from the site root.
     url: &'a str,
-    /// The link to the feed of the channel of the entity shown, from the site root.
+    /// The link to the feed of the channel of the entity shown (a person's inbox), from
+    /// the site root.
     feed: Option<String>,
 }
 
@@ -372,12 +383,16 @@ impl PageFile {
                 section: self.section,
                 id: &self.id,
                 url: &super::names::href(&self.path),
-                feed: self
-                    .kind
-                    .filter(|kind| !self.feed && has_channel(*kind))
-                    .map(|kind| {
-                        super::names::link(super::names::channel_feed(kind.noun(), &self.id))
-                    }),
+                feed: self.kind.filter(|_| !self.feed).and_then(|kind| {
+                    let feed = match kind {
+                        Kind::Person => super::names::inbox_feed(&self.id),
+                        kind if has_channel(kind) => {
+                            super::names::channel_feed(kind.noun(), &self.id)
+                        }
+                        _ => return None,
+                    };
+                    Some(super::names::link(feed))
+                }),
             },
         );
         for (name, value) in &self.extra {
@@ -394,7 +409,8 @@ impl PageFile {
             .map(|(_, rows)| rows.clone())
     }
 
-    /// The kind and id of the entity whose channel this feed is, if it is one.
+    /// The kind and id of the entity whose channel this feed is, if it is one (a person
+    /// for an inbox).
     pub fn channel(&self) -> Option<(Kind, &str)> {
         self.kind
             .filter(|_| self.feed)
@@ -557,6 +573,25 @@ pub fn channel_pages(content: &Content, kind: Kind) -> Vec<PageFile> {
         .collect()
 }
 
+/// Each person's inbox, `people/<id>/inbox.atom` ([`super::names::inbox_feed`]), in
+/// document order.
+pub fn inbox_pages(content: &Content) -> Vec<PageFile> {
+    let shelf = content.shelf(Kind::Person);
+    (0..shelf.len())
+        .filter_map(|index| shelf.head(index))
+        .map(|head| PageFile {
+            kind: Some(Kind::Person),
+            feed: true,
+            ..page(
+                super::names::inbox_feed(head.id),
+                CHANNEL_TEMPLATE,
+                "",
+                head.id,
+            )
+        })
+        .collect()
+}
+
 /// A page for each month of the logbook, each told its month and its neighbours.
 pub fn month_pages(months: &[Month]) -> tera::TeraResult<Vec<PageFile>> {
     let mut out = Vec::with_capacity(months.len());
@@ -610,7 +645,7 @@ pub fn audit_pages(
 }
 
 mod reads;
-use reads::{channel_reads, detail_reads};
+use reads::{channel_reads, detail_reads, inbox_reads};
 
 #[cfg(test)]
 mod tests;

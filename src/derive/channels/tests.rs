@@ -199,3 +199,32 @@ fn every_channel_kind_has_pages_and_may_be_written_about() {
     }
     assert!(!has_channel(Kind::News));
 }
+
+#[test]
+fn an_inbox_holds_what_the_person_follows_and_their_tickets_open_or_not() {
+    let person = |text: &str| -> Person { crate::yaml::from_str(text).expect("a person") };
+    let carol =
+        person("name: Carol\nsubscribe:\n  - certificate:*\n  - tickets: {priority: critical}\n");
+    let bob = person("name: Bob\n");
+    with_channels("2026-11-22T00:00:00Z", |channels| {
+        assert_eq!(
+            channels.inbox_subjects("carol", &carol),
+            ["certificate/www", "ticket/t2"]
+        );
+        // Bob follows nothing but reported both tickets, the closed one too.
+        assert_eq!(
+            channels.inbox_subjects("bob", &bob),
+            ["ticket/t1", "ticket/t2"]
+        );
+        assert_eq!(
+            of(&channels.inbox("carol", &carol)),
+            vec![
+                // Critical since a week before its expiry.
+                (Source::Alert, "certificate/www"),
+                // A tie (the ticket's alert dates from its opening): by source.
+                (Source::Ticket, "t2"),
+                (Source::Alert, "ticket/t2"),
+            ]
+        );
+    });
+}

@@ -2,8 +2,13 @@
 //! [`crate::derive::channels`] finds about it, as Atom entries. Every date comes from the
 //! content, so a build at another "now" gives the same entries; an entry that is also
 //! in a site-wide feed (a logbook entry, an alert) has the same id there.
+//!
+//! A person's inbox (`people/<id>/inbox.atom`, [`inbox_feed`]) is made of the same
+//! entries, two directories below the root too, over the union of channels
+//! [`Channels::inbox`] finds.
 
 use super::{Feed, FeedContext, FeedEntry, alert_entry, id, snake_case};
+use crate::content::logbook::parse_about;
 use crate::content::types::Moment;
 use crate::content::{Document, Kind};
 use crate::derive::channels::{Channels, Item, Source};
@@ -41,21 +46,54 @@ pub fn channel_feed(input: &Input<'_>, kind: Kind, id_: &str) -> Feed {
     let entries: Vec<FeedEntry> = channels
         .channel(&subject)
         .iter()
-        .filter_map(|item| entry(input, &channels, base, kind, id_, item))
+        .filter_map(|item| entry(input, &channels, base, item))
         .collect();
+    let path = names::channel_feed(kind.noun(), id_);
+    let page = names::link(names::detail_page(dir(kind), id_));
+    let title = format!("{}: {} {id_}", info.title, kind.noun());
+    feed(base, title, path, &page, entries)
+}
+
+/// The inbox of the person `id_` ([`Channels::inbox`]), as [`channel_feed`] makes a
+/// channel's feed; empty for an id that is no person's.
+pub fn inbox_feed(input: &Input<'_>, id_: &str) -> Feed {
+    let info = site_info(input);
+    let base = info.base_url;
+    let channels = Channels::of(input.content, input.derived);
+    let person = find(&input.content.people, id_);
+    let entries: Vec<FeedEntry> = person
+        .map(|p| channels.inbox(id_, &p.data))
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|item| entry(input, &channels, base, item))
+        .collect();
+    let name = person.map_or(id_, |p| p.data.name.as_str());
+    let path = names::inbox_feed(id_);
+    let page = names::link(names::detail_page(dir(Kind::Person), id_));
+    let title = format!("{}: inbox of {name}", info.title);
+    feed(base, title, path, &page, entries)
+}
+
+/// The feed at `path` (two directories below the root) of the page `page`: its
+/// `<updated>` the newest entry's date, or the Unix epoch when it has none (never "now").
+fn feed(
+    base: Option<&str>,
+    title: String,
+    path: String,
+    page: &str,
+    entries: Vec<FeedEntry>,
+) -> Feed {
     let updated = entries
         .iter()
         .map(|e| e.updated)
         .max()
         .unwrap_or(Moment(jiff::Timestamp::UNIX_EPOCH));
-    let path = names::channel_feed(kind.noun(), id_);
-    let page = names::link(names::detail_page(dir(kind), id_));
     Feed {
         context: FeedContext {
-            title: format!("{}: {} {id_}", info.title, kind.noun()),
+            title,
             id: id(base, &names::href(&path)),
             self_url: link(base, &names::href(&path)),
-            alternate_url: link(base, &page),
+            alternate_url: link(base, page),
             updated,
             entries,
         },
@@ -63,13 +101,11 @@ pub fn channel_feed(input: &Input<'_>, kind: Kind, id_: &str) -> Feed {
     }
 }
 
-/// The entry of one item of the channel of `id_` (of `kind`).
+/// The entry of one item of a channel or an inbox.
 fn entry(
     input: &Input<'_>,
     channels: &Channels<'_>,
     base: Option<&str>,
-    kind: Kind,
-    id_: &str,
     item: &Item,
 ) -> Option<FeedEntry> {
     let content = input.content;
@@ -145,7 +181,9 @@ fn entry(
                 content_html: String::new(),
             }
         }
+        // An alert's item is its subject (`<kind>/<id>`).
         Source::Alert => {
+            let (kind, id_) = parse_about(&item.id).ok()?;
             let alert = channels.alerts.of(kind.noun(), id_)?.first()?;
             FeedEntry {
                 updated: item.at,

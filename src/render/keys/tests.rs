@@ -124,3 +124,35 @@ fn channel_keys_read_the_files_of_the_kinds_their_feeds_declare() {
         assert_eq!(checked, crate::derive::CHANNEL_KINDS.len());
     });
 }
+
+/// The inboxes' keys read the files of the kinds their group declares, no other: over
+/// the example, whose people follow modules (with releases), hosts, procedures and
+/// tickets, all of them.
+#[test]
+fn inbox_keys_read_the_files_of_the_kinds_their_feeds_declare() {
+    with_example(|input| {
+        let global = blake3::hash(b"global");
+        let spec = Page::Inbox.spec().expect("inboxes have a spec");
+        let (key, count) = inbox_key_fn(input, &global);
+        assert_eq!(count, input.content.people.len());
+        assert!(count > 0, "the example has no people");
+        let mut read = BTreeSet::new();
+        for index in 0..count {
+            let (_, deps) = key(index);
+            for (file, _) in deps {
+                match classify(input.content.files.path(file)) {
+                    Classified::Content(of, _) => read.insert(of),
+                    _ => panic!("an inbox key read {}", input.content.files.path(file)),
+                };
+            }
+        }
+        let declared: BTreeSet<Kind> = spec
+            .reads
+            .files
+            .iter()
+            .chain(spec.reads.structure)
+            .copied()
+            .collect();
+        assert_eq!(read, declared, "the keys of the inboxes");
+    });
+}

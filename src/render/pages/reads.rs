@@ -30,6 +30,31 @@ pub(super) fn channel_reads(kind: Kind) -> Reads {
     }
 }
 
+/// What the inboxes read ([`crate::derive::channels::Channels::inbox`]): what every
+/// channel reads, of every kind, and each person's file (what they follow). Which
+/// entities they follow comes from the ids of every kind with channels (`<kind>:*`) and
+/// from the tickets' files (their priority, reporter and assignee), so a changed ticket
+/// keys every inbox again. Each inbox's key (`keys/channels.rs`) reads the same.
+pub(super) fn inbox_reads() -> Reads {
+    use Kind::*;
+    Reads {
+        threads: true,
+        alerts: Some(Alerts::All),
+        statuses: true,
+        ids: &crate::derive::CHANNEL_KINDS,
+        structure: &[Ticket],
+        ..Reads::files(
+            &[Person, LogEntry, Ticket, Release],
+            &[
+                "tickets_by_host",
+                "releases_by_module",
+                "tickets_by_module",
+                "tickets_by_release",
+            ],
+        )
+    }
+}
+
 /// Every kind, to borrow a one-kind list from.
 static KINDS: [Kind; Kind::COUNT] = Kind::ALL;
 
