@@ -182,6 +182,9 @@ pub struct Counts {
     pub given_up: usize,
 }
 
+/// How long finished records stay in the outbox (for `--status`).
+pub const KEEP_FINISHED: Duration = Duration::days(30);
+
 /// Every delivery record of a repository.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Outbox {
@@ -241,6 +244,16 @@ impl Outbox {
             d.state = DeliveryState::Failed;
             d.next_try = Some(next);
         }
+    }
+
+    /// Drops the records finished (sent or given up) more than `keep` before `now`, so
+    /// the outbox stays as small as the recent past. Safe for de-duplication: an event
+    /// that old is in the stored snapshot and is not computed again.
+    pub fn prune(&mut self, now: Moment, keep: Duration) -> usize {
+        let before = self.deliveries.len();
+        self.deliveries
+            .retain(|d| d.done.is_none_or(|done| plus(done, keep) > now));
+        before - self.deliveries.len()
     }
 
     pub fn counts(&self) -> Counts {

@@ -169,7 +169,8 @@ pub fn record_and_deliver(
         ..Ran::default()
     };
     ran.added = outbox.add(evaluated.deliveries);
-    if ran.added > 0 {
+    let pruned = outbox.prune(evaluated.now, super::outbox::KEEP_FINISHED);
+    if ran.added > 0 || pruned > 0 {
         outbox.save(&paths.outbox)?;
     }
     let unchanged = evaluated

@@ -119,3 +119,36 @@ fn outbox_and_snapshot_are_stored_and_read_back() {
     let err = Outbox::load(&paths.outbox).unwrap_err().to_string();
     assert!(err.contains("move it away"), "{err}");
 }
+
+#[test]
+fn prune_drops_only_what_finished_long_enough_ago() {
+    let mut outbox = Outbox::default();
+    outbox.add(vec![
+        Delivery::new(
+            event("a"),
+            route("email", "x@example.org"),
+            at("2026-01-01T00:00:00Z"),
+        ),
+        Delivery::new(
+            event("b"),
+            route("email", "x@example.org"),
+            at("2026-01-01T00:00:00Z"),
+        ),
+        Delivery::new(
+            event("c"),
+            route("email", "x@example.org"),
+            at("2026-01-01T00:00:00Z"),
+        ),
+    ]);
+    outbox.mark_sent(0, at("2026-01-01T00:01:00Z"));
+    outbox.mark_sent(1, at("2026-02-20T00:00:00Z"));
+    // c stays pending, however old.
+    let removed = outbox.prune(at("2026-03-01T00:00:00Z"), KEEP_FINISHED);
+    assert_eq!(removed, 1);
+    let left: Vec<&str> = outbox
+        .deliveries
+        .iter()
+        .map(|d| d.event.id.as_str())
+        .collect();
+    assert_eq!(left, ["b", "c"]);
+}
