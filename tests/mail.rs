@@ -224,6 +224,12 @@ fn each_kind_of_event_mails_the_people_it_concerns() {
         recipients(&assigned).contains(&"bob@example.org".to_owned()),
         "{mails:#?}"
     );
+    // A high-priority open bug is an alert too: raised, to the same followers.
+    let raised = about(&mails, "[warning]");
+    assert!(
+        recipients(&raised).contains(&"carol@example.org".to_owned()),
+        "{mails:#?}"
+    );
     let ids: std::collections::BTreeSet<&str> =
         mails.iter().map(|m| m.message_id.as_str()).collect();
     assert_eq!(ids.len(), mails.len(), "every mail has its own Message-ID");
@@ -308,6 +314,49 @@ fn a_certificate_crossing_its_critical_window_mails_once_without_a_commit() {
         ["alice@example.org", "bob@example.org"],
         "{mails:#?}"
     );
+    assert!(
+        about.iter().all(|m| m.subject.contains("[critical]")),
+        "{about:#?}"
+    );
+    let sent = mails.len();
+
+    // Acknowledged: the certificate's followers are told who took it.
+    repo.write(
+        "logbook/2026/12/2026-12-04-intranet-cert-ack.md",
+        "---\nat: 2026-12-04T14:00:00Z\nby: alice\nabout: certificate/intranet-example-org\ndisposition: acknowledged\n---\nRenewing today.\n",
+    );
+    repo.commit("Ack", Some("alice"));
+    notify(&repo, "2026-12-04T15:00:00Z");
+    let mails = server.mails();
+    let acknowledged = about_subject(&mails[sent..], "Acknowledged by alice");
+    assert_eq!(
+        recipients(&acknowledged),
+        ["alice@example.org"],
+        "{mails:#?}"
+    );
+    let sent = mails.len();
+
+    // Renewed: the alert clears, and its followers are told.
+    let path = "certificates/intranet-example-org.yaml";
+    let renewed = std::fs::read_to_string(repo.path().join(path))
+        .unwrap()
+        .replace("not_after: 2026-12-10", "not_after: 2027-12-10");
+    repo.write(path, &renewed);
+    repo.commit("Renewed", Some("alice"));
+    notify(&repo, "2026-12-04T16:00:00Z");
+    let mails = server.mails();
+    let cleared = about_subject(&mails[sent..], "Cleared:");
+    assert_eq!(recipients(&cleared), ["alice@example.org"], "{mails:#?}");
+    assert!(
+        cleared[0]
+            .body
+            .contains("https://ops.example.org/certificates/intranet-example-org.html"),
+        "{cleared:#?}"
+    );
+}
+
+fn about_subject<'m>(mails: &'m [Mail], what: &str) -> Vec<&'m Mail> {
+    about(mails, what)
 }
 
 #[test]

@@ -382,6 +382,20 @@ pub fn events(previous: &Published, next: &Published) -> Vec<Event> {
             |_| {},
         ));
     }
+    // An alert about a ticket concerns whom the ticket does: the followers of its
+    // priority and of its module. (Not part of the id, which stays what it was.)
+    for event in &mut out {
+        if event.subject.kind != "ticket" || event.priority.is_some() {
+            continue;
+        }
+        let id = &event.subject.id;
+        if let Some(ticket) = next.tickets.get(id).or_else(|| previous.tickets.get(id)) {
+            event.priority = Some(ticket.priority);
+            event
+                .related
+                .extend(ticket.module.iter().map(|m| Subject::new("module", m)));
+        }
+    }
     out.sort_by(|a, b| (a.kind, &a.subject).cmp(&(b.kind, &b.subject)));
     out
 }
