@@ -49,6 +49,7 @@ commit alice alice 2026-09-03T08:30:00Z "Procedures" procedures
 commit carol carol 2026-09-04T14:00:00Z "Modules and releases" modules releases
 commit carol carol 2026-09-05T11:00:00Z "Tickets" tickets
 commit carol carol 2026-09-06T16:00:00Z "Feature flags" flags
+commit alice alice 2026-09-06T18:00:00Z "People and the info page" people info.md
 commit alice alice 2026-09-07T09:00:00Z "News" news
 # The logbook is pre-approved: robots and people append without signing.
 commit none backup-bot 2026-11-21T03:00:00Z "Logbook" logbook
