@@ -101,8 +101,8 @@ pub enum Command {
         after_help = "Examples:\n  glassroom sync --status /srv/ops\n  glassroom sync --now /srv/ops      # publish now instead of waiting\n  glassroom sync --watch /srv/ops    # run the schedule (as a service)"
     )]
     Sync(SyncArgs),
-    /// Tell people what changed in the published state: webhooks, a command (and
-    /// email, not built yet), from a durable outbox.
+    /// Tell people what changed in the published state: email, webhooks and a command,
+    /// from a durable outbox.
     ///
     /// Exit status: 0 ok; 1 (`--status`) deliveries were given up; 2 a delivery failed
     /// (it is retried by the next run) or glassroom failed.
@@ -188,6 +188,11 @@ pub struct ServeArgs {
     /// comes from the proxy: raise it to the proxy's pool (at most the server's 1024).
     #[arg(long, value_name = "N", default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=1024))]
     pub max_connections_per_client: u64,
+    /// With --root: a YAML file of `name: sha256:<hex>` lines, the tokens applications
+    /// must send to the OFREP endpoints (a repository lists them in glassroom.yaml,
+    /// `serve.ofrep_tokens`). Without any, the endpoints answer anyone.
+    #[arg(long, value_name = "FILE", requires = "root")]
+    pub ofrep_tokens: Option<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]

@@ -16,6 +16,7 @@ mod incremental;
 mod layout;
 mod mail;
 mod notify;
+mod ofrep;
 mod people;
 mod plan;
 mod robustness;

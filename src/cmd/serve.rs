@@ -29,6 +29,8 @@ enum ServeCommandError {
     Address { addr: String, reason: String },
     #[error("the HTTP server failed: {0}")]
     Serve(#[source] std::io::Error),
+    #[error("cannot read the OFREP tokens in {}: {reason}", path.display())]
+    Tokens { path: PathBuf, reason: String },
 }
 
 pub fn run(args: &ServeArgs) -> Result<Outcome, Box<dyn std::error::Error>> {
@@ -94,7 +96,36 @@ fn config(args: &ServeArgs) -> Result<Config, Box<dyn std::error::Error>> {
             ..Limits::default()
         },
         clock: Arc::new(super::repository::clock),
+        ofrep_tokens: args.ofrep_tokens.as_deref().map(read_tokens).transpose()?,
     })
+}
+
+/// `--ofrep-tokens FILE`: `name: sha256:<64 hex>` per application.
+fn read_tokens(path: &std::path::Path) -> Result<serve::Tokens, ServeCommandError> {
+    let error = |reason: String| ServeCommandError::Tokens {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let text = std::fs::read_to_string(path).map_err(|err| error(err.to_string()))?;
+    let map: std::collections::BTreeMap<String, String> = serde_saphyr::from_str(&text)
+        .map_err(|err| error(format!("{err}; write one `name: sha256:<hex>` per line")))?;
+    if let Some((name, _)) = map
+        .iter()
+        .find(|(_, digest)| serve::tokens::parse_digest(digest).is_none())
+    {
+        return Err(error(format!(
+            "the token of `{name}` is not `sha256:` and 64 hex digits; store the hash, never the token: `printf %s \"$TOKEN\" | sha256sum`"
+        )));
+    }
+    if map.is_empty() {
+        return Err(error(
+            "it lists no token; leave --ofrep-tokens out to answer anyone".into(),
+        ));
+    }
+    Ok(serve::Tokens::from_digests(
+        map.iter()
+            .map(|(name, digest)| (name.as_str(), digest.as_str())),
+    ))
 }
 
 /// Connections the kernel completes and queues before the server accepts them; the

@@ -250,6 +250,10 @@ pub struct ServeConfig {
     /// Robot principal → `sha256:<hex>` of its bearer token.
     #[serde(default)]
     pub logbook_tokens: BTreeMap<Spanned<String>, Spanned<String>>,
+    /// Application (client) name → `sha256:<hex>` of its bearer token for the OFREP
+    /// endpoints; when there is none, they answer anyone.
+    #[serde(default)]
+    pub ofrep_tokens: BTreeMap<Spanned<String>, Spanned<String>>,
 }
 
 // ---------------------------------------------------------------------------------------

@@ -30,6 +30,8 @@ pub(super) enum Made {
     Site {
         site: Box<Site>,
         approved: Option<Box<Approved>>,
+        /// The OFREP tokens of the content built (`None` for a built directory).
+        ofrep_tokens: Option<super::Tokens>,
         summary: String,
     },
     Broken {
@@ -78,6 +80,7 @@ impl Builder {
                     Made::Site {
                         site,
                         approved: None,
+                        ofrep_tokens: None,
                         summary,
                     }
                 }
@@ -162,6 +165,7 @@ impl Builder {
                         session.with_content(|content| Box::new(Approved::from_content(content)))
                     })
                     .flatten();
+                let ofrep_tokens = session.with_content(super::ofrep::tokens_of);
                 let inject = preview::injector();
                 let rendered = built.files.len() + built.parts.len();
                 let files = built
@@ -195,6 +199,7 @@ impl Builder {
                 Made::Site {
                     site,
                     approved,
+                    ofrep_tokens,
                     summary,
                 }
             }
@@ -284,15 +289,23 @@ pub(super) fn rebuild(builder: &Builder, state: &State, generation: &AtomicU64) 
         Made::Site {
             site,
             approved,
+            ofrep_tokens,
             summary,
         } => {
             generation.store(next, Ordering::SeqCst);
             if let (Some(intake), Some(approved)) = (&state.intake, approved) {
                 intake.set_approved(*approved);
             }
+            let view = View::Site(*site);
+            let ofrep = super::ofrep::Published::after(
+                state.ofrep.tokens_for(ofrep_tokens),
+                &served,
+                &view,
+            );
             state.current.store(Arc::new(Shown {
                 generation: next,
-                view: View::Site(*site),
+                view,
+                ofrep,
             }));
             state.console.info(&format!("rebuilt: {summary}"));
             crate::defer::drop_later(served);
@@ -305,6 +318,7 @@ pub(super) fn rebuild(builder: &Builder, state: &State, generation: &AtomicU64) 
                 state.current.store(Arc::new(Shown {
                     generation: next,
                     view: View::Broken(preview::error_page(&title, &details, state.preview)),
+                    ofrep: super::ofrep::Published::new(state.ofrep.tokens_for(None)),
                 }));
                 state
                     .console

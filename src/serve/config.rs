@@ -69,6 +69,9 @@ pub struct Config {
     pub logbook: Option<Signer>,
     pub limits: Limits,
     pub clock: Clock,
+    /// Tokens for the OFREP endpoints of a built directory ([`Serving::Root`]); a
+    /// repository's come from its `glassroom.yaml`.
+    pub ofrep_tokens: Option<super::Tokens>,
 }
 
 /// Where the server tells what it does (the command prints to stderr).

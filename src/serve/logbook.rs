@@ -11,18 +11,17 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::serve::Body;
-use http::header::{AUTHORIZATION, CONTENT_LENGTH, LOCATION};
-use http::{HeaderMap, HeaderValue, Request, Response, StatusCode};
+use http::header::{CONTENT_LENGTH, LOCATION};
+use http::{HeaderValue, Request, Response, StatusCode};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use serde_json::json;
-use sha2::{Digest, Sha256};
-use subtle::ConstantTimeEq;
 
 use crate::content::Content;
 use crate::content::types::Moment;
 use crate::intake::{self, Committer, Rules, Signer};
 
 use super::Clock;
+use super::tokens::{Tokens, bearer};
 
 mod refusal;
 mod request;
@@ -34,12 +33,6 @@ use request::{Media, fields_from_form, fields_from_json, media_type};
 /// Entries remembered beyond the last rebuild, so replies to them are accepted.
 const RECENT: usize = 1024;
 
-/// A robot's token, as its sha256.
-struct Token {
-    principal: String,
-    digest: [u8; 32],
-}
-
 /// A user of the policy, as the intake needs it.
 struct Person {
     robot: bool,
@@ -50,7 +43,7 @@ struct Person {
 /// What the approved content says about the intake: tokens, people, and what an entry
 /// may refer to.
 pub struct Approved {
-    tokens: Vec<Token>,
+    tokens: Tokens,
     people: BTreeMap<String, Person>,
     rules: Rules,
 }
@@ -61,18 +54,14 @@ impl Approved {
             .config
             .as_ref()
             .map(|config| {
-                config
-                    .data
-                    .serve
-                    .logbook_tokens
-                    .iter()
-                    .filter_map(|(principal, hash)| {
-                        Some(Token {
-                            principal: principal.as_str().to_owned(),
-                            digest: parse_digest(hash.as_str())?,
-                        })
-                    })
-                    .collect()
+                Tokens::from_digests(
+                    config
+                        .data
+                        .serve
+                        .logbook_tokens
+                        .iter()
+                        .map(|(principal, hash)| (principal.as_str(), hash.as_str())),
+                )
             })
             .unwrap_or_default();
         let people = content
@@ -118,31 +107,10 @@ impl Approved {
         })
     }
 
-    /// The principal whose token this is. Every configured digest is compared, in
-    /// constant time, whatever matched before.
+    /// The principal whose token this is (compared in constant time).
     fn authenticate(&self, token: &str) -> Option<&str> {
-        let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
-        let mut found = None;
-        for candidate in &self.tokens {
-            if bool::from(candidate.digest.ct_eq(&digest)) {
-                found = Some(candidate.principal.as_str());
-            }
-        }
-        found
+        self.tokens.authenticate(token)
     }
-}
-
-/// `sha256:<64 hex>` → bytes.
-fn parse_digest(text: &str) -> Option<[u8; 32]> {
-    let hex = text.strip_prefix("sha256:")?;
-    if hex.len() != 64 {
-        return None;
-    }
-    let mut out = [0u8; 32];
-    for (i, byte) in out.iter_mut().enumerate() {
-        *byte = u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()?;
-    }
-    Some(out)
 }
 
 struct Known {
@@ -377,14 +345,6 @@ impl Intake {
             format!("the body is larger than {} bytes", self.max_body),
         )
     }
-}
-
-/// The token of `Authorization: Bearer <token>`.
-fn bearer(headers: &HeaderMap) -> Option<&str> {
-    let value = headers.get(AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, token) = value.trim().split_once(' ')?;
-    let token = token.trim();
-    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
 }
 
 #[cfg(test)]

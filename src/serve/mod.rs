@@ -10,6 +10,7 @@
 pub mod clients;
 pub mod files;
 pub mod logbook;
+pub mod ofrep;
 pub mod payload;
 pub mod preview;
 pub mod routes;
@@ -19,6 +20,7 @@ mod accept;
 mod build;
 mod config;
 mod routing;
+pub mod tokens;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -40,6 +42,7 @@ pub use accept::serve;
 use build::{Builder, Made, rebuild};
 pub use config::{Config, Console, Limits, ServeError, Serving};
 pub use routing::dispatch;
+pub use tokens::Tokens;
 
 /// Seconds since the epoch, read when needed (tests inject a fixed one).
 pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
@@ -49,6 +52,8 @@ pub struct Shown {
     /// Changes with every rebuild (the live-reload script watches it).
     pub generation: u64,
     pub view: View,
+    /// Its flags as OFREP answers them, and who may ask.
+    pub ofrep: ofrep::Published,
 }
 
 pub enum View {
@@ -64,6 +69,7 @@ pub struct State {
     intake: Option<Intake>,
     poke: Sender<Signal>,
     console: Arc<dyn Console>,
+    ofrep: ofrep::Settings,
 }
 
 impl State {
@@ -145,6 +151,13 @@ impl Server {
             want_rules: intake.is_some(),
         };
         let layout = builder.layout()?;
+        let ofrep = ofrep::Settings {
+            now: config.now,
+            clock: Arc::clone(&config.clock),
+            max_body: config.limits.max_body_bytes,
+            timeout: config.limits.timeout,
+            tokens: config.ofrep_tokens.map(Arc::new),
+        };
 
         // The first build: a site directory that cannot be read is an error; a
         // repository whose content fails shows the failure in the browser.
@@ -154,12 +167,15 @@ impl Server {
             std::thread::sleep(Duration::from_millis(100));
             first = builder.build(None, &*console);
         }
+        let mut first_tokens = None;
         let view = match first {
             Made::Site {
                 site,
                 approved,
+                ofrep_tokens,
                 summary,
             } => {
+                first_tokens = ofrep_tokens;
                 console.info(&format!("built {summary}"));
                 if let (Some(intake), Some(approved)) = (&intake, approved) {
                     check_signing_key(intake, &approved, &*console);
@@ -195,11 +211,13 @@ impl Server {
             current: ArcSwap::from_pointee(Shown {
                 generation: 1,
                 view,
+                ofrep: ofrep::Published::new(ofrep.tokens_for(first_tokens)),
             }),
             preview,
             intake,
             poke: sender.clone(),
             console: Arc::clone(&console),
+            ofrep,
         });
         let generation = Arc::new(AtomicU64::new(1));
         let rebuild_state = Arc::clone(&state);

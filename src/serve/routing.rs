@@ -14,7 +14,7 @@ use super::watch::Signal;
 use super::{Body, Shown, State, View, preview, routes};
 
 /// Answers one request. Static files need no routing beyond a map lookup, so this is
-/// the whole application: `POST /logbook`, the preview's live endpoint, then files.
+/// the whole application: `POST /logbook`, OFREP, the preview's live endpoint, then files.
 pub async fn dispatch(state: Arc<State>, request: Request<Incoming>) -> Response<Body> {
     let path = request.uri().path();
     if path == "/logbook" && request.method() == Method::POST {
@@ -38,6 +38,9 @@ pub async fn dispatch(state: Arc<State>, request: Request<Incoming>) -> Response
             let _ = state.poke.send(Signal::Poke);
         }
         return response;
+    }
+    if path.starts_with(super::ofrep::PREFIX) {
+        return super::ofrep::answer(&state, request).await;
     }
     let method = request.method();
     if method != Method::GET && method != Method::HEAD {

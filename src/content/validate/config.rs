@@ -121,16 +121,29 @@ pub(super) fn check_config(
                     .with_help(help),
             );
         }
-        let hex = token.strip_prefix("sha256:").unwrap_or("");
-        if hex.len() != 64 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
-            out.push(
-                Diagnostic::error(
-                    "invalid-token-hash",
-                    "a logbook token must be stored as `sha256:` and 64 hex digits",
-                )
-                .at(origin.at_value(token))
-                .with_help("store the hash, never the token: `printf %s \"$TOKEN\" | sha256sum`"),
-            );
-        }
+        check_token_hash(token, "a logbook token", origin, out);
+    }
+    for token in data.serve.ofrep_tokens.values() {
+        check_token_hash(token, "an OFREP token", origin, out);
+    }
+}
+
+/// A token is stored as its sha256, never as itself.
+fn check_token_hash(
+    token: &crate::yaml::Spanned<String>,
+    what: &str,
+    origin: crate::diag::Origin,
+    out: &mut Vec<Diagnostic>,
+) {
+    let hex = token.strip_prefix("sha256:").unwrap_or("");
+    if hex.len() != 64 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
+        out.push(
+            Diagnostic::error(
+                "invalid-token-hash",
+                format!("{what} must be stored as `sha256:` and 64 hex digits"),
+            )
+            .at(origin.at_value(token))
+            .with_help("store the hash, never the token: `printf %s \"$TOKEN\" | sha256sum`"),
+        );
     }
 }
