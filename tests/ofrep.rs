@@ -489,3 +489,31 @@ fn the_official_python_provider_reads_glassroom_flags() {
         "{stdout}"
     );
 }
+
+/// The official web provider (`@openfeature/ofrep-web-provider`, in Node) polls bulk
+/// evaluation with `If-None-Match` and gets `304`s: `tests/support/ofrep_web.mjs`.
+#[test]
+fn the_official_web_provider_polls_bulk_evaluation_with_its_etag() {
+    let Some(modules) = std::env::var_os("GLASSROOM_OFREP_NODE_MODULES") else {
+        eprintln!(
+            "skipped: set GLASSROOM_OFREP_NODE_MODULES to a node_modules with @openfeature/ofrep-web-provider (.ci/run does where Node is)"
+        );
+        return;
+    };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let served = serve_example(dir.path(), BEFORE_LAUNCH, &[]);
+    let base = served.url("");
+    let output = std::process::Command::new("node")
+        .arg(root().join("tests/support/ofrep_web.mjs"))
+        .arg(modules)
+        .arg(base.trim_end_matches('/'))
+        .output()
+        .expect("node runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains("ofrep web: all checks passed"), "{stdout}");
+}
