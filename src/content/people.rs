@@ -126,7 +126,7 @@ impl Subscription {
                 Target::One(id) => format!("{}:{id}", kind.noun()),
                 Target::All => format!("{}:*", kind.noun()),
             },
-            Subscription::Tickets { priority } => format!("tickets:{}", priority_name(*priority)),
+            Subscription::Tickets { priority } => format!("tickets:{}", priority.name()),
         }
     }
 
@@ -148,7 +148,7 @@ impl Subscription {
                 Priority::Critical,
             ]
             .into_iter()
-            .find(|p| priority_name(*p) == id)
+            .find(|p| p.name() == id)
             .ok_or_else(|| {
                 format!("unknown priority `{id}`: write low, normal, high or critical")
             })?;
@@ -184,15 +184,6 @@ impl Subscription {
             } => Some((*kind, id)),
             _ => None,
         }
-    }
-}
-
-fn priority_name(priority: Priority) -> &'static str {
-    match priority {
-        Priority::Low => "low",
-        Priority::Normal => "normal",
-        Priority::High => "high",
-        Priority::Critical => "critical",
     }
 }
 

@@ -436,11 +436,17 @@ fn services_by_site(content: &Content) -> Index {
     index
 }
 
-fn entries_by_procedure(content: &Content) -> Index {
-    let mut index = keys(&content.procedures);
+/// The logbook, newest first. Each join that lists entries sorts on its own: joins run in
+/// parallel and are remembered apart, so one whose kinds did not change is not redone.
+fn entries_newest_first(content: &Content) -> Vec<&Document<LogEntry>> {
     let mut entries: Vec<&Document<LogEntry>> = content.logbook.iter().collect();
     entries.sort_by(|a, b| chronological(b, a));
-    for entry in entries {
+    entries
+}
+
+fn entries_by_procedure(content: &Content) -> Index {
+    let mut index = keys(&content.procedures);
+    for entry in entries_newest_first(content) {
         if let Some(procedure) = &entry.data.procedure {
             index
                 .entry(procedure.value.clone())
@@ -463,9 +469,7 @@ fn people_join<'a>(content: &Content, pairs: impl Iterator<Item = (&'a str, &'a 
 
 fn entries_by_person(content: &Content) -> Index {
     let mut index = keys(&content.people);
-    let mut entries: Vec<&Document<LogEntry>> = content.logbook.iter().collect();
-    entries.sort_by(|a, b| chronological(b, a));
-    for entry in entries {
+    for entry in entries_newest_first(content) {
         if let Some(listed) = index.get_mut(entry.data.by.as_str())
             && listed.len() < RECENT_ENTRIES
         {

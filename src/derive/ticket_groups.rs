@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::fields;
-use super::tickets::{NO_MODULE, priority_name};
+use super::tickets::NO_MODULE;
 use crate::content::{Content, Document, Priority, Ticket};
 use crate::memo::{Fields, Stamp};
 
@@ -90,7 +90,7 @@ pub fn ticket_groups(content: &Content) -> TicketGroups {
     groups.open_by_priority = by_priority
         .into_iter()
         .rev()
-        .map(|(priority, ids)| (priority_name(priority), ids))
+        .map(|(priority, ids)| (priority.name().to_owned(), ids))
         .collect();
     // What was closed lately is what people look for; undated closures last.
     closed.sort_by(|(_, a), (_, b)| {

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::content::{Content, Document, Priority, Ticket, TicketKind};
+use crate::content::{Content, Document, Ticket, TicketKind};
 
 /// Key of tickets that name no module.
 pub const NO_MODULE: &str = "(none)";
@@ -121,7 +121,7 @@ pub fn report(content: &Content) -> TicketReport {
         by_priority: breakdowns(
             &tickets,
             |t| std::cmp::Reverse(t.priority),
-            |p| priority_name(p.0),
+            |p| p.0.name().to_owned(),
         ),
         by_module: breakdowns(&tickets, module_key, Clone::clone),
         by_reporter: breakdowns(&tickets, |t| t.reporter.clone(), Clone::clone),
@@ -158,16 +158,6 @@ fn kind_name(kind: &TicketKind) -> String {
     match kind {
         TicketKind::Bug => "bug",
         TicketKind::Feature => "feature",
-    }
-    .to_owned()
-}
-
-pub(crate) fn priority_name(priority: Priority) -> String {
-    match priority {
-        Priority::Critical => "critical",
-        Priority::High => "high",
-        Priority::Normal => "normal",
-        Priority::Low => "low",
     }
     .to_owned()
 }

@@ -427,13 +427,13 @@ fn ticket_events(id: &str, before: Option<&TicketState>, now: &TicketState, out:
             states,
             format!(
                 "Ticket {id} {verb} ({} priority): {}",
-                priority_name(now.priority),
+                now.priority.name(),
                 now.title
             ),
             format!(
                 "{} {verb} ticket {id}, {} priority{}: {}",
                 now.reporter,
-                priority_name(now.priority),
+                now.priority.name(),
                 now.module
                     .as_deref()
                     .map_or(String::new(), |m| format!(", module {m}")),
@@ -454,7 +454,7 @@ fn ticket_events(id: &str, before: Option<&TicketState>, now: &TicketState, out:
             format!("Ticket {id} assigned to {assignee}: {}", now.title),
             format!(
                 "Ticket {id} ({} priority) is assigned to {assignee}: {}",
-                priority_name(now.priority),
+                now.priority.name(),
                 now.title
             ),
             |e| {
@@ -582,15 +582,6 @@ fn make<S: Serialize>(
     };
     fill(&mut event);
     event
-}
-
-fn priority_name(priority: Priority) -> &'static str {
-    match priority {
-        Priority::Low => "low",
-        Priority::Normal => "normal",
-        Priority::High => "high",
-        Priority::Critical => "critical",
-    }
 }
 
 fn status_name(status: TicketStatus) -> &'static str {

@@ -18,6 +18,7 @@ use std::collections::BTreeMap;
 
 use super::Content;
 use super::kind::{DeclaredIds, Kind};
+use super::logbook::ABOUT_KINDS;
 use crate::diag::Diagnostic;
 use crate::memo::{Memo, Stamper};
 use crate::trust::policy;
@@ -83,6 +84,18 @@ impl Checks {
         }
     }
 }
+
+/// What subscriptions and the info page may name: people, and whatever a logbook entry
+/// may be about.
+const PERSON_IDS: [Kind; ABOUT_KINDS.len() + 1] = {
+    let mut ids = [Kind::Person; ABOUT_KINDS.len() + 1];
+    let mut i = 0;
+    while i < ABOUT_KINDS.len() {
+        ids[i + 1] = ABOUT_KINDS[i];
+        i += 1;
+    }
+    ids
+};
 
 /// The groups that look for ids that occur twice: every kind of one file per entity is
 /// in one of them (a test makes sure), the kinds often changed alone in their own.
@@ -230,17 +243,7 @@ pub fn validate_with(
         group(
             "logbook",
             &[LogEntry, Policy],
-            &[
-                Procedure,
-                Host,
-                Certificate,
-                Domain,
-                Module,
-                Release,
-                Ticket,
-                Site,
-                Service,
-            ],
+            &ABOUT_KINDS,
             Box::new(|out| check_logbook(content, ids, out)),
         ),
         each(
@@ -260,18 +263,7 @@ pub fn validate_with(
         group(
             "people and the info page",
             &[Person, Info, Policy],
-            &[
-                Person,
-                Host,
-                Certificate,
-                Domain,
-                Module,
-                Release,
-                Ticket,
-                Site,
-                Service,
-                Procedure,
-            ],
+            &PERSON_IDS,
             Box::new(|out| {
                 for person in &content.people {
                     check_person(person, content, ids, out);

@@ -110,3 +110,37 @@ fn a_command_gets_the_json_and_its_failure_is_reported() {
     let err = command::run(&slow, b"", std::time::Duration::from_millis(100)).unwrap_err();
     assert!(err.contains("killed"), "{err}");
 }
+
+#[test]
+fn a_title_with_line_breaks_cannot_add_mail_headers() {
+    let mut injected = event(EventKind::TicketOpened);
+    injected.title = "Disk full\r\nBcc: attacker@example.net\nX-Evil: 1".into();
+    let mail = email::message(
+        &injected,
+        "glassroom@example.org",
+        "alice@example.org",
+        Some("https://ops.example.org"),
+    )
+    .unwrap();
+    let text = String::from_utf8(mail.formatted()).unwrap();
+    let head = text.split("\r\n\r\n").next().unwrap();
+    let names: Vec<&str> = head
+        .split("\r\n")
+        .filter(|line| !line.starts_with([' ', '\t']))
+        .filter_map(|line| line.split_once(':').map(|(name, _)| name))
+        .collect();
+    assert!(
+        !names.iter().any(|n| n.eq_ignore_ascii_case("bcc")),
+        "{head}"
+    );
+    assert!(
+        !names.iter().any(|n| n.eq_ignore_ascii_case("x-evil")),
+        "{head}"
+    );
+    assert_eq!(
+        names.iter().filter(|n| **n == "Subject").count(),
+        1,
+        "{head}"
+    );
+    assert_eq!(mail.envelope().to().len(), 1, "only alice gets it");
+}
