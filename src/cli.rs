@@ -303,11 +303,11 @@ pub struct CheckArgs {
     /// pre-approved file with errors): for CI gates. Same as `--deny pending,refused,left-out`.
     #[arg(long)]
     pub strict: bool,
-    /// Also fail (exit 1) when anything is in one of these states, listing each such file
-    /// on stderr. A pre-receive hook uses `--deny refused,left-out`: a pushed change that
-    /// merely waits for a signature is normal, a refused one (signed by someone without
-    /// the role, a change to an append-only file...) or a pre-approved file with errors is
-    /// not. Errors in content always fail.
+    /// Also fail (exit 1) when anything is in one of these states (comma-separated or
+    /// repeated), listing each such file on stderr. A pre-receive hook uses `--deny
+    /// refused,left-out`: a pushed change that merely waits for a signature is normal, a
+    /// refused one (signed by someone without the role, a change to an append-only
+    /// file...) or a pre-approved file with errors is not. Errors in content always fail.
     #[arg(long, value_enum, value_delimiter = ',', value_name = "STATE")]
     pub deny: Vec<Deny>,
     #[command(flatten)]
