@@ -305,13 +305,31 @@ pub struct CheckArgs {
     #[arg(default_value = ".")]
     pub repo: PathBuf,
     /// Also fail (exit 1) when anything is pending signature, refused or left out (a
-    /// pre-approved file with errors): for CI gates and pre-receive hooks.
+    /// pre-approved file with errors): for CI gates. Same as `--deny pending,refused,left-out`.
     #[arg(long)]
     pub strict: bool,
+    /// Also fail (exit 1) when anything is in one of these states (comma-separated or
+    /// repeated), listing each such file on stderr. A pre-receive hook uses `--deny
+    /// refused,left-out`: a pushed change that merely waits for a signature is normal, a
+    /// refused one (signed by someone without the role, a change to an append-only
+    /// file...) or a pre-approved file with errors is not. Errors in content always fail.
+    #[arg(long, value_enum, value_delimiter = ',', value_name = "STATE")]
+    pub deny: Vec<Deny>,
     #[command(flatten)]
     pub source: SourceArgs,
     #[command(flatten)]
     pub output: OutputArgs,
+}
+
+/// A state of the verified history that `glassroom check --deny` fails on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, ValueEnum)]
+pub enum Deny {
+    /// A change waits for a signature (or a review) from someone with the role.
+    Pending,
+    /// A change broke a rule of the policy and will not publish as it is.
+    Refused,
+    /// A pre-approved file (e.g. a logbook entry) has errors and is left out.
+    LeftOut,
 }
 
 /// Which tree to read.

@@ -9,6 +9,7 @@ mod build;
 mod channels;
 mod check;
 mod defects;
+mod deploy;
 mod flags;
 mod golden;
 mod inbox;

@@ -3,8 +3,8 @@
 use std::io::Write;
 
 use super::{Outcome, ignore_broken_pipe, print_diagnostics, repository};
-use crate::cli::{CheckArgs, Format};
-use crate::content::{self, Content};
+use crate::cli::{CheckArgs, Deny, Format};
+use crate::content::{self, Content, LeftOut};
 use crate::diag::Diagnostics;
 use crate::diag::render;
 
@@ -59,12 +59,77 @@ pub fn run(args: &CheckArgs) -> Result<Outcome, Box<dyn std::error::Error>> {
         }
     }
     crate::timings::mark("report");
-    let strict_failure = args.strict && pending + refused + left_out.len() > 0;
-    Ok(if diagnostics.has_errors() || strict_failure {
+    let denied = opened.trust.as_ref().map_or_else(Vec::new, |trust| {
+        denied(&denied_states(args), trust, &left_out)
+    });
+    for line in &denied {
+        eprintln!("error: {}", crate::diag::printable(line));
+    }
+    Ok(if diagnostics.has_errors() || !denied.is_empty() {
         Outcome::Findings
     } else {
         Outcome::Ok
     })
+}
+
+/// The states `--strict` and `--deny` fail on.
+fn denied_states(args: &CheckArgs) -> Vec<Deny> {
+    let mut states = args.deny.clone();
+    if args.strict {
+        states.extend([Deny::Pending, Deny::Refused, Deny::LeftOut]);
+    }
+    states.sort();
+    states.dedup();
+    states
+}
+
+/// One line per file in a denied state, saying why: what makes `check --deny` fail, and
+/// what a pre-receive hook shows the pusher.
+fn denied(
+    states: &[Deny],
+    trust: &crate::trust::history::Report,
+    left_out: &[LeftOut],
+) -> Vec<String> {
+    let mut lines = Vec::new();
+    let last_reason = |path: &str| {
+        trust
+            .events
+            .get(path)
+            .and_then(|events| events.last())
+            .map(|event| {
+                let reason = event.reason.as_deref().unwrap_or("refused");
+                format!(
+                    "{reason} (commit {})",
+                    crate::values::short_id(&event.commit)
+                )
+            })
+            .unwrap_or_default()
+    };
+    for state in states {
+        match state {
+            Deny::Pending => lines.extend(trust.pending.iter().map(|p| {
+                let who = if p.signers.is_empty() {
+                    "nobody has the role".to_owned()
+                } else {
+                    format!("waits for {}", p.signers.join(", "))
+                };
+                format!("pending signature: {}: needs `{}`; {who}", p.path, p.needs)
+            })),
+            Deny::Refused => lines.extend(
+                trust
+                    .refused
+                    .iter()
+                    .map(|path| format!("refused: {path}: {}", last_reason(path))),
+            ),
+            Deny::LeftOut => lines.extend(left_out.iter().map(|l| {
+                format!(
+                    "left out (pre-approved, but has errors): {}: {}",
+                    l.path, l.reason
+                )
+            })),
+        }
+    }
+    lines
 }
 
 /// `checked 150 files: 8 hosts, 5 certificates, ...; 2 errors, 1 warning`. Kinds with

@@ -28,12 +28,45 @@ pub enum GitError {
 }
 
 /// Opens the repository at exactly `path` (no search upwards: a content repository
-/// inside another project must not silently read the outer one).
+/// inside another project must not silently read the outer one). A bare repository
+/// opens as well; inside a git hook that runs before a push is accepted, the pushed
+/// objects are read too ([`add_quarantine`]).
 pub fn open(path: &Path) -> Result<Repository, GitError> {
-    Repository::open(path).map_err(|source| GitError::NotARepository {
+    let repo = Repository::open(path).map_err(|source| GitError::NotARepository {
         path: path.to_path_buf(),
         source,
-    })
+    })?;
+    add_quarantine(&repo)?;
+    Ok(repo)
+}
+
+/// While a `pre-receive` hook runs, git keeps the pushed objects in a quarantine
+/// directory inside the repository's `objects/` and names it in `GIT_QUARANTINE_PATH`
+/// (and `GIT_OBJECT_DIRECTORY`); they move into the repository only once the hook
+/// accepts the push. libgit2 reads neither variable unless a repository is opened
+/// "from the environment", which would also let `GIT_DIR` and the others choose the
+/// repository, so only the quarantine is added, as an alternate object directory, and
+/// only when it lies inside this repository's `objects/`: the variable can then only add
+/// objects the repository itself stores (git sets it on the server; a pusher cannot).
+pub fn add_quarantine(repo: &Repository) -> Result<(), GitError> {
+    let Some(given) = std::env::var_os("GIT_QUARANTINE_PATH") else {
+        return Ok(());
+    };
+    let Some(dir) = quarantine_dir(repo.path(), Path::new(&given)) else {
+        return Ok(());
+    };
+    if let Some(dir) = dir.to_str() {
+        repo.odb()?.add_disk_alternate(dir)?;
+    }
+    Ok(())
+}
+
+/// `given`, resolved, when it is a directory inside `<git_dir>/objects/` (not that
+/// directory itself).
+fn quarantine_dir(git_dir: &Path, given: &Path) -> Option<std::path::PathBuf> {
+    let objects = git_dir.join("objects").canonicalize().ok()?;
+    let dir = given.canonicalize().ok()?;
+    (dir != objects && dir.starts_with(&objects) && dir.is_dir()).then_some(dir)
 }
 
 /// The commit a revision names (`HEAD`, a branch, a tag, an id).
@@ -428,6 +461,27 @@ mod tests {
                 ((*path).to_owned(), id.to_string())
             })
             .collect()
+    }
+
+    #[test]
+    fn only_a_directory_inside_the_repositorys_objects_is_a_quarantine()
+    -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let repo = Repository::init_bare(dir.path().join("r.git"))?;
+        let objects = repo.path().join("objects");
+        let incoming = objects.join("tmp_objdir-incoming-abc");
+        std::fs::create_dir(&incoming)?;
+        let elsewhere = dir.path().join("elsewhere");
+        std::fs::create_dir(&elsewhere)?;
+        assert!(quarantine_dir(repo.path(), &incoming).is_some());
+        assert_eq!(quarantine_dir(repo.path(), &objects), None);
+        assert_eq!(quarantine_dir(repo.path(), &elsewhere), None);
+        assert_eq!(
+            quarantine_dir(repo.path(), &incoming.join("..").join("..")),
+            None
+        );
+        assert_eq!(quarantine_dir(repo.path(), &objects.join("missing")), None);
+        Ok(())
     }
 
     #[test]
