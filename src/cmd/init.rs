@@ -90,7 +90,10 @@ pub fn run(args: &InitArgs) -> Result<Outcome, Box<dyn std::error::Error>> {
             .map_err(|source| InitError::Write { path, source })?;
     }
 
-    git.run(&["init", "-q"], "git init failed; is the directory on a writable disk?")?;
+    git.run(
+        &["init", "-q"],
+        "git init failed; is the directory on a writable disk?",
+    )?;
     let mut out = std::io::stdout().lock();
     ignore_broken_pipe(writeln!(
         out,
@@ -100,7 +103,10 @@ pub fn run(args: &InitArgs) -> Result<Outcome, Box<dyn std::error::Error>> {
         identity.id,
         if args.bare { ", no examples" } else { "" }
     ))?;
-    if git.output(&["rev-parse", "--verify", "-q", "HEAD"]).is_some() {
+    if git
+        .output(&["rev-parse", "--verify", "-q", "HEAD"])
+        .is_some()
+    {
         ignore_broken_pipe(writeln!(
             out,
             "{} already has commits: review the new files and commit them yourself (signed)",
@@ -130,7 +136,7 @@ pub fn run(args: &InitArgs) -> Result<Outcome, Box<dyn std::error::Error>> {
     commit.extend(["-m", "Create the repository (glassroom init)"].map(str::to_owned));
     let commit: Vec<&str> = commit.iter().map(String::as_str).collect();
     let agent = match &key {
-        Key::Configured { from, .. } if !from.contains('/') => {
+        Key::Configured { from, .. } if is_literal(from) => {
             "a key written in `user.signingkey` itself signs through ssh-agent: start one and `ssh-add` the private key (or set `user.signingkey` to the key's file); "
         }
         _ => "",
@@ -257,10 +263,7 @@ fn find_key(git: &Git<'_>) -> Key {
 /// itself, or the path of a public or private key file (`~/` expanded).
 fn public_key(value: &str, home: Option<&Path>) -> Result<String, String> {
     let value = value.strip_prefix("key::").unwrap_or(value).trim();
-    let literal = ["ssh-", "ecdsa-", "sk-"]
-        .iter()
-        .any(|prefix| value.starts_with(prefix));
-    if literal {
+    if is_literal(value) {
         return parse_public(value).ok_or_else(|| {
             format!("`git config user.signingkey` (`{value}`) is not a valid SSH public key")
         });
@@ -293,6 +296,14 @@ fn public_key(value: &str, home: Option<&Path>) -> Result<String, String> {
                 path.display()
             )
         })
+}
+
+/// Whether a `user.signingkey` value is the key itself rather than a file's path.
+fn is_literal(value: &str) -> bool {
+    let value = value.strip_prefix("key::").unwrap_or(value).trim();
+    ["ssh-", "ecdsa-", "sk-"]
+        .iter()
+        .any(|prefix| value.starts_with(prefix))
 }
 
 /// The first line of `text` as a normalised OpenSSH public key line.
@@ -355,5 +366,23 @@ impl Git<'_> {
                 .join("; "),
             help: help.to_owned(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEY: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOFU1uTYPPpIYCTKXafYhgYtgOa//eJK/3HXeuYw6Qos alice@example.org";
+
+    #[test]
+    fn a_signing_key_may_be_the_key_itself_as_git_allows() {
+        assert_eq!(public_key(KEY, None).as_deref(), Ok(KEY));
+        assert_eq!(public_key(&format!("key::{KEY}"), None).as_deref(), Ok(KEY));
+        assert!(is_literal(KEY) && !is_literal("~/.ssh/id_ed25519.pub"));
+        let bad = public_key("ssh-ed25519 AAAA", None).expect_err("invalid");
+        assert!(bad.contains("not a valid SSH public key"), "{bad}");
+        let missing = public_key("/nonexistent/key.pub", None).expect_err("missing");
+        assert!(missing.contains("/nonexistent/key.pub"), "{missing}");
     }
 }

@@ -45,6 +45,7 @@ fn collect(
     // (`glassroom-flags-eval`): the page's title.
     let mut roff = Vec::new();
     clap_mangen::Man::new(command.clone())
+        .source(format!("glassroom {}", env!("CARGO_PKG_VERSION")))
         .render(&mut roff)
         .map_err(|source| ManError::Render {
             name: name.to_owned(),

@@ -30,7 +30,9 @@ impl Identity {
             s.map(str::trim).filter(|s| !s.is_empty())
         }
         let (name, email, login) = (clean(name), clean(email), clean(login));
-        let local = email.and_then(|e| e.split_once('@')).map(|(local, _)| local);
+        let local = email
+            .and_then(|e| e.split_once('@'))
+            .map(|(local, _)| local);
         let id = [local, name, login]
             .into_iter()
             .flatten()
@@ -142,7 +144,11 @@ sync:
 users:
 ",
         );
-        text.push_str(&format!("  {}:\n    name: {}\n", user.id, quote(&user.name)));
+        text.push_str(&format!(
+            "  {}:\n    name: {}\n",
+            user.id,
+            quote(&user.name)
+        ));
         if let Some(email) = &user.email {
             text.push_str(&format!("    email: {}\n", quote(email)));
         }

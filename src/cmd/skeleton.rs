@@ -27,7 +27,9 @@ pub enum SkeletonError {
         list = kind_names().join(", ")
     )]
     UnknownKind(String),
-    #[error("`{0}` is not a valid id: use letters, digits, `.`, `_` and `-`, starting with a letter or digit")]
+    #[error(
+        "`{0}` is not a valid id: use letters, digits, `.`, `_` and `-`, starting with a letter or digit"
+    )]
     InvalidId(String),
     #[error("a {noun} needs an id: `glassroom new {name} ID` (it becomes the file name)")]
     NeedsId { noun: &'static str, name: String },
@@ -38,9 +40,7 @@ pub enum SkeletonError {
         noun: &'static str,
         needed: &'static str,
     },
-    #[error(
-        "`{0}` is one file, not a kind of entity: `glassroom init` writes it; edit it instead"
-    )]
+    #[error("`{0}` is one file, not a kind of entity: `glassroom init` writes it; edit it instead")]
     SingleFile(&'static str),
 }
 
@@ -270,10 +270,7 @@ subscribe: []          # channels to follow: certificate:*, site:main, ...
         ),
     };
     let path = match kind.place() {
-        Place::Months { .. } => format!(
-            "{}/{id}.md",
-            crate::content::logbook::month_folder(now)
-        ),
+        Place::Months { .. } => format!("{}/{id}.md", crate::content::logbook::month_folder(now)),
         place => place.path_of(&id),
     };
     Ok(Skeleton { id, path, text })
@@ -353,7 +350,11 @@ mod tests {
         assert_eq!(ticket.path, "tickets/t-10.md");
         let entry = skeleton(Kind::LogEntry, None, "alice", now(), &known).expect("entry");
         assert_eq!(entry.path, "logbook/2026/11/2026-11-22-100509-note.md");
-        assert!(entry.text.contains("at: 2026-11-22T10:05:09Z"), "{}", entry.text);
+        assert!(
+            entry.text.contains("at: 2026-11-22T10:05:09Z"),
+            "{}",
+            entry.text
+        );
         assert_eq!(
             skeleton(Kind::Host, None, "alice", now(), &known),
             Err(SkeletonError::NeedsId {
@@ -378,6 +379,10 @@ mod tests {
         };
         let release =
             skeleton(Kind::Release, Some("website-2.0.1"), "a", now(), &known).expect("release");
-        assert!(release.text.starts_with("module: website\nversion: \"2.0.1\""));
+        assert!(
+            release
+                .text
+                .starts_with("module: website\nversion: \"2.0.1\"")
+        );
     }
 }
