@@ -66,14 +66,13 @@ pub fn parse_kind(text: &str) -> Result<Kind, SkeletonError> {
     let wanted = text.trim().to_ascii_lowercase().replace('_', "-");
     for kind in Kind::ALL {
         let names = [command_name(kind), kind.name().replace('_', "-")];
-        if names.iter().any(|n| *n == wanted) {
+        if names.contains(&wanted) {
             return match kind.place() {
                 Place::File { path, .. } => Err(SkeletonError::SingleFile(path)),
                 _ => Ok(kind),
             };
         }
     }
-    // The first word of a noun alone (`logbook` is the directory; `news` too).
     Err(SkeletonError::UnknownKind(text.to_owned()))
 }
 
