@@ -250,6 +250,22 @@ fn init_refuses_a_directory_that_is_not_empty_unless_forced() {
 }
 
 #[test]
+fn init_takes_a_directory_where_git_init_was_run_first() {
+    let user = User::with_key(|key| format!("{}.pub", key.display()));
+    let dir = user.path("fresh");
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    let dir = dir.to_str().expect("utf-8");
+    user.git(&["-C", dir, "init", "-q"]);
+    let (run, repo) = user.init("fresh", &[]);
+    assert!(run.stdout.contains("signed with your key"), "{run:?}");
+    let head = user.git(&["-C", &repo, "rev-parse", "HEAD"]);
+    assert_eq!(
+        user.git(&["-C", &repo, "config", "glassroom.trustRoot"]),
+        head
+    );
+}
+
+#[test]
 fn init_defaults_to_the_current_directory() {
     let user = User::new();
     let run = user.glassroom(&["init"]);

@@ -16,7 +16,7 @@ use crate::local::{Durability, write_atomically};
 #[derive(Debug, thiserror::Error)]
 pub enum InitError {
     #[error(
-        "{} is not empty: `glassroom init` makes a new repository in an empty (or new) directory; choose another, or pass --force to write into it anyway (files of the same names are replaced)",
+        "{} is not empty: `glassroom init` makes a new repository in an empty (or new) directory, or one where only `git init` was run; choose another, or pass --force to write into it anyway (files of the same names are replaced)",
         .0.display()
     )]
     NotEmpty(PathBuf),
@@ -200,14 +200,17 @@ fn no_key_help(why: &str, id: &str) -> String {
     )
 }
 
-/// Creates `dir` if missing; refuses one that is not empty unless `force`.
+/// Creates `dir` if missing; refuses one that is not empty (but for `.git`) unless
+/// `force`.
 fn prepare(dir: &Path, force: bool) -> Result<(), InitError> {
     let directory = |source| InitError::Directory {
         path: dir.to_owned(),
         source,
     };
     match std::fs::read_dir(dir) {
-        Ok(mut entries) => {
+        Ok(entries) => {
+            // An empty git repository (`git init` first) counts as empty.
+            let mut entries = entries.flatten().filter(|e| e.file_name() != ".git");
             if entries.next().is_some() && !force {
                 return Err(InitError::NotEmpty(dir.to_owned()));
             }
