@@ -10,6 +10,8 @@ use crate::support::{Run, glassroom, read};
 struct User {
     home: tempfile::TempDir,
     work: tempfile::TempDir,
+    /// The socket of this user's ssh-agent, when one runs.
+    agent: Option<PathBuf>,
 }
 
 impl User {
@@ -17,6 +19,7 @@ impl User {
         let user = User {
             home: tempfile::tempdir().expect("home"),
             work: tempfile::tempdir().expect("work dir"),
+            agent: None,
         };
         std::fs::write(user.home.path().join(".gitconfig"), "").expect("gitconfig");
         user
@@ -57,13 +60,16 @@ impl User {
             .env("GIT_CONFIG_GLOBAL", home.join(".gitconfig"))
             .env("GIT_CONFIG_NOSYSTEM", "1")
             .env("NO_COLOR", "1")
-            .env_remove("SSH_AUTH_SOCK")
             .env_remove("GIT_DIR")
             .env_remove("GIT_WORK_TREE")
             .env_remove("GIT_AUTHOR_NAME")
             .env_remove("GIT_AUTHOR_EMAIL")
             .env_remove("GIT_COMMITTER_NAME")
             .env_remove("GIT_COMMITTER_EMAIL");
+        match &self.agent {
+            Some(socket) => command.env("SSH_AUTH_SOCK", socket),
+            None => command.env_remove("SSH_AUTH_SOCK"),
+        };
     }
 
     /// Runs glassroom as this user, in their work directory.
@@ -201,6 +207,52 @@ fn init_reads_the_key_from_a_private_key_file_or_id_ed25519_pub() {
         serde_json::json!([]),
         "{checked}"
     );
+}
+
+/// An ssh-agent holding `key`, stopped when dropped.
+struct Agent(std::process::Child);
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn init_takes_a_key_written_in_user_signingkey_itself_signing_through_the_agent() {
+    let mut user = User::with_key(|key| read(&key.with_extension("pub")).trim().to_owned());
+    let socket = user.home.path().join("agent.sock");
+    let agent = Agent(
+        Command::new("ssh-agent")
+            .arg("-D")
+            .arg("-a")
+            .arg(&socket)
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("ssh-agent runs"),
+    );
+    for _ in 0..100 {
+        if socket.exists() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    user.agent = Some(socket);
+    let key = user.home.path().join(".ssh/id_ed25519");
+    let mut add = Command::new("ssh-add");
+    add.arg("-q").arg(&key);
+    user.isolate(&mut add);
+    assert!(add.output().expect("ssh-add runs").status.success());
+
+    let (run, repo) = user.init("ops", &[]);
+    assert!(run.stdout.contains("signed with your key"), "{run:?}");
+    let public = read(&key.with_extension("pub"));
+    let policy = read(&Path::new(&repo).join(".glassroom/policy.yaml"));
+    assert!(policy.contains(public.trim()), "{policy}");
+    let commit = user.git(&["-C", &repo, "cat-file", "commit", "HEAD"]);
+    assert!(commit.contains("gpgsig -----BEGIN SSH SIGNATURE-----"));
+    drop(agent);
 }
 
 #[test]
