@@ -110,6 +110,34 @@ pub enum Command {
         after_help = "Examples:\n  glassroom notify --once /srv/ops\n  glassroom notify --dry-run --format json /srv/ops\n  glassroom notify --status /srv/ops"
     )]
     Notify(NotifyArgs),
+    /// Create a new content repository that builds at once: configuration, a policy
+    /// naming you admin with your SSH signing key, a small example of every kind of
+    /// file, and a first signed commit pinned as the trust root.
+    ///
+    /// Your key is `git config user.signingkey` (a key file or the key itself), else
+    /// `~/.ssh/id_ed25519.pub`; without one the repository is created unsigned, and you
+    /// are told how to make a key. Exit status: 0 created, 2 refused (a directory that is
+    /// not empty, without `--force`) or failed.
+    #[command(
+        after_help = "Examples:\n  glassroom init ops && glassroom build ops\n  glassroom init --bare          # configuration and policy only, in this directory"
+    )]
+    Init(InitArgs),
+    /// Write a skeleton file of one kind (host, ticket, logbook entry...) that passes
+    /// `glassroom check`, and print its path. An existing file is never overwritten.
+    #[command(
+        after_help = "Examples:\n  glassroom new host web3\n  glassroom new ticket           # the next free number: tickets/t-<n>.md\n  glassroom new logbook          # logbook/YYYY/MM/<time>-note.md, by you, now"
+    )]
+    New(NewArgs),
+    /// Print a shell completion script on stdout.
+    #[command(
+        after_help = "Examples:\n  glassroom completions bash > ~/.local/share/bash-completion/completions/glassroom\n  glassroom completions zsh > ~/.zfunc/_glassroom\n  glassroom completions fish > ~/.config/fish/completions/glassroom.fish"
+    )]
+    Completions(CompletionsArgs),
+    /// Write a manual page (roff) per command into DIR: glassroom.1, glassroom-build.1...
+    #[command(
+        after_help = "Examples:\n  glassroom man /usr/local/share/man/man1\n  glassroom man target/man && man -l target/man/glassroom-init.1"
+    )]
+    Man(ManArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -515,4 +543,64 @@ pub struct NotifyArgs {
     /// `text` for people, `json` for scripts.
     #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
     pub format: PlanFormat,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct InitArgs {
+    /// The directory to create the repository in (created if missing; must be empty).
+    #[arg(default_value = ".")]
+    pub dir: PathBuf,
+    /// Write only the configuration, the policy and `.gitignore`: no example content.
+    #[arg(long)]
+    pub bare: bool,
+    /// Write into a directory that is not empty (files of the same names are replaced).
+    #[arg(long)]
+    pub force: bool,
+    /// The moment the examples are dated from (default: the clock).
+    #[arg(long, value_parser = parse_moment)]
+    pub now: Option<Moment>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct NewArgs {
+    /// The kind of file: host, certificate, domain, module, release, procedure, logbook,
+    /// ticket, site, service, feature, account-set, news or person.
+    #[arg(value_name = "KIND")]
+    pub kind: String,
+    /// The new entity's id (its file name without extension). Default: the next free
+    /// `t-<n>` for a ticket, a time-based id for a logbook entry or news, else required.
+    pub id: Option<String>,
+    /// The repository.
+    #[arg(long, default_value = ".")]
+    pub repo: PathBuf,
+    /// The moment the file is dated (a logbook entry's `at`, a ticket's `opened`...;
+    /// `2026-11-22` or RFC 3339; default: the clock).
+    #[arg(long, value_parser = parse_moment)]
+    pub now: Option<Moment>,
+    /// Who is named as author, owner or reporter (default: you, as `glassroom init` names
+    /// you: from `git config user.email`, `user.name` or $USER).
+    #[arg(long)]
+    pub by: Option<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: Shell,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Shell {
+    Bash,
+    Zsh,
+    Fish,
+    Powershell,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ManArgs {
+    /// The directory to write the pages into (created if missing).
+    #[arg(default_value = ".")]
+    pub dir: PathBuf,
 }

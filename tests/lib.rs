@@ -14,6 +14,7 @@ mod flags;
 mod golden;
 mod inbox;
 mod incremental;
+mod init;
 mod layout;
 mod mail;
 mod notify;

@@ -3,13 +3,19 @@
 mod audit;
 mod build;
 mod check;
+mod completions;
 mod flags;
+mod init;
 mod log;
+mod man;
+mod new;
 mod notify;
 mod plan;
 mod repository;
+mod scaffold;
 mod serve;
 mod sign;
+mod skeleton;
 mod sync;
 
 use std::io::IsTerminal;
@@ -55,6 +61,10 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Log(args) => log::run(&args),
         Command::Sync(args) => sync::run(&args),
         Command::Notify(args) => notify::run(&args),
+        Command::Init(args) => init::run(&args),
+        Command::New(args) => new::run(&args),
+        Command::Completions(args) => completions::run(&args),
+        Command::Man(args) => man::run(&args),
     };
     crate::timings::mark("finish (free the model)");
     match result {
