@@ -40,6 +40,19 @@ pub enum Command {
         after_help = "Examples:\n  glassroom plan shop stop\n  glassroom plan shop update --format json"
     )]
     Plan(PlanArgs),
+    /// Carry out a site's plan over SSH, wave by wave, and record the run in the logbook.
+    ///
+    /// Runs exactly the steps `glassroom plan` prints, from the approved content, each on
+    /// every host of its service through the system `ssh` (batch mode: keys only, no
+    /// prompts). Services of one startup rank (and tier) form a wave that may run on up
+    /// to `--parallel` hosts at once; the next wave starts when the previous one
+    /// succeeded. The site needs `runnable: true`. Exit status: 0 every step succeeded;
+    /// 1 a step failed, timed out or was stopped (Ctrl-C); 2 glassroom could not run
+    /// (bad arguments or content, an unusable signing key) or could not log the run.
+    #[command(
+        after_help = "Examples:\n  glassroom run shop update --dry-run          # the exact ssh command lines\n  glassroom run shop stop --by alice --signing-key ~/.ssh/id_ed25519\n  glassroom run intranet status --by alice --ssh-config ops/ssh_config --parallel 4"
+    )]
+    Run(RunArgs),
     /// Feature flags: evaluate a flag for an account from a bundle or a repository.
     #[command(
         subcommand,
@@ -311,6 +324,54 @@ pub struct PlanArgs {
     /// `text` for people, `json` for scripts.
     #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
     pub format: PlanFormat,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// The site's id (its file name in `sites/` without `.yaml`).
+    pub site: String,
+    /// What to do with the site's services.
+    #[arg(value_enum)]
+    pub operation: PlanOperation,
+    /// The repository.
+    #[arg(long, default_value = ".")]
+    pub repo: PathBuf,
+    /// Print the `ssh` command lines in order and run nothing (no `--by` needed).
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Go on with the next waves after a step failed (the run still exits 1).
+    #[arg(long)]
+    pub keep_going: bool,
+    /// Run a wave on up to N hosts at once.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=256))]
+    pub parallel: u64,
+    /// Only these services' steps (their ids; repeat or separate by commas).
+    #[arg(long, value_name = "SERVICE", num_args = 1.., value_delimiter = ',')]
+    pub only: Vec<String>,
+    /// Kill a step (and count it failed) after this long: `90s`, `10m`, `1h`.
+    #[arg(long, value_name = "DURATION", default_value = "30m", value_parser = parse_duration)]
+    pub step_timeout: crate::content::types::Duration,
+    /// Give `ssh` this configuration file (`ssh -F FILE`).
+    #[arg(long, value_name = "FILE")]
+    pub ssh_config: Option<PathBuf>,
+    /// `text` for people; `json` for scripts (with `--dry-run`, the schedule of
+    /// docs/run.schema.json; otherwise the results, with the live output on stderr).
+    #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
+    pub format: PlanFormat,
+    /// Who runs it, for the logbook: a user of `.glassroom/policy.yaml` (as `glassroom log --by`).
+    #[arg(long, required_unless_present = "dry_run")]
+    pub by: Option<String>,
+    /// Sign the logbook commit with this OpenSSH private key (unencrypted), as
+    /// `glassroom log --signing-key`; without it the commit is unsigned.
+    #[arg(long, value_name = "PATH")]
+    pub signing_key: Option<PathBuf>,
+    /// The commit history is verified from (as for `build`).
+    #[arg(long)]
+    pub trust_root: Option<String>,
+}
+
+fn parse_duration(text: &str) -> Result<crate::content::types::Duration, String> {
+    text.parse()
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

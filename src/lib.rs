@@ -9,6 +9,7 @@ pub mod content;
 mod defer;
 pub mod derive;
 pub mod diag;
+pub mod dispatch;
 pub mod flags;
 pub mod intake;
 pub mod local;

@@ -28,7 +28,7 @@ const STAGES: &[(&str, &[&str])] = &[
     ("render", &["render"]),
     ("output", &["output", "intake"]),
     ("pipeline", &["pipeline"]),
-    ("publish", &["serve", "sync", "notify"]),
+    ("publish", &["serve", "sync", "notify", "dispatch"]),
     ("commands", &["cmd", "cli"]),
 ];
 

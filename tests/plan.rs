@@ -100,7 +100,7 @@ fn shop_rolling_update_goes_db_app_web() {
     assert_eq!(numbers, (1..=20).collect::<Vec<_>>());
     assert!(
         lines.contains(
-            &"     1. stop       shop-postgresql      on db1, db2    systemctl stop postgresql@16-main"
+            &"     1. stop       shop-postgresql      on db1, db2    sudo -n systemctl stop postgresql@16-main"
         ),
         "{}",
         out.stdout
@@ -160,9 +160,10 @@ fn json_output_is_the_plan() {
             "number": 1,
             "tier": "db",
             "service": "shop-postgresql",
+            "startup_rank": 10,
             "action": "stop",
             "hosts": ["db1", "db2"],
-            "command": "systemctl stop postgresql@16-main",
+            "command": "sudo -n systemctl stop postgresql@16-main",
         })
     );
     let last = &steps[19];

@@ -51,16 +51,7 @@ pub fn run(args: &LogArgs) -> Result<Outcome, Box<dyn std::error::Error>> {
         return Err(refused(&invalid).into());
     }
 
-    let committer = match repo.signature() {
-        Ok(signature) => Committer {
-            name: signature.name().unwrap_or(&args.by).to_owned(),
-            email: signature.email().unwrap_or("").to_owned(),
-        },
-        Err(_) => Committer {
-            name: args.by.clone(),
-            email: format!("{}@glassroom.invalid", args.by.replace(' ', ".")),
-        },
-    };
+    let committer = committer(&repo, &args.by);
     let appended = intake::append(&args.repo, &entry, &committer, signer.as_ref(), clock)?;
     for line in &appended.repaired {
         eprintln!("glassroom log: {}", crate::diag::printable(line));
@@ -81,8 +72,23 @@ pub fn run(args: &LogArgs) -> Result<Outcome, Box<dyn std::error::Error>> {
     Ok(Outcome::Ok)
 }
 
+/// Who commits an entry: git's configured user, else `by` at an address that cannot
+/// receive mail.
+pub(super) fn committer(repo: &git2::Repository, by: &str) -> Committer {
+    match repo.signature() {
+        Ok(signature) => Committer {
+            name: signature.name().unwrap_or(by).to_owned(),
+            email: signature.email().unwrap_or("").to_owned(),
+        },
+        Err(_) => Committer {
+            name: by.to_owned(),
+            email: format!("{}@glassroom.invalid", by.replace(' ', ".")),
+        },
+    }
+}
+
 /// A refused entry as an error naming the command-line option at fault.
-fn refused(invalid: &intake::Invalid) -> String {
+pub(super) fn refused(invalid: &intake::Invalid) -> String {
     let option = match invalid.field {
         "procedure" => "PROCEDURE".to_owned(),
         field => format!("--{}", field.replace('_', "-")),

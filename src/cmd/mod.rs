@@ -12,6 +12,7 @@ mod new;
 mod notify;
 mod plan;
 mod repository;
+mod run;
 mod scaffold;
 mod serve;
 mod sign;
@@ -52,6 +53,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Check(args) => check::run(&args),
         Command::Build(args) => build::run(&args),
         Command::Plan(args) => plan::run(&args),
+        Command::Run(args) => run::run(&args),
         Command::Flags(crate::cli::FlagsCommand::Eval(args)) => flags::eval(&args),
         Command::Audit(args) => audit::run(&args),
         Command::Sign(args) => sign::run(&args, sign::Action::Approve),

@@ -37,7 +37,7 @@ pub fn run(args: &PlanArgs) -> Result<Outcome, Box<dyn std::error::Error>> {
     Ok(Outcome::Ok)
 }
 
-fn operation(operation: PlanOperation) -> Operation {
+pub(super) fn operation(operation: PlanOperation) -> Operation {
     match operation {
         PlanOperation::Stop => Operation::Stop,
         PlanOperation::Start => Operation::Start,
@@ -47,7 +47,7 @@ fn operation(operation: PlanOperation) -> Operation {
 }
 
 /// `error: unknown site `shpo`; did you mean `shop`?` and the sites there are.
-fn unknown_site_message(unknown: &UnknownSite) -> String {
+pub(super) fn unknown_site_message(unknown: &UnknownSite) -> String {
     let sites = if unknown.known.is_empty() {
         "this repository has no sites (sites/<id>.yaml)".to_owned()
     } else {
@@ -146,6 +146,7 @@ mod tests {
             number,
             tier: tier.map(str::to_owned),
             service: service.to_owned(),
+            startup_rank: 1,
             action,
             hosts: vec!["db1".into(), "db2".into()],
             command: command.map(str::to_owned),

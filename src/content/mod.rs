@@ -14,6 +14,7 @@ pub mod model;
 mod parse;
 pub mod people;
 mod shelf;
+pub mod ssh;
 mod stamps;
 mod stored;
 pub mod types;

@@ -277,6 +277,10 @@ pub struct Host {
     pub location: Option<String>,
     #[serde(default)]
     pub owner: Option<String>,
+    /// Where `glassroom run` connects to: `[user@]host[:port]` (see [`super::ssh`]);
+    /// without it, the host's `name`, else its id.
+    #[serde(default)]
+    pub ssh: Option<Spanned<String>>,
     /// Services running here (each service also names its hosts; both directions are checked).
     #[serde(default)]
     pub services: Vec<Ref>,
@@ -605,6 +609,10 @@ pub struct Site {
     /// Tiers in the order a rolling update visits them.
     #[serde(default)]
     pub tier_order: Vec<Spanned<String>>,
+    /// `glassroom run` may carry out this site's plans: every service of the site must
+    /// then define every command, and every host a valid SSH destination.
+    #[serde(default)]
+    pub runnable: Spanned<bool>,
 }
 
 // ---------------------------------------------------------------------------------------

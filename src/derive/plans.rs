@@ -99,6 +99,9 @@ pub struct Step {
     /// The tier being updated, in a rolling update; `None` otherwise.
     pub tier: Option<String>,
     pub service: String,
+    /// The service's `startup_rank`: consecutive steps of one action, rank and tier do
+    /// not depend on each other (`glassroom run` may run them at once).
+    pub startup_rank: i64,
     pub action: Action,
     pub hosts: Vec<String>,
     /// The service's command for the action; `None` when it defines none (the operator
@@ -253,6 +256,7 @@ fn step(service: &Document<Service>, action: Action, tier: Option<&str>) -> Step
         number: 0,
         tier: tier.map(str::to_owned),
         service: service.id.clone(),
+        startup_rank: service.data.startup_rank,
         action,
         hosts: service.data.hosts.iter().map(|h| h.value.clone()).collect(),
         command: command.clone(),

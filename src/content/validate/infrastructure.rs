@@ -24,6 +24,15 @@ pub(super) fn check_host(
             );
         }
     }
+    if let Some(ssh) = &host.data.ssh
+        && let Err(invalid) = crate::content::ssh::Destination::parse(ssh.as_str())
+    {
+        out.push(
+            Diagnostic::error("invalid-ssh-destination", format!("`ssh`: {invalid}"))
+                .at(host.origin.at_value(ssh))
+                .with_help("write `[user@]host[:port]`, like `deploy@db1.example.org:22` or `deploy@[2001:db8::5]:22`; an alias of your ssh_config works too"),
+        );
+    }
     for service in &host.data.services {
         ids.check(host.origin, service, Kind::Service, out);
         let runs_here = find(&content.services, service.as_str())
@@ -108,6 +117,9 @@ pub(super) fn check_service(
     let Some(site) = find(&content.sites, data.site.as_str()) else {
         return;
     };
+    if *site.data.runnable.get() {
+        check_runnable(service, site, content, out);
+    }
     if site.data.update.value != UpdateStrategy::Rolling {
         return;
     }
@@ -157,5 +169,67 @@ pub(super) fn check_service(
             );
         }
         Some(_) => {}
+    }
+}
+
+/// A service of a runnable site: `glassroom run` needs a command for every action (an
+/// update runs all five), and a destination for every host.
+fn check_runnable(
+    service: &Document<Service>,
+    site: &Document<Site>,
+    content: &Content,
+    out: &mut Vec<Diagnostic>,
+) {
+    let commands = &service.data.commands;
+    let missing: Vec<&str> = [
+        ("stop", &commands.stop),
+        ("start", &commands.start),
+        ("status", &commands.status),
+        ("install", &commands.install),
+        ("configure", &commands.configure),
+    ]
+    .into_iter()
+    .filter(|(_, command)| command.as_deref().is_none_or(|c| c.trim().is_empty()))
+    .map(|(action, _)| action)
+    .collect();
+    if !missing.is_empty() {
+        out.push(
+            Diagnostic::error(
+                "missing-command",
+                format!(
+                    "site `{}` is runnable (`glassroom run`), but this service has no command to {}",
+                    site.id,
+                    missing.join(", ")
+                ),
+            )
+            .at(service.origin.at_value(&service.data.site))
+            .with_help(format!(
+                "add them under `commands:` (e.g. `{}: systemctl {} <unit>`; `true` for a step with nothing to do), or remove `runnable: true` from sites/{}.yaml",
+                missing[0], missing[0], site.id
+            )),
+        );
+    }
+    for host in &service.data.hosts {
+        let Some(doc) = find(&content.hosts, host.as_str()) else {
+            continue;
+        };
+        if doc.data.ssh.is_none()
+            && let Err(invalid) = doc.data.destination(&doc.id)
+        {
+            out.push(
+                Diagnostic::error(
+                    "invalid-ssh-destination",
+                    format!(
+                        "host `{}` has no `ssh:` and its name cannot be one: {invalid}",
+                        doc.id
+                    ),
+                )
+                .at(service.origin.at_value(host))
+                .with_help(format!(
+                    "add `ssh: [user@]host[:port]` to hosts/{}.yaml",
+                    doc.id
+                )),
+            );
+        }
     }
 }
