@@ -315,6 +315,10 @@ fn run_dry_run_prints_the_ssh_lines_in_plan_order_and_touches_nothing() {
     let dir = tempfile::tempdir().expect("temp dir");
     let repo = lab(dir.path());
     let before = repo.git(&["rev-parse", "HEAD"]);
+    let schema: serde_json::Value = serde_json::from_str(&crate::support::read(
+        &crate::support::root().join("docs/run.schema.json"),
+    ))
+    .expect("the schema is JSON");
     for operation in ["stop", "start", "status", "update"] {
         let run = repo.glassroom(&[
             "run",
@@ -367,6 +371,20 @@ fn run_dry_run_prints_the_ssh_lines_in_plan_order_and_touches_nothing() {
             .collect();
         assert_eq!(from_run, from_plan, "{operation}");
         assert!(!from_run.is_empty());
+        // The documented shape (docs/run.schema.json).
+        let keys = |v: &serde_json::Value| -> Vec<String> {
+            let mut k: Vec<String> = v.as_object().expect("object").keys().cloned().collect();
+            k.sort();
+            k
+        };
+        assert_eq!(schedule["schema"], schema["properties"]["schema"]["const"]);
+        assert_eq!(keys(&schedule), keys(&schema["properties"]));
+        for wave in schedule["waves"].as_array().expect("waves") {
+            assert_eq!(keys(wave), keys(&schema["$defs"]["wave"]["properties"]));
+            for job in wave["jobs"].as_array().expect("jobs") {
+                assert_eq!(keys(job), keys(&schema["$defs"]["job"]["properties"]));
+            }
+        }
         let argv = &schedule["waves"][0]["jobs"][0]["argv"];
         assert_eq!(argv[0], "ssh");
         assert_eq!(argv[1], "-F");

@@ -131,7 +131,14 @@ pub fn run(args: &RunArgs) -> Result<Outcome, Box<dyn std::error::Error>> {
     entry.disposition = Some(disposition);
     entry.note = note;
     let committer = super::log::committer(&repo, by);
-    let logged = intake::append(&args.repo, &entry, &committer, signer.as_ref(), clock);
+    // The entry is dated when the run started; the commit, now.
+    let logged = intake::append(
+        &args.repo,
+        &entry,
+        &committer,
+        signer.as_ref(),
+        repository::clock(),
+    );
     report(
         args,
         &schedule,

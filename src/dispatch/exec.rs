@@ -141,7 +141,15 @@ fn run_job(job: &Job, timeout: Duration, stop: &Stop, io: &Io<'_>) -> Ran {
         supervise(&mut child, group, started, timeout, stop, io)
     });
     let duration = (io.clock)() - started;
-    (io.say)(&format!("{prefix} | step {}: {}", job.step, ended.label()));
+    (io.say)(&format!(
+        "{prefix} | step {} ended: {} after {:.2} s",
+        job.step,
+        match &ended {
+            Ended::Succeeded => "exit status 0".to_owned(),
+            other => other.label(),
+        },
+        duration.as_secs_f64()
+    ));
     Ran::of(job, ended, duration)
 }
 
