@@ -276,6 +276,26 @@ fn run_stop_goes_down_the_ranks_and_start_up_and_each_run_is_logged_signed() {
     assert!(audit.stdout.contains("alice"), "{}", audit.stdout);
     let check = repo.glassroom(&["check", repo.path_str(), "--strict"]);
     assert_eq!(check.code, Some(0), "{}{}", check.stdout, check.stderr);
+    // Published in the site's thread after the next build.
+    let out = tempfile::tempdir().expect("temp dir");
+    let build = repo.glassroom(&[
+        "build",
+        repo.path_str(),
+        "--out",
+        out.path().to_str().expect("utf-8"),
+    ]);
+    assert_eq!(build.code, Some(0), "{}", build.stderr);
+    let pages: Vec<PathBuf> = walkdir::WalkDir::new(out.path())
+        .into_iter()
+        .flatten()
+        .map(|e| e.into_path())
+        .filter(|p| p.extension().is_some_and(|e| e == "html"))
+        .filter(|p| std::fs::read_to_string(p).is_ok_and(|t| t.contains("glassroom run lab stop")))
+        .collect();
+    assert!(
+        pages.iter().any(|p| p.ends_with("sites/lab.html")),
+        "the entry is not on the site's page: {pages:?}"
+    );
 
     let out = run_lab(&repo, &sshd, "start", &["--parallel", "3"]);
     assert_eq!(out.code, Some(0), "{}", out.stderr);
