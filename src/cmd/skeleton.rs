@@ -124,6 +124,7 @@ description: What this host is for.
 addresses: []          # [192.0.2.10, \"2001:db8::10\"]
 # os: Debian 12 (bookworm)
 # location: Rack A1
+# ssh: deploy@{id}:22  # where `glassroom run` connects (default: name)
 owner: {by}
 services: []           # ids of services/<id>.yaml running here
 "
@@ -221,6 +222,7 @@ What happens, what was expected, and how to see it.
             "title: {title}
 description: What this site serves.
 update: all-at-once    # or rolling, with tier_order
+# runnable: true       # `glassroom run` may carry out its plans (every service needs all five commands)
 "
         ),
         Kind::Service => {
@@ -235,6 +237,8 @@ commands:
   start: systemctl start {id}
   stop: systemctl stop {id}
   status: systemctl is-active {id}
+  # install: apt-get install -y {id}
+  # configure: systemctl reload {id}
 "
             )
         }
