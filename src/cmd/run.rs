@@ -226,3 +226,51 @@ fn report(
     }
     ignore_broken_pipe(stdout.write_all(text.as_bytes()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::derive::plans::{Action, Operation};
+    use crate::dispatch::{Job, SCHEMA, Wave};
+
+    fn job(host: &str, command: &str) -> Job {
+        Job {
+            step: 1,
+            tier: Some("db".into()),
+            service: "pg".into(),
+            action: Action::Stop,
+            host: host.into(),
+            destination: host.into(),
+            command: command.into(),
+            argv: ["ssh", "-o", "BatchMode=yes", "-T", "--", host, command]
+                .map(String::from)
+                .to_vec(),
+        }
+    }
+
+    #[test]
+    fn a_dry_run_is_a_comment_per_wave_and_a_shell_line_per_job() {
+        let schedule = Schedule {
+            schema: SCHEMA,
+            site: "shop".into(),
+            operation: Operation::Update,
+            waves: vec![Wave {
+                tier: Some("db".into()),
+                action: Action::Stop,
+                startup_rank: 10,
+                jobs: vec![job("db1", "systemctl stop pg"), job("db2", "it's")],
+            }],
+        };
+        assert_eq!(
+            dry_run_text(&schedule),
+            "# wave 1: tier db: stop, startup rank 10\n\
+             ssh -o BatchMode=yes -T -- db1 'systemctl stop pg'\n\
+             ssh -o BatchMode=yes -T -- db2 'it'\\''s'\n"
+        );
+        let empty = Schedule {
+            waves: vec![],
+            ..schedule
+        };
+        assert_eq!(dry_run_text(&empty), "# nothing to run\n");
+    }
+}

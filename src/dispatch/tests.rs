@@ -235,6 +235,26 @@ fn a_host_without_ssh_uses_its_name_then_its_id() {
     assert_eq!(schedule.waves[0].jobs[0].destination, "plain");
 }
 
+#[test]
+fn a_host_name_that_cannot_be_a_destination_is_refused() {
+    let mut content = shop();
+    for host in &mut content.hosts {
+        if host.id == "h3" {
+            host.data.name = Some("-oProxyCommand=sh".into());
+        }
+    }
+    let plan = plan(&content, "s", Operation::Stop).unwrap();
+    let problems = schedule(&plan, &content, &[], &Ssh::default()).unwrap_err();
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(
+        problems[0]
+            .to_string()
+            .starts_with("host `h3`: the host `-oProxyCommand=sh` starts with `-`"),
+        "{}",
+        problems[0]
+    );
+}
+
 fn ran(step: usize, host: &str, ended: Ended, millis: u64) -> Ran {
     Ran {
         step,
