@@ -22,6 +22,7 @@ mod ofrep;
 mod people;
 mod plan;
 mod robustness;
+mod s3;
 mod scale;
 mod serve;
 mod sync;
