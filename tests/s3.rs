@@ -31,6 +31,13 @@ impl Drop for Server {
 
 /// A fresh server with the bucket made, or `None` (the test is skipped) without one.
 fn server() -> Option<Server> {
+    server_with(None)
+}
+
+/// Like [`server`], checking credentials: moto answers the first `actions` requests
+/// without (the bucket, then a user, its key and its S3 policy, made here), and every
+/// later one only with that key.
+fn server_with(actions: Option<u32>) -> Option<Server> {
     let Some(command) = std::env::var_os("GLASSROOM_S3_SERVER").filter(|c| !c.is_empty()) else {
         assert!(
             std::env::var("GLASSROOM_REQUIRE_S3").as_deref() != Ok("1"),
@@ -46,7 +53,11 @@ fn server() -> Option<Server> {
         .and_then(|l| l.local_addr())
         .expect("a free port")
         .port();
-    let child = Command::new(&command)
+    let mut child = Command::new(&command);
+    if let Some(actions) = actions {
+        child.env("INITIAL_NO_AUTH_ACTION_COUNT", actions.to_string());
+    }
+    let child = child
         .args(["-H", "127.0.0.1", "-p", &port.to_string()])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -76,15 +87,56 @@ fn server() -> Option<Server> {
     Some(server)
 }
 
+/// A user of the server's IAM allowed `s3:*`: its access key and secret.
+fn iam_user(server: &Server) -> (String, String) {
+    let call = |params: &[(&str, &str)]| -> String {
+        let body = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(params.iter().copied().chain([("Version", "2010-05-08")]))
+            .finish();
+        crate::serve::server::client()
+            .post(format!("{}/", server.endpoint))
+            // Unsigned (moto counts it among the first actions), naming the service.
+            .header(
+                "Authorization",
+                "AWS4-HMAC-SHA256 Credential=x/20261206/us-east-1/iam/aws4_request, SignedHeaders=host, Signature=0",
+            )
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .and_then(|r| r.text())
+            .expect("an IAM call")
+    };
+    call(&[("Action", "CreateUser"), ("UserName", "sync")]);
+    let key = call(&[("Action", "CreateAccessKey"), ("UserName", "sync")]);
+    let policy = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}"#;
+    call(&[
+        ("Action", "PutUserPolicy"),
+        ("UserName", "sync"),
+        ("PolicyName", "publish"),
+        ("PolicyDocument", policy),
+    ]);
+    let field = |name: &str| {
+        let open = format!("<{name}>");
+        let start = key.find(&open).expect(name) + open.len();
+        let end = start + key[start..].find('<').expect(name);
+        key[start..end].to_owned()
+    };
+    (field("AccessKeyId"), field("SecretAccessKey"))
+}
+
 fn store(server: &Server) -> AmazonS3 {
+    store_as(server, "test", "test")
+}
+
+fn store_as(server: &Server, key: &str, secret: &str) -> AmazonS3 {
     let _ = rustls::crypto::ring::default_provider().install_default();
     AmazonS3Builder::new()
         .with_endpoint(&server.endpoint)
         .with_allow_http(true)
         .with_bucket_name(BUCKET)
         .with_region("us-east-1")
-        .with_access_key_id("test")
-        .with_secret_access_key("test")
+        .with_access_key_id(key)
+        .with_secret_access_key(secret)
         .build()
         .expect("a client")
 }
@@ -106,12 +158,16 @@ fn repo(server: &Server) -> GitRepo {
 }
 
 fn sync(repo: &GitRepo, key: &str) -> Run {
+    sync_as(repo, key, "test")
+}
+
+fn sync_as(repo: &GitRepo, key: &str, secret: &str) -> Run {
     glassroom()
         .args(["sync", "--now", repo.path_str()])
         .env("NO_COLOR", "1")
         .env("HOME", repo.path())
         .env("AWS_ACCESS_KEY_ID", key)
-        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_SECRET_ACCESS_KEY", secret)
         .env_remove("AWS_ENDPOINT")
         .env_remove("AWS_PROFILE")
         .output()
@@ -321,6 +377,12 @@ fn a_killed_s3_publication_resumes_without_uploading_again() {
     assert!(before > 0);
     // Nothing readers start from is there yet: it goes last.
     assert!(!keys(&store).contains(&"ops/index.html".to_owned()));
+    let status = repo.glassroom(&["sync", "--status", repo.path_str()]);
+    assert!(
+        status.stdout.contains("waits: the publication of"),
+        "{}",
+        status.stdout
+    );
 
     let run = sync(&repo, "test");
     let (uploaded, _) = counts(&run);
@@ -340,11 +402,59 @@ fn a_killed_s3_publication_resumes_without_uploading_again() {
 fn sync_status_shows_the_bucket_target() {
     let Some(server) = server() else { return };
     let repo = repo(&server);
-    counts(&sync(&repo, "test"));
+    let (uploaded, _) = counts(&sync(&repo, "test"));
     let status = repo.glassroom(&["sync", "--status", repo.path_str()]);
     assert!(
-        status.stdout.contains("s3://ops-site/ops/"),
+        status
+            .stdout
+            .contains("s3://ops-site/ops/ at http://127.0.0.1:")
+            && status.stdout.contains(&format!(
+                "bucket: {uploaded} objects from {}",
+                &repo.git(&["rev-parse", "HEAD"])[..10]
+            ))
+            && !status.stdout.contains("waits:"),
         "{}",
         status.stdout
     );
+    let json = repo.glassroom(&["sync", "--status", repo.path_str(), "--format", "json"]);
+    let json: serde_json::Value = serde_json::from_str(&json.stdout).expect("json");
+    assert_eq!(
+        json["targets"][0]["bucket"]["published"]["objects"].as_u64(),
+        Some(uploaded as u64)
+    );
+}
+
+#[test]
+fn wrong_credentials_are_a_clear_error_and_change_nothing() {
+    let Some(server) = server_with(Some(4)) else {
+        return;
+    };
+    let (key, secret) = iam_user(&server);
+    let store = store_as(&server, &key, &secret);
+    let repo = repo(&server);
+
+    let wrong = sync_as(&repo, "AKIAWRONGWRONGWRONG0", "not-the-secret");
+    assert_eq!(wrong.code, Some(2), "{}{}", wrong.stdout, wrong.stderr);
+    let said = format!("{}{}", wrong.stdout, wrong.stderr);
+    assert!(
+        said.contains("check the credentials in the environment")
+            && said.contains("AWS_ACCESS_KEY_ID"),
+        "{said}"
+    );
+    assert!(
+        keys(&store).is_empty(),
+        "nothing is written with wrong credentials"
+    );
+
+    let (uploaded, _) = counts(&sync_as(&repo, &key, &secret));
+    assert_eq!(keys(&store).len(), uploaded + 1);
+    let before = manifest(&store);
+    // A change refused for wrong credentials leaves the bucket as it was.
+    std::fs::remove_file(repo.path().join("news/2026-10-01-ops-site-live.md")).expect("rm");
+    repo.git(&["add", "-A"]);
+    repo.commit("Drop old news", Some("alice"));
+    let wrong = sync_as(&repo, &key, "not-the-secret");
+    assert_eq!(wrong.code, Some(2), "{}{}", wrong.stdout, wrong.stderr);
+    assert_eq!(manifest(&store), before);
+    assert_eq!(keys(&store).len(), before.len() + 1);
 }

@@ -64,10 +64,19 @@ fn object_key(bucket: &Bucket, path: &str) -> Result<Key, TargetError> {
 }
 
 fn failed(bucket: &Bucket, action: String) -> impl FnOnce(object_store::Error) -> TargetError + '_ {
-    move |source| TargetError::S3 {
-        bucket: bucket.describe(),
-        action,
-        source: Some(source),
+    move |source| {
+        let action = match source {
+            object_store::Error::PermissionDenied { .. }
+            | object_store::Error::Unauthenticated { .. } => format!(
+                "{action} (refused: check the credentials in the environment of the process that syncs, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, and that they may write to the bucket; nothing else was changed)"
+            ),
+            _ => action,
+        };
+        TargetError::S3 {
+            bucket: bucket.describe(),
+            action,
+            source: Some(source),
+        }
     }
 }
 
@@ -151,7 +160,7 @@ pub(super) async fn publish(
     progress.unfinished = Some(Unfinished {
         commit: release.commit.to_owned(),
         started: release.at,
-        to_upload: plan.uploads.len(),
+        to_upload: plan.uploads.len() + resumed,
         uploaded: uploaded_before,
     });
     progress.save(progress_path)?;
