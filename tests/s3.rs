@@ -457,4 +457,26 @@ fn wrong_credentials_are_a_clear_error_and_change_nothing() {
     assert_eq!(wrong.code, Some(2), "{}{}", wrong.stdout, wrong.stderr);
     assert_eq!(manifest(&store), before);
     assert_eq!(keys(&store).len(), before.len() + 1);
+
+    // Without a key in the environment, the AWS shared credentials file's profile.
+    let aws = tempfile::tempdir().expect("temp dir");
+    let credentials = aws.path().join("credentials");
+    std::fs::write(
+        &credentials,
+        format!("[default]\naws_access_key_id = wrong\n\n[publish]\naws_access_key_id = {key}\naws_secret_access_key = {secret}\n"),
+    )
+    .expect("write credentials");
+    let run: Run = glassroom()
+        .args(["sync", "--now", repo.path_str()])
+        .env("HOME", repo.path())
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .env("AWS_SHARED_CREDENTIALS_FILE", &credentials)
+        .env("AWS_PROFILE", "publish")
+        .output()
+        .expect("glassroom runs")
+        .into();
+    let (_, deleted) = counts(&run);
+    assert!(deleted >= 1);
+    assert_ne!(manifest(&store), before);
 }

@@ -11,10 +11,12 @@
 //!
 //! Credentials come only from the environment of the syncing process (and what
 //! `object_store` reads from it: `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`,
-//! `AWS_SESSION_TOKEN`, web identity, ECS and EC2 instance roles), never from the
-//! repository: `glassroom.yaml` has no field for them.
+//! `AWS_SESSION_TOKEN`, web identity, ECS and EC2 instance roles) or, without a key
+//! there, the user's AWS shared files ([`profile`]), never from the repository:
+//! `glassroom.yaml` has no field for them.
 
 pub mod plan;
+pub mod profile;
 mod upload;
 
 use std::path::{Path, PathBuf};

@@ -16,7 +16,8 @@ use super::plan::{self, MANIFEST, Phase, Published};
 use super::{Bucket, CONCURRENCY, Progress, Publication, SAVE_EVERY, Unfinished};
 use crate::sync::targets::{Control, Release, TargetError};
 
-/// The client for `bucket`: credentials and anything else `AWS_*` from the environment,
+/// The client for `bucket`: credentials and anything else `AWS_*` from the environment
+/// (else a key and region from the AWS shared files, see [`super::profile`]),
 /// the bucket, prefix, endpoint, region and URL style from `glassroom.yaml`; retries
 /// with exponential backoff (10 tries within 3 minutes per request).
 fn client(bucket: &Bucket) -> Result<AmazonS3, TargetError> {
@@ -35,7 +36,28 @@ fn client(bucket: &Bucket) -> Result<AmazonS3, TargetError> {
             max_retries: 10,
             retry_timeout: Duration::from_secs(180),
         });
-    if let Some(region) = &bucket.region {
+    // The shared files only fill what the environment leaves out.
+    let profile = super::profile::load();
+    let env = |name: &str| std::env::var_os(name).is_some_and(|v| !v.is_empty());
+    if !env("AWS_ACCESS_KEY_ID")
+        && let (Some(id), Some(secret)) = (&profile.access_key_id, &profile.secret_access_key)
+    {
+        builder = builder
+            .with_access_key_id(id)
+            .with_secret_access_key(secret);
+        if let Some(token) = &profile.session_token {
+            builder = builder.with_token(token);
+        }
+    }
+    let region = bucket
+        .region
+        .as_ref()
+        .or(if env("AWS_REGION") || env("AWS_DEFAULT_REGION") {
+            None
+        } else {
+            profile.region.as_ref()
+        });
+    if let Some(region) = region {
         builder = builder.with_region(region);
     }
     if let Some(endpoint) = &bucket.endpoint {
