@@ -246,22 +246,30 @@ pub(super) async fn publish(
         progress.save(progress_path)?;
         since_save = 0;
     }
-    // The new manifest, then what the site no longer has.
-    let manifest = Published {
-        version: 1,
-        commit: release.commit.to_owned(),
-        files: plan.manifest.clone(),
-    };
-    let json = serde_json::to_vec_pretty(&manifest).unwrap_or_default();
-    let key = object_key(bucket, MANIFEST)?;
-    store
-        .put_opts(
-            &key,
-            PutPayload::from(json),
-            attributes("application/json", crate::serve::files::REVALIDATE, ""),
-        )
-        .await
-        .map_err(failed(bucket, format!("upload {key}")))?;
+    // The new manifest, then what the site no longer has. A bucket that already holds
+    // exactly this site (as its manifest says) is left alone: nothing at all is written.
+    let same = plan.uploads.is_empty() && plan.deletions.is_empty() && resumed == 0;
+    if !same || published != plan.manifest {
+        let manifest = Published {
+            version: 1,
+            commit: release.commit.to_owned(),
+            files: plan.manifest.clone(),
+        };
+        let key = object_key(bucket, MANIFEST)?;
+        let json = serde_json::to_vec_pretty(&manifest).map_err(|err| TargetError::S3 {
+            bucket: bucket.describe(),
+            action: format!("write {key} ({err})"),
+            source: None,
+        })?;
+        store
+            .put_opts(
+                &key,
+                PutPayload::from(json),
+                attributes("application/json", crate::serve::files::REVALIDATE, ""),
+            )
+            .await
+            .map_err(failed(bucket, format!("upload {key}")))?;
+    }
     let mut deleted = 0;
     let mut files = plan.manifest.clone();
     for path in &plan.deletions {
