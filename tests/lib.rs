@@ -23,6 +23,7 @@ mod people;
 mod plan;
 mod robustness;
 mod run;
+mod s3;
 mod scale;
 mod serve;
 mod sync;

@@ -214,7 +214,8 @@ impl Default for RetryConfig {
     }
 }
 
-/// Where a sync publishes the site. Exactly one of `dir`, `command` and `git` is set.
+/// Where a sync publishes the site. Exactly one of `dir`, `command`, `git` and `s3` is
+/// set.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct SyncTarget {
@@ -231,8 +232,11 @@ pub struct SyncTarget {
     /// A branch the built site is committed to and pushed.
     #[serde(default)]
     pub git: Option<GitTarget>,
-    /// How long a `command` or a `git` push may run before it is stopped and counted as
-    /// failed (default 10 minutes).
+    /// An S3-compatible bucket the site is uploaded to, only what changed.
+    #[serde(default)]
+    pub s3: Option<S3Target>,
+    /// How long a `command`, a `git` push or an `s3` upload may run before it is stopped
+    /// and counted as failed (default 10 minutes).
     #[serde(default)]
     pub timeout: Option<Duration>,
 }
@@ -242,6 +246,25 @@ pub struct SyncTarget {
 pub struct GitTarget {
     pub remote: String,
     pub branch: String,
+}
+
+/// An S3-compatible bucket; no credentials: they come from the syncing process's environment.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct S3Target {
+    pub bucket: Spanned<String>,
+    /// A key prefix the site is published under (`ops/` → `ops/index.html`).
+    #[serde(default)]
+    pub prefix: Option<Spanned<String>>,
+    /// The service's URL for anything but AWS (R2, MinIO: `http://127.0.0.1:9000`).
+    #[serde(default)]
+    pub endpoint: Option<Spanned<String>>,
+    /// Default: `AWS_REGION` / `AWS_DEFAULT_REGION`, else `us-east-1`.
+    #[serde(default)]
+    pub region: Option<String>,
+    /// Path-style URLs (`endpoint/bucket/key`), as MinIO and most local servers need.
+    #[serde(default)]
+    pub path_style: bool,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]

@@ -84,11 +84,12 @@ impl Asset {
         let etag = OnceLock::new();
         // Only a file named like a sha256 can be content-addressed; only its hash is
         // needed now.
-        let immutable = looks_content_addressed(path) && {
+        let cache_control = if looks_content_addressed(path) {
             let sha = identity.sha256_hex();
-            let named = is_content_addressed(path, &sha);
             let _ = etag.set(header(&format!("\"{sha}\"")));
-            named
+            cache_control(path, &sha)
+        } else {
+            REVALIDATE
         };
         let content_type = content_type(path);
         let compressible =
@@ -96,7 +97,7 @@ impl Asset {
         let asset = Asset {
             etag,
             content_type: HeaderValue::from_static(content_type),
-            cache_control: HeaderValue::from_static(if immutable { IMMUTABLE } else { REVALIDATE }),
+            cache_control: HeaderValue::from_static(cache_control),
             identity,
             compressible,
             variants: OnceLock::new(),
@@ -426,6 +427,17 @@ fn is_content_addressed(path: &str, sha: &str) -> bool {
     path.strip_prefix("flags/")
         .and_then(|name| name.strip_suffix(".json"))
         .is_some_and(|name| name == sha)
+}
+
+/// `Cache-Control` of the file `path` whose bytes have the sha256 `sha256_hex`:
+/// [`IMMUTABLE`] for a content-addressed file, [`REVALIDATE`] for everything else. The
+/// server and the S3 sync target both ask here.
+pub fn cache_control(path: &str, sha256_hex: &str) -> &'static str {
+    if is_content_addressed(path, sha256_hex) {
+        IMMUTABLE
+    } else {
+        REVALIDATE
+    }
 }
 
 pub fn is_html(path: &str) -> bool {

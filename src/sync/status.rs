@@ -9,8 +9,8 @@ use serde::Serialize;
 use super::schedule::{Millis, Timing};
 use super::snapshot;
 use super::state::{Attempt, Lock, Paths, State, StateError};
-use super::targets::Target;
 use super::targets::lock::{self, Running};
+use super::targets::{Target, s3};
 use super::time;
 use crate::values::short_id;
 
@@ -82,6 +82,58 @@ pub struct TargetStatus {
     /// A push holding the target's lock now: the watcher's, or one a sync process that
     /// died left running.
     pub push_running: Option<Running>,
+    /// An `s3` target's last publication and what waits.
+    pub bucket: Option<BucketStatus>,
+}
+
+/// What `<git dir>/glassroom/s3-<target>.json` says.
+#[derive(Debug, Clone, Serialize)]
+pub struct BucketStatus {
+    /// The last complete publication: commit, time, objects in the bucket, and what
+    /// it uploaded, deleted and left as it was.
+    pub published: Option<BucketPublication>,
+    /// A publication that did not finish: its commit, objects uploaded and to upload.
+    pub unfinished: Option<BucketUnfinished>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BucketPublication {
+    pub commit: String,
+    #[serde(with = "super::time")]
+    pub at: Millis,
+    pub objects: usize,
+    pub uploaded: usize,
+    pub deleted: usize,
+    pub unchanged: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BucketUnfinished {
+    pub commit: String,
+    #[serde(with = "super::time")]
+    pub started: Millis,
+    pub uploaded: usize,
+    pub to_upload: usize,
+}
+
+fn bucket_status(git_dir: &Path, target: &str) -> Option<BucketStatus> {
+    let progress = s3::Progress::load(&s3::progress_file(git_dir, target))?;
+    Some(BucketStatus {
+        published: progress.published.map(|p| BucketPublication {
+            commit: p.commit,
+            at: p.at,
+            objects: p.files.len(),
+            uploaded: p.uploaded,
+            deleted: p.deleted,
+            unchanged: p.unchanged,
+        }),
+        unfinished: progress.unfinished.map(|u| BucketUnfinished {
+            commit: u.commit,
+            started: u.started,
+            uploaded: u.uploaded.len(),
+            to_upload: u.to_upload,
+        }),
+    })
 }
 
 /// Reads the state and the approved head of `repo`. `now` in milliseconds.
@@ -141,6 +193,7 @@ pub fn gather(
     );
     for target in &mut report.targets {
         target.push_running = lock::running(&git_dir, &target.name);
+        target.bucket = bucket_status(&git_dir, &target.name);
     }
     Ok(report)
 }
@@ -210,6 +263,7 @@ pub fn report(
                 failures: recorded.map_or(0, |t| t.failures),
                 last_error: recorded.and_then(|t| t.last_error.clone()),
                 push_running: None,
+                bucket: None,
             }
         })
         .collect();
@@ -377,6 +431,30 @@ pub fn render(report: &StatusReport) -> String {
                 target.failures,
                 error.lines().next().unwrap_or("")
             ));
+        }
+        if let Some(bucket) = &target.bucket {
+            if let Some(p) = &bucket.published {
+                out.push_str(&format!(
+                    "  {:<12} bucket: {} objects from {} at {} (uploaded {}, deleted {}, {} unchanged)\n",
+                    "",
+                    p.objects,
+                    short_id(&p.commit),
+                    time::human(p.at),
+                    p.uploaded,
+                    p.deleted,
+                    p.unchanged
+                ));
+            }
+            if let Some(u) = &bucket.unfinished {
+                out.push_str(&format!(
+                    "  {:<12} waits: the publication of {} started at {} uploaded {} of {} objects; the next sync goes on from there\n",
+                    "",
+                    short_id(&u.commit),
+                    time::human(u.started),
+                    u.uploaded,
+                    u.to_upload
+                ));
+            }
         }
         if let Some(running) = &target.push_running {
             let group = match (running.process_group, running.since) {

@@ -126,6 +126,8 @@ impl Drop for Served {
 
 /// A blocking HTTP client that neither decompresses nor follows redirects.
 pub fn client() -> reqwest::blocking::Client {
+    // reqwest comes with rustls but no crypto provider (the S3 target's choice: ring).
+    let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::blocking::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .timeout(Duration::from_secs(30))

@@ -46,13 +46,18 @@ pub(super) fn check_config(
     let mut names = BTreeMap::new();
     for target in &data.sync.targets {
         let t = &target.value;
-        let kinds = [t.dir.is_some(), t.command.is_some(), t.git.is_some()];
+        let kinds = [
+            t.dir.is_some(),
+            t.command.is_some(),
+            t.git.is_some(),
+            t.s3.is_some(),
+        ];
         if kinds.iter().filter(|set| **set).count() != 1 {
             out.push(
                 Diagnostic::error(
                     "invalid-target",
                     format!(
-                        "sync target `{}` must have exactly one of `dir`, `command` and `git`",
+                        "sync target `{}` must have exactly one of `dir`, `command`, `git` and `s3`",
                         t.name
                     ),
                 )
@@ -76,7 +81,7 @@ pub(super) fn check_config(
                 Diagnostic::error(
                     "invalid-target",
                     format!(
-                        "sync target `{}`: `timeout` applies only to `command` and `git` targets",
+                        "sync target `{}`: `timeout` applies only to `command`, `git` and `s3` targets",
                         t.name
                     ),
                 )
@@ -94,6 +99,9 @@ pub(super) fn check_config(
                 )
                 .at(origin.at_value(target)),
             );
+        }
+        if let Some(s3) = &t.s3 {
+            check_s3(&t.name, s3, origin, out);
         }
         if let Some(first) = names.insert(t.name.as_str(), &t.name) {
             out.push(
@@ -125,6 +133,84 @@ pub(super) fn check_config(
     }
     for token in data.serve.ofrep_tokens.values() {
         check_token_hash(token, "an OFREP token", origin, out);
+    }
+}
+
+/// An `s3:` target: a bucket name S3 accepts, a prefix of plain segments, an https
+/// endpoint (plain http only to this machine: anything else would send the site, and
+/// signed requests, in clear over the network).
+fn check_s3(
+    target: &str,
+    s3: &crate::content::model::S3Target,
+    origin: crate::diag::Origin,
+    out: &mut Vec<Diagnostic>,
+) {
+    let bucket = s3.bucket.as_str();
+    let bucket_ok = (3..=63).contains(&bucket.len())
+        && bucket
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
+        && !bucket.starts_with(['-', '.'])
+        && !bucket.ends_with(['-', '.']);
+    if !bucket_ok {
+        out.push(
+            Diagnostic::error(
+                "invalid-target",
+                format!("sync target `{target}`: `{bucket}` is not a bucket name"),
+            )
+            .at(origin.at_value(&s3.bucket))
+            .with_help(
+                "3 to 63 lower-case letters, digits, `-` and `.`; a prefix goes in `prefix:`",
+            ),
+        );
+    }
+    if let Some(prefix) = &s3.prefix {
+        let trimmed = prefix.trim_end_matches('/');
+        if trimmed.is_empty()
+            || trimmed
+                .split('/')
+                .any(|part| part.is_empty() || part == "." || part == "..")
+        {
+            out.push(
+                Diagnostic::error(
+                    "invalid-target",
+                    format!("sync target `{target}`: `prefix` `{}` is not a key prefix", prefix.as_str()),
+                )
+                .at(origin.at_value(prefix))
+                .with_help("write it like `ops` or `sites/ops/`: no leading `/`, no empty, `.` or `..` segments"),
+            );
+        }
+    }
+    if let Some(endpoint) = &s3.endpoint {
+        let url = endpoint.as_str();
+        let host = url
+            .strip_prefix("http://")
+            .map(|rest| rest.split(['/', '?']).next().unwrap_or(""));
+        let loopback = host.is_some_and(|host| {
+            let name = host.rsplit_once(':').map_or(host, |(name, port)| {
+                if port.bytes().all(|b| b.is_ascii_digit()) {
+                    name
+                } else {
+                    host
+                }
+            });
+            matches!(name, "localhost" | "[::1]") || name.starts_with("127.")
+        });
+        let https = url
+            .strip_prefix("https://")
+            .is_some_and(|rest| !rest.is_empty() && !rest.starts_with('/'));
+        if !(https || loopback) {
+            out.push(
+                Diagnostic::error(
+                    "invalid-url",
+                    format!("sync target `{target}`: `endpoint` `{url}` is not an https URL"),
+                )
+                .at(origin.at_value(endpoint))
+                .with_help(
+                    "write it like `https://<account>.r2.cloudflarestorage.com`; plain `http://` only for this machine (`http://127.0.0.1:9000`)",
+                ),
+            );
+        }
     }
 }
 

@@ -71,6 +71,12 @@ impl Holder {
 
 /// The file names for `target`: its name when that is a plain file name, else a hash.
 fn file_stem(target: &str) -> String {
+    named("push", target)
+}
+
+/// `<kind>-<target>` when the target's name is a plain file name, else
+/// `<kind>-<hash of the name>`: a file name of the state directory for `target`.
+pub(crate) fn named(kind: &str, target: &str) -> String {
     let plain = !target.is_empty()
         && target.len() <= 64
         && !target.starts_with('.')
@@ -78,10 +84,10 @@ fn file_stem(target: &str) -> String {
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
     if plain {
-        format!("push-{target}")
+        format!("{kind}-{target}")
     } else {
         let hash = blake3::hash(target.as_bytes()).to_hex();
-        format!("push-{}", &hash[..16])
+        format!("{kind}-{}", &hash[..16])
     }
 }
 

@@ -1,5 +1,6 @@
 //! Where a sync publishes: a local directory (releases and an atomic symlink swap), a
-//! user command (given the built directory), or a git branch (commit and push).
+//! user command (given the built directory), a git branch (commit and push), or an
+//! S3-compatible bucket (only what changed, in an order readers can follow).
 //!
 //! Every push holds its target's [`lock`] from start to end, and hands it to the
 //! processes it starts, so one push per target runs at a time even across a crash.
@@ -8,6 +9,7 @@ mod command;
 mod dir;
 mod git;
 pub mod lock;
+pub mod s3;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -50,6 +52,10 @@ pub enum Kind {
         branch: String,
         timeout: Duration,
     },
+    S3 {
+        bucket: s3::Bucket,
+        timeout: Duration,
+    },
 }
 
 impl Target {
@@ -79,6 +85,11 @@ impl Target {
                 branch: git.branch.clone(),
                 timeout,
             }
+        } else if let Some(bucket) = &config.s3 {
+            Kind::S3 {
+                bucket: s3::Bucket::from_config(bucket),
+                timeout,
+            }
         } else {
             return None;
         };
@@ -92,7 +103,9 @@ impl Target {
     pub fn timeout(&self) -> Duration {
         match &self.kind {
             Kind::Dir { .. } => DEFAULT_TIMEOUT,
-            Kind::Command { timeout, .. } | Kind::Git { timeout, .. } => *timeout,
+            Kind::Command { timeout, .. }
+            | Kind::Git { timeout, .. }
+            | Kind::S3 { timeout, .. } => *timeout,
         }
     }
 
@@ -102,6 +115,7 @@ impl Target {
             Kind::Dir { path, .. } => format!("dir {}", path.display()),
             Kind::Command { command, .. } => format!("command {command}"),
             Kind::Git { remote, branch, .. } => format!("git {remote} {branch}"),
+            Kind::S3 { bucket, .. } => bucket.describe(),
         }
     }
 }
@@ -168,6 +182,13 @@ pub enum TargetError {
         target: String,
         path: PathBuf,
         reason: String,
+    },
+    #[error("{bucket}: cannot {action}{}", source.as_ref().map(|e| format!(": {e}")).unwrap_or_default())]
+    S3 {
+        bucket: String,
+        action: String,
+        #[source]
+        source: Option<object_store::Error>,
     },
     #[error("git: {0}")]
     Git(#[from] git2::Error),
@@ -347,6 +368,9 @@ pub fn push(
             &lock,
             control,
         ),
+        Kind::S3 { bucket, timeout } => {
+            s3::publish(&target.name, bucket, *timeout, release, control)
+        }
     }
 }
 
@@ -389,6 +413,7 @@ mod tests {
             keep: None,
             command: None,
             git: None,
+            s3: None,
             timeout: None,
         };
         assert_eq!(Target::from_config(&none, base), None);
