@@ -18,25 +18,26 @@ pub struct Profile {
     pub region: Option<String>,
 }
 
-/// The entries of section `section` of an INI file as the AWS tools write it (`key =
-/// value`, `#` and `;` comments).
+/// The entries of section `wanted` of an INI file as the AWS tools write it (`key =
+/// value`, `#` and `;` comments); none when the file is not INI.
 fn section(text: &str, wanted: &str) -> Vec<(String, String)> {
-    let mut inside = false;
-    let mut out = Vec::new();
-    for line in text.lines() {
-        let line = line.trim();
-        if line.is_empty() || line.starts_with('#') || line.starts_with(';') {
-            continue;
-        }
-        if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
-            inside = name.trim() == wanted;
-            continue;
-        }
-        if inside && let Some((key, value)) = line.split_once('=') {
-            out.push((key.trim().to_ascii_lowercase(), value.trim().to_owned()));
-        }
-    }
-    out
+    // Values as written: the AWS tools neither quote nor escape them.
+    let literal = ini::ParseOption {
+        enabled_quote: false,
+        enabled_escape: false,
+        ..ini::ParseOption::default()
+    };
+    let Ok(ini) = ini::Ini::load_from_str_opt(text, literal) else {
+        return Vec::new();
+    };
+    ini.section(Some(wanted))
+        .map(|entries| {
+            entries
+                .iter()
+                .map(|(key, value)| (key.trim().to_ascii_lowercase(), value.trim().to_owned()))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// Profile `name` from the texts of the credentials file and the config file (where
