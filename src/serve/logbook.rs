@@ -50,20 +50,7 @@ pub struct Approved {
 
 impl Approved {
     pub fn from_content(content: &Content) -> Approved {
-        let tokens = content
-            .config
-            .as_ref()
-            .map(|config| {
-                Tokens::from_digests(
-                    config
-                        .data
-                        .serve
-                        .logbook_tokens
-                        .iter()
-                        .map(|(principal, hash)| (principal.as_str(), hash.as_str())),
-                )
-            })
-            .unwrap_or_default();
+        let tokens = Tokens::listed(content, |serve| &serve.logbook_tokens);
         let people = content
             .policy
             .as_ref()

@@ -108,20 +108,7 @@ impl Published {
 
 /// The tokens `glassroom.yaml` lists for OFREP clients.
 pub fn tokens_of(content: &Content) -> Tokens {
-    content
-        .config
-        .as_ref()
-        .map(|config| {
-            Tokens::from_digests(
-                config
-                    .data
-                    .serve
-                    .ofrep_tokens
-                    .iter()
-                    .map(|(name, hash)| (name.as_str(), hash.as_str())),
-            )
-        })
-        .unwrap_or_default()
+    Tokens::listed(content, |serve| &serve.ofrep_tokens)
 }
 
 const BUNDLE: &str = "flags.json";

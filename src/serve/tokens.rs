@@ -7,6 +7,10 @@ use http::header::AUTHORIZATION;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+/// `name: sha256:<hex>` as `glassroom.yaml` lists tokens.
+pub type TokenList =
+    std::collections::BTreeMap<crate::yaml::Spanned<String>, crate::yaml::Spanned<String>>;
+
 /// Who holds which token, as the sha256 of each.
 #[derive(Debug, Default, Clone)]
 pub struct Tokens {
@@ -23,6 +27,25 @@ impl Tokens {
                 .filter_map(|(name, digest)| Some((name.to_owned(), parse_digest(digest)?)))
                 .collect(),
         }
+    }
+
+    /// The tokens one list of `glassroom.yaml`'s `serve:` gives (`logbook_tokens`,
+    /// `ofrep_tokens`); none without a configuration.
+    pub fn listed(
+        content: &crate::content::Content,
+        list: impl Fn(&crate::content::ServeConfig) -> &TokenList,
+    ) -> Tokens {
+        content
+            .config
+            .as_ref()
+            .map(|config| {
+                Tokens::from_digests(
+                    list(&config.data.serve)
+                        .iter()
+                        .map(|(name, hash)| (name.as_str(), hash.as_str())),
+                )
+            })
+            .unwrap_or_default()
     }
 
     pub fn len(&self) -> usize {
